@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs, from Debian packages, whatever the build, the server and the tests
+# need and this machine lacks. Silent and fast (one dpkg query) when all is
+# present; works as root or through sudo. Usage: scripts/bootstrap.sh [--tests]
+set -euo pipefail
+
+# Build and run: compiler, CMake, and the libraries the design card names.
+pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
+      libcjson-dev check libarchive-dev zlib1g-dev libssl-dev
+      libcurl4-openssl-dev curl ca-certificates)
+# Tests add: clang + libFuzzer runtime (fuzz targets, sanitizers), llvm
+# (llvm-pdbutil / llvm-readobj as oracles), the sqlite3 shell, python3 (a
+# loopback symbol server), and Chromium + Node for the browser tests.
+if [[ "${1:-}" == "--tests" ]]; then
+  pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip
+         chromium time procps)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "installed" ]] || missing+=("$p")
+done
+# Node may come from elsewhere (it ships its own npm); only its absence counts.
+if [[ "${1:-}" == "--tests" ]] && ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "bootstrap: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
