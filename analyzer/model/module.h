@@ -1,0 +1,52 @@
+/*
+ * module.h — a loaded image (user-mode module or kernel driver), neutral to
+ * the dump kind it came from, and a list of them sorted by address.
+ *
+ * Identity follows Breakpad/symstore conventions so one lookup serves both
+ * symbol files and symbol servers:
+ *   code_file + code_id   PE image: basename, `%08X` TimeDateStamp + `%X` SizeOfImage
+ *   debug_file + debug_id PDB/.sym: pdb basename, 32 hex GUID digits + `%X` age
+ * Strings are owned by the module (freed by dt_module_list_free).
+ */
+#ifndef DT_MODEL_MODULE_H
+#define DT_MODEL_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t base;
+    uint64_t size;
+    char *path;          /* full path as the dump names it ("C:\\Windows\\System32\\ntdll.dll") */
+    char *code_file;     /* basename of path ("ntdll.dll") */
+    char code_id[32];    /* "" when unknown */
+    char *debug_file;    /* "ntdll.pdb", NULL when unknown */
+    char debug_id[48];   /* "" when unknown */
+    uint32_t time_date_stamp;
+    uint32_t checksum;
+    char version[48];    /* "10.0.19041.1" or "" */
+    /* Filled by the symbol layer: where names for this module came from
+     * ("pdb:PATH", "breakpad:PATH", "exports", …) or why there are none. */
+    char *symbol_source;
+    bool symbols_loaded;
+} dt_module;
+
+typedef struct {
+    dt_module *items;    /* sorted by base after dt_module_list_sort */
+    size_t count;
+    size_t cap;
+} dt_module_list;
+
+/* Appends a copy of the struct; string members are taken over (the list
+ * frees them).  Returns the stored module or NULL on OOM. */
+dt_module *dt_module_list_add(dt_module_list *list, const dt_module *m);
+void dt_module_list_sort(dt_module_list *list);
+/* The module containing addr, or NULL (list must be sorted). */
+const dt_module *dt_module_list_find(const dt_module_list *list, uint64_t addr);
+void dt_module_list_free(dt_module_list *list);
+
+/* Fills code_file from path (last component after '\\' or '/'). */
+void dt_module_set_code_file_from_path(dt_module *m);
+
+#endif
