@@ -476,6 +476,9 @@ static void free_contents(dt_minidump *md)
     }
     free(md->handles);
     free(md->regions);
+    free(md->assertion.expression);
+    free(md->assertion.function);
+    free(md->assertion.file);
     free(md->comment_a);
     free(md->comment_w);
     dt_user_memory_free(&md->memory);
@@ -650,6 +653,7 @@ dt_status dt_minidump_parse(dt_view file, dt_minidump **out, dt_error *err)
         { DT_MD_COMMENT_W, dt_md_parse_comment_w },
         { DT_MD_BREAKPAD_INFO, dt_md_parse_breakpad_info },
         { DT_MD_CRASHPAD_INFO, dt_md_parse_crashpad_info },
+        { DT_MD_BREAKPAD_ASSERTION_INFO, dt_md_parse_assertion_info },
     };
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
         if ((s = find_stream(md, others[i].type)))

@@ -183,6 +183,16 @@ typedef struct {
     uint32_t requesting_thread_id;   /* valid when validity & 2 */
 } dt_md_breakpad_info;
 
+/* Breakpad's MDRawAssertionInfo: an invalid-parameter or pure-call report. */
+typedef struct {
+    bool present;
+    char *expression;                /* owned, may be NULL */
+    char *function;
+    char *file;
+    uint32_t line;
+    uint32_t type;                   /* 1 invalid parameter, 2 pure virtual call */
+} dt_md_assertion_info;
+
 typedef struct {
     bool present;
     uint32_t version;
@@ -255,6 +265,7 @@ typedef struct {
     bool has_memory_info;
 
     dt_md_breakpad_info breakpad;
+    dt_md_assertion_info assertion;
     dt_md_crashpad_info crashpad;
     dt_md_vm_counters vm_counters;
     dt_md_token_info token;

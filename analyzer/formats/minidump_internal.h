@@ -44,6 +44,7 @@ void dt_md_parse_comment_a(dt_minidump *md, dt_view s);
 void dt_md_parse_comment_w(dt_minidump *md, dt_view s);
 void dt_md_parse_breakpad_info(dt_minidump *md, dt_view s);
 void dt_md_parse_crashpad_info(dt_minidump *md, dt_view s);
+void dt_md_parse_assertion_info(dt_minidump *md, dt_view s);
 
 /* Returns the thread with this id (mutable), or NULL. */
 dt_md_thread *dt_md_thread_by_id(dt_minidump *md, uint32_t tid);

@@ -1,7 +1,7 @@
 /*
  * minidump_streams.c — the descriptive streams: HandleData, ThreadInfoList,
  * ThreadNames, Token, ProcessVmCounters, SystemMemoryInfo, CommentA/W,
- * BreakpadInfo and CrashpadInfo.
+ * BreakpadInfo, Breakpad's AssertionInfo and CrashpadInfo.
  *
  * None of them is needed to walk a stack, but each answers a question a
  * hang triager asks (what is this thread called, what handle does it wait
@@ -209,4 +209,21 @@ void dt_md_parse_crashpad_info(dt_minidump *md, dt_view s)
         dt_md_format_guid(g, c->report_id);
         dt_md_format_guid(g + 16, c->client_id);
     }
+}
+
+void dt_md_parse_assertion_info(dt_minidump *md, dt_view s)
+{
+    /* Three WCHAR[128] strings, then u32 line and u32 type. */
+    dt_md_assertion_info *a = &md->assertion;
+    const uint8_t *p = dt_view_ptr(s, 0, 776);
+    if (!p) {
+        dt_warn(&md->warnings, "BreakpadAssertionInfo is %zu bytes, need 776", s.size);
+        return;
+    }
+    a->present = true;
+    a->expression = dt_md_utf16_to_utf8(p, 256);
+    a->function = dt_md_utf16_to_utf8(p + 256, 256);
+    a->file = dt_md_utf16_to_utf8(p + 512, 256);
+    a->line = dt_le32(p + 768);
+    a->type = dt_le32(p + 772);
 }

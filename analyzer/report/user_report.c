@@ -213,6 +213,33 @@ static const dt_module *module_at(const dt_minidump *md, uint64_t addr)
     return dt_module_list_find(&md->modules, addr);
 }
 
+/* minidump-stackwalk's crash_info.assertion wording, for Breakpad's
+ * invalid-parameter / pure-call reports. */
+static void add_assertion(cJSON *c, const dt_minidump *md)
+{
+    const dt_md_assertion_info *a = &md->assertion;
+    /* Breakpad writes an all-zero record when nothing was asserted. */
+    if (!a->present || (a->type == 0 && (!a->expression || !*a->expression)))
+        return;
+    char buf[1024];
+    const char *kind = a->type == 1 ? "Invalid parameter passed to library function"
+                       : a->type == 2 ? "Pure virtual function called"
+                                      : "Assertion";
+    if (a->expression && *a->expression)
+        snprintf(buf, sizeof buf, "%s: %s", kind, a->expression);
+    else
+        snprintf(buf, sizeof buf, "%s", kind);
+    dt_json_add_str(c, "assertion", buf);
+    cJSON *o = cJSON_AddObjectToObject(c, "assertion_info");
+    if (o) {
+        dt_json_add_str(o, "expression", a->expression);
+        dt_json_add_str(o, "function", a->function);
+        dt_json_add_str(o, "file", a->file);
+        dt_json_add_num(o, "line", a->line);
+        dt_json_add_num(o, "type", a->type);
+    }
+}
+
 static void add_crash_info(cJSON *user, const dt_minidump *md, const int *thread_slot)
 {
     const dt_md_exception *ex = &md->exception;
@@ -254,6 +281,7 @@ static void add_crash_info(cJSON *user, const dt_minidump *md, const int *thread
         cJSON_AddItemToArray(params, dt_json_hex(ex->params[i]));
     if (ex->code == 0xC0000409 && np >= 1)
         dt_json_add_hex(c, "fast_fail_code", ex->params[0]);
+    add_assertion(c, md);
 }
 
 static void add_registers(cJSON *t, const dt_cpu_context *ctx)

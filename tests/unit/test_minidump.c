@@ -546,6 +546,25 @@ START_TEST(crashpad_thread_info_streams)
 }
 END_TEST
 
+START_TEST(breakpad_assertion_info)
+{
+    opened o;
+    open_dump(&o, "user/rust-minidump__invalid-parameter.dmp");
+    const dt_md_assertion_info *a = &o.md->assertion;
+    ck_assert(a->present);
+    ck_assert_str_eq(a->expression, "format != nullptr");
+    ck_assert_str_eq(a->function, "common_vfprintf");
+    ck_assert_uint_eq(a->line, 32);
+    ck_assert_uint_eq(a->type, 1);
+    cJSON *u = dt_user_report(o.md);
+    ck_assert_str_eq(dt_json_get_str(cJSON_GetObjectItem(u, "crash_info"), "assertion"),
+                     "Invalid parameter passed to library function: format != nullptr");
+    ck_assert_str_eq(dt_json_get_str(cJSON_GetObjectItem(u, "crash_info"), "type"), "STATUS_INVALID_PARAMETER");
+    cJSON_Delete(u);
+    close_dump(&o);
+}
+END_TEST
+
 static Suite *minidump_suite(void)
 {
     Suite *s = suite_create("minidump");
@@ -561,6 +580,7 @@ static Suite *minidump_suite(void)
     tcase_add_test(tc, thread_names_and_build_strings);
     tcase_add_test(tc, unloaded_handles_memory_info);
     tcase_add_test(tc, crashpad_thread_info_streams);
+    tcase_add_test(tc, breakpad_assertion_info);
     suite_add_tcase(s, tc);
     return s;
 }
