@@ -168,24 +168,25 @@ static uint32_t find_named_stream(dt_view info, const char *wanted)
     return UINT32_MAX;
 }
 
-static dt_status load_sections(dt_pdb *pdb, uint16_t stream)
+static dt_status load_sections(dt_pdb *pdb, uint16_t stream, dt_pdb_section **out, size_t *count)
 {
     dt_msf_stream s;
     if (dt_msf_stream_load(&pdb->msf, stream, &s, NULL) != DT_OK)
         return DT_ERR_NOT_FOUND;
-    size_t n = (size_t)dt_view_clamp_count(s.view, 0, 40, s.view.size / 40, NULL);
-    pdb->sections = calloc(n ? n : 1, sizeof *pdb->sections);
-    if (!pdb->sections) {
+    size_t n = s.view.size / 40;
+    dt_pdb_section *secs = calloc(n ? n : 1, sizeof *secs);
+    if (!secs) {
         dt_msf_stream_free(&s);
         return DT_ERR_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         const uint8_t *p = s.view.data + i * 40;
-        memcpy(pdb->sections[i].name, p, 8);
-        pdb->sections[i].virtual_size = dt_le32(p + 8);
-        pdb->sections[i].virtual_address = dt_le32(p + 12);
+        memcpy(secs[i].name, p, 8);
+        secs[i].virtual_size = dt_le32(p + 8);
+        secs[i].virtual_address = dt_le32(p + 12);
     }
-    pdb->nsections = n;
+    *out = secs;
+    *count = n;
     dt_msf_stream_free(&s);
     return DT_OK;
 }
@@ -243,16 +244,17 @@ static dt_status parse_dbi(dt_pdb *pdb, dt_error *err)
     dt_view_u16(dbg, DBG_OMAP_FROM_SRC * 2, &omap);
     /* With OMAP, symbol addresses are in the original (pre-rearrangement)
      * layout: original section headers, then OMAP to the final RVA. */
+    if (hdr != UINT16_MAX)
+        load_sections(pdb, hdr, &pdb->sections, &pdb->nsections);
     if (omap != UINT16_MAX && hdr_orig != UINT16_MAX) {
         load_omap(pdb, omap);
-        if (pdb->omap_from_src && load_sections(pdb, hdr_orig) == DT_OK)
-            return DT_OK;
-        free(pdb->omap_from_src);
-        pdb->omap_from_src = NULL;
-        pdb->nomap = 0;
+        if (pdb->omap_from_src &&
+            load_sections(pdb, hdr_orig, &pdb->orig_sections, &pdb->norig_sections) != DT_OK) {
+            free(pdb->omap_from_src);
+            pdb->omap_from_src = NULL;
+            pdb->nomap = 0;
+        }
     }
-    if (hdr != UINT16_MAX)
-        load_sections(pdb, hdr);
     return DT_OK;
 }
 
@@ -321,6 +323,7 @@ void dt_pdb_close(dt_pdb *pdb)
         pdb->arena = next;
     }
     free(pdb->sections);
+    free(pdb->orig_sections);
     free(pdb->omap_from_src);
     free(pdb->publics);
     free(pdb->functions);
@@ -347,9 +350,11 @@ const dt_pdb_section *dt_pdb_sections(const dt_pdb *pdb, size_t *count)
 
 bool dt_pdb_rva(const dt_pdb *pdb, uint16_t segment, uint32_t offset, uint32_t *rva)
 {
-    if (segment == 0 || segment > pdb->nsections)
+    const dt_pdb_section *secs = pdb->omap_from_src ? pdb->orig_sections : pdb->sections;
+    size_t nsecs = pdb->omap_from_src ? pdb->norig_sections : pdb->nsections;
+    if (segment == 0 || segment > nsecs)
         return false;
-    uint64_t r = (uint64_t)pdb->sections[segment - 1].virtual_address + offset;
+    uint64_t r = (uint64_t)secs[segment - 1].virtual_address + offset;
     if (r > UINT32_MAX)
         return false;
     if (pdb->omap_from_src) {

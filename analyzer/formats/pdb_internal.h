@@ -34,8 +34,10 @@ struct dt_pdb {
     dt_view dbi_modinfo;        /* views into dbi stream */
     dt_msf_stream dbi;
 
-    dt_pdb_section *sections;
+    dt_pdb_section *sections;      /* final image layout */
     size_t nsections;
+    dt_pdb_section *orig_sections; /* pre-OMAP layout symbols refer to; NULL without OMAP */
+    size_t norig_sections;
     uint32_t *omap_from_src;    /* pairs (from, to), sorted; NULL when absent */
     size_t nomap;
 
