@@ -385,13 +385,20 @@ static int cfi_cmp(const void *a, const void *b)
     return cmp_u32(((const bp_cfi *)a)->rva, ((const bp_cfi *)b)->rva);
 }
 
+/* qsort, which must not be handed the NULL of an empty array */
+static void sort_array(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(v, n, size, cmp);
+}
+
 dt_status dt_breakpad_sym_parse(dt_breakpad_sym **out, dt_view text, dt_error *err)
 {
     *out = NULL;
     dt_breakpad_sym *s = calloc(1, sizeof *s);
     if (!s)
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory parsing .sym");
-    const char *p = (const char *)text.data, *end = p + text.size;
+    const char *p = (const char *)text.data, *end = p ? p + text.size : NULL;
     bool have_module = false;
     size_t lineno = 0, bad = 0;
     while (p && p < end) {
@@ -415,17 +422,17 @@ dt_status dt_breakpad_sym_parse(dt_breakpad_sym **out, dt_view text, dt_error *e
     }
     if (bad > 10)
         dt_warn(&s->warnings, ".sym: %zu malformed lines in all", bad);
-    qsort(s->funcs.v, s->funcs.n, sizeof *s->funcs.v, func_cmp);
-    qsort(s->publics.v, s->publics.n, sizeof *s->publics.v, public_cmp);
-    qsort(s->lines.v, s->lines.n, sizeof *s->lines.v, line_cmp);
-    qsort(s->files.v, s->files.n, sizeof *s->files.v, file_cmp);
-    qsort(s->win_frame_data.v, s->win_frame_data.n, sizeof *s->win_frame_data.v, win_cmp);
-    qsort(s->win_fpo.v, s->win_fpo.n, sizeof *s->win_fpo.v, win_cmp);
-    qsort(s->cfi_init.v, s->cfi_init.n, sizeof *s->cfi_init.v, cfi_cmp);
+    sort_array(s->funcs.v, s->funcs.n, sizeof *s->funcs.v, func_cmp);
+    sort_array(s->publics.v, s->publics.n, sizeof *s->publics.v, public_cmp);
+    sort_array(s->lines.v, s->lines.n, sizeof *s->lines.v, line_cmp);
+    sort_array(s->files.v, s->files.n, sizeof *s->files.v, file_cmp);
+    sort_array(s->win_frame_data.v, s->win_frame_data.n, sizeof *s->win_frame_data.v, win_cmp);
+    sort_array(s->win_fpo.v, s->win_fpo.n, sizeof *s->win_fpo.v, win_cmp);
+    sort_array(s->cfi_init.v, s->cfi_init.n, sizeof *s->cfi_init.v, cfi_cmp);
     /* deltas keep file order among equal addresses: later ones win */
     for (size_t i = 1; i < s->cfi_delta.n; i++) {
         if (s->cfi_delta.v[i].rva < s->cfi_delta.v[i - 1].rva) {
-            qsort(s->cfi_delta.v, s->cfi_delta.n, sizeof *s->cfi_delta.v, cfi_cmp);
+            sort_array(s->cfi_delta.v, s->cfi_delta.n, sizeof *s->cfi_delta.v, cfi_cmp);
             break;
         }
     }
