@@ -366,9 +366,13 @@ static int public_cmp(const void *a, const void *b)
 {
     return cmp_u32(((const dt_breakpad_public *)a)->rva, ((const dt_breakpad_public *)b)->rva);
 }
+/* Equal starts: the longer record last, so lookups (which take the last
+ * record at or below an address) skip a zero-sized one. */
 static int line_cmp(const void *a, const void *b)
 {
-    return cmp_u32(((const dt_breakpad_line *)a)->rva, ((const dt_breakpad_line *)b)->rva);
+    const dt_breakpad_line *x = a, *y = b;
+    int c = cmp_u32(x->rva, y->rva);
+    return c ? c : cmp_u32(x->size, y->size);
 }
 static int file_cmp(const void *a, const void *b)
 {

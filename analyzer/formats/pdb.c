@@ -491,7 +491,7 @@ static bool push_line(collect *c, const dt_pdb_line *l)
     return true;
 }
 
-static void module_procs(dt_pdb *pdb, collect *c, dt_view syms)
+static void module_procs(dt_pdb *pdb, collect *c, dt_view syms, uint32_t module)
 {
     uint64_t off = 4; /* CV signature */
     while (off + 4 <= syms.size) {
@@ -522,6 +522,7 @@ static void module_procs(dt_pdb *pdb, collect *c, dt_view syms)
         uint32_t o = dt_le32(rec.data + 32);
         uint16_t seg = dt_le16(rec.data + 36);
         f.is_global = global;
+        f.module = module;
         if (!dt_pdb_rva(pdb, seg, o, &f.rva))
             continue;
         f.name = arena_str(pdb, rec, 39);
@@ -530,7 +531,7 @@ static void module_procs(dt_pdb *pdb, collect *c, dt_view syms)
     }
 }
 
-static void module_lines(dt_pdb *pdb, collect *c, dt_view c13)
+static void module_lines(dt_pdb *pdb, collect *c, dt_view c13, uint32_t module)
 {
     dt_view checksums = dt_view_make(NULL, 0);
     for (int pass = 0; pass < 2; pass++) {
@@ -572,15 +573,19 @@ static void module_lines(dt_pdb *pdb, collect *c, dt_view c13)
                 for (uint32_t i = 0; i < nlines; i++) {
                     const uint8_t *e = block.data + 12 + (uint64_t)i * 8;
                     uint32_t lo = dt_le32(e), lf = dt_le32(e + 4);
+                    /* An entry runs to the next one; one followed by another at
+                     * the same offset is superseded (length 0, dropped). */
                     uint32_t end = cb_con;
                     if (i + 1 < nlines) {
                         uint32_t next = dt_le32(e + 8);
-                        if (next > lo)
+                        if (next >= lo)
                             end = next;
                     }
-                    dt_pdb_line l = { base + lo, end > lo ? end - lo : 1, lf & 0xFFFFFF, name_off };
-                    if (lo >= cb_con)
+                    if (lo >= cb_con || end <= lo)
                         continue;
+                    if (end > cb_con)
+                        end = cb_con;
+                    dt_pdb_line l = { base + lo, end - lo, lf & 0xFFFFFF, name_off, module };
                     if (!push_line(c, &l))
                         return;
                 }
@@ -639,9 +644,9 @@ static void load_functions(dt_pdb *pdb)
         dt_view syms, c13;
         if (!dt_view_sub(ms.view, 0, sym_bytes, &syms))
             syms = ms.view;
-        module_procs(pdb, &c, syms);
+        module_procs(pdb, &c, syms, (uint32_t)(nmod - 1));
         if (dt_view_sub(ms.view, (uint64_t)sym_bytes + c11_bytes, c13_bytes, &c13))
-            module_lines(pdb, &c, c13);
+            module_lines(pdb, &c, c13, (uint32_t)(nmod - 1));
         dt_msf_stream_free(&ms);
     }
     if (c.n)
@@ -711,17 +716,19 @@ bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out)
     }
     /* Walk back over equal-start entries so a zero-sized one does not hide
      * a sized one covering rva. */
+    const dt_pdb_function *chosen = NULL;
     for (size_t i = lo; i > 0 && lo - i < 8; i--) {
         const dt_pdb_function *f = &pdb->functions[i - 1];
         if (rva - f->rva < (f->size ? f->size : 1)) {
             out->function = f->name;
             out->function_rva = f->rva;
+            chosen = f;
             break;
         }
         if (f->rva != pdb->functions[lo - 1].rva)
             break;
     }
-    if (out->function) {
+    if (chosen) {
         lo = 0;
         hi = pdb->nlines;
         while (lo < hi) {
@@ -731,9 +738,21 @@ bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out)
             else
                 hi = mid;
         }
-        if (lo > 0 && rva - pdb->lines[lo - 1].rva < pdb->lines[lo - 1].length) {
-            out->line = pdb->lines[lo - 1].line;
-            out->file = dt_pdb_file_name(pdb, pdb->lines[lo - 1].file);
+        /* Lines covering rva; with identical code folding there are several
+         * (one per folded function), so prefer the chosen function's module. */
+        const dt_pdb_line *best = NULL;
+        for (size_t i = lo, k = 0; i > 0 && k < 64; i--, k++) {
+            const dt_pdb_line *l = &pdb->lines[i - 1];
+            if (rva - l->rva >= l->length)
+                continue;
+            if (!best || l->module == chosen->module)
+                best = l;
+            if (l->module == chosen->module)
+                break;
+        }
+        if (best) {
+            out->line = best->line;
+            out->file = dt_pdb_file_name(pdb, best->file);
             if (!out->file[0])
                 out->file = NULL;
         }

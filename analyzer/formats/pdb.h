@@ -53,6 +53,7 @@ typedef struct {
     const char *name;
     uint32_t rva;
     uint32_t size;
+    uint32_t module;       /* DBI module index */
     bool is_global;        /* S_GPROC32 vs S_LPROC32 (static) */
 } dt_pdb_function;
 
@@ -61,6 +62,8 @@ typedef struct {
     uint32_t length;
     uint32_t line;
     uint32_t file;         /* index for dt_pdb_file_name */
+    uint32_t module;       /* DBI module index (identical code folding puts
+                              several modules' lines at one address) */
 } dt_pdb_line;
 
 /* What dt_pdb_lookup found for an address. */

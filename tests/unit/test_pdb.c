@@ -240,16 +240,25 @@ END_TEST
 /* dump_syms made breakpad__dump_syms_regtest64.sym from this very PDB: each
  * FUNC is a module procedure at the same RVA and size, and each line record
  * gives the same line number. */
+static const struct {
+    const char *pdb, *sym;
+} pairs[] = {
+    { "symbols/breakpad__dump_syms_regtest64.pdb", "symbols/breakpad__dump_syms_regtest64.sym" },
+    { "symbols/symbolic__crash.pdb", "symbols/symbolic__crash.sym" },
+    { "symbols/symbolic__CrashWithException.pdb", "symbols/symbolic__CrashWithException.pdb.sym" },
+};
+
 START_TEST(functions_and_lines_match_dump_syms)
 {
-    dt_pdb *p = open_pdb("symbols/breakpad__dump_syms_regtest64.pdb");
+    dt_pdb *p = open_pdb(pairs[_i].pdb);
     dt_breakpad_sym *sym = NULL;
     dt_error err = { 0 };
-    ck_assert(dt_breakpad_sym_load(&sym, dt_test_data("symbols/breakpad__dump_syms_regtest64.sym"), &err) == DT_OK);
+    ck_assert(dt_breakpad_sym_load(&sym, dt_test_data(pairs[_i].sym), &err) == DT_OK);
+    ck_assert_str_eq(dt_breakpad_sym_module(sym)->debug_id, dt_pdb_get_info(p)->debug_id);
     size_t nf, nsf;
     const dt_pdb_function *f = dt_pdb_functions(p, &nf, NULL);
     const dt_breakpad_func *sf = dt_breakpad_sym_functions(sym, &nsf);
-    ck_assert_uint_gt(nsf, 200);
+    ck_assert_uint_gt(nsf, 60);
     size_t matched = 0;
     for (size_t i = 0; i < nsf; i++) {
         for (size_t j = 0; j < nf; j++) {
@@ -259,14 +268,15 @@ START_TEST(functions_and_lines_match_dump_syms)
             }
         }
     }
-    ck_assert_uint_eq(matched, nsf);
+    ck_assert_msg(matched == nsf, "%s: %zu of %zu FUNCs", pairs[_i].pdb, matched, nsf);
 
     /* every FUNC's first line (dump_syms line records start each function) */
     size_t checked = 0;
     for (size_t i = 0; i < nsf; i++) {
         dt_breakpad_symbol bs;
         dt_pdb_symbol ps;
-        if (!dt_breakpad_sym_lookup(sym, sf[i].rva, &bs) || !bs.file)
+        /* `m`: identical code folding, any of the folded functions is right */
+        if (sf[i].multiple || !dt_breakpad_sym_lookup(sym, sf[i].rva, &bs) || !bs.file)
             continue;
         ck_assert(dt_pdb_lookup(p, sf[i].rva, &ps));
         ck_assert(!ps.from_public);
@@ -276,15 +286,21 @@ START_TEST(functions_and_lines_match_dump_syms)
         ck_assert_str_eq(ps.file, bs.file);
         checked++;
     }
-    ck_assert_uint_gt(checked, 150);
+    ck_assert_uint_gt(checked, nsf / 2);
+    dt_breakpad_sym_free(sym);
+    dt_pdb_close(p);
+}
+END_TEST
 
+START_TEST(line_spot_values)
+{
+    dt_pdb *p = open_pdb("symbols/breakpad__dump_syms_regtest64.pdb");
     /* llvm-pdbutil dump -l: "57 00000010 … 60 00000038" in 0001:00000010-0000007A */
     dt_pdb_symbol ps;
     ck_assert(dt_pdb_lookup(p, 0x1038, &ps));
     ck_assert_str_eq(ps.function, "main");
     ck_assert_uint_eq(ps.line, 60);
     ck_assert_str_eq(ps.file, "c:\\cygwin64\\wip\\breakpad-depot\\src\\src\\tools\\windows\\dump_syms\\testdata\\dump_syms_regtest.cc");
-    dt_breakpad_sym_free(sym);
     dt_pdb_close(p);
 }
 END_TEST
@@ -421,7 +437,8 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, identity_and_sections);
     tcase_add_test(tc, publics_equal_llvm_pdbutil);
-    tcase_add_test(tc, functions_and_lines_match_dump_syms);
+    tcase_add_loop_test(tc, functions_and_lines_match_dump_syms, 0, sizeof pairs / sizeof *pairs);
+    tcase_add_test(tc, line_spot_values);
     tcase_add_test(tc, static_function_from_module_stream);
     tcase_add_test(tc, publics_only_lookup);
     tcase_add_test(tc, field_offsets_from_tpi);
