@@ -47,6 +47,35 @@ START_TEST(parses_test_app_sym)
 }
 END_TEST
 
+/* Every .sym in the corpus: no malformed line, FUNC/PUBLIC counts as grep
+ * counts them, identity from the MODULE line. */
+static const struct {
+    const char *path, *arch, *id;
+    size_t funcs, publics;
+} corpus[] = {
+    { "symbols/breakpad__dump_syms_regtest64.sym", "x86_64", "72E103A85CB249078B76B2E7C06257B13", 246, 2 },
+    { "symbols/breakpad__kernel32.sym", "x86", "BCE8785C57B44245A669896B6A19B9542", 0, 1576 },
+    { "symbols/breakpad__test_app.sym", "x86", "5A9832E5287241C1838ED98914E9B7FF1", 1065, 5 },
+    { "symbols/rust-minidump__test_app.sym", "x86", "5A9832E5287241C1838ED98914E9B7FF1", 1065, 5 },
+    { "symbols/symbolic__CrashWithException.pdb.sym", "x86_64", "F535C5FB2AE84BB8AA206C30BE566C5A1", 66, 33 },
+    { "symbols/symbolic__crash.sym", "x86", "3249D99D0C4049318610F4E4FB0B69361", 92, 35 },
+};
+
+START_TEST(parses_every_corpus_sym)
+{
+    dt_breakpad_sym *s = load(corpus[_i].path);
+    ck_assert_str_eq(dt_breakpad_sym_module(s)->arch, corpus[_i].arch);
+    ck_assert_str_eq(dt_breakpad_sym_module(s)->debug_id, corpus[_i].id);
+    size_t nf, np;
+    dt_breakpad_sym_functions(s, &nf);
+    dt_breakpad_sym_publics(s, &np);
+    ck_assert_uint_eq(nf, corpus[_i].funcs);
+    ck_assert_uint_eq(np, corpus[_i].publics);
+    ck_assert_uint_eq(dt_breakpad_sym_warnings(s)->count, 0);
+    dt_breakpad_sym_free(s);
+}
+END_TEST
+
 /* Frames 0-2 of the expected stackwalk: function, file, line and the
  * offset of the return address from the line record start. */
 START_TEST(lookups_match_expected_stackwalk)
@@ -337,6 +366,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, parses_test_app_sym);
+    tcase_add_loop_test(tc, parses_every_corpus_sym, 0, sizeof corpus / sizeof *corpus);
     tcase_add_test(tc, lookups_match_expected_stackwalk);
     tcase_add_test(tc, stack_win_reproduces_expected_frames);
     tcase_add_test(tc, stack_cfi_unwinds_amd64);
