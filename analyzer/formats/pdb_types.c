@@ -33,6 +33,7 @@ enum {
     LF_ONEMETHOD = 0x1511,
     LF_NESTTYPEEX = 0x1512,
     PROP_FWDREF = 0x80,
+    PROP_HAS_UNIQUE_NAME = 0x200,
     MAX_FIELDLIST_HOPS = 4096,
     MAX_PATH_DEPTH = 16,
 };
@@ -98,6 +99,8 @@ typedef struct {
     uint16_t property;
     const uint8_t *name;
     size_t name_len;
+    const uint8_t *unique;      /* decorated unique name, NULL when absent */
+    size_t unique_len;
 } aggregate;
 
 static bool name_at(dt_view rec, uint64_t off, const uint8_t **name, size_t *len)
@@ -130,11 +133,19 @@ static bool parse_aggregate(dt_view rec, uint16_t kind, aggregate *a)
         return false;
     a->property = prop;
     a->field_list = fl;
-    return name_at(rec, numeric_off + nlen, &a->name, &a->name_len);
+    a->unique = NULL;
+    a->unique_len = 0;
+    if (!name_at(rec, numeric_off + nlen, &a->name, &a->name_len))
+        return false;
+    if (prop & PROP_HAS_UNIQUE_NAME)
+        name_at(rec, numeric_off + nlen + a->name_len + 1, &a->unique, &a->unique_len);
+    return true;
 }
 
-/* The full (non-forward) definition of the aggregate named name. */
-static bool find_aggregate(const dt_pdb *pdb, const char *name, size_t name_len, aggregate *out)
+/* The full (non-forward) definition of the aggregate named name; with a
+ * unique name, the one carrying it (names like "<unnamed-tag>" repeat). */
+static bool find_aggregate(const dt_pdb *pdb, const char *name, size_t name_len,
+                           const uint8_t *unique, size_t unique_len, aggregate *out)
 {
     const dt_pdb_tpi *t = &pdb->tpi;
     for (uint32_t ti = t->begin; ti < t->end; ti++) {
@@ -146,7 +157,8 @@ static bool find_aggregate(const dt_pdb *pdb, const char *name, size_t name_len,
         aggregate a;
         if (!parse_aggregate(rec, kind, &a) || (a.property & PROP_FWDREF))
             continue;
-        if (a.name_len == name_len && memcmp(a.name, name, name_len) == 0) {
+        if (a.name_len == name_len && memcmp(a.name, name, name_len) == 0 &&
+            (!unique || (a.unique_len == unique_len && memcmp(a.unique, unique, unique_len) == 0))) {
             *out = a;
             return true;
         }
@@ -274,7 +286,7 @@ static bool resolve_aggregate(const dt_pdb *pdb, uint32_t ti, aggregate *out)
             *out = a;
             return true;
         }
-        return find_aggregate(pdb, (const char *)a.name, a.name_len, out);
+        return find_aggregate(pdb, (const char *)a.name, a.name_len, a.unique, a.unique_len, out);
     }
     return false;
 }
@@ -284,7 +296,7 @@ dt_status dt_pdb_type_size(dt_pdb *pdb, const char *type_name, uint64_t *size, d
     if (!tpi_load(pdb, err))
         return err ? err->code : DT_ERR_CORRUPT;
     aggregate a;
-    if (!find_aggregate(pdb, type_name, strlen(type_name), &a))
+    if (!find_aggregate(pdb, type_name, strlen(type_name), NULL, 0, &a))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "type %s not in PDB", type_name);
     *size = a.size;
     return DT_OK;
@@ -296,7 +308,7 @@ dt_status dt_pdb_field_offset(dt_pdb *pdb, const char *type_name, const char *fi
     if (!tpi_load(pdb, err))
         return err ? err->code : DT_ERR_CORRUPT;
     aggregate a;
-    if (!find_aggregate(pdb, type_name, strlen(type_name), &a))
+    if (!find_aggregate(pdb, type_name, strlen(type_name), NULL, 0, &a))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "type %s not in PDB", type_name);
     uint64_t total = 0;
     const char *p = field;
