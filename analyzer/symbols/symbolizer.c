@@ -32,6 +32,7 @@ typedef struct {
 
 struct dt_symbolizer {
     dt_symstore store;
+    dt_warnings warnings;
     dt_symbol_provider providers[MAX_PROVIDERS];
     size_t nproviders;
     module_entry *entries;
@@ -52,10 +53,12 @@ dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error
         dt_error_set(err, DT_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (dt_symstore_init(&s->store, dirs, ndirs, getenv(DT_SYMBOL_PATH_ENV), err) != DT_OK) {
+    if (dt_symstore_init(&s->store, dirs, ndirs, getenv(DT_SYMBOL_PATH_ENV),
+                         getenv(DT_SYMBOL_CACHE_ENV), err) != DT_OK) {
         free(s);
         return NULL;
     }
+    s->store.warnings = &s->warnings;
     s->providers[PROVIDER_PDB] = dt_provider_pdb();
     s->providers[PROVIDER_BREAKPAD] = dt_provider_breakpad();
     s->nproviders = 2;
@@ -79,6 +82,7 @@ void dt_symbolizer_free(dt_symbolizer *s)
     }
     free(s->entries);
     dt_symstore_free(&s->store);
+    dt_warnings_free(&s->warnings);
     free(s);
 }
 
@@ -91,6 +95,7 @@ dt_status dt_symbolizer_add_provider(dt_symbolizer *s, const dt_symbol_provider 
 }
 
 const dt_symstore *dt_symbolizer_store(const dt_symbolizer *s) { return &s->store; }
+const dt_warnings *dt_symbolizer_warnings(const dt_symbolizer *s) { return &s->warnings; }
 
 static char *module_key(const dt_module *m)
 {

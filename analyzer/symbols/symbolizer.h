@@ -63,8 +63,10 @@ typedef struct {
 
 typedef struct dt_symbolizer dt_symbolizer;
 
-/* Symbol directories: dirs, then DUMPTRIAGE_SYMBOL_PATH.  Free with
- * dt_symbolizer_free.  NULL on OOM (err says so). */
+/* Symbol directories: dirs, then DUMPTRIAGE_SYMBOL_PATH (an entry with '*'
+ * is a symbol path with servers, see symstore.h; downloads go to its cache
+ * or DUMPTRIAGE_SYMBOL_CACHE).  Free with dt_symbolizer_free.  NULL on
+ * OOM or a malformed symbol path (err says so). */
 dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error *err);
 void dt_symbolizer_free(dt_symbolizer *s);
 
@@ -73,6 +75,8 @@ void dt_symbolizer_free(dt_symbolizer *s);
 dt_status dt_symbolizer_add_provider(dt_symbolizer *s, const dt_symbol_provider *p, dt_error *err);
 
 const dt_symstore *dt_symbolizer_store(const dt_symbolizer *s);
+/* Problems met while looking for symbols (symbol server failures). */
+const dt_warnings *dt_symbolizer_warnings(const dt_symbolizer *s);
 
 /* Name for address (absolute) in module m.  as may be NULL (then providers
  * that read the image from dump memory have nothing).  Callers walking a
