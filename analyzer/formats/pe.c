@@ -306,8 +306,8 @@ dt_status dt_pe_codeview(const dt_pe *pe, char *debug_file, size_t debug_file_ca
             continue;
         }
         dt_view name = dt_view_tail(v, name_off);
-        size_t len = strnlen((const char *)name.data, name.size);
-        if (debug_file_cap)
+        size_t len = name.size ? strnlen((const char *)name.data, name.size) : 0;
+        if (debug_file_cap && len)
             basename_into((const char *)name.data, len, debug_file, debug_file_cap);
         return DT_OK;
     }
@@ -454,7 +454,8 @@ static dt_status load_exports(dt_pe *pe, dt_error *err)
     free(label_of);
     free(fwd_of);
     pe->export_count = nfunc;
-    qsort(pe->exports_by_rva, pe->exports_by_rva_count, sizeof *pe->exports_by_rva, cmp_u64);
+    if (pe->exports_by_rva_count)
+        qsort(pe->exports_by_rva, pe->exports_by_rva_count, sizeof *pe->exports_by_rva, cmp_u64);
     pe->export_strings = sb.data;
     sb.data = NULL;
 out:
