@@ -128,8 +128,16 @@ bool dt_walker_is_code(dt_walker *w, uint64_t addr)
     if (!m)
         return false;
     const dt_pe *pe = dt_walker_image(w, m);
-    if (pe && pe->section_count && (addr - m->base > UINT32_MAX || !dt_pe_rva_is_code(pe, (uint32_t)(addr - m->base))))
+    uint64_t rva = addr - m->base;
+    if (pe && pe->section_count) {
+        if (rva > UINT32_MAX || !dt_pe_rva_is_code(pe, (uint32_t)rva))
+            return false;
+    } else if (rva < 0x1000) {
+        /* Without the section table, the headers page is still never code
+         * (section alignment is at least a page): this drops the module
+         * base pointers that litter stacks. */
         return false;
+    }
     const dt_stackwalk_hooks *h = w->in->hooks;
     if (h && h->has_function && !h->has_function(h->ctx, m, addr - m->base))
         return false;

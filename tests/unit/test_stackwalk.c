@@ -748,7 +748,7 @@ START_TEST(arm64_xdata_fp_chain_and_pac)
     put64(&s, sp + 8, 0x1AD7F80300001120ULL); /* PAC-signed lr into H+0x20 */
     /* H's frame: fp/lr pair at H's fp = ks+0x220; its caller (other.sys) via FP chain */
     put64(&s, ks + 0x220, ks + 0x300);
-    put64(&s, ks + 0x228, 0xFFFFF80310000100ULL);
+    put64(&s, ks + 0x228, 0xFFFFF80310001100ULL);
     put64(&s, ks + 0x300, 0);
     put64(&s, ks + 0x308, 0);
     dt_cpu_context ctx = { .arch = DT_ARCH_ARM64 };
@@ -765,7 +765,7 @@ START_TEST(arm64_xdata_fp_chain_and_pac)
     ck_assert_uint_eq(st.frames[1].ip, base + 0x1120);      /* PAC stripped */
     ck_assert_uint_eq(st.frames[1].sp, sp + 0x20);
     ck_assert_int_eq(st.frames[2].trust, DT_TRUST_CFI);     /* packed, CR=3 */
-    ck_assert_uint_eq(st.frames[2].ip, 0xFFFFF80310000100ULL);
+    ck_assert_uint_eq(st.frames[2].ip, 0xFFFFF80310001100ULL);
     ck_assert_uint_eq(st.frames[2].sp, ks + 0x240);
     dt_stack_free(&st);
 
@@ -781,7 +781,7 @@ START_TEST(arm64_xdata_fp_chain_and_pac)
     ck_assert_uint_ge(st.count, 3);
     ck_assert_int_eq(st.frames[1].trust, DT_TRUST_FRAME_POINTER);
     ck_assert_uint_eq(st.frames[1].ip, base + 0x1120);
-    ck_assert_uint_eq(st.frames[2].ip, 0xFFFFF80310000100ULL);
+    ck_assert_uint_eq(st.frames[2].ip, 0xFFFFF80310001100ULL);
     dt_stack_free(&st);
     dt_module_list_free(&bare);
     dt_module_list_free(&mods);
