@@ -266,13 +266,15 @@ static bool unwind_packed(uint32_t data, uint32_t offset, bool exact, const dt_a
     uint32_t savsz = (intsz + fpsz + 64 * h + 15) & ~15u;
     if (savsz > frame)
         return false;
-    uint32_t locsz = frame - savsz;
     uint64_t entry;
     if (cr == 2 || cr == 3) {
+        /* Chained: the FP/LR pair sits at the bottom of the frame whatever
+         * the local size (stp x29,lr,[sp,#-locsz]! or sub sp; stp [sp]),
+         * and FP points at it. */
         uint64_t fp = c->regs[DT_ARM64_FP];
         if (!(c->valid & (UINT64_C(1) << DT_ARM64_FP)))
             return false;
-        entry = locsz <= 512 ? fp + frame : fp + savsz + 16;
+        entry = fp + frame;
         if (!load_regs(as, c, DT_ARM64_FP, 2, fp))
             return false;
     } else {

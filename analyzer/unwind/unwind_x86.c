@@ -37,7 +37,18 @@ bool dt_unwind_x86_step(dt_walker *w, const dt_frame *callee, size_t index, dt_c
         return false;
     if (dt_ctx_get(&callee->context, DT_X86_EBP, &ebp) && (ebp & 3) == 0 && ebp >= esp && in_stack(w, ebp)) {
         uint32_t saved_ebp, ret;
-        if (dt_as_u32(as, ebp, &saved_ebp) && dt_as_u32(as, ebp + 4, &ret) && dt_walker_is_code(w, ret)) {
+        bool have = dt_as_u32(as, ebp, &saved_ebp) && dt_as_u32(as, ebp + 4, &ret);
+        if (have && !saved_ebp && !ret) {
+            /* The zeroed frame a thread starts with ends the chain: report a
+             * 0 return address so the walk stops instead of scanning on. */
+            *caller = callee->context;
+            caller->valid &= X86_NONVOLATILE;
+            dt_ctx_set(caller, DT_X86_EIP, 0);
+            dt_ctx_set(caller, DT_X86_ESP, ebp + 8);
+            how->trust = DT_TRUST_FRAME_POINTER;
+            return true;
+        }
+        if (have && dt_walker_is_code(w, ret)) {
             *caller = callee->context;
             caller->valid &= X86_NONVOLATILE;
             dt_ctx_set(caller, DT_X86_EIP, ret);

@@ -789,6 +789,65 @@ START_TEST(arm64_xdata_fp_chain_and_pac)
 }
 END_TEST
 
+/* Packed .pdata words and frame layouts from llvm-readobj's packed-unwind
+ * test (func10: RegI=3 CR=1 FrameSize=48; func12: RegI=2 CR=3 FrameSize=544). */
+START_TEST(arm64_packed_layouts)
+{
+    const uint64_t base = 0x7FF700000000ULL, sb = 0x30000;
+    space s = { 0 };
+    uint8_t *img = space_add(&s, base, SYN_SIZE);
+    syn_headers(img, DT_PE_MACHINE_ARM64);
+    wr32(img + 0x3000, 0x1000);
+    wr32(img + 0x3004, 0x01a30021);
+    wr32(img + 0x3008, 0x1100);
+    wr32(img + 0x300C, 0x11620029);
+    syn_dir(img, DT_PE_DIR_EXCEPTION, 0x3000, 16);
+    space_add(&s, sb, 0x1000);
+    dt_addrspace as = { &s, space_read, NULL, 8 };
+    dt_pe pe;
+    ck_assert_int_eq(dt_pe_open_mapped(&pe, &as, base, NULL), DT_OK);
+    dt_pe_arm64_function f;
+    ck_assert(dt_pe_arm64_pdata_find(&pe, 0x101C, &f));
+    ck_assert_uint_eq(f.length, 32);
+    ck_assert(!dt_pe_arm64_pdata_find(&pe, 0x1020, &f));
+
+    /* func10 body: stp x19,x20,[sp,#-32]!; stp x21,lr,[sp,#16]; sub sp,sp,#16 */
+    uint64_t entry = sb + 0x400;
+    put64(&s, entry - 32, 0x19);
+    put64(&s, entry - 24, 0x20);
+    put64(&s, entry - 16, 0x21);
+    put64(&s, entry - 8, base + 0x2000);
+    dt_cpu_context c = { .arch = DT_ARCH_ARM64 }, caller;
+    dt_ctx_set(&c, DT_ARM64_PC, base + 0x1010);
+    dt_ctx_set(&c, DT_ARM64_SP, entry - 48);
+    bool mf;
+    ck_assert(dt_unwind_arm64_pdata(&pe, base, &as, &c, true, &caller, &mf));
+    uint64_t v;
+    ck_assert(dt_ctx_get(&caller, DT_ARM64_PC, &v) && v == base + 0x2000);
+    ck_assert(dt_ctx_get(&caller, DT_ARM64_SP, &v) && v == entry);
+    ck_assert(dt_ctx_get(&caller, 19, &v) && v == 0x19);
+    ck_assert(dt_ctx_get(&caller, 21, &v) && v == 0x21);
+
+    /* func12 body: stp x19,x20,[sp,#-16]!; sub sp,sp,#528; stp x29,lr,[sp]; mov x29,sp */
+    entry = sb + 0xC00;
+    uint64_t fp = entry - 544;
+    put64(&s, entry - 16, 0x1919);
+    put64(&s, entry - 8, 0x2020);
+    put64(&s, fp, sb + 0xF00);
+    put64(&s, fp + 8, base + 0x2100);
+    dt_ctx_set(&c, DT_ARM64_PC, base + 0x1110);
+    dt_ctx_set(&c, DT_ARM64_SP, fp);
+    dt_ctx_set(&c, DT_ARM64_FP, fp);
+    ck_assert(dt_unwind_arm64_pdata(&pe, base, &as, &c, true, &caller, &mf));
+    ck_assert(dt_ctx_get(&caller, DT_ARM64_PC, &v) && v == base + 0x2100);
+    ck_assert(dt_ctx_get(&caller, DT_ARM64_SP, &v) && v == entry);
+    ck_assert(dt_ctx_get(&caller, DT_ARM64_FP, &v) && v == sb + 0xF00);
+    ck_assert(dt_ctx_get(&caller, 20, &v) && v == 0x2020);
+    dt_pe_close(&pe);
+    space_free(&s);
+}
+END_TEST
+
 START_TEST(bad_input_is_refused_or_bounded)
 {
     space s = { 0 };
@@ -820,6 +879,7 @@ static Suite *stackwalk_suite(void)
     tcase_add_test(tc, x86_ebp_chain_and_scan);
     tcase_add_test(tc, call_instruction_forms);
     tcase_add_test(tc, arm64_xdata_fp_chain_and_pac);
+    tcase_add_test(tc, arm64_packed_layouts);
     tcase_add_test(tc, bad_input_is_refused_or_bounded);
     suite_add_tcase(s, tc);
     return s;
