@@ -144,17 +144,34 @@ bool dt_walker_is_code(dt_walker *w, uint64_t addr)
     return true;
 }
 
-bool dt_walker_hook_cfi(dt_walker *w, const dt_frame *callee, uint64_t lookup_ip, dt_cpu_context *caller)
+static bool is_code_thunk(void *ctx, uint64_t addr)
+{
+    return dt_walker_is_code(ctx, addr);
+}
+
+bool dt_walker_hook_cfi(dt_walker *w, const dt_frame *callee, uint64_t lookup_ip, dt_cpu_context *caller,
+                        dt_frame_trust *trust)
 {
     const dt_stackwalk_hooks *h = w->in->hooks;
-    if (!h || !h->cfi_unwind)
+    if (!h || (!h->cfi_unwind && !h->cfi_unwind_ex))
         return false;
     const dt_module *m = dt_walker_module(w, lookup_ip);
     if (!m)
         return false;
     dt_cpu_context out = callee->context;
-    if (!h->cfi_unwind(h->ctx, m, lookup_ip - m->base, &callee->context, w->in->memory, &out))
+    *trust = DT_TRUST_CFI;
+    if (h->cfi_unwind_ex) {
+        dt_cfi_frame_info info = { .context_frame = callee->trust == DT_TRUST_CONTEXT,
+                                   .callee_param_size = w->callee_param_size,
+                                   .is_code = is_code_thunk, .is_code_ctx = w };
+        if (!h->cfi_unwind_ex(h->ctx, m, lookup_ip - m->base, &callee->context, w->in->memory, &info, &out))
+            return false;
+        if (info.scanned)
+            *trust = DT_TRUST_CFI_SCAN;
+        w->next_param_size = info.param_size;
+    } else if (!h->cfi_unwind(h->ctx, m, lookup_ip - m->base, &callee->context, w->in->memory, &out)) {
         return false;
+    }
     uint64_t v;
     if (!dt_ctx_get(&out, dt_cpu_context_ip_reg(w->in->arch), &v) ||
         !dt_ctx_get(&out, dt_cpu_context_sp_reg(w->in->arch), &v))
@@ -230,7 +247,7 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
     if (!dt_ctx_get(in->start, dt_cpu_context_ip_reg(in->arch), &v) ||
         !dt_ctx_get(in->start, dt_cpu_context_sp_reg(in->arch), &v))
         return dt_error_set(err, DT_ERR_ARG, "stackwalk: context lacks instruction or stack pointer");
-    dt_walker w = { in, NULL };
+    dt_walker w = { in, NULL, 0, 0 };
     size_t max = in->max_frames ? in->max_frames : DT_STACKWALK_MAX_FRAMES;
     size_t cap = 0;
     dt_status st = DT_OK;
@@ -246,7 +263,10 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
         const dt_frame *callee = &out->frames[out->count - 1];
         dt_cpu_context caller;
         dt_unwind_result how = { DT_TRUST_NONE, false };
-        if (!step(&w, callee, out->count - 1, &caller, &how)) {
+        w.next_param_size = 0;
+        bool stepped = step(&w, callee, out->count - 1, &caller, &how);
+        w.callee_param_size = w.next_param_size;
+        if (!stepped) {
             out->stop_reason = "no caller found";
             break;
         }

@@ -41,14 +41,34 @@ typedef enum {
 /* "context", "cfi", "frame_pointer", "scan", "cfi_scan", "none". */
 const char *dt_frame_trust_name(dt_frame_trust t);
 
+/* What a Breakpad-style unwinder needs to know about the frame beyond its
+ * registers, and what it reports back (STACK WIN programs scan for the
+ * return address and pass parameter sizes from frame to frame). */
+typedef struct {
+    bool context_frame;          /* the callee is frame 0 (thread context) */
+    uint32_t callee_param_size;  /* param_size reported for the frame below, else 0 */
+    /* The walker's plausibility test for return addresses (module code,
+     * known function), for the hook's own scans. */
+    bool (*is_code)(void *is_code_ctx, uint64_t addr);
+    void *is_code_ctx;
+    /* out */
+    bool scanned;                /* the return address came from a scan */
+    uint32_t param_size;         /* this frame's parameter size, for the next */
+} dt_cfi_frame_info;
+
 /* Outside help, all optional (NULL members are skipped).  The symbol layer
  * fills these: Breakpad STACK CFI/WIN evaluation, PE files found in symbol
  * directories, function-range knowledge. */
 typedef struct {
     void *ctx;
-    /* Computes the caller's registers for a frame at rva inside m. */
+    /* Computes the caller's registers for a frame at rva inside m (rva of
+     * the return address - 1 for caller frames). */
     bool (*cfi_unwind)(void *ctx, const dt_module *m, uint64_t rva, const dt_cpu_context *callee,
                        const dt_addrspace *as, dt_cpu_context *caller);
+    /* The same with frame information; used instead of cfi_unwind when set.
+     * A frame whose info->scanned comes back true gets trust cfi_scan. */
+    bool (*cfi_unwind_ex)(void *ctx, const dt_module *m, uint64_t rva, const dt_cpu_context *callee,
+                          const dt_addrspace *as, dt_cfi_frame_info *info, dt_cpu_context *caller);
     /* A PE file for m; the bytes must stay valid while ctx lives. */
     bool (*image_file)(void *ctx, const dt_module *m, dt_view *pe_file);
     /* True when rva is inside a known function of m. */

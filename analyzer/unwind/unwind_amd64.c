@@ -278,10 +278,8 @@ bool dt_unwind_amd64_step(dt_walker *w, const dt_frame *callee, size_t index, dt
                 return true;
             }
         }
-        if (dt_walker_hook_cfi(w, callee, lookup, caller)) {
-            how->trust = DT_TRUST_CFI;
+        if (dt_walker_hook_cfi(w, callee, lookup, caller, &how->trust))
             return true;
-        }
     }
     /* RBP chain: [rbp] = caller rbp, [rbp+8] = return address. */
     uint64_t rbp, rsp;

@@ -339,10 +339,8 @@ bool dt_unwind_arm64_step(dt_walker *w, const dt_frame *callee, size_t index, dt
             how->machine_frame = mf;
             return true;
         }
-        if (dt_walker_hook_cfi(w, callee, lookup, caller)) {
-            how->trust = DT_TRUST_CFI;
+        if (dt_walker_hook_cfi(w, callee, lookup, caller, &how->trust))
             return true;
-        }
     }
     /* FP/LR chain: [fp] = caller fp, [fp+8] = return address.  At the
      * context frame the function may not have saved LR yet; LR itself is the

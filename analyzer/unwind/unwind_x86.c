@@ -28,10 +28,8 @@ bool dt_unwind_x86_step(dt_walker *w, const dt_frame *callee, size_t index, dt_c
     const dt_addrspace *as = w->in->memory;
     uint64_t lookup = dt_walker_lookup_ip(callee);
     how->machine_frame = false;
-    if (dt_walker_module(w, lookup) && dt_walker_hook_cfi(w, callee, lookup, caller)) {
-        how->trust = DT_TRUST_CFI;
+    if (dt_walker_module(w, lookup) && dt_walker_hook_cfi(w, callee, lookup, caller, &how->trust))
         return true;
-    }
     uint64_t esp, ebp;
     if (!dt_ctx_get(&callee->context, DT_X86_ESP, &esp))
         return false;

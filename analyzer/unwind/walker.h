@@ -23,6 +23,8 @@ typedef struct {
 typedef struct dt_walker {
     const dt_stackwalk_input *in;
     dt_walker_image_slot *images; /* owned; one per module, lazily filled */
+    uint32_t callee_param_size;   /* from the last cfi_unwind_ex, for the next frame */
+    uint32_t next_param_size;     /* what this step's hook reported */
 } dt_walker;
 
 /* How an unwinder produced the caller: trust, plus a machine frame flag. */
@@ -41,9 +43,11 @@ size_t dt_walker_read_code(dt_walker *w, uint64_t addr, uint8_t *buf, size_t len
 /* addr lies in a module, in an executable section when the image is known,
  * and inside a function when hooks.has_function says so. */
 bool dt_walker_is_code(dt_walker *w, uint64_t addr);
-/* Tries hooks.cfi_unwind for the frame; lookup_ip is the address to look
- * unwind rules up at (ip - 1 for return addresses). */
-bool dt_walker_hook_cfi(dt_walker *w, const dt_frame *callee, uint64_t lookup_ip, dt_cpu_context *caller);
+/* Tries hooks.cfi_unwind(_ex) for the frame; lookup_ip is the address to
+ * look unwind rules up at (ip - 1 for return addresses).  *trust is cfi, or
+ * cfi_scan when the hook found the return address by scanning. */
+bool dt_walker_hook_cfi(dt_walker *w, const dt_frame *callee, uint64_t lookup_ip, dt_cpu_context *caller,
+                        dt_frame_trust *trust);
 /* The address to look unwind data up at: ip for a context/machine frame,
  * ip - 1 for a return address. */
 uint64_t dt_walker_lookup_ip(const dt_frame *f);

@@ -685,6 +685,67 @@ START_TEST(x86_ebp_chain_and_scan)
 }
 END_TEST
 
+/* Breakpad-style hooks: frame info flows in (context frame, the previous
+ * frame's parameter size, an is_code test) and trust comes back out. */
+typedef struct {
+    int calls;
+    uint32_t seen_param_size[4];
+    bool seen_context[4];
+} hook_log;
+
+static bool ex_hook(void *ctx, const dt_module *m, uint64_t rva, const dt_cpu_context *callee,
+                    const dt_addrspace *as, dt_cfi_frame_info *info, dt_cpu_context *caller)
+{
+    hook_log *log = ctx;
+    (void)m;
+    (void)as;
+    (void)rva;
+    if (log->calls >= 2)
+        return false;
+    log->seen_param_size[log->calls] = info->callee_param_size;
+    log->seen_context[log->calls] = info->context_frame;
+    ck_assert(info->is_code(info->is_code_ctx, 0x401234));
+    ck_assert(!info->is_code(info->is_code_ctx, 0x12345));
+    uint64_t esp;
+    dt_ctx_get(callee, DT_X86_ESP, &esp);
+    dt_ctx_set(caller, DT_X86_EIP, 0x401234 + 0x100 * (uint64_t)log->calls);
+    dt_ctx_set(caller, DT_X86_ESP, esp + 0x20);
+    info->scanned = log->calls == 1;
+    info->param_size = 12;
+    log->calls++;
+    return true;
+}
+
+START_TEST(cfi_hooks_get_frame_info_and_set_trust)
+{
+    space s = { 0 };
+    space_add(&s, 0x12e000, 0x2000);
+    dt_addrspace as = { &s, space_read, NULL, 4 };
+    dt_module_list mods = { 0 };
+    add_module(&mods, 0x400000, 0x10000, "app.exe");
+    dt_cpu_context ctx = { .arch = DT_ARCH_X86 };
+    dt_ctx_set(&ctx, DT_X86_EIP, 0x401010);
+    dt_ctx_set(&ctx, DT_X86_ESP, 0x12f000);
+    hook_log log = { 0 };
+    dt_stackwalk_hooks hooks = { .ctx = &log, .cfi_unwind_ex = ex_hook };
+    dt_stackwalk_input in = { .arch = DT_ARCH_X86, .start = &ctx, .memory = &as, .modules = &mods,
+                              .hooks = &hooks };
+    dt_stack st;
+    ck_assert_int_eq(dt_stackwalk(&in, &st, NULL), DT_OK);
+    ck_assert_uint_ge(st.count, 3);
+    ck_assert_str_eq(dt_frame_trust_name(st.frames[1].trust), "cfi");
+    ck_assert_str_eq(dt_frame_trust_name(st.frames[2].trust), "cfi_scan");
+    ck_assert_uint_eq(st.frames[2].ip, 0x401334);
+    ck_assert(log.seen_context[0]);
+    ck_assert(!log.seen_context[1]);
+    ck_assert_uint_eq(log.seen_param_size[0], 0);
+    ck_assert_uint_eq(log.seen_param_size[1], 12);
+    dt_stack_free(&st);
+    dt_module_list_free(&mods);
+    space_free(&s);
+}
+END_TEST
+
 START_TEST(call_instruction_forms)
 {
     const uint8_t rel32[] = { 0x90, 0x90, 0xE8, 1, 2, 3, 4 };
@@ -877,6 +938,7 @@ static Suite *stackwalk_suite(void)
     tcase_add_test(tc, kernel_walk_stops_at_user_boundary);
     tcase_add_test(tc, image_from_hook_when_memory_lacks_it);
     tcase_add_test(tc, x86_ebp_chain_and_scan);
+    tcase_add_test(tc, cfi_hooks_get_frame_info_and_set_trust);
     tcase_add_test(tc, call_instruction_forms);
     tcase_add_test(tc, arm64_xdata_fp_chain_and_pac);
     tcase_add_test(tc, arm64_packed_layouts);
