@@ -193,22 +193,41 @@ dt_status dt_pe_open_file(dt_pe *pe, dt_view file, dt_error *err)
     return DT_OK;
 }
 
+/* Bytes the headers span (through the section table), from what is in h. */
+static size_t headers_extent(dt_view h)
+{
+    uint32_t lfanew;
+    uint16_t nsec, opt_size;
+    if (!dt_view_u32(h, 0x3C, &lfanew) || !dt_view_u16(h, (uint64_t)lfanew + 6, &nsec) ||
+        !dt_view_u16(h, (uint64_t)lfanew + 20, &opt_size))
+        return h.size;
+    uint64_t end = (uint64_t)lfanew + 24 + opt_size + (uint64_t)nsec * 40;
+    return end > PE_MAX_HEADER_BYTES ? PE_MAX_HEADER_BYTES : (size_t)end;
+}
+
 dt_status dt_pe_open_mapped(dt_pe *pe, const dt_addrspace *as, uint64_t base, dt_error *err)
 {
     memset(pe, 0, sizeof *pe);
-    uint8_t *buf = malloc(PE_MAX_HEADER_BYTES);
-    if (!buf)
-        return dt_error_set(err, DT_ERR_NOMEM, "PE: out of memory");
-    size_t got = dt_as_read(as, base, buf, PE_MAX_HEADER_BYTES);
-    if (!got) {
-        free(buf);
+    /* One page holds the headers of nearly every image; read more only
+     * when the section table says so (a walk opens many images). */
+    uint8_t first[0x1000];
+    size_t got = dt_as_read(as, base, first, sizeof first);
+    if (!got)
         return dt_error_set(err, DT_ERR_NOT_FOUND, "PE: image header at 0x%llx not in memory",
                             (unsigned long long)base);
+    uint8_t *buf = NULL;
+    dt_view h = dt_view_make(first, got);
+    size_t need = headers_extent(h);
+    if (need > got && got == sizeof first) {
+        buf = malloc(need);
+        if (!buf)
+            return dt_error_set(err, DT_ERR_NOMEM, "PE: out of memory");
+        h = dt_view_make(buf, dt_as_read(as, base, buf, need));
     }
     pe->mapped = true;
     pe->as = as;
     pe->base = base;
-    dt_status st = parse_headers(pe, dt_view_make(buf, got), err);
+    dt_status st = parse_headers(pe, h, err);
     free(buf);
     if (st != DT_OK) {
         dt_pe_close(pe);

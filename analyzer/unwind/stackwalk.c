@@ -56,17 +56,54 @@ static bool image_has_unwind_data(const dt_pe *pe)
     return true; /* x86: the image serves only its section table */
 }
 
+static void cache_clear(dt_stackwalk_cache *c)
+{
+    for (size_t i = 0; c->images && i < c->count; i++)
+        if (c->images[i].ok)
+            dt_pe_close(&c->images[i].pe);
+    free(c->images);
+    c->images = NULL;
+    c->count = 0;
+}
+
+dt_stackwalk_cache *dt_stackwalk_cache_new(void)
+{
+    return calloc(1, sizeof(dt_stackwalk_cache));
+}
+
+void dt_stackwalk_cache_free(dt_stackwalk_cache *c)
+{
+    if (!c)
+        return;
+    cache_clear(c);
+    free(c);
+}
+
+/* Empties the cache when it was filled for other inputs. */
+static void cache_bind(dt_stackwalk_cache *c, const dt_stackwalk_input *in)
+{
+    size_t count = in->modules ? in->modules->count : 0;
+    if (c->modules != in->modules || c->memory != in->memory || c->hooks != in->hooks ||
+        c->count != count || (in->modules && c->images && c->modules->items != in->modules->items))
+        cache_clear(c);
+    c->modules = in->modules;
+    c->memory = in->memory;
+    c->hooks = in->hooks;
+}
+
 const dt_pe *dt_walker_image(dt_walker *w, const dt_module *m)
 {
     const dt_module_list *list = w->in->modules;
     if (!m || !list || m < list->items || m >= list->items + list->count)
         return NULL;
-    if (!w->images) {
-        w->images = calloc(list->count, sizeof *w->images);
-        if (!w->images)
+    dt_stackwalk_cache *c = w->cache;
+    if (!c->images) {
+        c->images = calloc(list->count, sizeof *c->images);
+        if (!c->images)
             return NULL;
+        c->count = list->count;
     }
-    dt_walker_image_slot *slot = &w->images[m - list->items];
+    dt_walker_image_slot *slot = &c->images[m - list->items];
     if (slot->tried)
         return slot->ok ? &slot->pe : NULL;
     slot->tried = true;
@@ -247,7 +284,10 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
     if (!dt_ctx_get(in->start, dt_cpu_context_ip_reg(in->arch), &v) ||
         !dt_ctx_get(in->start, dt_cpu_context_sp_reg(in->arch), &v))
         return dt_error_set(err, DT_ERR_ARG, "stackwalk: context lacks instruction or stack pointer");
-    dt_walker w = { in, NULL, 0, 0 };
+    dt_stackwalk_cache local = { 0 };
+    dt_stackwalk_cache *cache = in->cache ? in->cache : &local;
+    cache_bind(cache, in);
+    dt_walker w = { in, cache, 0, 0 };
     size_t max = in->max_frames ? in->max_frames : DT_STACKWALK_MAX_FRAMES;
     size_t cap = 0;
     dt_status st = DT_OK;
@@ -312,12 +352,8 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
         }
     }
 done:
-    if (w.images && in->modules) {
-        for (size_t i = 0; i < in->modules->count; i++)
-            if (w.images[i].ok)
-                dt_pe_close(&w.images[i].pe);
-        free(w.images);
-    }
+    if (cache == &local)
+        cache_clear(&local);
     if (st != DT_OK)
         dt_stack_free(out);
     return st;

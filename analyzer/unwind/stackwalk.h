@@ -95,6 +95,14 @@ typedef struct {
     dt_cpu_context boundary_context;
 } dt_stack;
 
+/* Images opened by one walk, kept for the next walks over the same memory,
+ * module list and hooks (all threads of one dump): opening an image costs a
+ * header read, and a process has thousands of threads but few modules.  A
+ * cache bound to other inputs is emptied first.  Not thread-safe. */
+typedef struct dt_stackwalk_cache dt_stackwalk_cache;
+dt_stackwalk_cache *dt_stackwalk_cache_new(void); /* NULL on OOM */
+void dt_stackwalk_cache_free(dt_stackwalk_cache *c);
+
 typedef struct {
     dt_cpu_arch arch;
     const dt_cpu_context *start;
@@ -104,6 +112,7 @@ typedef struct {
     const dt_stackwalk_hooks *hooks; /* may be NULL */
     size_t max_frames;               /* 0: DT_STACKWALK_MAX_FRAMES */
     dt_warnings *warnings;           /* may be NULL */
+    dt_stackwalk_cache *cache;       /* may be NULL: images live for one walk */
 } dt_stackwalk_input;
 
 #define DT_STACKWALK_MAX_FRAMES 256

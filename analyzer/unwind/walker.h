@@ -20,9 +20,17 @@ typedef struct {
     dt_pe pe;
 } dt_walker_image_slot;
 
+struct dt_stackwalk_cache {
+    const dt_module_list *modules; /* what the slots were opened for */
+    const dt_addrspace *memory;
+    const dt_stackwalk_hooks *hooks;
+    dt_walker_image_slot *images;  /* owned; one per module, lazily filled */
+    size_t count;
+};
+
 typedef struct dt_walker {
     const dt_stackwalk_input *in;
-    dt_walker_image_slot *images; /* owned; one per module, lazily filled */
+    dt_stackwalk_cache *cache;    /* the input's, or one private to the walk */
     uint32_t callee_param_size;   /* from the last cfi_unwind_ex, for the next frame */
     uint32_t next_param_size;     /* what this step's hook reported */
 } dt_walker;

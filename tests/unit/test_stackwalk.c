@@ -283,6 +283,22 @@ START_TEST(real_image_prologs_unwind_exactly)
         ck_assert(!dt_ctx_get(&f->context, DT_AMD64_RAX, &(uint64_t){ 0 }));
     }
     dt_stack_free(&st);
+
+    /* A cache shared by walks gives the same frames, and rebinds when the
+     * inputs change. */
+    dt_stackwalk_cache *cache = dt_stackwalk_cache_new();
+    ck_assert_ptr_nonnull(cache);
+    in.cache = cache;
+    dt_addrspace as2 = as;
+    for (int round = 0; round < 3; round++) {
+        if (round == 2)
+            in.memory = &as2;
+        ck_assert_int_eq(dt_stackwalk(&in, &st, NULL), DT_OK);
+        ck_assert_uint_eq(st.count, nf);
+        ck_assert_uint_eq(st.frames[nf - 1].ip, ret_of[nf - 1]);
+        dt_stack_free(&st);
+    }
+    dt_stackwalk_cache_free(cache);
     dt_module_list_free(&mods);
     dt_pe_close(&pe);
     dt_pe_close(&file_pe);
