@@ -17,7 +17,7 @@
 #include "symbols/providers.h"
 
 #define MAX_PROVIDERS 8
-enum { PROVIDER_PDB = 0, PROVIDER_BREAKPAD = 1 };
+enum { PROVIDER_PDB = 0, PROVIDER_BREAKPAD = 1, PROVIDER_EXPORTS = 2 };
 
 typedef struct {
     uint64_t base;
@@ -61,7 +61,8 @@ dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error
     s->store.warnings = &s->warnings;
     s->providers[PROVIDER_PDB] = dt_provider_pdb();
     s->providers[PROVIDER_BREAKPAD] = dt_provider_breakpad();
-    s->nproviders = 2;
+    s->providers[PROVIDER_EXPORTS] = dt_provider_exports();
+    s->nproviders = 3;
     return s;
 }
 
@@ -110,13 +111,19 @@ static char *module_key(const dt_module *m)
 /* The cache entry for m, with every provider asked; NULL on OOM. */
 static module_entry *entry_for(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as)
 {
-    char *key = module_key(m);
-    if (!key)
-        return NULL;
+    /* Called per scanned stack word: compare bases before building keys. */
+    char *key = NULL;
     module_entry *e = NULL;
-    for (size_t i = 0; i < s->n && !e; i++)
-        if (s->entries[i].base == m->base && strcmp(s->entries[i].key, key) == 0)
+    for (size_t i = 0; i < s->n && !e; i++) {
+        if (s->entries[i].base != m->base)
+            continue;
+        if (!key && !(key = module_key(m)))
+            return NULL;
+        if (strcmp(s->entries[i].key, key) == 0)
             e = &s->entries[i];
+    }
+    if (!e && !key && !(key = module_key(m)))
+        return NULL;
     if (e) {
         free(key);
         /* First seen without memory, now with: the providers that read the
@@ -254,9 +261,16 @@ bool dt_symbolizer_has_function(dt_symbolizer *s, const dt_module *m, const dt_a
     if (!m || address < m->base)
         return false;
     module_entry *e = entry_for(s, m, as);
-    for (size_t p = 0; e && p < e->opened; p++)
-        if (e->handles[p] && s->providers[p].has_function &&
-            s->providers[p].has_function(e->handles[p], address - m->base))
+    if (!e)
+        return true;
+    bool checked = false;
+    for (size_t p = 0; p < e->opened; p++) {
+        const dt_symbol_provider *prov = &s->providers[p];
+        if (!e->handles[p] || !prov->has_function || prov->export_only)
+            continue;
+        if (prov->has_function(e->handles[p], address - m->base))
             return true;
-    return false;
+        checked = true;
+    }
+    return !checked;
 }
