@@ -260,7 +260,7 @@ dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_ke
     if (st != DT_OK)
         return st;
     size_t max_threads = opts && opts->max_threads ? opts->max_threads : 4096;
-    size_t max_frames = opts && opts->max_frames ? opts->max_frames : 64;
+    size_t max_frames = opts && opts->max_frames ? opts->max_frames : 256;
 
     if (kd->header.dump_type == DT_KDUMP_TYPE_TRIAGE) {
         kd->is_triage = true;

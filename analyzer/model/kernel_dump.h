@@ -81,7 +81,7 @@ typedef struct {
     dt_kernel_field_offset_fn field_offset;
     void *field_offset_ctx;
     size_t max_threads;      /* 0 = 4096 */
-    size_t max_frames;       /* 0 = 64 */
+    size_t max_frames;       /* 0 = 256 */
 } dt_kernel_options;
 
 typedef struct {
