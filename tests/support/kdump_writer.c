@@ -171,7 +171,8 @@ static void vmem_free(vmem *m)
 
 uint64_t dt_kw_thread_va(size_t p, size_t t) { return THREAD_VA(p, t); }
 uint64_t dt_kw_process_va(size_t p) { return PROC_VA(p); }
-uint64_t dt_kw_stack_base(size_t p, size_t t) { return STACKS_2M + ((uint64_t)p * 64u + t + 1) * 0x8000u; }
+/* 8 stacks per process, 32 KiB apart: the first 7 processes fit one 2 MiB page. */
+uint64_t dt_kw_stack_base(size_t p, size_t t) { return STACKS_2M + ((uint64_t)p * 8u + t + 1) * 0x8000u; }
 
 static uint64_t thread_sp(size_t p, size_t t) { return dt_kw_stack_base(p, t) - 0x800; }
 
@@ -293,7 +294,7 @@ static void build_model(vmem *m, const dt_kw_system *s)
         strncpy(name, pr->image ? pr->image : "", 14);
         vput(m, ep + EP_IMAGE, name, sizeof name);
         uint64_t threads[64];
-        size_t nt = pr->thread_count < 63 ? pr->thread_count : 63;
+        size_t nt = pr->thread_count < 8 ? pr->thread_count : 8;
         for (size_t t = 0; t < nt; t++) {
             write_thread(m, s, p, t);
             threads[t] = THREAD_VA(p, t) + ET_LINK;
@@ -324,7 +325,7 @@ static void build_model(vmem *m, const dt_kw_system *s)
         uint64_t prcb = PRCB_VA(i), cur = IDLE_VA(i);
         uint64_t rip = DT_KW_NT_BASE + 0x38d14d, rsp = IDLE_VA(i) + 0x800;
         for (size_t p = 0; p < np; p++)
-            for (size_t t = 0; t < s->processes[p].thread_count && t < 63; t++) {
+            for (size_t t = 0; t < s->processes[p].thread_count && t < 8; t++) {
                 const dt_kw_thread *th = &s->processes[p].threads[t];
                 if (th->running_cpu == (int)i) {
                     cur = THREAD_VA(p, t);

@@ -47,7 +47,7 @@ typedef struct {
     uint32_t pid;
     const char *image;       /* ImageFileName, at most 14 chars */
     const dt_kw_thread *threads;
-    size_t thread_count;
+    size_t thread_count;     /* at most 8 are written */
 } dt_kw_process;
 
 typedef struct {
