@@ -354,6 +354,14 @@ static double jn(const cJSON *o, const char *k, double dflt)
     return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 static const char *or(const char *s, const char *d) { return s ? s : d; }
+/* Numbers from a stored (possibly foreign) report, clamped before casting. */
+static long long ji(const cJSON *o, const char *k)
+{
+    double v = jn(o, k, 0);
+    if (!(v >= -9e18 && v <= 9e18))
+        return 0;
+    return (long long)v;
+}
 
 /* "0xfffff8047bdf5a80" → "fffff804`7bdf5a80" as WinDbg prints pointers. */
 static const char *windbg_ptr(const char *hex, char *out, size_t cap)
@@ -373,9 +381,9 @@ char *dt_kernel_report_text(const cJSON *k)
     const cJSON *bc = cJSON_GetObjectItemCaseSensitive(k, "bugcheck");
     const cJSON *sys = cJSON_GetObjectItemCaseSensitive(k, "system");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(k, "dump");
-    sb_printf(&s, "Kernel dump: %s (type %d)%s, build %d, %s, %d processors\n", or(js(d, "type_name"), "?"),
-              (int)jn(d, "type", 0), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "truncated")) ? ", TRUNCATED" : "",
-              (int)jn(sys, "build", 0), or(js(sys, "machine"), "?"), (int)jn(sys, "processors", 0));
+    sb_printf(&s, "Kernel dump: %s (type %lld)%s, build %lld, %s, %lld processors\n", or(js(d, "type_name"), "?"),
+              ji(d, "type"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "truncated")) ? ", TRUNCATED" : "",
+              ji(sys, "build"), or(js(sys, "machine"), "?"), ji(sys, "processors"));
     sb_printf(&s, "Debug session time: %s\nSystem Uptime: %s\n", or(js(sys, "system_time"), "unknown"),
               or(js(sys, "uptime"), "unknown"));
     sb_printf(&s, "\nBugCheck %s, {", or(js(bc, "code"), "?"));
@@ -388,35 +396,35 @@ char *dt_kernel_report_text(const cJSON *k)
     const cJSON *procs = cJSON_GetObjectItemCaseSensitive(k, "processes");
     cJSON_ArrayForEach(p, procs) {
         char b[32];
-        sb_printf(&s, "\nPROCESS %s\n    Cid: %04x    Image: %s    Threads: %d\n",
-                  windbg_ptr(js(p, "eprocess"), b, sizeof b), (unsigned)jn(p, "pid", 0), or(js(p, "image"), "?"),
-                  (int)jn(p, "thread_count", 0));
+        sb_printf(&s, "\nPROCESS %s\n    Cid: %04llx    Image: %s    Threads: %lld\n",
+                  windbg_ptr(js(p, "eprocess"), b, sizeof b), ji(p, "pid"), or(js(p, "image"), "?"),
+                  ji(p, "thread_count"));
     }
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(k, "threads")) {
         char b[32], b2[32], b3[32];
         const cJSON *pid = cJSON_GetObjectItemCaseSensitive(t, "pid");
         if (cJSON_IsNumber(pid))
-            sb_printf(&s, "\nTHREAD %s  Cid %04x.%04x  Image: %s", windbg_ptr(js(t, "ethread"), b, sizeof b),
-                      (unsigned)pid->valuedouble, (unsigned)jn(t, "tid", 0), or(js(t, "image"), "?"));
+            sb_printf(&s, "\nTHREAD %s  Cid %04llx.%04llx  Image: %s", windbg_ptr(js(t, "ethread"), b, sizeof b),
+                      ji(t, "pid"), ji(t, "tid"), or(js(t, "image"), "?"));
         else
             sb_printf(&s, "\nTHREAD %s  %s", js(t, "ethread") ? windbg_ptr(js(t, "ethread"), b, sizeof b) : "(not in dump)",
                       or(js(t, "label"), "(unidentified)"));
         const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(t, "cpu");
         if (cJSON_IsNumber(cpu))
-            sb_printf(&s, "  RUNNING on processor %d", (int)cpu->valuedouble);
+            sb_printf(&s, "  RUNNING on processor %lld", ji(t, "cpu"));
         else if (js(t, "state_name"))
             sb_printf(&s, "  %s", js(t, "state_name"));
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "current")))
             sb_printf(&s, "  (current thread)");
         sb_printf(&s, "\n");
         if (js(t, "wait_reason_name"))
-            sb_printf(&s, "    WaitReason: %s  WaitMode: %s  Alertable: %s  WaitTime(ticks): %.0f\n",
+            sb_printf(&s, "    WaitReason: %s  WaitMode: %s  Alertable: %s  WaitTime(ticks): %lld\n",
                       js(t, "wait_reason_name"), or(js(t, "wait_mode"), "?"),
                       cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(t, "alertable"))
                           ? (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "alertable")) ? "yes" : "no")
                           : "?",
-                      jn(t, "wait_time", -1));
+                      ji(t, "wait_time"));
         sb_printf(&s, "    Base %s Limit %s Call %s\n", windbg_ptr(js(t, "stack_base"), b, sizeof b),
                   windbg_ptr(js(t, "stack_limit"), b2, sizeof b2), windbg_ptr(js(t, "kernel_stack"), b3, sizeof b3));
         const cJSON *frames = cJSON_GetObjectItemCaseSensitive(t, "frames");
