@@ -79,9 +79,12 @@ static const uint8_t *region_map(const dt_kernel_memory *m, uint64_t va, size_t 
         else
             hi = mid;
     }
-    /* Among regions containing va, prefer the one reaching furthest. */
+    /* Among regions containing va, prefer the one reaching furthest.  The
+     * walk back is bounded: real dumps overlap a few blocks deep, and a
+     * hostile file with one giant block must not make every read O(n). */
     const dt_kmem_region *best = NULL;
-    for (size_t i = lo; i-- > 0;) {
+    size_t steps = 0;
+    for (size_t i = lo; i-- > 0 && steps++ < 256;) {
         if (m->max_end[i] <= va)
             break;
         const dt_kmem_region *r = &m->regions[i];
