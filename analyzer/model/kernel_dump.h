@@ -45,7 +45,7 @@ typedef struct {
     bool has_cid;
     uint64_t pid, tid;
     char image[16];          /* EPROCESS.ImageFileName, "" when unknown */
-    char label[24];          /* "cpu5 running thread" style label, or "" */
+    char label[40];          /* "cpu5 running thread" style label, or "" */
     const char *origin;      /* "current_thread", "data_block", "processor", "process_list" */
     int cpu;                 /* processor it runs on, -1 when not running/unknown */
     bool is_current;         /* the bugchecking / dump-requesting thread */

@@ -166,8 +166,20 @@ static void scan_walk(dt_kernel_dump *kd, dt_kernel_thread *t, frame_list *l, ex
     if (!buf)
         return;
     size_t got = dt_as_read(&kd->as, sp, buf, (size_t)len);
+    /* Most stack words are not code addresses; reject them by the span of
+     * all drivers before any per-module lookup. */
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < kd->drivers.count; i++) {
+        const dt_module *d = &kd->drivers.items[i];
+        if (d->base < lo)
+            lo = d->base;
+        if (d->base + d->size > hi)
+            hi = d->base + d->size;
+    }
     for (size_t off = 0; off + ps <= got && l->count < l->max; off += ps) {
         uint64_t v = ps == 8 ? dt_le64(buf + off) : dt_le32(buf + off);
+        if (v < lo || v >= hi)
+            continue;
         const dt_module *m;
         if (!maps) {
             if (!dt_module_list_find(&kd->drivers, v))
