@@ -256,6 +256,8 @@ dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_ke
 {
     memset(kd, 0, sizeof *kd);
     kd->file = file;
+    if (opts)
+        kd->options = *opts;
     dt_status st = dt_kdump_parse(file, &kd->header, &kd->warnings, err);
     if (st != DT_OK)
         return st;

@@ -80,6 +80,11 @@ typedef struct {
     /* PDB type info for structure offsets (optional; see kernel_offsets.h). */
     dt_kernel_field_offset_fn field_offset;
     void *field_offset_ctx;
+    /* A PE file for a driver (e.g. from a symbol store), used when the dump
+     * lacks the image's headers or code; same shape as the stack walker's
+     * image_file hook.  The bytes must outlive the dt_kernel_dump. */
+    bool (*image_file)(void *ctx, const dt_module *m, dt_view *pe_file);
+    void *image_file_ctx;
     size_t max_threads;      /* 0 = 4096 */
     size_t max_frames;       /* 0 = 256 */
 } dt_kernel_options;
@@ -103,6 +108,7 @@ typedef struct {
     dt_kernel_thread *threads;
     size_t thread_count;
     dt_warnings warnings;
+    dt_kernel_options options; /* as given to open (hooks kept for the walker) */
 } dt_kernel_dump;
 
 /* Analyzes a kernel dump held in file.  On success *kd is owned by the

@@ -25,11 +25,50 @@ typedef struct {
     int state; /* 0 not looked at, 1 known, -1 unavailable */
     uint32_t n;
     uint32_t start[MAX_EXEC_RANGES], end[MAX_EXEC_RANGES];
+    uint32_t raw[MAX_EXEC_RANGES];  /* file offset of each range (image file only) */
+    dt_view file;                   /* the PE file, when the hook gave one */
 } exec_map;
 
-static void load_exec_map(const dt_addrspace *as, const dt_module *m, exec_map *x)
+/* Section table from a PE file supplied by the image_file hook. */
+static void load_exec_map_file(dt_view f, exec_map *x)
 {
+    uint32_t lfanew, sig;
+    uint16_t nsec, opt;
+    if (!dt_view_u32(f, 0x3C, &lfanew) || !dt_view_u32(f, lfanew, &sig) || sig != 0x00004550u ||
+        !dt_view_u16(f, (uint64_t)lfanew + 6, &nsec) || !dt_view_u16(f, (uint64_t)lfanew + 20, &opt))
+        return;
+    uint64_t sec = (uint64_t)lfanew + 24 + opt;
+    if (nsec > 96)
+        nsec = 96;
+    for (uint16_t i = 0; i < nsec && x->n < MAX_EXEC_RANGES; i++) {
+        uint32_t vsize, va, rawsz, raw, ch;
+        uint64_t e = sec + 40u * i;
+        if (!dt_view_u32(f, e + 8, &vsize) || !dt_view_u32(f, e + 12, &va) || !dt_view_u32(f, e + 16, &rawsz) ||
+            !dt_view_u32(f, e + 20, &raw) || !dt_view_u32(f, e + 36, &ch))
+            return;
+        if ((ch & 0x20000000u) && vsize) {
+            x->start[x->n] = va;
+            x->end[x->n] = va + vsize;
+            x->raw[x->n] = raw;
+            x->n++;
+        }
+    }
+    if (x->n) {
+        x->file = f;
+        x->state = 1;
+    }
+}
+
+static void load_exec_map(const dt_kernel_dump *kd, const dt_module *m, exec_map *x)
+{
+    const dt_addrspace *as = &kd->as;
     x->state = -1;
+    dt_view pe;
+    if (kd->options.image_file && kd->options.image_file(kd->options.image_file_ctx, m, &pe)) {
+        load_exec_map_file(pe, x);
+        if (x->state == 1)
+            return;
+    }
     uint32_t lfanew, sig;
     uint16_t nsec = 0, opt = 0;
     uint8_t fh[24];
@@ -66,7 +105,7 @@ static int in_code(dt_kernel_dump *kd, exec_map *maps, uint64_t v, const dt_modu
         return 0; /* the headers page never holds code */
     exec_map *x = &maps[m - kd->drivers.items];
     if (x->state == 0)
-        load_exec_map(&kd->as, m, x);
+        load_exec_map(kd, m, x);
     if (x->state < 0)
         return -1;
     uint64_t rva = v - m->base;
@@ -114,15 +153,31 @@ static uint64_t stack_end(const dt_kernel_dump *kd, const dt_kernel_thread *t, u
 
 static bool rex(uint8_t b) { return (b & 0xF0) == 0x40; }
 
-/* True when the bytes before ret decode as a call (x86/x64 encodings). */
-static int call_precedes(const dt_addrspace *as, uint64_t ret)
+/* The 8 code bytes before ret, from the dump or else from the image file. */
+static bool code_before(const dt_addrspace *as, const dt_module *m, const exec_map *x, uint64_t ret, uint8_t c[8])
 {
-    uint8_t c[8];
-    if (ret < 8 || !dt_as_read_exact(as, ret - 8, c, sizeof c))
+    if (ret >= 8 && dt_as_read_exact(as, ret - 8, c, 8))
+        return true;
+    if (!m || !x || !x->file.size)
+        return false;
+    uint64_t rva = ret - m->base;
+    for (uint32_t i = 0; i < x->n; i++)
+        if (rva >= x->start[i] + 8 && rva <= x->end[i])
+            return dt_view_copy(x->file, (uint64_t)x->raw[i] + (rva - x->start[i]) - 8, c, 8);
+    return false;
+}
+
+/* True when the bytes before ret decode as a call (x86/x64 encodings). */
+static int call_precedes(const uint8_t *c, bool have)
+{
+    if (!have)
         return -1; /* code not in the dump */
     const uint8_t *p = c + 8; /* p[-k] = byte k before ret */
     if (p[-5] == 0xE8)
         return 1; /* call rel32 */
+    if (p[-5] == 0xFF && p[-4] == 0x15)
+        return 1; /* on-disk `call [__imp_X]` that the kernel's import optimization
+                   * rewrote in memory to `call X` (5 bytes) + nop */
     if (p[-6] == 0xFF && (p[-5] == 0x15 || (p[-5] & 0xF8) == 0x90))
         return 1; /* call [rip+disp32] / [reg+disp32] */
     if (p[-7] == 0xFF && p[-6] == 0x94)
@@ -180,14 +235,16 @@ static void scan_walk(dt_kernel_dump *kd, dt_kernel_thread *t, frame_list *l, ex
         uint64_t v = ps == 8 ? dt_le64(buf + off) : dt_le32(buf + off);
         if (v < lo || v >= hi)
             continue;
-        const dt_module *m;
+        const dt_module *m = NULL;
         if (!maps) {
             if (!dt_module_list_find(&kd->drivers, v))
                 continue;
         } else if (in_code(kd, maps, v, &m) == 0) {
             continue;
         }
-        if (call_precedes(&kd->as, v) == 0)
+        uint8_t code[8];
+        const exec_map *x = maps && m ? &maps[m - kd->drivers.items] : NULL;
+        if (call_precedes(code, code_before(&kd->as, m, x, v, code)) == 0)
             continue;
         push(l, v, sp + off + ps, "scan");
     }

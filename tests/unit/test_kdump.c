@@ -194,6 +194,55 @@ START_TEST(x64_triage_threads_and_stack)
 }
 END_TEST
 
+/* image_file hook over tests/data/symstore-kernel (symstore layout:
+ * NAME/<TimeDateStamp><SizeOfImage, lower-case>/NAME): the real amdppm.sys
+ * and Wdf01000.sys of the x64 triage dump. */
+typedef struct {
+    dt_mapped_file files[8];
+    int n;
+} image_store;
+
+static bool store_image(void *ctx, const dt_module *m, dt_view *out)
+{
+    image_store *st = ctx;
+    char id[40];
+    size_t i = 0;
+    for (; m->code_id[i] && i + 1 < sizeof id; i++)
+        id[i] = (char)((m->code_id[i] >= 'A' && m->code_id[i] <= 'Z') ? m->code_id[i] + 32 : m->code_id[i]);
+    id[i] = 0;
+    char rel[512];
+    snprintf(rel, sizeof rel, "symstore-kernel/%s/%s/%s", m->code_file, id, m->code_file);
+    dt_error err;
+    if (st->n == 8 || dt_mapped_file_open(&st->files[st->n], dt_test_data(rel), &err) != DT_OK)
+        return false;
+    *out = st->files[st->n++].view;
+    return true;
+}
+
+START_TEST(x64_triage_stack_with_images)
+{
+    dt_mapped_file f = open_data("kernel/rizin__triage_x64.dmp");
+    image_store st = { .n = 0 };
+    dt_kernel_options o = { 0 };
+    o.image_file = store_image;
+    o.image_file_ctx = &st;
+    dt_kernel_dump kd;
+    ck_assert_int_eq(dt_kernel_dump_open(f.view, &o, &kd, NULL), DT_OK);
+    ck_assert_int_eq(st.n, 2); /* amdppm.sys and Wdf01000.sys were found */
+    const dt_kernel_thread *cur = current_thread(&kd);
+    uint64_t exp[64];
+    size_t m = expected_stack(exp, 64);
+    /* Sections and code bytes from the images drop false frames in those
+     * drivers: still 35/36 in order, 83 frames instead of 106. */
+    ck_assert_uint_ge(in_order(cur->frames, cur->frame_count, exp, m), 35);
+    ck_assert_uint_le(cur->frame_count, 90);
+    dt_kernel_dump_close(&kd);
+    for (int i = 0; i < st.n; i++)
+        dt_mapped_file_close(&st.files[i]);
+    dt_mapped_file_close(&f);
+}
+END_TEST
+
 START_TEST(arm64_triage)
 {
     dt_mapped_file f = open_data("kernel/rizin__triage_arm64.dmp");
@@ -328,6 +377,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, x64_triage_header);
     tcase_add_test(tc, x64_triage_threads_and_stack);
+    tcase_add_test(tc, x64_triage_stack_with_images);
     tcase_add_test(tc, arm64_triage);
     tcase_add_test(tc, truncated_full_dump);
     tcase_add_test(tc, report_json_fields);
