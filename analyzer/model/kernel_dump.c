@@ -288,6 +288,11 @@ dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_ke
         kd->as = dt_kmem_addrspace(&kd->memory);
     }
 
+    /* KUSER_SHARED_DATA.TickCount (+0x320) dates the threads' WaitTime. */
+    uint64_t shared = kd->header.is64 ? UINT64_C(0xfffff78000000000) : UINT64_C(0xffdf0000);
+    uint32_t ticks;
+    kd->tick_count = dt_as_u32(&kd->as, shared + 0x320, &ticks) ? (int64_t)ticks : -1;
+
     resolve_offsets(kd, opts);
     if (kd->is_triage) {
         place_triage_copies(kd);

@@ -54,6 +54,7 @@ typedef struct {
     int wait_mode;           /* 0 KernelMode, 1 UserMode, -1 unknown */
     int alertable;           /* 0/1, -1 unknown */
     int64_t wait_time;       /* KTHREAD.WaitTime tick count, -1 unknown */
+    int64_t wait_ticks;      /* ticks since the wait began (TickCount - WaitTime), -1 unknown */
     int64_t kernel_time, user_time;   /* ticks, -1 unknown */
     uint64_t wait_block_list;
     uint64_t create_time;    /* FILETIME, 0 unknown */
@@ -109,6 +110,7 @@ typedef struct {
     size_t thread_count;
     dt_warnings warnings;
     dt_kernel_options options; /* as given to open (hooks kept for the walker) */
+    int64_t tick_count;      /* KUSER_SHARED_DATA.TickCount.LowPart, -1 unknown */
 } dt_kernel_dump;
 
 /* Analyzes a kernel dump held in file.  On success *kd is owned by the

@@ -88,7 +88,7 @@ static dt_kernel_thread *new_thread(collector *c)
     memset(t, 0, sizeof *t);
     t->cpu = -1;
     t->state = t->wait_reason = t->wait_mode = t->alertable = -1;
-    t->wait_time = t->kernel_time = t->user_time = -1;
+    t->wait_time = t->wait_ticks = t->kernel_time = t->user_time = -1;
     return t;
 }
 
@@ -123,8 +123,12 @@ static void read_thread(dt_kernel_dump *kd, dt_kernel_thread *t, uint64_t va)
     if (o->kthread_alertable_bit != DT_OFF_UNKNOWN && o->kthread_alertable_bit < 32 &&
         rd_u32(as, va, o->kthread_misc_flags, &u))
         t->alertable = (int)((u >> o->kthread_alertable_bit) & 1);
-    if (rd_u32(as, va, o->kthread_wait_time, &u))
+    if (rd_u32(as, va, o->kthread_wait_time, &u)) {
         t->wait_time = u;
+        /* Only a waiting thread's WaitTime says how long it has waited. */
+        if (kd->tick_count >= 0 && t->state == 5)
+            t->wait_ticks = (int64_t)(uint32_t)((uint32_t)kd->tick_count - u);
+    }
     if (rd_u32(as, va, o->kthread_kernel_time, &u))
         t->kernel_time = u;
     if (rd_u32(as, va, o->kthread_user_time, &u))

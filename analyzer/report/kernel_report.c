@@ -132,6 +132,7 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
     else
         cJSON_AddNullToObject(o, "alertable");
     add_int_or_null(o, "wait_time", t->wait_time);
+    add_int_or_null(o, "wait_ticks", t->wait_ticks);
     add_int_or_null(o, "kernel_time", t->kernel_time);
     add_int_or_null(o, "user_time", t->user_time);
     add_hex_or_null(o, "wait_block_list", t->wait_block_list);
@@ -184,6 +185,7 @@ cJSON *dt_kernel_report(const dt_kernel_dump *kd)
         cJSON_AddNullToObject(sys, "uptime");
         cJSON_AddNullToObject(sys, "uptime_seconds");
     }
+    add_int_or_null(sys, "tick_count", kd->tick_count);
     cJSON_AddNumberToObject(sys, "product_type", h->product_type);
     snprintf(buf, sizeof buf, "0x%x", h->suite_mask);
     cJSON_AddStringToObject(sys, "suite_mask", buf);

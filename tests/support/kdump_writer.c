@@ -279,6 +279,9 @@ static void build_model(vmem *m, const dt_kw_system *s)
     if (ncpu > 16)
         ncpu = 16;
     write_kdbg(m, ncpu);
+    /* KUSER_SHARED_DATA.TickCount */
+    region(m, DT_KW_SHARED_DATA + 0x320, 0x10);
+    v32(m, DT_KW_SHARED_DATA + 0x320, DT_KW_TICK_COUNT);
     uint64_t procs[64];
     size_t np = s->process_count < 64 ? s->process_count : 64;
     for (size_t p = 0; p < np; p++) {

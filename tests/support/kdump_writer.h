@@ -29,6 +29,8 @@
 #define DT_KW_DRV_BASE UINT64_C(0xfffff80480000000)
 #define DT_KW_DRV_SIZE 0x20000u
 #define DT_KW_KDBG_VA (DT_KW_NT_BASE + 0xc00b20)
+#define DT_KW_SHARED_DATA UINT64_C(0xfffff78000000000)
+#define DT_KW_TICK_COUNT 0x5000u  /* KUSER_SHARED_DATA.TickCount written */
 
 typedef struct {
     uint32_t tid;

@@ -85,6 +85,7 @@ static void check_app_threads(const dt_kernel_dump *kd)
         ck_assert_int_eq(t->wait_mode, w->wait_mode);
         ck_assert_int_eq(t->alertable, w->alertable);
         ck_assert_int_eq(t->wait_time, w->wait_time);
+        ck_assert_int_eq(t->wait_ticks, w->state == 5 ? (int64_t)(DT_KW_TICK_COUNT - w->wait_time) : -1);
         ck_assert_uint_eq(t->ethread, dt_kw_thread_va(1, i));
         ck_assert_uint_eq(t->stack_base, dt_kw_stack_base(1, i));
         ck_assert_uint_eq(t->win32_start_address, w->win32_start_address);
