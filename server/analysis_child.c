@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,6 +78,10 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
     }
     if (pid == 0) {
         setpgid(0, 0);
+        /* Dies with the server, even on kill -9: no orphaned analyses. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(125);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0)
             dup2(devnull, 0);

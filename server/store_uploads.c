@@ -109,6 +109,23 @@ dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
     int64_t seq = sqlite3_last_insert_rowid(s->db);
     if (insert_files(s, seq, u->files, u->nfiles, err) != 0)
         goto fail;
+    if (u->reused) {
+        /* An archive identical to an analyzed one: list the dumps found in
+         * it then, so this upload's files can be downloaded too. */
+        st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
+                               " SELECT ?1, role, sha256, size, kind, name FROM files"
+                               " WHERE upload_seq = (SELECT seq FROM uploads WHERE id = ?2)"
+                               " AND role IN ('user', 'kernel')"
+                               " AND role NOT IN (SELECT role FROM files WHERE upload_seq = ?1)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, seq);
+        dt_sql_bind_text(st, 2, reuse_id);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
     if (!u->reused) {
         st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
         if (!st)
