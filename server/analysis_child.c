@@ -96,8 +96,12 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
         set_limit(RLIMIT_CORE, 0);
         if (spec->as_limit)
             set_limit(RLIMIT_AS, spec->as_limit);
-        if (spec->cpu_seconds)
-            set_limit(RLIMIT_CPU, spec->cpu_seconds);
+        if (spec->cpu_seconds) {
+            /* Soft limit: SIGXCPU, reported as cpu_limit; the hard limit
+             * (a little later) kills a child that ignores it. */
+            struct rlimit rl = { spec->cpu_seconds, (rlim_t)spec->cpu_seconds + 2 };
+            setrlimit(RLIMIT_CPU, &rl);
+        }
         if (spec->fsize_limit)
             set_limit(RLIMIT_FSIZE, spec->fsize_limit);
         if (spec->hook)
@@ -112,8 +116,10 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
     close(errfd);
     int64_t deadline = start + (int64_t)spec->timeout_seconds * 1000;
     int status = 0;
+    struct rusage usage;
+    memset(&usage, 0, sizeof usage);
     for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
+        pid_t w = wait4(pid, &status, WNOHANG, &usage);
         if (w == pid)
             break;
         if (w < 0 && errno != EINTR) {
@@ -140,5 +146,7 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
         res->signaled = 1;
         res->signal = WTERMSIG(status);
     }
+    res->cpu_ms = (int64_t)usage.ru_utime.tv_sec * 1000 + usage.ru_utime.tv_usec / 1000
+                + (int64_t)usage.ru_stime.tv_sec * 1000 + usage.ru_stime.tv_usec / 1000;
     return DT_OK;
 }

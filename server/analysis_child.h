@@ -33,6 +33,7 @@ typedef struct {
     int timed_out;              /* we killed it: wall clock */
     int cancelled;              /* we killed it: cancelled() */
     int64_t duration_ms;
+    int64_t cpu_ms;             /* CPU time the child used */
 } dt_child_result;
 
 /* Runs the child to its end.  DT_OK when the child ran (see result), an

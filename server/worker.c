@@ -218,7 +218,8 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
         snprintf(msg, sizeof msg, "the analysis did not finish within %u s", srv->cfg.analysis_timeout);
         fail_job(srv, st, job, "timeout", msg, 0);
     } else if (res.signaled) {
-        const char *cls = res.signal == SIGXCPU ? "cpu_limit" : res.signal == SIGXFSZ ? "output_limit"
+        int cpu_out = srv->cfg.analysis_cpu && res.cpu_ms >= (int64_t)srv->cfg.analysis_cpu * 1000;
+        const char *cls = res.signal == SIGXCPU || (res.signal == SIGKILL && cpu_out) ? "cpu_limit" : res.signal == SIGXFSZ ? "output_limit"
                         : res.signal == SIGKILL ? "killed" : "crash";
         snprintf(msg, sizeof msg, "the analyzer was killed by signal %d (%s)%s%s", res.signal,
                  strsignal(res.signal), why[0] ? ": " : "", why);
