@@ -24,13 +24,14 @@ function showLogin() {
 
 $('#login-form').addEventListener('submit', async (e) => {
   e.preventDefault();
-  $('#login-error').textContent = '';
+  $('#login-error').hidden = true;
   try {
     await postJSON('/api/login', { token: $('#token').value });
     $('#token').value = '';
     await setupNav();
     start();
   } catch (err) {
+    $('#login-error').hidden = false;
     $('#login-error').textContent = err instanceof ApiError && (err.info.status === 401 || err.info.status === 403)
       ? 'That token was not accepted.' : (err.info ? err.info.plain : String(err));
   }

@@ -15,7 +15,10 @@ export const ORIGIN = 'http://localhost:18080';
 const WEB = path.join(REPO, 'web');
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json' };
-const HEADERS = { 'Content-Security-Policy': "default-src 'self'", 'X-Content-Type-Options': 'nosniff' };
+// The real server's policy (server/http.c), so a page that would break
+// there breaks here too.
+const HEADERS = { 'Content-Security-Policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;" +
+  " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'", 'X-Content-Type-Options': 'nosniff' };
 
 export function fixture(name) {
   return JSON.parse(readFileSync(path.join(REPO, 'tests', 'web', 'fixtures', name), 'utf8'));
@@ -25,6 +28,7 @@ function staticFile(urlPath) {
   let file = null;
   if (urlPath === '/') file = 'index.html';
   else if (urlPath === '/list') file = 'list.html';
+  else if (urlPath === '/login') file = 'login.html';
   else if (/^\/triage\/[^/]+$/.test(urlPath)) file = 'triage.html';
   else if (urlPath.startsWith('/static/') && !urlPath.includes('..')) file = urlPath.slice(1);
   if (!file) return null;
