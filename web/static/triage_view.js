@@ -41,7 +41,8 @@ export function renderHeader(status, report) {
   const image = str(proc.image);
   const processName = image ? image.split(/[\\/]/).pop() : str(sum.process);
   const pid = str(proc.pid) || str(user.pid) || str(sum.pid);
-  const title = (processName || 'Dump') + (pid ? ' (pid ' + pid + ')' : '');
+  const firstFile = arr(st.files).filter(isObj).map((f) => str(f.name)).find(Boolean) || '';
+  const title = (processName || firstFile || 'Dump') + (pid ? ' (pid ' + pid + ')' : '');
 
   const files = arr(st.files).filter(isObj).map((f) => el('div', { class: 'file' },
     el('span', { class: 'role' }, str(f.role)), ' ', el('span', { class: 'kind' }, str(f.kind)), ' ',
@@ -235,7 +236,9 @@ export function renderReport(status, report) {
         reason: k ? str(k.wait_reason) : '', secs: k && typeof k.wait_time_s === 'number' ? formatDuration(k.wait_time_s) : '',
         top: arr(t.frames)[0], ktop: k ? arr(k.frames)[0] : null, verdict: '' });
     }
-    frag.append(el('p', { class: 'notice' }, 'The triage part of the analysis is not available: showing each thread’s stacks as found.'));
+    frag.append(el('p', { class: 'notice' }, userThreads.length || kThreads.length
+      ? 'The triage part of the analysis is not available: showing each thread’s stacks as found.'
+      : 'The report lists no threads: the analyzer found none it could read in these dumps.'));
     if (cards.length) frag.append(section('user-threads', 'Threads (' + cards.length + ')', cards));
     const rest = kThreads.filter((k) => !used.has(k)).slice(0, 2000);
     if (rest.length) {
