@@ -81,7 +81,15 @@ test('deadlock cycle, folded snapshot frames, scan frames and missing symbols ar
   const { context, page } = await openTriage({ report: fixture('report_hang.json'), status: fixture('status_done.json') });
   const cycle = await page.$$eval('#deadlocks .cycle .node a', (a) => a.map((x) => x.textContent));
   assert.deepEqual(cycle, ['Thread 0x2c (44)', 'Thread 0x30 (48)', 'Thread 0x2c (44)']);
+  assert.deepEqual(await page.$$eval('#deadlocks .cycle .arrow', (a) => a.map((x) => x.textContent)),
+    ['waits for 0x7ff6a0a3c0a0, held by →', 'waits for 0x7ff6a0a3c0c8, held by →']);
   assert.match(await page.textContent('article[data-tid="44"] .facts'), /OwnerThread 0x30 \(48\)/);
+  assert.match(await page.textContent('article[data-tid="44"] .explanation'), /held by thread 48/);
+
+  // The pairing checks say whether the two dumps belong together.
+  const checks = await page.$$eval('#pairing table.checks tbody tr', (trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
+  assert.deepEqual(checks, [['pid', 'match'], ['image', 'match'], ['process create time', 'match'], ['dump time', 'differs']]);
+  assert.match(await page.textContent('#pairing .unpaired summary'), /^1 thread in only one dump$/);
 
   // Thread 44's kernel stack starts with 3 frames the dump writer caused: folded.
   const r44 = await rows(page, 44);

@@ -33,17 +33,21 @@ export function windbgAddr(v, bits = 64) {
   return bits === 64 ? h.slice(0, -8) + '`' + h.slice(-8) : h;
 }
 
-/** Module name as WinDbg shows it: file name without path or extension. */
+/** Module name as WinDbg shows it: file name without path or extension,
+ *  and the kernel image, whatever its file name, as `nt`. */
 export function moduleName(m) {
   let s = str(m);
   if (!s) return '';
-  s = s.split(/[\\/]/).pop();
-  return s.replace(/\.(dll|exe|sys|drv|ocx|cpl|efi|mui)$/i, '');
+  s = s.split(/[\\/]/).pop().replace(/\.(dll|exe|sys|drv|ocx|cpl|efi|mui)$/i, '');
+  return /^nt(oskrnl|krnlmp|krnlpa|krpamp)$/i.test(s) ? 'nt' : s;
 }
 
 /** The call-site text of a frame: ntdll!NtReadFile+0x14. */
 export function frameText(f) {
   if (!isObj(f)) return '';
+  // The analyzer's own rendering, when it gives one, is what its verdicts
+  // and signatures quote: show the same text.
+  if (typeof f.display === 'string' && f.display) return f.display;
   const mod = moduleName(f.module);
   const fn = str(f.function);
   if (fn) {

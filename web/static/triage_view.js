@@ -96,7 +96,37 @@ function renderPrimary(triage) {
     el('p', { class: 'verdict big' }, str(p.verdict) || 'No verdict'),
     str(p.explanation) ? el('p', { class: 'explanation' }, str(p.explanation)) : null,
     dl([['Thread', p.thread_id !== undefined ? el('a', { href: '#' + anchor(p.thread_id) }, tidText(p.thread_id)) : ''],
-      ['Signature', str(p.signature) ? el('code', { class: 'signature' }, str(p.signature)) : '']]));
+      ['Signature', str(p.signature) || str(triage.signature) ? el('code', { class: 'signature' }, str(p.signature) || str(triage.signature)) : '']]));
+}
+
+/** How well the two dumps match (same process, same time) and which
+ *  threads are only in one of them: a reader must know before trusting a
+ *  pairing. */
+function renderPairing(triage) {
+  const checks = arr(triage.checks).filter(isObj);
+  const unpaired = arr(triage.unpaired).filter(isObj);
+  const crash = isObj(triage.crash) ? triage.crash : null;
+  if (!checks.length && !unpaired.length && !crash) return null;
+  const parts = [];
+  if (crash) {
+    parts.push(el('p', { class: 'crash' }, el('strong', null, str(crash.kind) === 'bugcheck' ? 'Bugcheck ' : 'Exception '),
+      [hex(crash.code), str(crash.name), str(crash.type)].filter(Boolean).join(' '),
+      crash.thread_id !== undefined ? [' on ', el('a', { href: '#' + anchor(crash.thread_id) }, 'thread ' + tidText(crash.thread_id))] : null,
+      str(crash.top_frame) || str(crash.driver_frame) ? [' at ', el('code', null, str(crash.driver_frame) || str(crash.top_frame))] : null));
+  }
+  if (checks.length) {
+    parts.push(el('table', { class: 'grid checks' },
+      el('thead', null, el('tr', null, ...['Check', '', 'User dump', 'Kernel dump', 'Note'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', null, checks.map((c) => el('tr', { class: c.ok === false ? 'bad' : null },
+        el('td', null, str(c.check).replace(/_/g, ' ')),
+        el('td', null, el('span', { class: 'badge ' + (c.ok === true ? 'ok' : 'nosym') }, c.ok === true ? 'match' : 'differs')),
+        el('td', { class: 'mono' }, str(c.user)), el('td', { class: 'mono' }, str(c.kernel)), el('td', null, str(c.note)))))));
+  }
+  if (unpaired.length) {
+    parts.push(el('details', { class: 'unpaired' }, el('summary', null, unpaired.length + ' thread' + (unpaired.length > 1 ? 's' : '') + ' in only one dump'),
+      el('ul', null, unpaired.slice(0, 500).map((u) => el('li', null, 'Thread ' + tidText(u.thread_id) + ' only in the ' + str(u.only_in) + ' dump' + (str(u.reason) ? ': ' + str(u.reason) : ''))))));
+  }
+  return section('pairing', triage.paired === false ? 'Dumps (not paired)' : 'Pairing of the two dumps', parts);
 }
 
 /** Deadlock cycles as a ring of thread chips: A → B → A. */
@@ -105,13 +135,19 @@ function renderDeadlocks(triage, names) {
   if (!cycles.length) return null;
   return section('deadlocks', 'Deadlocks', ...cycles.map((c) => {
     const tids = arr(c.threads).slice(0, 64);
+    const locks = new Map(arr(c.locks).filter(isObj).map((l) => [tidKey(l.thread_id), l]));
     const chain = el('ol', { class: 'cycle', 'aria-label': 'Wait cycle' });
     tids.concat(tids.length ? [tids[0]] : []).forEach((t, i) => {
-      if (i) chain.append(el('li', { class: 'arrow', 'aria-hidden': 'true' }, 'waits for →'));
+      if (i) {
+        const l = locks.get(tidKey(tids[i - 1]));
+        const lock = l && hex(l.waits_for) ? ' ' + hex(l.waits_for) + ', held by' : '';
+        chain.append(el('li', { class: 'arrow' }, 'waits for' + lock + ' →'));
+      }
       const name = names.get(tidKey(t));
       chain.append(el('li', { class: 'node' }, el('a', { href: '#' + anchor(t) }, 'Thread ' + tidText(t)), name ? el('span', { class: 'tname' }, ' ' + name) : null));
     });
-    return el('div', { class: 'deadlock' }, el('p', null, el('strong', null, (str(c.kind) || 'lock').replace(/_/g, ' ')), ' cycle of ' + tids.length + ' threads'), chain);
+    return el('div', { class: 'deadlock' }, el('p', null, el('strong', null, (str(c.kind) || 'lock').replace(/_/g, ' ')), ' cycle of ' + tids.length + ' threads'), chain,
+      str(c.description) ? el('p', { class: 'muted small' }, str(c.description)) : null);
   }));
 }
 
@@ -127,7 +163,7 @@ function waitFacts(w) {
 }
 
 /** A thread card: title, verdict, wait facts, copy button, stacks. */
-export function threadCard({ tid, name, state, verdict, stuck, wait, userFrames, kernelFrames, syscall, modules }) {
+export function threadCard({ tid, name, state, verdict, explanation, stuck, wait, userFrames, kernelFrames, syscall, modules }) {
   const title = 'Thread ' + tidText(tid) + (name ? ' “' + name + '”' : '');
   const copyBtn = el('button', { type: 'button', class: 'copy' }, 'Copy as text');
   const text = threadText({ title: title + (state ? ' [' + state + ']' : ''), verdict, userFrames, kernelFrames, syscall });
@@ -154,6 +190,7 @@ export function threadCard({ tid, name, state, verdict, stuck, wait, userFrames,
       copyBtn),
     manual,
     verdict ? el('p', { class: 'verdict' }, verdict) : null,
+    explanation ? el('p', { class: 'explanation muted' }, explanation) : null,
     waitFacts(wait),
     (arr(userFrames).length || arr(kernelFrames).length)
       ? stackPairTable({ userFrames, kernelFrames, syscall, modules, label: title + ' stacks' })
@@ -196,13 +233,16 @@ export function renderReport(status, report) {
 
   const allRows = [];
   if (triage) {
+    for (const t of arr(triage.threads).filter(isObj)) {
+      if (str(t.thread_name) && !names.has(tidKey(t.thread_id))) names.set(tidKey(t.thread_id), str(t.thread_name));
+    }
     const primary = renderPrimary(triage);
     if (primary) frag.append(primary);
     const dead = renderDeadlocks(triage, names);
     if (dead) frag.append(dead);
     const tts = arr(triage.threads).filter(isObj);
     const card = (t) => threadCard({ tid: t.thread_id, name: names.get(tidKey(t.thread_id)), state: str(t.state),
-      verdict: str(t.verdict), stuck: t.stuck === true, wait: t.wait, userFrames: t.user_frames, kernelFrames: t.kernel_frames,
+      verdict: str(t.verdict), explanation: str(t.explanation) || str(t.idle_reason), stuck: t.stuck === true, wait: t.wait, userFrames: t.user_frames, kernelFrames: t.kernel_frames,
       syscall: t.syscall, modules });
     const stuck = tts.filter((t) => t.stuck === true);
     const idle = tts.filter((t) => t.stuck !== true && t.idle === true);
@@ -219,7 +259,9 @@ export function renderReport(status, report) {
       allRows.push({ tid: t.thread_id, name: names.get(tidKey(t.thread_id)), state: str(t.state),
         stuck: t.stuck === true ? 'stuck' : t.idle === true ? 'idle' : '', reason: str(w.reason),
         secs: typeof w.seconds === 'number' ? formatDuration(w.seconds) : '',
-        top: arr(t.user_frames)[0], ktop: arr(t.kernel_frames)[0], verdict: str(t.verdict) });
+        top: str(t.blocking_frame) || frameText(arr(t.user_frames)[0]),
+        ktop: str(t.driver_frame) || str(t.kernel_wait_frame) || frameText(arr(t.kernel_frames).find((f) => isObj(f) && f.folded !== true)),
+        verdict: str(t.verdict) });
     }
   } else {
     // No triage yet: every user thread with its stacks, paired with its
@@ -234,7 +276,7 @@ export function renderReport(status, report) {
         userFrames: t.frames, kernelFrames: k ? k.frames : [], syscall: null, modules }));
       allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: k ? str(k.state) : '', stuck: '',
         reason: k ? str(k.wait_reason) : '', secs: k && typeof k.wait_time_s === 'number' ? formatDuration(k.wait_time_s) : '',
-        top: arr(t.frames)[0], ktop: k ? arr(k.frames)[0] : null, verdict: '' });
+        top: frameText(arr(t.frames)[0]), ktop: k ? frameText(arr(k.frames)[0]) : '', verdict: '' });
     }
     frag.append(el('p', { class: 'notice' }, userThreads.length || kThreads.length
       ? 'The triage part of the analysis is not available: showing each thread’s stacks as found.'
@@ -251,21 +293,23 @@ export function renderReport(status, report) {
     }
   }
 
+  const pairingNode = triage ? renderPairing(triage) : null;
+  if (pairingNode) frag.append(pairingNode);
   if (allRows.length) {
     frag.append(section('threads', 'All threads (' + allRows.length + ')', el('div', { class: 'scroll' }, el('table', { class: 'grid threads-table' },
-      el('thead', null, el('tr', null, ...['Thread', 'Name', 'State', '', 'Wait reason', 'Waiting', 'Top user frame', 'Top kernel frame', 'Verdict'].map((h) => el('th', { scope: 'col' }, h)))),
+      el('thead', null, el('tr', null, ...['Thread', 'Name', 'State', '', 'Wait reason', 'Waiting', 'User frame', 'Kernel frame', 'Verdict'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', null, allRows.map((r) => el('tr', { class: r.stuck === 'stuck' ? 'stuck' : null },
         el('td', { class: 'mono' }, el('a', { href: '#' + anchor(r.tid) }, tidText(r.tid))), el('td', null, r.name || ''),
         el('td', null, r.state), el('td', null, r.stuck ? el('span', { class: 'badge ' + r.stuck }, r.stuck) : ''),
         el('td', null, r.reason), el('td', null, r.secs),
-        el('td', { class: 'mono' }, r.top ? frameText(r.top) : ''), el('td', { class: 'mono' }, r.ktop ? frameText(r.ktop) : ''),
+        el('td', { class: 'mono' }, r.top), el('td', { class: 'mono' }, r.ktop),
         el('td', null, r.verdict))))))));
   }
 
   const mods = [moduleTable('user-modules', 'User modules', user.modules), moduleTable('kernel-drivers', 'Kernel drivers', kern.drivers)].filter(Boolean);
   if (mods.length) frag.append(section('modules', 'Modules and symbols', mods));
 
-  const warnings = [...arr(rep.warnings), ...arr(user.warnings), ...arr(kern.warnings)].map((w) => (isObj(w) ? str(w.message) || str(w.text) : str(w))).filter(Boolean);
+  const warnings = [...arr(rep.warnings), ...arr(user.warnings), ...arr(kern.warnings), ...arr(triage && triage.warnings)].map((w) => (isObj(w) ? str(w.message) || str(w.text) : str(w))).filter(Boolean);
   if (warnings.length) frag.append(section('warnings', 'Warnings (' + warnings.length + ')', el('ul', { class: 'warnings' }, warnings.slice(0, 500).map((w) => el('li', null, w)))));
   return frag;
 }
