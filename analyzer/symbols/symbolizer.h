@@ -87,7 +87,9 @@ bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspa
 
 /* Loads m's symbols (cached) and records where they came from:
  * m->symbol_source = "pdb:PATH", "breakpad:PATH", "exports" or
- * "missing_symbols"; m->symbols_loaded = a PDB or .sym was found. */
+ * "missing_symbols"; m->symbols_loaded = a PDB or .sym was found.  A module
+ * without debug_file/debug_id gets them from its image's CodeView record
+ * (dump memory or the PE file from the symbol directories) when found. */
 void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *as);
 
 /* ---- walker hooks ------------------------------------------------------------ */
