@@ -342,6 +342,20 @@ const dt_kernel_thread *dt_kernel_dump_find_thread(const dt_kernel_dump *kd, uin
     return NULL;
 }
 
+/* Drops a multi-byte UTF-8 sequence that truncation cut in half. */
+static void utf8_trim(char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < need)
+        s[i - 1] = 0;
+}
+
 const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t cap)
 {
     if (!cap)
@@ -356,6 +370,7 @@ const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t ca
         }
     }
     snprintf(buf, cap, "%s", f);
+    utf8_trim(buf);
     char *dot = strrchr(buf, '.');
     if (dot && dot != buf)
         *dot = 0;
