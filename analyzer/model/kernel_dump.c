@@ -292,6 +292,9 @@ dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_ke
     uint64_t shared = kd->header.is64 ? UINT64_C(0xfffff78000000000) : UINT64_C(0xffdf0000);
     uint32_t ticks;
     kd->tick_count = dt_as_u32(&kd->as, shared + 0x320, &ticks) ? (int64_t)ticks : -1;
+    /* TickCountMultiplier (+0x4): ms = ticks * multiplier >> 24. */
+    uint32_t mult;
+    kd->tick_ms = dt_as_u32(&kd->as, shared + 0x4, &mult) && mult ? (double)mult / 16777216.0 : 15.625;
 
     resolve_offsets(kd, opts);
     if (kd->is_triage) {
@@ -383,6 +386,15 @@ const char *dt_kernel_thread_state_name(int s)
                                          "Waiting", "Transition", "DeferredReady", "GateWaitObsolete",
                                          "WaitingForProcessInSwap" };
     return s >= 0 && s < (int)(sizeof names / sizeof names[0]) ? names[s] : NULL;
+}
+
+const char *dt_kernel_object_type_name(int t)
+{
+    /* KOBJECTS (ReactOS ndk ketypes.h / public symbols). */
+    static const char *const names[] = { "NotificationEvent", "SynchronizationEvent", "Mutant", "Process", "Queue",
+                                         "Semaphore", "Thread", "Gate", "NotificationTimer",
+                                         "SynchronizationTimer" };
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : NULL;
 }
 
 const char *dt_kernel_wait_reason_name(int r)

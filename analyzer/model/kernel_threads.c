@@ -142,6 +142,45 @@ static dt_kernel_thread *find_by_ethread(dt_kernel_dump *kd, uint64_t ethread)
     return NULL;
 }
 
+/* KWAIT_BLOCK (x64/ARM64, Win8+): +0x10 WaitType, +0x18 Thread, +0x20 Object,
+ * size 0x30; the blocks of one wait are an array.  KMUTANT.OwnerThread is
+ * at +0x28.  Only followed for a Waiting thread with known offsets. */
+static void read_wait_objects(dt_kernel_dump *kd, dt_kernel_thread *t)
+{
+    const dt_addrspace *as = &kd->as;
+    const dt_kernel_offsets *o = &kd->offsets;
+    if (t->state != 5 || !t->wait_block_list || as->pointer_size != 8)
+        return;
+    uint8_t count = 1;
+    if (o->kthread_wait_block_count != DT_OFF_UNKNOWN)
+        rd_u8(as, t->ethread, o->kthread_wait_block_count, &count);
+    if (count == 0)
+        count = 1;
+    for (unsigned i = 0; i < count && t->wait_object_count < DT_KERNEL_MAX_WAIT_OBJECTS; i++) {
+        uint64_t wb = t->wait_block_list + 0x30u * i, obj = 0;
+        if (!dt_as_u64(as, wb + 0x20, &obj) || !obj)
+            break;
+        dt_kernel_wait_object *w = &t->wait_objects[t->wait_object_count++];
+        memset(w, 0, sizeof *w);
+        w->object = obj;
+        uint8_t type;
+        w->type = dt_as_read_exact(as, obj, &type, 1) ? type : -1;
+        uint64_t tid;
+        if (w->type == 2) {
+            uint64_t owner = 0;
+            if (dt_as_u64(as, obj + 0x28, &owner) && owner && o->ethread_cid != DT_OFF_UNKNOWN &&
+                dt_as_u64(as, owner + o->ethread_cid + 8, &tid)) {
+                w->has_owner = true;
+                w->owner_ethread = owner;
+                w->owner_tid = tid;
+            }
+        } else if (w->type == 6 && o->ethread_cid != DT_OFF_UNKNOWN && dt_as_u64(as, obj + o->ethread_cid + 8, &tid)) {
+            w->has_target = true;
+            w->target_tid = tid;
+        }
+    }
+}
+
 /* Fills everything readable from the ETHREAD at va. */
 static void read_thread(dt_kernel_dump *kd, dt_kernel_thread *t, uint64_t va)
 {
@@ -185,6 +224,7 @@ static void read_thread(dt_kernel_dump *kd, dt_kernel_thread *t, uint64_t va)
     rd_ptr(as, va, o->ethread_win32_start_address, &t->win32_start_address);
     if (rd_ptr(as, va, o->kthread_apc_process, &t->eprocess) && t->eprocess)
         read_image_name(as, t->eprocess, o->eprocess_image_file_name, t->image);
+    read_wait_objects(kd, t);
 }
 
 static bool is_ethread(const dt_addrspace *as, uint64_t va)

@@ -119,10 +119,21 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
     cJSON_AddStringToObject(o, "origin", t->origin ? t->origin : "unknown");
     add_int_or_null(o, "cpu", t->cpu);
     cJSON_AddBoolToObject(o, "current", t->is_current);
-    add_int_or_null(o, "state", t->state);
-    add_str_or_null(o, "state_name", dt_kernel_thread_state_name(t->state));
-    add_int_or_null(o, "wait_reason", t->wait_reason);
-    add_str_or_null(o, "wait_reason_name", dt_kernel_wait_reason_name(t->wait_reason));
+    char nb[32];
+    const char *sn = dt_kernel_thread_state_name(t->state);
+    if (!sn && t->state >= 0) {
+        snprintf(nb, sizeof nb, "State%d", t->state);
+        sn = nb;
+    }
+    add_str_or_null(o, "state", sn);
+    add_int_or_null(o, "state_code", t->state);
+    const char *wn = dt_kernel_wait_reason_name(t->wait_reason);
+    if (!wn && t->wait_reason >= 0) {
+        snprintf(nb, sizeof nb, "WaitReason%d", t->wait_reason);
+        wn = nb;
+    }
+    add_str_or_null(o, "wait_reason", wn);
+    add_int_or_null(o, "wait_reason_code", t->wait_reason);
     if (t->wait_mode == 0 || t->wait_mode == 1)
         cJSON_AddStringToObject(o, "wait_mode", t->wait_mode ? "UserMode" : "KernelMode");
     else
@@ -133,6 +144,26 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
         cJSON_AddNullToObject(o, "alertable");
     add_int_or_null(o, "wait_time", t->wait_time);
     add_int_or_null(o, "wait_ticks", t->wait_ticks);
+    if (t->wait_ticks >= 0)
+        cJSON_AddNumberToObject(o, "wait_seconds", (double)t->wait_ticks * kd->tick_ms / 1000.0);
+    else
+        cJSON_AddNullToObject(o, "wait_seconds");
+    cJSON *wos = cJSON_AddArrayToObject(o, "wait_objects");
+    for (size_t i = 0; wos && i < t->wait_object_count; i++) {
+        const dt_kernel_wait_object *w = &t->wait_objects[i];
+        cJSON *wo = cJSON_CreateObject();
+        if (!wo)
+            break;
+        add_hex(wo, "object", w->object);
+        add_str_or_null(wo, "type", dt_kernel_object_type_name(w->type));
+        if (w->has_owner) {
+            cJSON_AddNumberToObject(wo, "owner_thread_id", (double)w->owner_tid);
+            add_hex(wo, "owner_ethread", w->owner_ethread);
+        }
+        if (w->has_target)
+            cJSON_AddNumberToObject(wo, "thread_id", (double)w->target_tid);
+        cJSON_AddItemToArray(wos, wo);
+    }
     add_int_or_null(o, "kernel_time", t->kernel_time);
     add_int_or_null(o, "user_time", t->user_time);
     add_hex_or_null(o, "wait_block_list", t->wait_block_list);
@@ -415,14 +446,14 @@ char *dt_kernel_report_text(const cJSON *k)
         const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(t, "cpu");
         if (cJSON_IsNumber(cpu))
             sb_printf(&s, "  RUNNING on processor %lld", ji(t, "cpu"));
-        else if (js(t, "state_name"))
-            sb_printf(&s, "  %s", js(t, "state_name"));
+        else if (js(t, "state"))
+            sb_printf(&s, "  %s", js(t, "state"));
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "current")))
             sb_printf(&s, "  (current thread)");
         sb_printf(&s, "\n");
-        if (js(t, "wait_reason_name"))
+        if (js(t, "wait_reason"))
             sb_printf(&s, "    WaitReason: %s  WaitMode: %s  Alertable: %s  WaitTime(ticks): %lld\n",
-                      js(t, "wait_reason_name"), or(js(t, "wait_mode"), "?"),
+                      js(t, "wait_reason"), or(js(t, "wait_mode"), "?"),
                       cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(t, "alertable"))
                           ? (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "alertable")) ? "yes" : "no")
                           : "?",
