@@ -1,0 +1,307 @@
+/*
+ * test_pairing.c — one report from a user dump and a kernel dump, end to end
+ * through the `dumptriage analyze` binary.
+ *
+ * The user dump is real (tests/data/wine/hello_block.dmp.gz: a process blocked
+ * in ReadFile on stdin, pid 32, thread 36).  No real `procdump -mk` file is
+ * public, so the kernel half is SYNTHESIZED here with the test-only writers
+ * (tests/support/kdump_writer.c: a live kernel triage dump, DumpType 4, with
+ * the process's EPROCESS/ETHREAD and kernel stacks; pe_image_writer.c: the
+ * headers and export tables of ntoskrnl.exe and a driver, added as data
+ * blocks so kernel frames get names), laid out as the documented structures
+ * say (docs/formats.md B-D).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "dt_test.h"
+#include "kdump_writer.h"
+#include "pe_image_writer.h"
+#include "triage_blocks.h"
+
+/* ntoskrnl functions of the synthetic kernel, by RVA. */
+enum {
+    RVA_SNAP = 0x100000,
+    RVA_DELIVER_APC = 0x101000,
+    RVA_SWAP_CONTEXT = 0x102000,
+    RVA_SWAP_THREAD = 0x103000,
+    RVA_COMMIT_WAIT = 0x104000,
+    RVA_WAIT_SINGLE = 0x105000,
+    RVA_CALL_DRIVER = 0x106000,
+    RVA_NT_READ = 0x107000,
+    RVA_SYSCALL_END = 0x108000,
+    RVA_DRV_READ = 0x2000,
+};
+
+static const dt_pw_export nt_exports[] = {
+    { "DbgkpLkmdSnapThreadInContext", RVA_SNAP }, { "KiDeliverApc", RVA_DELIVER_APC },
+    { "KiSwapContext", RVA_SWAP_CONTEXT },        { "KiSwapThread", RVA_SWAP_THREAD },
+    { "KiCommitThreadWait", RVA_COMMIT_WAIT },    { "KeWaitForSingleObject", RVA_WAIT_SINGLE },
+    { "IofCallDriver", RVA_CALL_DRIVER },         { "NtReadFile", RVA_NT_READ },
+    { "KiSystemServiceCopyEnd", RVA_SYSCALL_END },
+};
+
+#define NT(rva, off) (DT_KW_NT_BASE + (rva) + (off))
+
+static char tmpdir[64];
+
+/* Writes a procdump -mk style kernel dump of (pid, image) whose thread 36
+ * waits in NtReadFile (and thread 40, absent from the user dump, in a
+ * plain KiSwapContext wait) and returns its path. */
+static const char *write_kernel(const char *name, uint32_t pid, const char *image, uint8_t wait_reason,
+                                uint32_t waited_ticks)
+{
+    static const uint64_t read_frames[] = {
+        NT(RVA_SNAP, 0x4d),        NT(RVA_DELIVER_APC, 0x1a1), NT(RVA_SWAP_CONTEXT, 0x76),
+        NT(RVA_SWAP_THREAD, 0x5bb), NT(RVA_COMMIT_WAIT, 0x14f), NT(RVA_WAIT_SINGLE, 0x233),
+        DT_KW_DRV_BASE + RVA_DRV_READ + 0x3c, NT(RVA_CALL_DRIVER, 0x55), NT(RVA_NT_READ, 0x5e3),
+        NT(RVA_SYSCALL_END, 0x28),
+    };
+    static const uint64_t other_frames[] = {
+        NT(RVA_SWAP_CONTEXT, 0x76), NT(RVA_SWAP_THREAD, 0x5bb), NT(RVA_COMMIT_WAIT, 0x14f),
+        NT(RVA_WAIT_SINGLE, 0x233), NT(RVA_SYSCALL_END, 0x28),
+    };
+    dt_kw_thread threads[2];
+    memset(threads, 0, sizeof threads);
+    threads[0].tid = 36;
+    threads[0].state = 5;
+    threads[0].wait_reason = wait_reason;
+    threads[0].wait_mode = 0;
+    threads[0].alertable = false;
+    threads[0].wait_time = DT_KW_TICK_COUNT - waited_ticks;
+    threads[0].frames = read_frames;
+    threads[0].frame_count = sizeof read_frames / sizeof read_frames[0];
+    threads[0].running_cpu = -1;
+    threads[1] = threads[0];
+    threads[1].tid = 40;
+    threads[1].wait_reason = 13; /* WrUserRequest-style idle wait */
+    threads[1].frames = other_frames;
+    threads[1].frame_count = sizeof other_frames / sizeof other_frames[0];
+    dt_kw_process proc = { .pid = pid, .image = image, .threads = threads, .thread_count = 2 };
+    dt_kw_system sys = { .build = 19041, .processors = 2, .attributes = 0x10, .processes = &proc,
+                         .process_count = 1 };
+    size_t size = 0;
+    uint8_t *dump = dt_kw_build_triage(&sys, &size);
+    ck_assert_ptr_nonnull(dump);
+    size_t isz;
+    uint8_t *nt = dt_pw_build("ntoskrnl.exe", DT_KW_NT_SIZE, 0x0d8333e6, nt_exports,
+                              sizeof nt_exports / sizeof nt_exports[0], &isz);
+    dump = dt_tb_add_block(dump, &size, DT_KW_NT_BASE, nt, (uint32_t)isz);
+    free(nt);
+    static const dt_pw_export drv_exports[] = { { "HelloDispatchRead", RVA_DRV_READ } };
+    uint8_t *drv = dt_pw_build("hello.sys", DT_KW_DRV_SIZE, 0x5f000001, drv_exports, 1, &isz);
+    dump = dt_tb_add_block(dump, &size, DT_KW_DRV_BASE, drv, (uint32_t)isz);
+    free(drv);
+    ck_assert_ptr_nonnull(dump);
+    /* The kernel dump was written 20 s after the user dump (its
+     * TimeDateStamp, 1795995298), as procdump -ma -mk does. */
+    uint64_t ft = (UINT64_C(1795995298) + 20 + UINT64_C(11644473600)) * 10000000u;
+    for (int i = 0; i < 8; i++)
+        dump[0xfa8 + i] = (uint8_t)(ft >> (8 * i));
+    static char path[8][128];
+    static int n;
+    char *p = path[n++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(dump, 1, size, f), size);
+    fclose(f);
+    free(dump);
+    return p;
+}
+
+/* Runs `dumptriage analyze --user U --kernel K --format json`; returns the
+ * parsed report (NULL when the command failed) and its exit status. */
+static cJSON *analyze(const char *user, const char *kernel, int *status, char *err, size_t errsz)
+{
+    char cmd[2048], errfile[128];
+    snprintf(errfile, sizeof errfile, "%s/stderr.txt", tmpdir);
+    snprintf(cmd, sizeof cmd, "'%s' analyze --user '%s' --kernel '%s' --symbols '%s' --format json 2>'%s'",
+             dt_test_bin(), user, kernel, dt_test_data("wine/bin/clang"), errfile);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (len + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = '\0';
+    int st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    FILE *e = fopen(errfile, "r");
+    size_t el = e ? fread(err, 1, errsz - 1, e) : 0;
+    err[el] = '\0';
+    if (e)
+        fclose(e);
+    cJSON *doc = *status == 0 ? cJSON_Parse(buf) : NULL;
+    free(buf);
+    return doc;
+}
+
+static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static const cJSON *triage_thread(const cJSON *doc, unsigned tid)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, get(get(doc, "triage"), "threads"))
+        if ((unsigned)get(t, "thread_id")->valuedouble == tid)
+            return t;
+    return NULL;
+}
+
+/* Index of the first frame named `name` ("module!function"), or -1. */
+static int frame_index(const cJSON *frames, const char *name)
+{
+    int i = 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, frames)
+    {
+        char full[512];
+        snprintf(full, sizeof full, "%s!%s", str(f, "module"), str(f, "function"));
+        if (strcmp(full, name) == 0)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dt-pairing-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(hello_block_with_its_kernel_dump)
+{
+    const char *k = write_kernel("hello_block.Kernel.dmp", 32, "hello_block.ex", 6 /* UserRequest */,
+                                 180 * 64 /* 3 min of 15.625 ms ticks */);
+    int status;
+    char err[1024];
+    cJSON *doc = analyze(dt_test_data("wine/hello_block.dmp.gz"), k, &status, err, sizeof err);
+    ck_assert_msg(status == 0 && doc, "exit %d: %s", status, err);
+    const cJSON *tri = get(doc, "triage");
+    ck_assert(cJSON_IsTrue(get(tri, "paired")));
+    const cJSON *c;
+    cJSON_ArrayForEach(c, get(tri, "checks"))
+        ck_assert_msg(cJSON_IsTrue(get(c, "ok")), "check %s failed", str(c, "check"));
+
+    const cJSON *t = triage_thread(doc, 36);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(cJSON_GetArraySize(get(t, "sources")), 2);
+    ck_assert_str_eq(str(t, "state"), "waiting");
+    ck_assert_str_eq(str(t, "state_source"), "kernel");
+    ck_assert(cJSON_IsTrue(get(t, "stuck")));
+    const char *v = str(t, "verdict");
+    ck_assert_msg(strncmp(v, "blocked 3 min in a synchronous read — NtReadFile ← ReadFile ← hello_block!df_read_stdin",
+                          strlen("blocked 3 min in a synchronous read — NtReadFile ← ReadFile ← hello_block!df_read_stdin")) == 0,
+                  "%s", v);
+    ck_assert_msg(strstr(v, "UserRequest, KernelMode wait, not alertable") != NULL, "%s", v);
+
+    /* The joined stack: user half down to main, kernel half from NtReadFile
+     * to KiSwapContext, meeting at the system call. */
+    const cJSON *uf = get(t, "user_frames"), *kf = get(t, "kernel_frames");
+    ck_assert_int_eq(frame_index(uf, "ntdll.dll!NtReadFile"), 0);
+    ck_assert_int_gt(frame_index(uf, "hello_block.exe!main"), 0);
+    int k_read = frame_index(kf, "nt!NtReadFile"), k_swap = frame_index(kf, "nt!KiSwapContext");
+    ck_assert_int_ge(k_swap, 0);
+    ck_assert_int_gt(k_read, k_swap);
+    ck_assert_int_gt(frame_index(kf, "nt!KeWaitForSingleObject"), k_swap);
+    const cJSON *sys = get(t, "syscall");
+    ck_assert_str_eq(str(sys, "name"), "NtReadFile");
+    ck_assert_str_eq(str(sys, "user_name"), "ntdll!NtReadFile");
+    ck_assert_str_eq(str(sys, "kernel_name"), "nt!NtReadFile");
+    ck_assert_int_eq((int)get(sys, "kernel_frame")->valuedouble, k_read);
+    /* The snapshot APC frames are folded, not removed. */
+    ck_assert_int_eq(frame_index(kf, "nt!DbgkpLkmdSnapThreadInContext"), 0);
+    ck_assert(cJSON_IsTrue(get(cJSON_GetArrayItem(kf, 0), "folded")));
+    ck_assert(cJSON_IsTrue(get(cJSON_GetArrayItem(kf, 1), "folded")));
+    ck_assert_ptr_null(get(cJSON_GetArrayItem(kf, k_swap), "folded"));
+    ck_assert_str_eq(str(t, "driver_frame"), "hello!HelloDispatchRead+0x3c");
+
+    /* Thread 40 is only in the kernel dump, and says so. */
+    const cJSON *u;
+    int only_kernel = 0;
+    cJSON_ArrayForEach(u, get(tri, "unpaired"))
+        if ((unsigned)get(u, "thread_id")->valuedouble == 40 && strcmp(str(u, "only_in"), "kernel") == 0)
+            only_kernel = 1;
+    ck_assert(only_kernel);
+
+    ck_assert_str_eq(str(tri, "signature"),
+                     "hang|kernelbase!readfile|hello_block!df_read_stdin|nt!kewaitforsingleobject|hello!hellodispatchread");
+    ck_assert_int_eq((int)get(get(tri, "primary"), "thread_id")->valuedouble, 36);
+
+    /* The same hang, dumped again later with another wait reason: same signature. */
+    const char *k2 = write_kernel("again.Kernel.dmp", 32, "hello_block.ex", 0 /* Executive */, 600 * 64);
+    cJSON *doc2 = analyze(dt_test_data("wine/hello_block.dmp.gz"), k2, &status, err, sizeof err);
+    ck_assert_msg(status == 0 && doc2, "exit %d: %s", status, err);
+    ck_assert_str_eq(str(get(doc2, "triage"), "signature"), str(tri, "signature"));
+    ck_assert(strstr(str(triage_thread(doc2, 36), "verdict"), "blocked 10 min") != NULL);
+    ck_assert(strstr(str(triage_thread(doc2, 36), "verdict"), "Executive, KernelMode wait") != NULL);
+    cJSON_Delete(doc2);
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(a_kernel_dump_of_another_process_is_refused)
+{
+    const char *k = write_kernel("other.Kernel.dmp", 1234, "notepad.exe", 6, 64);
+    int status;
+    char err[1024];
+    cJSON *doc = analyze(dt_test_data("wine/hello_block.dmp.gz"), k, &status, err, sizeof err);
+    ck_assert_ptr_null(doc);
+    ck_assert_int_eq(status, 1);
+    ck_assert_msg(strstr(err, "no process with the user dump's pid 32") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "1234 notepad.exe") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "not of the same process") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(same_pid_other_image_is_a_loud_warning)
+{
+    const char *k = write_kernel("reused.Kernel.dmp", 32, "svchost.exe", 6, 64);
+    int status;
+    char err[1024];
+    cJSON *doc = analyze(dt_test_data("wine/hello_block.dmp.gz"), k, &status, err, sizeof err);
+    ck_assert_msg(status == 0 && doc, "exit %d: %s", status, err);
+    char *w = cJSON_PrintUnformatted(get(doc, "warnings"));
+    ck_assert_msg(strstr(w, "MISMATCH: the user dump is of hello_block.exe but the kernel dump's pid 32 is svchost.exe") != NULL,
+                  "%s", w);
+    free(w);
+    cJSON_Delete(doc);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("pairing");
+    TCase *tc = tcase_create("cli");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, hello_block_with_its_kernel_dump);
+    tcase_add_test(tc, a_kernel_dump_of_another_process_is_refused);
+    tcase_add_test(tc, same_pid_other_image_is_a_loud_warning);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DT_TEST_MAIN(suite)
