@@ -121,8 +121,11 @@ static cJSON *analyze(const char *user, const char *kernel, int *status, char *e
 {
     char cmd[2048], errfile[128];
     snprintf(errfile, sizeof errfile, "%s/stderr.txt", tmpdir);
-    snprintf(cmd, sizeof cmd, "'%s' analyze --user '%s' --kernel '%s' --symbols '%s' --format json 2>'%s'",
-             dt_test_bin(), user, kernel, dt_test_data("wine/bin/clang"), errfile);
+    char kernel_arg[512] = "";
+    if (kernel)
+        snprintf(kernel_arg, sizeof kernel_arg, "--kernel '%s'", kernel);
+    snprintf(cmd, sizeof cmd, "'%s' analyze --user '%s' %s --symbols '%s' --format json 2>'%s'", dt_test_bin(),
+             user, kernel_arg, dt_test_data("wine/bin/clang"), errfile);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t cap = 1 << 20, len = 0;
@@ -291,6 +294,78 @@ START_TEST(same_pid_other_image_is_a_loud_warning)
 }
 END_TEST
 
+/* Wine multi_hang, clang (PDB names) and gcc (no symbols for the exe, no
+ * thread names) builds: verdicts per thread, and the critical-section
+ * deadlock with each other's thread ids as owners (the owners the program
+ * itself logged: tests/data/wine/logs/multi_hang*.out). */
+START_TEST(multi_hang_verdicts_and_deadlock)
+{
+    static const struct {
+        const char *dump;
+        unsigned main, event, sleeper, a, b, server, reader;
+        const char *cs_a, *cs_b;
+        const char *signature;
+    } builds[] = {
+        { "wine/multi_hang.dmp.gz", 36, 232, 236, 240, 244, 248, 252, "0x14000c120", "0x14000c148",
+          "deadlock|critical_section|multi_hang!df_lock_second" },
+        { "wine/multi_hang_gcc_wineraw.dmp.gz", 316, 320, 324, 328, 332, 336, 340, "0x14000e120", "0x14000e0e0",
+          "deadlock|critical_section|multi_hang_gcc" },
+    };
+    for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
+        int status;
+        char err[1024];
+        cJSON *doc = analyze(dt_test_data(builds[b].dump), NULL, &status, err, sizeof err);
+        ck_assert_msg(status == 0 && doc, "%s: exit %d: %s", builds[b].dump, status, err);
+        const cJSON *tri = get(doc, "triage");
+        struct {
+            unsigned tid;
+            const char *category;
+            int stuck;
+        } want[] = {
+            { builds[b].main, "wait_multiple", 1 }, { builds[b].event, "wait_single", 1 },
+            { builds[b].sleeper, "sleep", 0 },      { builds[b].a, "critical_section", 1 },
+            { builds[b].b, "critical_section", 1 }, { builds[b].server, "pipe_connect", 1 },
+            { builds[b].reader, "read", 1 },
+        };
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            const cJSON *t = triage_thread(doc, want[i].tid);
+            ck_assert_msg(t != NULL, "%s: thread %u", builds[b].dump, want[i].tid);
+            ck_assert_msg(strcmp(str(t, "category"), want[i].category) == 0, "%s: thread %u is %s: %s",
+                          builds[b].dump, want[i].tid, str(t, "category"), str(t, "verdict"));
+            ck_assert_int_eq(cJSON_IsTrue(get(t, "stuck")), want[i].stuck);
+        }
+        /* deadlock-A waits for cs_b held by deadlock-B and vice versa */
+        const cJSON *d = cJSON_GetArrayItem(get(tri, "deadlocks"), 0);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_int_eq(cJSON_GetArraySize(get(tri, "deadlocks")), 1);
+        ck_assert_str_eq(str(d, "kind"), "critical_section");
+        const cJSON *l;
+        int seen = 0;
+        cJSON_ArrayForEach(l, get(d, "locks"))
+        {
+            unsigned tid = (unsigned)get(l, "thread_id")->valuedouble;
+            unsigned owner = (unsigned)get(l, "owned_by")->valuedouble;
+            if (tid == builds[b].a) {
+                ck_assert_uint_eq(owner, builds[b].b);
+                ck_assert_str_eq(str(l, "waits_for"), builds[b].cs_b);
+                seen++;
+            } else if (tid == builds[b].b) {
+                ck_assert_uint_eq(owner, builds[b].a);
+                ck_assert_str_eq(str(l, "waits_for"), builds[b].cs_a);
+                seen++;
+            }
+        }
+        ck_assert_int_eq(seen, 2);
+        const cJSON *wait = get(triage_thread(doc, builds[b].a), "wait");
+        ck_assert_uint_eq((unsigned)get(wait, "owner_thread_id")->valuedouble, builds[b].b);
+        ck_assert_str_eq(str(tri, "signature"), builds[b].signature);
+        unsigned primary = (unsigned)get(get(tri, "primary"), "thread_id")->valuedouble;
+        ck_assert(primary == builds[b].a || primary == builds[b].b);
+        cJSON_Delete(doc);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pairing");
@@ -300,6 +375,7 @@ static Suite *suite(void)
     tcase_add_test(tc, hello_block_with_its_kernel_dump);
     tcase_add_test(tc, a_kernel_dump_of_another_process_is_refused);
     tcase_add_test(tc, same_pid_other_image_is_a_loud_warning);
+    tcase_add_test(tc, multi_hang_verdicts_and_deadlock);
     suite_add_tcase(s, tc);
     return s;
 }
