@@ -4,12 +4,11 @@
  *
  * The user dump is real (tests/data/wine/hello_block.dmp.gz: a process blocked
  * in ReadFile on stdin, pid 32, thread 36).  No real `procdump -mk` file is
- * public, so the kernel half is SYNTHESIZED here with the test-only writers
- * (tests/support/kdump_writer.c: a live kernel triage dump, DumpType 4, with
- * the process's EPROCESS/ETHREAD and kernel stacks; pe_image_writer.c: the
- * headers and export tables of ntoskrnl.exe and a driver, added as data
- * blocks so kernel frames get names), laid out as the documented structures
- * say (docs/formats.md B-D).
+ * public, so the kernel half is SYNTHESIZED with the test-only writers
+ * (tests/support/paired_case.c over kdump_writer.c and pe_image_writer.c),
+ * laid out as the documented structures say (docs/formats.md B-D).  The
+ * committed copy tests/data/paired/hello_block.Kernel.dmp is checked here to
+ * be exactly what the writer produces.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,98 +19,21 @@
 #include <cjson/cJSON.h>
 
 #include "dt_test.h"
-#include "kdump_writer.h"
-#include "pe_image_writer.h"
-#include "triage_blocks.h"
-
-/* ntoskrnl functions of the synthetic kernel, by RVA. */
-enum {
-    RVA_SNAP = 0x100000,
-    RVA_DELIVER_APC = 0x101000,
-    RVA_SWAP_CONTEXT = 0x102000,
-    RVA_SWAP_THREAD = 0x103000,
-    RVA_COMMIT_WAIT = 0x104000,
-    RVA_WAIT_SINGLE = 0x105000,
-    RVA_CALL_DRIVER = 0x106000,
-    RVA_NT_READ = 0x107000,
-    RVA_SYSCALL_END = 0x108000,
-    RVA_DRV_READ = 0x2000,
-};
-
-static const dt_pw_export nt_exports[] = {
-    { "DbgkpLkmdSnapThreadInContext", RVA_SNAP }, { "KiDeliverApc", RVA_DELIVER_APC },
-    { "KiSwapContext", RVA_SWAP_CONTEXT },        { "KiSwapThread", RVA_SWAP_THREAD },
-    { "KiCommitThreadWait", RVA_COMMIT_WAIT },    { "KeWaitForSingleObject", RVA_WAIT_SINGLE },
-    { "IofCallDriver", RVA_CALL_DRIVER },         { "NtReadFile", RVA_NT_READ },
-    { "KiSystemServiceCopyEnd", RVA_SYSCALL_END },
-};
-
-#define NT(rva, off) (DT_KW_NT_BASE + (rva) + (off))
+#include "paired_case.h"
 
 static char tmpdir[64];
 
-/* Writes a procdump -mk style kernel dump of (pid, image) whose thread 36
- * waits in NtReadFile (and thread 40, absent from the user dump, in a
- * plain KiSwapContext wait) and returns its path. */
+/* Writes the paired case's kernel dump (tests/support/paired_case.h) for
+ * (pid, image) and returns its path. */
 static const char *write_kernel(const char *name, uint32_t pid, const char *image, uint8_t wait_reason,
                                 uint32_t waited_ticks)
 {
-    static const uint64_t read_frames[] = {
-        NT(RVA_SNAP, 0x4d),        NT(RVA_DELIVER_APC, 0x1a1), NT(RVA_SWAP_CONTEXT, 0x76),
-        NT(RVA_SWAP_THREAD, 0x5bb), NT(RVA_COMMIT_WAIT, 0x14f), NT(RVA_WAIT_SINGLE, 0x233),
-        DT_KW_DRV_BASE + RVA_DRV_READ + 0x3c, NT(RVA_CALL_DRIVER, 0x55), NT(RVA_NT_READ, 0x5e3),
-        NT(RVA_SYSCALL_END, 0x28),
-    };
-    static const uint64_t other_frames[] = {
-        NT(RVA_SWAP_CONTEXT, 0x76), NT(RVA_SWAP_THREAD, 0x5bb), NT(RVA_COMMIT_WAIT, 0x14f),
-        NT(RVA_WAIT_SINGLE, 0x233), NT(RVA_SYSCALL_END, 0x28),
-    };
-    dt_kw_thread threads[2];
-    memset(threads, 0, sizeof threads);
-    threads[0].tid = 36;
-    threads[0].state = 5;
-    threads[0].wait_reason = wait_reason;
-    threads[0].wait_mode = 0;
-    threads[0].alertable = false;
-    threads[0].wait_time = DT_KW_TICK_COUNT - waited_ticks;
-    threads[0].frames = read_frames;
-    threads[0].frame_count = sizeof read_frames / sizeof read_frames[0];
-    threads[0].running_cpu = -1;
-    threads[1] = threads[0];
-    threads[1].tid = 40;
-    threads[1].wait_reason = 13; /* WrUserRequest-style idle wait */
-    threads[1].frames = other_frames;
-    threads[1].frame_count = sizeof other_frames / sizeof other_frames[0];
-    dt_kw_process proc = { .pid = pid, .image = image, .threads = threads, .thread_count = 2 };
-    dt_kw_system sys = { .build = 19041, .processors = 2, .attributes = 0x10, .processes = &proc,
-                         .process_count = 1 };
-    size_t size = 0;
-    uint8_t *dump = dt_kw_build_triage(&sys, &size);
-    ck_assert_ptr_nonnull(dump);
-    size_t isz;
-    uint8_t *nt = dt_pw_build("ntoskrnl.exe", DT_KW_NT_SIZE, 0x0d8333e6, nt_exports,
-                              sizeof nt_exports / sizeof nt_exports[0], &isz);
-    dump = dt_tb_add_block(dump, &size, DT_KW_NT_BASE, nt, (uint32_t)isz);
-    free(nt);
-    static const dt_pw_export drv_exports[] = { { "HelloDispatchRead", RVA_DRV_READ } };
-    uint8_t *drv = dt_pw_build("hello.sys", DT_KW_DRV_SIZE, 0x5f000001, drv_exports, 1, &isz);
-    dump = dt_tb_add_block(dump, &size, DT_KW_DRV_BASE, drv, (uint32_t)isz);
-    free(drv);
-    ck_assert_ptr_nonnull(dump);
-    /* The kernel dump was written 20 s after the user dump (its
-     * TimeDateStamp, 1795995298), as procdump -ma -mk does. */
-    uint64_t ft = (UINT64_C(1795995298) + 20 + UINT64_C(11644473600)) * 10000000u;
-    for (int i = 0; i < 8; i++)
-        dump[0xfa8 + i] = (uint8_t)(ft >> (8 * i));
     static char path[8][128];
     static int n;
     char *p = path[n++ % 8];
     snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(dump, 1, size, f), size);
-    fclose(f);
-    free(dump);
+    dt_paired_options o = { .pid = pid, .image = image, .wait_reason = wait_reason, .waited_ticks = waited_ticks };
+    ck_assert_int_eq(dt_paired_write_kernel_dump(&o, p), 0);
     return p;
 }
 
@@ -366,6 +288,21 @@ START_TEST(multi_hang_verdicts_and_deadlock)
 }
 END_TEST
 
+START_TEST(committed_paired_case_is_what_the_writer_writes)
+{
+    dt_paired_options o = { .pid = 32, .image = "hello_block.ex", .wait_reason = 6, .waited_ticks = 180 * 64 };
+    size_t size = 0, csize = 0;
+    uint8_t *dump = dt_paired_kernel_dump(&o, &size);
+    unsigned char *committed = dt_test_read_file(dt_test_data("paired/hello_block.Kernel.dmp"), &csize);
+    ck_assert_ptr_nonnull(dump);
+    ck_assert_ptr_nonnull(committed);
+    ck_assert_uint_eq(size, csize);
+    ck_assert(memcmp(dump, committed, size) == 0);
+    free(dump);
+    free(committed);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pairing");
@@ -376,6 +313,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_kernel_dump_of_another_process_is_refused);
     tcase_add_test(tc, same_pid_other_image_is_a_loud_warning);
     tcase_add_test(tc, multi_hang_verdicts_and_deadlock);
+    tcase_add_test(tc, committed_paired_case_is_what_the_writer_writes);
     suite_add_tcase(s, tc);
     return s;
 }
