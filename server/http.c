@@ -233,6 +233,8 @@ static enum MHD_Result route(dt_request *r)
         return dt_api_upload_finish(r);
     if (strncmp(url, "/api/dumps", 10) == 0 && (url[10] == 0 || url[10] == '/'))
         return dt_api_dumps(r, url + 10);
+    if (is_path(url, "/api/symbols"))
+        return dt_api_symbols(r);
     if (is_path(url, "/api/signatures") && get)
         return dt_api_signatures(r);
     if (is_path(url, "/api/me") && get)
@@ -265,6 +267,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         identify(r);
         if (strcmp(method, "POST") == 0 && strcmp(url, "/api/dumps") == 0)
             return begin_upload(r);
+        if (strcmp(method, "POST") == 0 && strcmp(url, "/api/symbols") == 0)
+            return dt_api_symbols_begin(r);
         return MHD_YES;
     }
     r->conn = conn;
@@ -278,6 +282,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
              * reply before the body ends, so the rest is read and dropped
              * and the error goes out with the final call. */
             dt_upload_feed(r->upload, upload_data, n);
+            return MHD_YES;
+        }
+        if (r->symbols) {
+            dt_symbol_upload_feed(r->symbols, upload_data, n);
             return MHD_YES;
         }
         if (r->body_len + n > MAX_JSON_BODY) {
@@ -309,6 +317,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     dt_upload_free(r->upload); /* removes the temp files of an unfinished upload */
+    dt_symbol_upload_free(r->symbols);
     dt_store_close(r->store);
     free(r->body);
     free(r);

@@ -22,6 +22,8 @@ typedef struct {
     int bad_credentials;    /* a token or cookie was sent but is not valid */
 } dt_principal;
 
+typedef struct dt_symbol_upload dt_symbol_upload; /* api_symbols.c */
+
 typedef struct {
     dt_server *srv;
     struct MHD_Connection *conn;
@@ -30,6 +32,7 @@ typedef struct {
     dt_principal who;
     dt_store *store;        /* opened lazily by dt_http_store */
     dt_upload *upload;      /* POST /api/dumps */
+    dt_symbol_upload *symbols; /* POST /api/symbols */
     char *body;             /* other requests with a body (JSON), NUL-terminated */
     size_t body_len;
     int body_too_large;
@@ -66,6 +69,14 @@ enum MHD_Result dt_api_tokens(dt_request *r);
 enum MHD_Result dt_api_healthz(dt_request *r);
 enum MHD_Result dt_api_metrics(dt_request *r);
 enum MHD_Result dt_static_serve(dt_request *r);
+/* /api/symbols (api_symbols.c): _begin on the first call of a POST (checks
+ * the principal and limits, starts spooling); _feed for each body chunk
+ * (0 ok, -1 failed: the error goes out when the body ends); dt_api_symbols
+ * when the body is complete, and for GET. */
+enum MHD_Result dt_api_symbols_begin(dt_request *r);
+int dt_symbol_upload_feed(dt_symbol_upload *u, const char *data, size_t len);
+void dt_symbol_upload_free(dt_symbol_upload *u);
+enum MHD_Result dt_api_symbols(dt_request *r);
 
 /* Starts the daemon on cfg.listen_*; the bound port goes to *port. */
 int dt_http_start(dt_server *srv, unsigned *port, char *err, size_t errlen);

@@ -31,6 +31,7 @@
 #include "archive_unpack.h"
 #include "blob.h"
 #include "report_index.h"
+#include "symbol_store.h"
 
 #define MAX_REPORT_BYTES (512ull << 20)
 
@@ -172,7 +173,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
         dt_blob_path(data, kernel->sha256, kpath, sizeof kpath);
         insize += kernel->size;
     }
-    char *argv[8 + 2 * DT_MAX_SYMBOL_PATHS];
+    char *argv[10 + 2 * DT_MAX_SYMBOL_PATHS];
     int ac = 0;
     argv[ac++] = srv->analyzer;
     argv[ac++] = "analyze";
@@ -186,6 +187,11 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
         argv[ac++] = "--symbols";
         argv[ac++] = srv->cfg.symbol_paths[i];
     }
+    /* The server's own store (POST /api/symbols) is searched last. */
+    char symdir[1200];
+    dt_symbol_store_dir(data, symdir, sizeof symdir);
+    argv[ac++] = "--symbols";
+    argv[ac++] = symdir;
     argv[ac] = NULL;
     char out[1200], errp[1200];
     snprintf(out, sizeof out, "%s/tmp/job-%lld-%d.out", data, (long long)job->job_id, job->attempts);
