@@ -21,6 +21,7 @@
 #include "formats/pe.h"
 #include "io/mapped_file.h"
 #include "unwind/stackwalk.h"
+#include "unwind/symbol_hooks.h"
 
 typedef struct {
     dt_mapped_file file;
@@ -222,6 +223,62 @@ START_TEST(x86_breakpad_minidump2_ebp_chain_and_scan)
 }
 END_TEST
 
+/* A MiniDumpNormal dump holds no code: with the symbolizer's hooks the walker
+ * takes dfpipe.dll and multi_hang.exe from the symbol directory and unwinds
+ * through their .pdata, reproducing the full-memory dump's frames where
+ * scanning alone picks up stale return addresses. */
+START_TEST(winedbg_dump_uses_images_from_symbol_directory)
+{
+    opened_dump full, mini;
+    open_dump(&full, "wine/multi_hang.dmp.gz");
+    open_dump(&mini, "wine/multi_hang_winedbg.dmp.gz");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", dt_test_data("wine/bin/clang")); /* dt_test_data reuses its buffer */
+    const char *dirs[] = { dir };
+    dt_error err = { 0 };
+    dt_symbolizer *sym = dt_symbolizer_new(dirs, 1, &err);
+    ck_assert_msg(sym != NULL, "%s", err.message);
+    dt_symbol_hooks hctx;
+    dt_stackwalk_hooks hooks;
+    dt_symbol_hooks_init(&hctx, &hooks, sym, dt_minidump_addrspace(mini.md));
+
+    const uint32_t tid = 248; /* pipe-server: ConnectNamedPipe in dfpipe.dll */
+    dt_stack want, got;
+    walk_thread(full.md, dt_minidump_find_thread(full.md, tid), &want);
+    const dt_md_thread *t = dt_minidump_find_thread(mini.md, tid);
+    ck_assert_ptr_nonnull(t);
+    dt_stackwalk_input in = { .arch = DT_ARCH_AMD64, .start = dt_minidump_thread_context(mini.md, t),
+                              .memory = dt_minidump_addrspace(mini.md), .modules = &mini.md->modules,
+                              .stack_low = t->stack_start, .stack_high = t->stack_start + t->stack_size,
+                              .hooks = &hooks };
+    ck_assert_int_eq(dt_stackwalk(&in, &got, NULL), DT_OK);
+    ck_assert_uint_eq(want.count, 7);
+    ck_assert_uint_ge(got.count, want.count);
+    for (size_t i = 0; i < want.count; i++) {
+        ck_assert_str_eq(got.frames[i].module->code_file, want.frames[i].module->code_file);
+        ck_assert_uint_eq(got.frames[i].module_offset, want.frames[i].module_offset);
+    }
+    /* dfpipe.dll and multi_hang.exe frames: .pdata from the PE files */
+    ck_assert_str_eq(got.frames[2].module->code_file, "dfpipe.dll");
+    ck_assert_int_eq(got.frames[3].trust, DT_TRUST_CFI);
+    ck_assert_int_eq(got.frames[4].trust, DT_TRUST_CFI);
+    ck_assert_int_eq(got.frames[5].trust, DT_TRUST_CFI);
+    dt_stack_free(&want);
+    dt_stack_free(&got);
+
+    /* Without the hooks the same thread is only scanned. */
+    in.hooks = NULL;
+    ck_assert_int_eq(dt_stackwalk(&in, &got, NULL), DT_OK);
+    for (size_t i = 1; i < got.count; i++)
+        ck_assert_int_eq(got.frames[i].trust, DT_TRUST_SCAN);
+    dt_stack_free(&got);
+    dt_symbol_hooks_free(&hctx);
+    dt_symbolizer_free(sym);
+    close_dump(&mini);
+    close_dump(&full);
+}
+END_TEST
+
 static Suite *unwind_dumps_suite(void)
 {
     Suite *s = suite_create("unwind_dumps");
@@ -229,6 +286,7 @@ static Suite *unwind_dumps_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, wine_threads_unwind_to_rtl_user_thread_start, 0, 3);
     tcase_add_test(tc, x86_breakpad_minidump2_ebp_chain_and_scan);
+    tcase_add_test(tc, winedbg_dump_uses_images_from_symbol_directory);
     suite_add_tcase(s, tc);
     return s;
 }
