@@ -62,7 +62,15 @@ static bool hook_has_function(void *ctx, const dt_module *m, uint64_t rva)
     dt_symbol_hooks *h = ctx;
     if (dt_symbolizer_has_function(h->symbolizer, m, h->memory, m->base + rva))
         return true;
-    return !module_has_functions(h, m);
+    if (!module_has_functions(h, m))
+        return true;
+    /* Symbols without extents (a .sym of PUBLIC lines only, PDB publics)
+     * still place an address after a named symbol, as Breakpad accepts. */
+    dt_symbol sym = { 0 };
+    bool named = dt_symbolizer_lookup(h->symbolizer, m, h->memory, m->base + rva, &sym) && sym.function &&
+                 !sym.export_only;
+    dt_symbol_clear(&sym);
+    return named;
 }
 
 void dt_symbol_hooks_init(dt_symbol_hooks *ctx, dt_stackwalk_hooks *hooks, dt_symbolizer *s,

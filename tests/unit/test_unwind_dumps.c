@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "dt_test.h"
 #include "formats/minidump.h"
@@ -223,6 +224,53 @@ START_TEST(x86_breakpad_minidump2_ebp_chain_and_scan)
 }
 END_TEST
 
+/* With the Breakpad symbols minidump_stackwalk used (test_app.sym,
+ * kernel32.sym), every frame comes from STACK WIN programs: "Found by: call
+ * frame info" for frames 1-3, the same ip/sp, and kernel32's PUBLIC-only
+ * symbols accept BaseProcessStart+0x23. */
+START_TEST(x86_breakpad_minidump2_with_stack_win)
+{
+    char dir[] = "/tmp/dt_unwind_syms_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char link_app[256], link_k32[256];
+    snprintf(link_app, sizeof link_app, "%s/test_app.sym", dir);
+    snprintf(link_k32, sizeof link_k32, "%s/kernel32.sym", dir);
+    ck_assert_int_eq(symlink(dt_test_data("symbols/breakpad__test_app.sym"), link_app), 0);
+    ck_assert_int_eq(symlink(dt_test_data("symbols/breakpad__kernel32.sym"), link_k32), 0);
+    const char *dirs[] = { dir };
+    dt_symbolizer *sym = dt_symbolizer_new(dirs, 1, NULL);
+    ck_assert_ptr_nonnull(sym);
+
+    opened_dump d;
+    open_dump(&d, "user/breakpad__minidump2.dmp");
+    dt_symbol_hooks hctx;
+    dt_stackwalk_hooks hooks;
+    dt_symbol_hooks_init(&hctx, &hooks, sym, dt_minidump_addrspace(d.md));
+    const dt_md_thread *t = dt_minidump_find_thread(d.md, d.md->exception.thread_id);
+    dt_stackwalk_input in = { .arch = DT_ARCH_X86, .start = dt_minidump_thread_context(d.md, t),
+                              .memory = dt_minidump_addrspace(d.md), .modules = &d.md->modules,
+                              .stack_low = t->stack_start, .stack_high = t->stack_start + t->stack_size,
+                              .hooks = &hooks };
+    dt_stack st;
+    ck_assert_int_eq(dt_stackwalk(&in, &st, NULL), DT_OK);
+    static const uint64_t ip[] = { 0x0040429e, 0x00404200, 0x004053ec, 0x7c816fd7 };
+    static const uint64_t sp[] = { 0x0012fe84, 0x0012fe90, 0x0012ff78, 0x0012ffc8 };
+    ck_assert_uint_eq(st.count, 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_uint_eq(st.frames[i].ip, ip[i]);
+        ck_assert_uint_eq(st.frames[i].sp, sp[i]);
+        ck_assert_str_eq(dt_frame_trust_name(st.frames[i].trust), i == 0 ? "context" : "cfi");
+    }
+    dt_stack_free(&st);
+    dt_symbol_hooks_free(&hctx);
+    close_dump(&d);
+    dt_symbolizer_free(sym);
+    unlink(link_app);
+    unlink(link_k32);
+    rmdir(dir);
+}
+END_TEST
+
 /* A MiniDumpNormal dump holds no code: with the symbolizer's hooks the walker
  * takes dfpipe.dll and multi_hang.exe from the symbol directory and unwinds
  * through their .pdata, reproducing the full-memory dump's frames where
@@ -286,6 +334,7 @@ static Suite *unwind_dumps_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, wine_threads_unwind_to_rtl_user_thread_start, 0, 3);
     tcase_add_test(tc, x86_breakpad_minidump2_ebp_chain_and_scan);
+    tcase_add_test(tc, x86_breakpad_minidump2_with_stack_win);
     tcase_add_test(tc, winedbg_dump_uses_images_from_symbol_directory);
     suite_add_tcase(s, tc);
     return s;
