@@ -21,6 +21,7 @@
 #include "formats/minidump.h"
 #include "formats/pe.h"
 #include "io/mapped_file.h"
+#include "model/kernel_dump.h"
 #include "unwind/stackwalk.h"
 #include "unwind/symbol_hooks.h"
 
@@ -327,6 +328,73 @@ START_TEST(winedbg_dump_uses_images_from_symbol_directory)
 }
 END_TEST
 
+/* Kernel triage dump (Win10 x64, bugcheck 0x1000007E): from the exception
+ * CONTEXT the bugcheck names (parameter 4), with amdppm.sys and
+ * Wdf01000.sys taken from the kernel symbol store, the walker crosses
+ * amdppm, Wdf01000 and into nt!IofCallDriver through .pdata: the same 17
+ * (ip, sp) pairs as rizin's PDB-driven backtrace, frames 8-24. */
+START_TEST(kernel_triage_dump_unwinds_drivers_from_symbol_store)
+{
+    dt_mapped_file f;
+    dt_kernel_dump kd;
+    dt_error err = { 0 };
+    ck_assert_int_eq(dt_mapped_file_open(&f, dt_test_data("kernel/rizin__triage_x64.dmp"), &err), DT_OK);
+    ck_assert_msg(dt_kernel_dump_open(f.view, NULL, &kd, &err) == DT_OK, "%s", err.message);
+    ck_assert_uint_eq(kd.header.bugcheck_code, 0x1000007E);
+    uint8_t record[DT_CONTEXT_AMD64_SIZE];
+    ck_assert(dt_as_read_exact(&kd.as, kd.header.bugcheck_params[3], record, sizeof record));
+    dt_cpu_context ctx;
+    ck_assert_int_eq(dt_cpu_context_parse(DT_ARCH_AMD64, dt_view_make(record, sizeof record), &ctx, NULL), DT_OK);
+
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", dt_test_data("symstore-kernel"));
+    const char *dirs[] = { dir };
+    dt_symbolizer *sym = dt_symbolizer_new(dirs, 1, NULL);
+    ck_assert_ptr_nonnull(sym);
+    dt_symbol_hooks hctx;
+    dt_stackwalk_hooks hooks;
+    dt_symbol_hooks_init(&hctx, &hooks, sym, &kd.as);
+    dt_stackwalk_input in = { .arch = DT_ARCH_AMD64, .start = &ctx, .memory = &kd.as, .modules = &kd.drivers,
+                              .hooks = &hooks };
+    dt_stack st;
+    ck_assert_int_eq(dt_stackwalk(&in, &st, NULL), DT_OK);
+
+    /* rizin: "N  0xIP sp: 0xSP ..." */
+    size_t n;
+    unsigned char *text = dt_test_read_file(dt_test_data("expected/rizin__triage_x64.dbt.txt"), &n);
+    ck_assert_ptr_nonnull(text);
+    uint64_t ip[64], sp[64];
+    size_t count = 0;
+    for (char *line = strtok((char *)text, "\n"); line && count < 64; line = strtok(NULL, "\n")) {
+        unsigned idx;
+        unsigned long long a, b;
+        if (sscanf(line, "%u 0x%llx sp: 0x%llx", &idx, &a, &b) == 3 && idx == count) {
+            ip[count] = a;
+            sp[count] = b;
+            count++;
+        }
+    }
+    free(text);
+    ck_assert_uint_eq(count, 37);
+    ck_assert_uint_ge(st.count, 17);
+    for (size_t i = 0; i < 17; i++) {
+        ck_assert_msg(st.frames[i].ip == ip[8 + i] && st.frames[i].sp == sp[8 + i],
+                      "frame %zu: %llx/%llx, rizin %llx/%llx", i, (unsigned long long)st.frames[i].ip,
+                      (unsigned long long)st.frames[i].sp, (unsigned long long)ip[8 + i],
+                      (unsigned long long)sp[8 + i]);
+        ck_assert_int_eq(st.frames[i].trust, i == 0 ? DT_TRUST_CONTEXT : DT_TRUST_CFI);
+    }
+    ck_assert_str_eq(st.frames[0].module->code_file, "amdppm.sys");
+    ck_assert_uint_eq(st.frames[0].module_offset, 0x334c);
+    ck_assert_str_eq(st.frames[6].module->code_file, "Wdf01000.sys");
+    dt_stack_free(&st);
+    dt_symbol_hooks_free(&hctx);
+    dt_symbolizer_free(sym);
+    dt_kernel_dump_close(&kd);
+    dt_mapped_file_close(&f);
+}
+END_TEST
+
 static Suite *unwind_dumps_suite(void)
 {
     Suite *s = suite_create("unwind_dumps");
@@ -336,6 +404,7 @@ static Suite *unwind_dumps_suite(void)
     tcase_add_test(tc, x86_breakpad_minidump2_ebp_chain_and_scan);
     tcase_add_test(tc, x86_breakpad_minidump2_with_stack_win);
     tcase_add_test(tc, winedbg_dump_uses_images_from_symbol_directory);
+    tcase_add_test(tc, kernel_triage_dump_unwinds_drivers_from_symbol_store);
     suite_add_tcase(s, tc);
     return s;
 }
