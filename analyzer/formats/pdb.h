@@ -111,6 +111,9 @@ bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out);
  * DT_ERR_NOT_FOUND when the type or field is absent. */
 dt_status dt_pdb_field_offset(dt_pdb *pdb, const char *type_name, const char *field,
                               uint64_t *offset, dt_error *err);
+/* dt_pdb_field_offset in the shape of the kernel model's field-offset
+ * provider (model/kernel_offsets.h): ctx is a dt_pdb *. */
+bool dt_pdb_field_offset_fn(void *ctx, const char *type_name, const char *field, uint32_t *offset);
 /* Size in bytes of the struct/class/union named type_name. */
 dt_status dt_pdb_type_size(dt_pdb *pdb, const char *type_name, uint64_t *size, dt_error *err);
 

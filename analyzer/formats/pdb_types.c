@@ -331,3 +331,12 @@ dt_status dt_pdb_field_offset(dt_pdb *pdb, const char *type_name, const char *fi
     }
     return dt_error_set(err, DT_ERR_ARG, "field path %s too deep", field);
 }
+
+bool dt_pdb_field_offset_fn(void *ctx, const char *type_name, const char *field, uint32_t *offset)
+{
+    uint64_t off;
+    if (!ctx || dt_pdb_field_offset(ctx, type_name, field, &off, NULL) != DT_OK || off > UINT32_MAX)
+        return false;
+    *offset = (uint32_t)off;
+    return true;
+}

@@ -275,6 +275,12 @@ void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *
     }
 }
 
+struct dt_pdb *dt_symbolizer_pdb(dt_symbolizer *s, const dt_module *m)
+{
+    module_entry *e = entry_for(s, m, NULL);
+    return e ? e->handles[PROVIDER_PDB] : NULL;
+}
+
 const dt_breakpad_sym *dt_symbolizer_breakpad(dt_symbolizer *s, const dt_module *m)
 {
     module_entry *e = entry_for(s, m, NULL);
