@@ -565,8 +565,7 @@ static void module_lines(dt_pdb *pdb, collect *c, dt_view c13, uint32_t module)
                 if (!dt_view_sub(sub, b, cb_block, &block))
                     block = dt_view_tail(sub, b);
                 b += cb_block;
-                uint64_t entry = (flags & 1) ? 12 : 8; /* with columns: 4 more per line */
-                (void)entry;
+                /* entries are 8 bytes; with columns, 4 more per line follow them */
                 nlines = (uint32_t)dt_view_clamp_count(block, 12, (flags & 1) ? 12 : 8, nlines, NULL);
                 uint32_t name_off = UINT32_MAX;
                 dt_view_u32(checksums, file_id, &name_off);
