@@ -42,6 +42,8 @@ typedef struct {
 
 typedef struct {
     const char *name;      /* decorated, as stored */
+    const char *display;   /* x86 C names without their call-convention
+                              decoration (_f, _f@8, @f@8 -> f); else = name */
     uint32_t rva;          /* 0 with has_rva false when the segment is unknown */
     uint32_t offset;
     uint16_t segment;
@@ -102,7 +104,8 @@ const dt_pdb_line *dt_pdb_lines(dt_pdb *pdb, size_t *count, dt_error *err);
 const char *dt_pdb_file_name(dt_pdb *pdb, uint32_t file);
 
 /* Best symbol for rva: a module procedure containing it (with its line),
- * else the nearest public symbol at or below it in the same section. */
+ * else the nearest public symbol at or below it in the same section (its
+ * display name). */
 bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out);
 
 /* Offset of field in the struct/class/union named type_name (TPI stream).
