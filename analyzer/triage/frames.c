@@ -43,8 +43,8 @@ dt_tframe *dt_tframes_from_json(const dt_rules *r, const cJSON *frames, size_t *
     {
         dt_tframe *t = &out[k++];
         t->json = f;
-        const char *module = dt_json_str(f, "module");
-        const char *function = dt_json_str(f, "function");
+        const char *module = dt_json_get_str(f, "module");
+        const char *function = dt_json_get_str(f, "function");
         t->named = function && *function;
         dt_rules_normalize(r, module, t->named ? function : NULL, t->norm, sizeof t->norm);
         dt_rules_normalize_module(r, module, t->mod, sizeof t->mod);

@@ -33,12 +33,6 @@ bool dt_json_u64(const cJSON *obj, const char *key, uint64_t *out)
     return obj && parse_u64(cJSON_GetObjectItemCaseSensitive(obj, key), out);
 }
 
-const char *dt_json_str(const cJSON *obj, const char *key)
-{
-    const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 bool dt_json_bool(const cJSON *obj, const char *key, bool *out)
 {
     const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
@@ -55,11 +49,4 @@ bool dt_json_num(const cJSON *obj, const char *key, double *out)
         return false;
     *out = v->valuedouble;
     return true;
-}
-
-void dt_json_add_hex(cJSON *obj, const char *key, uint64_t v)
-{
-    char buf[24];
-    snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-    cJSON_AddStringToObject(obj, key, buf);
 }

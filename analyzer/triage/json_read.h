@@ -11,11 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Strings (dt_json_get_str) and "0x…" writers (dt_json_add_hex) are the report's. */
+#include "report/json_util.h"
+
 bool dt_json_u64(const cJSON *obj, const char *key, uint64_t *out);
-const char *dt_json_str(const cJSON *obj, const char *key); /* NULL when absent/not a string */
 bool dt_json_bool(const cJSON *obj, const char *key, bool *out);
 bool dt_json_num(const cJSON *obj, const char *key, double *out);
-/* Adds "0x…" for a 64-bit value. */
-void dt_json_add_hex(cJSON *obj, const char *key, uint64_t v);
 
 #endif

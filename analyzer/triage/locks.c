@@ -171,7 +171,7 @@ void dt_triage_find_locks(dt_tmodel *m, cJSON *out_deadlocks)
             dt_json_u64(l, "owned_by", &owner);
             if (len < sizeof desc)
                 len += (size_t)snprintf(desc + len, sizeof desc - len, " thread %" PRIu64 " waits for %s held by %" PRIu64 ";",
-                                        tid, dt_json_str(l, "waits_for"), owner);
+                                        tid, dt_json_get_str(l, "waits_for"), owner);
         }
         if (len && len < sizeof desc && desc[len - 1] == ';')
             desc[len - 1] = '\0';

@@ -91,7 +91,7 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         return;
     }
     if (cJSON_IsObject(crash)) {
-        const char *type = dt_json_str(crash, "type");
+        const char *type = dt_json_get_str(crash, "type");
         const dt_tthread *ct = NULL;
         for (size_t i = 0; i < m->count; i++)
             if (strcmp(m->threads[i].state, "crashed") == 0)
@@ -102,7 +102,7 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         return;
     }
     if (cJSON_IsObject(bug)) {
-        const char *name = dt_json_str(bug, "name");
+        const char *name = dt_json_get_str(bug, "name");
         char code[32] = "-";
         uint64_t c;
         if (dt_json_u64(bug, "code", &c))
@@ -110,7 +110,7 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         const char *drv = "-";
         for (size_t i = 0; i < m->count; i++) {
             const dt_tthread *t = &m->threads[i];
-            if (t->driver_idx >= 0 && dt_json_str(t->kthread, "label") == NULL) {
+            if (t->driver_idx >= 0 && dt_json_get_str(t->kthread, "label") == NULL) {
                 drv = t->kf[t->driver_idx].norm;
                 break;
             }

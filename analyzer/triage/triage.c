@@ -43,7 +43,7 @@ static bool thread_tid(const cJSON *t, uint64_t *tid)
 /* Kernel thread state as a verdict state. */
 static const char *kernel_state(const cJSON *kt)
 {
-    const char *s = dt_json_str(kt, "state");
+    const char *s = dt_json_get_str(kt, "state");
     uint64_t n;
     if (!s && dt_json_u64(kt, "state", &n)) {
         static const char *names[] = { "initialized", "ready", "running", "standby", "terminated",
@@ -256,8 +256,8 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
 
     char wait[256] = "";
     if (t->kthread) {
-        const char *reason = dt_json_str(t->kthread, "wait_reason");
-        const char *mode = dt_json_str(t->kthread, "wait_mode");
+        const char *reason = dt_json_get_str(t->kthread, "wait_reason");
+        const char *mode = dt_json_get_str(t->kthread, "wait_mode");
         bool alertable;
         bool has_alert = dt_json_bool(t->kthread, "alertable", &alertable);
         size_t wl = 0;
@@ -376,7 +376,7 @@ static cJSON *thread_out(const dt_tmodel *m, const dt_tthread *t)
         const char *keys[] = { "wait_reason", "wait_mode" };
         const char *outk[] = { "reason", "mode" };
         for (int i = 0; i < 2; i++) {
-            const char *v = dt_json_str(t->kthread, keys[i]);
+            const char *v = dt_json_get_str(t->kthread, keys[i]);
             if (v)
                 cJSON_AddStringToObject(w, outk[i], v);
         }
@@ -386,8 +386,8 @@ static cJSON *thread_out(const dt_tmodel *m, const dt_tthread *t)
         const cJSON *obj = get(t->kthread, "wait_objects");
         if (cJSON_IsArray(obj) && cJSON_GetArraySize(obj) > 0) {
             const cJSON *first = cJSON_GetArrayItem(obj, 0);
-            const char *addr = dt_json_str(first, "object");
-            const char *type = dt_json_str(first, "type");
+            const char *addr = dt_json_get_str(first, "object");
+            const char *type = dt_json_get_str(first, "type");
             if (addr)
                 cJSON_AddStringToObject(w, "object", addr);
             if (type)
@@ -490,7 +490,7 @@ static bool check_instance(const cJSON *user, const cJSON *kernel, const dt_tria
                 *kproc = p;
             if (hl < sizeof have - 1)
                 hl += (size_t)snprintf(have + hl, sizeof have - hl, "%s%" PRIu64 " %s", hl ? ", " : "", kp,
-                                       dt_json_str(p, "image") ? dt_json_str(p, "image") : "?");
+                                       dt_json_get_str(p, "image") ? dt_json_get_str(p, "image") : "?");
         }
     }
     bool pid_in_threads = false;
@@ -519,8 +519,8 @@ static bool check_instance(const cJSON *user, const cJSON *kernel, const dt_tria
         cJSON_AddItemToArray(warnings, cJSON_CreateString(msg));
         return true;
     }
-    const char *uimg = dt_json_str(get(user, "process"), "image");
-    const char *kimg = *kproc ? dt_json_str(*kproc, "image") : NULL;
+    const char *uimg = dt_json_get_str(get(user, "process"), "image");
+    const char *kimg = *kproc ? dt_json_get_str(*kproc, "image") : NULL;
     if (uimg && kimg) {
         /* EPROCESS.ImageFileName keeps only the first 14 characters. */
         const char *ub = basename_of(uimg);
@@ -535,8 +535,8 @@ static bool check_instance(const cJSON *user, const cJSON *kernel, const dt_tria
         }
     }
     double ut, kt2;
-    const char *uct = dt_json_str(get(user, "process"), "create_time");
-    const char *kct = *kproc ? dt_json_str(*kproc, "create_time") : NULL;
+    const char *uct = dt_json_get_str(get(user, "process"), "create_time");
+    const char *kct = *kproc ? dt_json_get_str(*kproc, "create_time") : NULL;
     if (iso_time(uct, &ut) && iso_time(kct, &kt2)) {
         bool same = ut - kt2 < 2 && kt2 - ut < 2;
         add_check(checks, "process_create_time", same, uct, kct, NULL);
@@ -545,8 +545,8 @@ static bool check_instance(const cJSON *user, const cJSON *kernel, const dt_tria
                                                "MISMATCH: the process create times differ: the kernel dump's pid "
                                                "belongs to another process instance (pid reused?)"));
     }
-    const char *udt = dt_json_str(get(user, "dump"), "time");
-    const char *kdt = dt_json_str(get(kernel, "system"), "system_time");
+    const char *udt = dt_json_get_str(get(user, "dump"), "time");
+    const char *kdt = dt_json_get_str(get(kernel, "system"), "system_time");
     if (iso_time(udt, &ut) && iso_time(kdt, &kt2)) {
         double d = ut > kt2 ? ut - kt2 : kt2 - ut;
         bool close = d <= 600;
@@ -600,8 +600,8 @@ static void add_crash_summary(const dt_tmodel *m, const cJSON *user, const cJSON
         cJSON_AddStringToObject(c, "kind", "exception");
         const char *keys[] = { "type", "code", "address" };
         for (int i = 0; i < 3; i++)
-            if (dt_json_str(crash, keys[i]))
-                cJSON_AddStringToObject(c, keys[i], dt_json_str(crash, keys[i]));
+            if (dt_json_get_str(crash, keys[i]))
+                cJSON_AddStringToObject(c, keys[i], dt_json_get_str(crash, keys[i]));
         uint64_t tid;
         if (dt_json_u64(crash, "thread_id", &tid)) {
             cJSON_AddNumberToObject(c, "thread_id", (double)tid);
@@ -622,8 +622,8 @@ static void add_crash_summary(const dt_tmodel *m, const cJSON *user, const cJSON
         cJSON *c = cJSON_AddObjectToObject(tri, "crash");
         cJSON_AddStringToObject(c, "kind", "bugcheck");
         dt_json_add_hex(c, "code", code);
-        if (dt_json_str(bug, "name"))
-            cJSON_AddStringToObject(c, "name", dt_json_str(bug, "name"));
+        if (dt_json_get_str(bug, "name"))
+            cJSON_AddStringToObject(c, "name", dt_json_get_str(bug, "name"));
         const cJSON *params = get(bug, "parameters");
         if (params)
             cJSON_AddItemToObject(c, "parameters", cJSON_Duplicate(params, 1));
@@ -679,7 +679,7 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
             continue;
         x->uthread = t;
         x->order = m.count;
-        x->name = dt_json_str(t, "thread_name");
+        x->name = dt_json_get_str(t, "thread_name");
         x->pid = upid;
         x->has_pid = has_upid;
         x->uf = dt_tframes_from_json(r, get(t, "frames"), &x->nuf);
@@ -714,7 +714,7 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
             match = &m.threads[m.count];
             match->tid = tid;
             match->order = m.count;
-            match->name = dt_json_str(t, "label") ? dt_json_str(t, "label") : dt_json_str(t, "image");
+            match->name = dt_json_get_str(t, "label") ? dt_json_get_str(t, "label") : dt_json_get_str(t, "image");
             m.count++;
         }
         match->kthread = t;
@@ -776,9 +776,9 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
     cJSON *proc = cJSON_AddObjectToObject(tri, "process");
     if (has_upid)
         cJSON_AddNumberToObject(proc, "pid", (double)upid);
-    const char *img = dt_json_str(get(user, "process"), "image");
+    const char *img = dt_json_get_str(get(user, "process"), "image");
     if (!img && kproc)
-        img = dt_json_str(kproc, "image");
+        img = dt_json_get_str(kproc, "image");
     if (img)
         cJSON_AddStringToObject(proc, "image", img);
 

@@ -21,8 +21,8 @@ static void print_frames(FILE *out, const cJSON *frames, const char *side, int m
     const cJSON *f;
     cJSON_ArrayForEach(f, frames)
     {
-        const char *d = dt_json_str(f, "display");
-        const char *trust = dt_json_str(f, "trust");
+        const char *d = dt_json_get_str(f, "display");
+        const char *trust = dt_json_get_str(f, "trust");
         bool folded = false;
         dt_json_bool(f, "folded", &folded);
         fprintf(out, "    %s %02x %s%s%s%s\n", side, i, folded ? "(folded) " : "", d ? d : "?",
@@ -42,9 +42,9 @@ void dt_triage_text(const cJSON *tri, FILE *out)
     {
         bool ok = false;
         dt_json_bool(c, "ok", &ok);
-        fprintf(out, "  check %-20s %s  user=%s kernel=%s\n", dt_json_str(c, "check"), ok ? "ok      " : "MISMATCH",
-                dt_json_str(c, "user") ? dt_json_str(c, "user") : "-",
-                dt_json_str(c, "kernel") ? dt_json_str(c, "kernel") : "-");
+        fprintf(out, "  check %-20s %s  user=%s kernel=%s\n", dt_json_get_str(c, "check"), ok ? "ok      " : "MISMATCH",
+                dt_json_get_str(c, "user") ? dt_json_get_str(c, "user") : "-",
+                dt_json_get_str(c, "kernel") ? dt_json_get_str(c, "kernel") : "-");
     }
     const cJSON *w;
     cJSON_ArrayForEach(w, get(tri, "warnings"))
@@ -52,26 +52,26 @@ void dt_triage_text(const cJSON *tri, FILE *out)
             fprintf(out, "  WARNING: %s\n", w->valuestring);
     const cJSON *crash = get(tri, "crash");
     if (cJSON_IsObject(crash)) {
-        const char *kind = dt_json_str(crash, "kind");
+        const char *kind = dt_json_get_str(crash, "kind");
         if (kind && strcmp(kind, "exception") == 0)
-            fprintf(out, "  Exception %s (%s) at %s in %s\n", dt_json_str(crash, "type") ? dt_json_str(crash, "type") : "?",
-                    dt_json_str(crash, "code") ? dt_json_str(crash, "code") : "?",
-                    dt_json_str(crash, "address") ? dt_json_str(crash, "address") : "?",
-                    dt_json_str(crash, "first_app_frame") ? dt_json_str(crash, "first_app_frame")
-                                                          : dt_json_str(crash, "top_frame") ? dt_json_str(crash, "top_frame") : "?");
+            fprintf(out, "  Exception %s (%s) at %s in %s\n", dt_json_get_str(crash, "type") ? dt_json_get_str(crash, "type") : "?",
+                    dt_json_get_str(crash, "code") ? dt_json_get_str(crash, "code") : "?",
+                    dt_json_get_str(crash, "address") ? dt_json_get_str(crash, "address") : "?",
+                    dt_json_get_str(crash, "first_app_frame") ? dt_json_get_str(crash, "first_app_frame")
+                                                          : dt_json_get_str(crash, "top_frame") ? dt_json_get_str(crash, "top_frame") : "?");
         else
-            fprintf(out, "  Bugcheck %s %s%s%s\n", dt_json_str(crash, "code") ? dt_json_str(crash, "code") : "?",
-                    dt_json_str(crash, "name") ? dt_json_str(crash, "name") : "",
-                    dt_json_str(crash, "driver_frame") ? " in " : "",
-                    dt_json_str(crash, "driver_frame") ? dt_json_str(crash, "driver_frame") : "");
+            fprintf(out, "  Bugcheck %s %s%s%s\n", dt_json_get_str(crash, "code") ? dt_json_get_str(crash, "code") : "?",
+                    dt_json_get_str(crash, "name") ? dt_json_get_str(crash, "name") : "",
+                    dt_json_get_str(crash, "driver_frame") ? " in " : "",
+                    dt_json_get_str(crash, "driver_frame") ? dt_json_get_str(crash, "driver_frame") : "");
     }
     const cJSON *p = get(tri, "primary");
     if (cJSON_IsObject(p)) {
         uint64_t tid = 0;
         dt_json_u64(p, "thread_id", &tid);
         fprintf(out, "  Primary: thread %llu %s\n    %s\n    %s\n", (unsigned long long)tid,
-                dt_json_str(p, "thread_name") ? dt_json_str(p, "thread_name") : "", dt_json_str(p, "verdict"),
-                dt_json_str(p, "explanation"));
+                dt_json_get_str(p, "thread_name") ? dt_json_get_str(p, "thread_name") : "", dt_json_get_str(p, "verdict"),
+                dt_json_get_str(p, "explanation"));
     } else {
         fprintf(out, "  No stuck thread found.\n");
     }
@@ -80,7 +80,7 @@ void dt_triage_text(const cJSON *tri, FILE *out)
         fprintf(out, "  Signature: %s\n", sig->valuestring);
     const cJSON *d;
     cJSON_ArrayForEach(d, get(tri, "deadlocks"))
-        fprintf(out, "  DEADLOCK: %s\n", dt_json_str(d, "description") ? dt_json_str(d, "description") : "");
+        fprintf(out, "  DEADLOCK: %s\n", dt_json_get_str(d, "description") ? dt_json_get_str(d, "description") : "");
 
     const cJSON *t;
     size_t idle = 0;
@@ -97,8 +97,8 @@ void dt_triage_text(const cJSON *tri, FILE *out)
         bool stuck = false;
         dt_json_bool(t, "stuck", &stuck);
         fprintf(out, "\n  %sthread %llu (0x%llx) %s\n    %s\n", stuck ? "STUCK " : "", (unsigned long long)tid,
-                (unsigned long long)tid, dt_json_str(t, "thread_name") ? dt_json_str(t, "thread_name") : "",
-                dt_json_str(t, "verdict"));
+                (unsigned long long)tid, dt_json_get_str(t, "thread_name") ? dt_json_get_str(t, "thread_name") : "",
+                dt_json_get_str(t, "verdict"));
         const cJSON *sys = get(t, "syscall");
         uint64_t uk = (uint64_t)-1, kk = (uint64_t)-1;
         dt_json_u64(sys, "user_frame", &uk);
@@ -111,7 +111,7 @@ void dt_triage_text(const cJSON *tri, FILE *out)
         const cJSON *uf = get(t, "user_frames");
         if (cJSON_GetArraySize(uf) > 0) {
             fprintf(out, "    -- user stack --%s%s%s\n", sys ? " (joined at " : "",
-                    sys && dt_json_str(sys, "name") ? dt_json_str(sys, "name") : "", sys ? ")" : "");
+                    sys && dt_json_get_str(sys, "name") ? dt_json_get_str(sys, "name") : "", sys ? ")" : "");
             print_frames(out, uf, "u", (int)uk);
         }
     }
@@ -122,7 +122,7 @@ void dt_triage_text(const cJSON *tri, FILE *out)
     {
         uint64_t tid = 0;
         dt_json_u64(u, "thread_id", &tid);
-        fprintf(out, "  thread %llu only in the %s dump: %s\n", (unsigned long long)tid, dt_json_str(u, "only_in"),
-                dt_json_str(u, "reason"));
+        fprintf(out, "  thread %llu only in the %s dump: %s\n", (unsigned long long)tid, dt_json_get_str(u, "only_in"),
+                dt_json_get_str(u, "reason"));
     }
 }
