@@ -93,11 +93,15 @@ describe('with the real server', { skip: missing || false }, () => {
     uploaded.hello = view;
     await screenshot(page, 'real-triage-hello_block');
 
-    // Needs the analyzer's user threads: the one thread waits in ReadFile.
-    const threads = report?.user?.threads;
-    if (Array.isArray(threads) && threads.length) {
-      const text = await page.textContent('article[data-tid="36"]');
-      assert.match(text, /ReadFile/);
+    // Needs the analyzer's user threads: thread 36 (the only one) is shown
+    // with every frame the report gives it, and once the stack walk names
+    // functions, the ReadFile it waits in.
+    const t36 = (report?.user?.threads || []).find((t) => t.thread_id === 36);
+    if (t36) {
+      const calls = await page.$$eval('article[data-tid="36"] table.stacks td.fr.user .call', (c) => c.map((x) => x.textContent));
+      assert.equal(calls.length, t36.frames.length);
+      assert.match(calls[0], /^ntdll[!+]/);
+      if (t36.frames.some((f) => /ReadFile/.test(f.function || ''))) assert.ok(calls.some((c) => /ReadFile/.test(c)), calls.join('\n'));
     }
     assert.deepEqual(page.problems, []);
     await context.close();

@@ -268,13 +268,17 @@ export function renderReport(status, report) {
     // kernel thread by thread id when the kernel dump has it.
     const cards = [];
     const used = new Set();
-    for (const t of userThreads) {
+    // The thread that raised the dump's exception comes first.
+    const crashTid = isObj(user.crash_info) ? tidKey(user.crash_info.thread_id) : '';
+    const ordered = crashTid ? [...userThreads.filter((t) => tidKey(t.thread_id) === crashTid), ...userThreads.filter((t) => tidKey(t.thread_id) !== crashTid)] : userThreads;
+    for (const t of ordered) {
+      const crashed = crashTid !== '' && tidKey(t.thread_id) === crashTid;
       const k = kByTid.get(tidKey(t.thread_id));
       if (k) used.add(k);
-      cards.push(threadCard({ tid: t.thread_id, name: str(t.thread_name), state: k ? str(k.state) : '',
+      cards.push(threadCard({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : k ? str(k.state) : '',
         verdict: '', stuck: false, wait: k ? { reason: k.wait_reason, mode: k.wait_mode, alertable: k.alertable, seconds: k.wait_time_s } : null,
         userFrames: t.frames, kernelFrames: k ? k.frames : [], syscall: null, modules }));
-      allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: k ? str(k.state) : '', stuck: '',
+      allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : k ? str(k.state) : '', stuck: '',
         reason: k ? str(k.wait_reason) : '', secs: k && typeof k.wait_time_s === 'number' ? formatDuration(k.wait_time_s) : '',
         top: frameText(arr(t.frames)[0]), ktop: k ? frameText(arr(k.frames)[0]) : '', verdict: '' });
     }
