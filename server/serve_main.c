@@ -1,14 +1,211 @@
 /*
- * serve_main.c — `dumptriage serve`: until the server lands, says so.
+ * serve_main.c — `dumptriage serve`: configuration, start-up recovery, the
+ * HTTP daemon and workers, and the SIGTERM drain.
+ *
+ * Start-up order matters for crash safety: take the data directory's lock
+ * (one server per data directory, so every lease found at start belongs to
+ * a dead process), remove half-received temp files, migrate the schema,
+ * requeue leased jobs, drop blobs no row refers to (renamed just before a
+ * crash, never acknowledged), then accept connections.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "config.h"
+#include "http.h"
+#include "secrets.h"
+#include "server.h"
+#include "worker.h"
 
 int dt_cli_serve(int argc, char **argv);
 
+dt_store *dt_server_store(dt_server *srv)
+{
+    dt_error err = { 0 };
+    dt_store *st = dt_store_open(srv->db_path, NULL, &err);
+    if (!st)
+        fprintf(stderr, "dumptriage serve: %s\n", err.message);
+    return st;
+}
+
+void dt_server_notify_job(dt_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    pthread_cond_broadcast(&srv->wake);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* Removes blobs that no file row names. */
+static int collect_orphan_blobs(dt_server *srv, dt_store *st)
+{
+    char blobs[1200];
+    snprintf(blobs, sizeof blobs, "%s/blobs", srv->cfg.data_dir);
+    DIR *d = opendir(blobs);
+    if (!d)
+        return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strlen(e->d_name) != 2 || strspn(e->d_name, "0123456789abcdef") != 2)
+            continue;
+        char sub[1300];
+        snprintf(sub, sizeof sub, "%s/%s", blobs, e->d_name);
+        DIR *s = opendir(sub);
+        if (!s)
+            continue;
+        struct dirent *f;
+        while ((f = readdir(s))) {
+            if (strlen(f->d_name) != 62)
+                continue;
+            char sha[65];
+            snprintf(sha, sizeof sha, "%s%s", e->d_name, f->d_name);
+            if (!dt_store_blob_referenced(st, sha)) {
+                dt_blob_remove(srv->cfg.data_dir, sha);
+                removed++;
+            }
+        }
+        closedir(s);
+    }
+    closedir(d);
+    return removed;
+}
+
+static int setup_admin(dt_server *srv, dt_store *st)
+{
+    char token[80];
+    dt_error err = { 0 };
+    if (srv->cfg.admin_token[0]) {
+        if (dt_store_token_create(st, DT_ROLE_STAFF, "admin", srv->cfg.admin_token, NULL, 0, NULL, &err) != DT_OK) {
+            fprintf(stderr, "dumptriage serve: --admin-token: %s\n", err.message);
+            return -1;
+        }
+        return 0;
+    }
+    if (dt_store_has_staff(st))
+        return 0;
+    if (dt_store_token_create(st, DT_ROLE_STAFF, "admin", NULL, token, sizeof token, NULL, &err) != DT_OK) {
+        fprintf(stderr, "dumptriage serve: %s\n", err.message);
+        return -1;
+    }
+    fprintf(stderr, "dumptriage serve: created the admin (staff) token; it is shown only this once:\n"
+                    "  %s\n", token);
+    return 0;
+}
+
 int dt_cli_serve(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "dumptriage serve: the server is not built yet\n");
-    return 1;
+    static dt_server srv_storage; /* large; lives for the whole command */
+    dt_server *srv = &srv_storage;
+    memset(srv, 0, sizeof *srv);
+    char err[512];
+    int pr = dt_config_parse(&srv->cfg, argc, argv, err, sizeof err);
+    if (pr == 1) {
+        fputs(dt_config_help(), stdout);
+        return 0;
+    }
+    if (pr < 0) {
+        fprintf(stderr, "dumptriage serve: %s\n(see dumptriage serve --help)\n", err);
+        return 2;
+    }
+    if (srv->cfg.analyzer[0]) {
+        snprintf(srv->analyzer, sizeof srv->analyzer, "%.1100s", srv->cfg.analyzer);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", srv->analyzer, sizeof srv->analyzer - 1);
+        if (n <= 0) {
+            fprintf(stderr, "dumptriage serve: cannot find my own binary\n");
+            return 1;
+        }
+        srv->analyzer[n] = 0;
+    }
+    dt_error derr = { 0 };
+    if (dt_blob_prepare_dirs(srv->cfg.data_dir, &derr) != DT_OK) {
+        fprintf(stderr, "dumptriage serve: %s\n", derr.message);
+        return 1;
+    }
+    char lock_path[1200];
+    snprintf(lock_path, sizeof lock_path, "%.1100s/server.lock", srv->cfg.data_dir);
+    int lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        fprintf(stderr, "dumptriage serve: another server is using %s\n", srv->cfg.data_dir);
+        if (lock_fd >= 0)
+            close(lock_fd);
+        return 1;
+    }
+    dt_blob_clean_tmp(srv->cfg.data_dir);
+    snprintf(srv->db_path, sizeof srv->db_path, "%.1100s/dumptriage.sqlite", srv->cfg.data_dir);
+    dt_store *st = dt_store_open(srv->db_path, srv->cfg.migrations_dir, &derr);
+    if (!st) {
+        fprintf(stderr, "dumptriage serve: %s\n", derr.message);
+        close(lock_fd);
+        return 1;
+    }
+    int requeued = dt_store_requeue_expired(st, 1);
+    int orphans = collect_orphan_blobs(srv, st);
+    if (requeued > 0 || orphans > 0)
+        fprintf(stderr, "dumptriage serve: recovered: %d analyses requeued, %d unreferenced blobs removed\n",
+                requeued, orphans);
+    if (setup_admin(srv, st) != 0) {
+        dt_store_close(st);
+        close(lock_fd);
+        return 1;
+    }
+    dt_store_close(st);
+
+    char rnd[17];
+    char host[64] = "host";
+    gethostname(host, sizeof host - 1);
+    dt_random_hex(rnd, sizeof rnd, 8);
+    snprintf(srv->instance, sizeof srv->instance, "%.40s:%d:%s", host, (int)getpid(), rnd);
+    pthread_mutex_init(&srv->mu, NULL);
+    pthread_cond_init(&srv->wake, NULL);
+
+    /* Signals are taken by sigwait below; every thread inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (dt_workers_start(srv) != 0) {
+        fprintf(stderr, "dumptriage serve: cannot start workers\n");
+        return 1;
+    }
+    unsigned port = 0;
+    if (dt_http_start(srv, &port, err, sizeof err) != 0) {
+        fprintf(stderr, "dumptriage serve: %s\n", err);
+        dt_workers_stop(srv);
+        close(lock_fd);
+        return 1;
+    }
+    fprintf(stderr, "dumptriage serve: listening on http://%s:%u/ (data in %s, %d workers)\n",
+            srv->cfg.listen_host, port, srv->cfg.data_dir, srv->cfg.workers);
+    fflush(stderr);
+
+    int sig = 0;
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGTERM || sig == SIGINT)
+            break;
+    }
+    fprintf(stderr, "dumptriage serve: %s: draining (up to %u s for running analyses)\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", srv->cfg.drain_grace);
+    dt_http_quiesce(srv);
+    dt_workers_stop(srv);
+    dt_http_stop(srv);
+    pthread_cond_destroy(&srv->wake);
+    pthread_mutex_destroy(&srv->mu);
+    close(lock_fd);
+    fprintf(stderr, "dumptriage serve: stopped\n");
+    return 0;
 }

@@ -22,6 +22,7 @@
 #include "formats/sniff.h"
 #include "io/mapped_file.h"
 #include "report/json_util.h"
+#include "report/kernel_report.h"
 #include "report/user_report.h"
 
 #define MAX_SYMBOL_DIRS 32
@@ -216,10 +217,15 @@ int dt_cli_analyze(int argc, char **argv)
                 dt_file_kind_name(kkind));
         rc = DT_EXIT_UNUSABLE;
     }
-    /* ---- KERNEL DUMPS: the kernel track replaces this block. ---------- */
-    else if (o.kernel_path) {
-        fprintf(stderr, "dumptriage: %s: kernel dumps are not supported yet\n", o.kernel_path);
-        rc = DT_EXIT_UNUSABLE;
+    /* ---- KERNEL DUMPS (report/kernel_report.h) ------------------------- */
+    cJSON *kernel = NULL;
+    if (rc == DT_EXIT_OK && o.kernel_path) {
+        dt_error kerr = { 0 };
+        kernel = dt_kernel_analyze_view(kf.view, NULL, &kerr);
+        if (!kernel) {
+            fprintf(stderr, "dumptriage: %s: %s\n", o.kernel_path, kerr.message);
+            rc = DT_EXIT_UNUSABLE;
+        }
     }
     /* -------------------------------------------------------------------- */
     if (rc != DT_EXIT_OK) {
@@ -232,6 +238,7 @@ int dt_cli_analyze(int argc, char **argv)
     dt_error err = { 0 };
     if (o.user_path && dt_minidump_parse(uf.view, &md, &err) != DT_OK) {
         fprintf(stderr, "dumptriage: %s: %s\n", o.user_path, err.message);
+        cJSON_Delete(kernel);
         dt_mapped_file_close(&uf);
         dt_mapped_file_close(&kf);
         return DT_EXIT_UNUSABLE;
@@ -243,6 +250,7 @@ int dt_cli_analyze(int argc, char **argv)
         fprintf(stderr, "dumptriage: out of memory building the report\n");
         cJSON_Delete(doc);
         cJSON_Delete(user);
+        cJSON_Delete(kernel);
         dt_minidump_free(md);
         dt_mapped_file_close(&uf);
         dt_mapped_file_close(&kf);
@@ -264,10 +272,15 @@ int dt_cli_analyze(int argc, char **argv)
         cJSON_AddItemToObject(doc, "user", user);
     else
         cJSON_AddNullToObject(doc, "user");
-    cJSON_AddNullToObject(doc, "kernel");
+    if (kernel)
+        cJSON_AddItemToObject(doc, "kernel", kernel);
+    else
+        cJSON_AddNullToObject(doc, "kernel");
     cJSON *warnings = cJSON_AddArrayToObject(doc, "warnings");
     if (warnings && user)
         copy_warnings(warnings, user, "user");
+    if (warnings && kernel)
+        copy_warnings(warnings, kernel, "kernel");
 
     if (o.text) {
         printf("dumptriage %s — ", DT_VERSION);
@@ -276,6 +289,11 @@ int dt_cli_analyze(int argc, char **argv)
         printf("\n\n");
         if (user)
             dt_user_report_text(user, stdout);
+        char *ktext = kernel ? dt_kernel_report_text(kernel) : NULL;
+        if (ktext) {
+            printf("%s%s", user ? "\n" : "", ktext);
+            free(ktext);
+        }
     } else {
         char *s = cJSON_Print(doc);
         if (s) {

@@ -722,7 +722,7 @@ static bool ex_hook(void *ctx, const dt_module *m, uint64_t rva, const dt_cpu_co
     log->seen_context[log->calls] = info->context_frame;
     ck_assert(info->is_code(info->is_code_ctx, 0x401234));
     ck_assert(!info->is_code(info->is_code_ctx, 0x12345));
-    uint64_t esp;
+    uint64_t esp = 0;
     dt_ctx_get(callee, DT_X86_ESP, &esp);
     dt_ctx_set(caller, DT_X86_EIP, 0x401234 + 0x100 * (uint64_t)log->calls);
     dt_ctx_set(caller, DT_X86_ESP, esp + 0x20);

@@ -1,0 +1,152 @@
+/*
+ * analysis_child.c — see analysis_child.h.
+ *
+ * The server is multithreaded, so between fork and exec the child uses only
+ * async-signal-safe calls (no malloc, no stdio).  The child leads its own
+ * process group, so a timeout kills whatever it may have spawned too.
+ */
+#include "analysis_child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_limit(int resource, uint64_t value)
+{
+    struct rlimit rl = { (rlim_t)value, (rlim_t)value };
+    setrlimit(resource, &rl);
+}
+
+static void run_hook(const char *hook)
+{
+    if (strcmp(hook, "crash") == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
+    } else if (strcmp(hook, "hang") == 0) {
+        for (;;)
+            pause();
+    } else if (strcmp(hook, "cpu") == 0) {
+        volatile unsigned long spin = 0;
+        for (;;)
+            spin++;
+    } else if (strcmp(hook, "memory") == 0) {
+        for (;;) {
+            void *p = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) {
+                static const char msg[] = "dumptriage: out of memory\n";
+                (void)!write(2, msg, sizeof msg - 1);
+                _exit(1);
+            }
+            memset(p, 1, 64 << 20);
+        }
+    }
+    _exit(127);
+}
+
+dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error *err)
+{
+    memset(res, 0, sizeof *res);
+    int out = open(spec->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (out < 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", spec->out_path, strerror(errno));
+    int errfd = open(spec->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (errfd < 0) {
+        close(out);
+        return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", spec->err_path, strerror(errno));
+    }
+    int64_t start = now_ms();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(out);
+        close(errfd);
+        return dt_error_set(err, DT_ERR_IO, "cannot fork: %s", strerror(e));
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        /* Dies with the server, even on kill -9: no orphaned analyses. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(125);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(out, 1);
+        dup2(errfd, 2);
+        close_range(3, ~0u, 0);
+        /* Default dispositions: the server blocks SIGTERM/SIGINT in its threads. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        set_limit(RLIMIT_CORE, 0);
+        if (spec->as_limit)
+            set_limit(RLIMIT_AS, spec->as_limit);
+        if (spec->cpu_seconds) {
+            /* Soft limit: SIGXCPU, reported as cpu_limit; the hard limit
+             * (a little later) kills a child that ignores it. */
+            struct rlimit rl = { spec->cpu_seconds, (rlim_t)spec->cpu_seconds + 2 };
+            setrlimit(RLIMIT_CPU, &rl);
+        }
+        if (spec->fsize_limit)
+            set_limit(RLIMIT_FSIZE, spec->fsize_limit);
+        if (spec->hook)
+            run_hook(spec->hook);
+        execv(spec->argv[0], spec->argv);
+        static const char msg[] = "dumptriage: cannot start the analyzer\n";
+        (void)!write(2, msg, sizeof msg - 1);
+        _exit(126);
+    }
+    setpgid(pid, pid); /* also from the parent: no race with an early kill */
+    close(out);
+    close(errfd);
+    int64_t deadline = start + (int64_t)spec->timeout_seconds * 1000;
+    int status = 0;
+    struct rusage usage;
+    memset(&usage, 0, sizeof usage);
+    for (;;) {
+        pid_t w = wait4(pid, &status, WNOHANG, &usage);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            status = 0;
+            break;
+        }
+        int cancel = spec->cancelled && spec->cancelled(spec->cancel_arg);
+        if (!res->timed_out && !res->cancelled && (cancel || now_ms() >= deadline)) {
+            if (cancel)
+                res->cancelled = 1;
+            else
+                res->timed_out = 1;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    res->duration_ms = now_ms() - start;
+    if (WIFEXITED(status)) {
+        res->exited = 1;
+        res->exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status) && !res->timed_out && !res->cancelled) {
+        res->signaled = 1;
+        res->signal = WTERMSIG(status);
+    }
+    res->cpu_ms = (int64_t)usage.ru_utime.tv_sec * 1000 + usage.ru_utime.tv_usec / 1000
+                + (int64_t)usage.ru_stime.tv_sec * 1000 + usage.ru_stime.tv_usec / 1000;
+    return DT_OK;
+}

@@ -1,0 +1,254 @@
+/*
+ * api_dumps.c — the /api/dumps resource: finishing an upload (202), listing,
+ * one upload, its report, one thread, file downloads, reanalysis, deletion.
+ *
+ * Who may see an upload: staff; the uploader token that sent it; anyone who
+ * holds its view key (?key=…, read-only).  Others get 404, so ids of other
+ * people's uploads cannot be probed.  Changing an upload is for staff only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blob.h"
+#include "http.h"
+#include "secrets.h"
+
+enum MHD_Result dt_api_upload_finish(dt_request *r)
+{
+    if (!r->upload)
+        return dt_http_error(r, 400, "bad_request", "no upload body");
+    dt_upload_new u;
+    memset(&u, 0, sizeof u);
+    if (dt_upload_finish(r->upload, &u) != 0) {
+        int status;
+        const char *code, *msg;
+        dt_upload_error(r->upload, &status, &code, &msg);
+        pthread_mutex_lock(&r->srv->mu);
+        r->srv->uploads_rejected++;
+        pthread_mutex_unlock(&r->srv->mu);
+        return dt_http_error(r, (unsigned)status, code, "%s", msg);
+    }
+    u.owner_token_id = r->who.role == DT_ROLE_ANONYMOUS ? 0 : r->who.token_id;
+    dt_store *st = dt_http_store(r);
+    dt_error err = { 0 };
+    if (!st || dt_store_upload_create(st, &u, &err) != DT_OK)
+        return dt_http_error(r, 500, "internal", "cannot record the upload: %s", err.message);
+    uint64_t bytes = 0;
+    for (int i = 0; i < u.nfiles; i++)
+        bytes += u.files[i].size;
+    pthread_mutex_lock(&r->srv->mu);
+    r->srv->uploads_accepted++;
+    r->srv->upload_bytes_accepted += bytes;
+    pthread_mutex_unlock(&r->srv->mu);
+    if (!u.reused)
+        dt_server_notify_job(r->srv);
+    char url[256];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", u.id);
+    cJSON_AddStringToObject(o, "status", u.reused ? "done" : "queued");
+    snprintf(url, sizeof url, "/api/dumps/%s?key=%s", u.id, u.view_key);
+    cJSON_AddStringToObject(o, "status_url", url);
+    snprintf(url, sizeof url, "/triage/%s?key=%s", u.id, u.view_key);
+    cJSON_AddStringToObject(o, "view_url", url);
+    cJSON_AddBoolToObject(o, "reused", u.reused);
+    cJSON *files = cJSON_AddArrayToObject(o, "files");
+    for (int i = 0; i < u.nfiles; i++) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "role", u.files[i].role);
+        cJSON_AddStringToObject(f, "sha256", u.files[i].sha256);
+        cJSON_AddNumberToObject(f, "size", (double)u.files[i].size);
+        cJSON_AddStringToObject(f, "kind", u.files[i].kind);
+        cJSON_AddItemToArray(files, f);
+    }
+    return dt_http_json(r, 202, o);
+}
+
+static int can_view(dt_request *r, const dt_upload_ref *u)
+{
+    if (r->who.role == DT_ROLE_STAFF)
+        return 1;
+    if (r->who.role == DT_ROLE_UPLOADER && u->owner_token_id == r->who.token_id)
+        return 1;
+    const char *key = dt_http_arg(r, "key");
+    return key && dt_secret_equal(key, u->view_key);
+}
+
+static enum MHD_Result list(dt_request *r)
+{
+    if (r->who.role == DT_ROLE_ANONYMOUS)
+        return dt_http_error(r, 401, "unauthorized", "listing uploads needs a token");
+    dt_upload_filter f = { 0 };
+    f.status = dt_http_arg(r, "status");
+    f.q = dt_http_arg(r, "q");
+    f.signature = dt_http_arg(r, "signature");
+    f.process = dt_http_arg(r, "process");
+    const char *c = dt_http_arg(r, "cursor");
+    f.cursor = c ? strtoll(c, NULL, 10) : 0;
+    const char *l = dt_http_arg(r, "limit");
+    f.limit = l ? atoi(l) : 50;
+    f.owner_token_id = r->who.role == DT_ROLE_STAFF ? -1 : r->who.token_id;
+    if (f.status && !*f.status) f.status = NULL;
+    if (f.q && !*f.q) f.q = NULL;
+    if (f.signature && !*f.signature) f.signature = NULL;
+    if (f.process && !*f.process) f.process = NULL;
+    return dt_http_json(r, 200, dt_store_upload_list(dt_http_store(r), &f));
+}
+
+static enum MHD_Result send_file(dt_request *r, const dt_upload_ref *u, const char *role)
+{
+    dt_file_rec f;
+    if (strcmp(role, "user") != 0 && strcmp(role, "kernel") != 0 && strcmp(role, "archive") != 0)
+        return dt_http_error(r, 404, "not_found", "files are user, kernel or archive");
+    if (!dt_store_file_get(dt_http_store(r), u->seq, role, &f))
+        return dt_http_error(r, 404, "not_found", "this upload has no %s file", role);
+    char path[1200];
+    if (dt_blob_path(r->srv->cfg.data_dir, f.sha256, path, sizeof path) != 0)
+        return dt_http_error(r, 500, "internal", "bad blob name");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return dt_http_error(r, 410, "gone", "the file is no longer stored");
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    char disp[400];
+    snprintf(disp, sizeof disp, "attachment; filename=\"%s\"",
+             f.name[0] ? f.name : strcmp(role, "kernel") == 0 ? "kernel.dmp" : strcmp(role, "user") == 0 ? "user.dmp"
+                                                                                                         : "upload.bin");
+    MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(resp, "Content-Disposition", disp);
+    MHD_add_response_header(resp, "X-Content-SHA256", f.sha256);
+    return dt_http_reply(r, 200, resp);
+}
+
+static enum MHD_Result thread(dt_request *r, const dt_upload_ref *u, const char *tid_text)
+{
+    char *end;
+    long long tid = strtoll(tid_text, &end, 0);
+    if (end == tid_text || *end)
+        return dt_http_error(r, 400, "bad_request", "thread id must be a number");
+    if (!u->report_id)
+        return dt_http_error(r, 404, "not_found", "no report yet");
+    char *text = dt_store_report_text(dt_http_store(r), u->report_id);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "thread_id", (double)tid);
+    int found = 0;
+    static const char *sides[] = { "user", "kernel", "triage" };
+    for (int i = 0; i < 3; i++) {
+        cJSON *side = cJSON_GetObjectItemCaseSensitive(root, sides[i]);
+        cJSON *threads = cJSON_GetObjectItemCaseSensitive(side, "threads");
+        cJSON *t, *match = NULL;
+        cJSON *tlist = cJSON_IsArray(threads) ? threads : NULL;
+        cJSON_ArrayForEach(t, tlist) {
+            cJSON *id = cJSON_GetObjectItemCaseSensitive(t, "thread_id");
+            if (cJSON_IsNumber(id) && (long long)id->valuedouble == tid) {
+                match = t;
+                break;
+            }
+        }
+        if (match) {
+            cJSON_AddItemToObject(o, sides[i], cJSON_Duplicate(match, 1));
+            found = 1;
+        } else {
+            cJSON_AddNullToObject(o, sides[i]);
+        }
+    }
+    cJSON *row = dt_store_thread_row(dt_http_store(r), u->report_id, tid);
+    if (row) {
+        found = 1;
+        cJSON_AddItemToObject(o, "summary", row);
+    } else {
+        cJSON_AddNullToObject(o, "summary");
+    }
+    cJSON_Delete(root);
+    if (!found) {
+        cJSON_Delete(o);
+        return dt_http_error(r, 404, "not_found", "no thread %lld in this report", tid);
+    }
+    return dt_http_json(r, 200, o);
+}
+
+enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
+{
+    int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (!*rest || strcmp(rest, "/") == 0)
+        return get ? list(r) : dt_http_error(r, 405, "method_not_allowed", "use GET or POST");
+    rest++;
+    char id[40];
+    size_t n = strcspn(rest, "/");
+    if (n == 0 || n >= sizeof id)
+        return dt_http_error(r, 404, "not_found", "no such upload");
+    memcpy(id, rest, n);
+    id[n] = 0;
+    const char *sub = rest + n; /* "" or "/report" … */
+    dt_store *st = dt_http_store(r);
+    if (!st)
+        return dt_http_error(r, 503, "busy", "the store is not available");
+    dt_upload_ref u;
+    if (!dt_store_upload_find(st, id, &u) || !can_view(r, &u)) {
+        if (r->who.role == DT_ROLE_ANONYMOUS && !dt_http_arg(r, "key"))
+            return dt_http_error(r, 401, "unauthorized", "a token or the upload's view key is needed");
+        return dt_http_error(r, 404, "not_found", "no such upload");
+    }
+    if (!*sub) {
+        if (get)
+            return dt_http_json(r, 200, dt_store_upload_json(st, u.seq));
+        if (strcmp(r->method, "DELETE") == 0) {
+            if (r->who.role != DT_ROLE_STAFF)
+                return dt_http_error(r, 403, "forbidden", "only staff may delete uploads");
+            char **orphans;
+            size_t norphans;
+            dt_error err = { 0 };
+            if (dt_store_upload_delete(st, u.seq, &orphans, &norphans, &err) != DT_OK)
+                return dt_http_error(r, 500, "internal", "%s", err.message);
+            for (size_t i = 0; i < norphans; i++) {
+                dt_blob_remove(r->srv->cfg.data_dir, orphans[i]);
+                free(orphans[i]);
+            }
+            free(orphans);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", u.id);
+            cJSON_AddBoolToObject(o, "deleted", 1);
+            return dt_http_json(r, 200, o);
+        }
+        return dt_http_error(r, 405, "method_not_allowed", "use GET or DELETE");
+    }
+    if (strcmp(sub, "/reanalyze") == 0) {
+        if (strcmp(r->method, "POST") != 0)
+            return dt_http_error(r, 405, "method_not_allowed", "use POST");
+        if (r->who.role != DT_ROLE_STAFF)
+            return dt_http_error(r, 403, "forbidden", "only staff may reanalyze uploads");
+        dt_error err = { 0 };
+        if (dt_store_upload_reanalyze(st, u.seq, &err) != DT_OK)
+            return dt_http_error(r, 500, "internal", "%s", err.message);
+        dt_server_notify_job(r->srv);
+        return dt_http_json(r, 202, dt_store_upload_json(st, u.seq));
+    }
+    if (!get)
+        return dt_http_error(r, 405, "method_not_allowed", "use GET");
+    if (strcmp(sub, "/report") == 0) {
+        if (!u.report_id)
+            return dt_http_error(r, 404, "not_found", "the upload has no report (status %s)", u.status);
+        char *text = dt_store_report_text(st, u.report_id);
+        if (!text)
+            return dt_http_error(r, 404, "not_found", "the report is gone");
+        return dt_http_text(r, 200, "application/json", text);
+    }
+    if (strncmp(sub, "/threads/", 9) == 0)
+        return thread(r, &u, sub + 9);
+    if (strncmp(sub, "/files/", 7) == 0)
+        return send_file(r, &u, sub + 7);
+    return dt_http_error(r, 404, "not_found", "no such endpoint");
+}

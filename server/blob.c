@@ -1,0 +1,213 @@
+/*
+ * blob.c — see blob.h.  The durability order matters: data is fsync'ed before
+ * the rename, and the directory after it, so a crash leaves either no blob or
+ * a complete one; the database row that points at a blob is written only
+ * after this returns.
+ */
+#include "blob.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+static int make_dir(const char *path)
+{
+    return mkdir(path, 0750) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+dt_status dt_blob_prepare_dirs(const char *data_dir, dt_error *err)
+{
+    char p[1200];
+    if (make_dir(data_dir) != 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", data_dir, strerror(errno));
+    snprintf(p, sizeof p, "%s/tmp", data_dir);
+    if (make_dir(p) != 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", p, strerror(errno));
+    snprintf(p, sizeof p, "%s/blobs", data_dir);
+    if (make_dir(p) != 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", p, strerror(errno));
+    return DT_OK;
+}
+
+static void remove_tree(const char *path, int depth)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode) && depth < 4) {
+            remove_tree(p, depth + 1);
+            rmdir(p);
+        } else {
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
+int dt_blob_clean_tmp(const char *data_dir)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/tmp", data_dir);
+    remove_tree(p, 0);
+    return 0;
+}
+
+int dt_blob_path(const char *data_dir, const char *sha256, char *out, size_t len)
+{
+    if (!sha256 || strlen(sha256) != 64 || strspn(sha256, "0123456789abcdef") != 64)
+        return -1;
+    snprintf(out, len, "%s/blobs/%.2s/%s", data_dir, sha256, sha256 + 2);
+    return 0;
+}
+
+void dt_blob_remove(const char *data_dir, const char *sha256)
+{
+    char p[1200];
+    if (dt_blob_path(data_dir, sha256, p, sizeof p) == 0)
+        unlink(p);
+}
+
+uint64_t dt_blob_free_space(const char *data_dir)
+{
+    struct statvfs v;
+    if (statvfs(data_dir, &v) != 0)
+        return UINT64_MAX;
+    return (uint64_t)v.f_bavail * v.f_frsize;
+}
+
+void dt_spool_init(dt_spool *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->fd = -1;
+}
+
+dt_status dt_spool_open(dt_spool *sp, const char *data_dir, dt_error *err)
+{
+    dt_spool_init(sp);
+    snprintf(sp->tmp_path, sizeof sp->tmp_path, "%s/tmp/part-XXXXXX", data_dir);
+    sp->fd = mkostemp(sp->tmp_path, O_CLOEXEC);
+    if (sp->fd < 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot create a temp file: %s", strerror(errno));
+    sp->md = EVP_MD_CTX_new();
+    if (!sp->md || EVP_DigestInit_ex(sp->md, EVP_sha256(), NULL) != 1) {
+        dt_spool_abort(sp);
+        return dt_error_set(err, DT_ERR_NOMEM, "cannot start hashing");
+    }
+    return DT_OK;
+}
+
+dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *err)
+{
+    if (sp->fd < 0)
+        return dt_error_set(err, DT_ERR_ARG, "spool is closed");
+    if (sp->head_len < DT_SPOOL_HEAD) {
+        size_t n = DT_SPOOL_HEAD - sp->head_len < len ? DT_SPOOL_HEAD - sp->head_len : len;
+        memcpy(sp->head + sp->head_len, data, n);
+        sp->head_len += n;
+    }
+    EVP_DigestUpdate(sp->md, data, len);
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(sp->fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return dt_error_set(err, errno == ENOSPC || errno == EDQUOT ? DT_ERR_NOMEM : DT_ERR_IO,
+                                "cannot write upload: %s", strerror(errno));
+        }
+        p += w;
+        len -= (size_t)w;
+        sp->size += (uint64_t)w;
+    }
+    return DT_OK;
+}
+
+dt_file_kind dt_spool_kind(const dt_spool *sp)
+{
+    dt_file_kind k = dt_sniff(sp->head, sp->head_len);
+    if (k == DT_KIND_UNKNOWN && sp->head_len >= 262 && memcmp(sp->head + 257, "ustar", 5) == 0)
+        k = DT_KIND_TAR;
+    return k;
+}
+
+static void fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (sp->fd < 0 || EVP_DigestFinal_ex(sp->md, md, &mdlen) != 1 || mdlen != 32) {
+        dt_spool_abort(sp);
+        return dt_error_set(err, DT_ERR_IO, "cannot finish hashing");
+    }
+    for (int i = 0; i < 32; i++)
+        snprintf(sha256 + 2 * i, 3, "%02x", md[i]);
+    if (fsync(sp->fd) != 0) {
+        int e = errno;
+        dt_spool_abort(sp);
+        return dt_error_set(err, DT_ERR_IO, "cannot fsync upload: %s", strerror(e));
+    }
+    char dir[1200], path[1200];
+    snprintf(dir, sizeof dir, "%s/blobs/%.2s", data_dir, sha256);
+    if (make_dir(dir) != 0) {
+        dt_spool_abort(sp);
+        return dt_error_set(err, DT_ERR_IO, "cannot create %s", dir);
+    }
+    dt_blob_path(data_dir, sha256, path, sizeof path);
+    struct stat st;
+    if (stat(path, &st) == 0 && (uint64_t)st.st_size == sp->size) {
+        dt_spool_abort(sp); /* identical content is already stored */
+        return DT_OK;
+    }
+    if (rename(sp->tmp_path, path) != 0) {
+        int e = errno;
+        dt_spool_abort(sp);
+        return dt_error_set(err, DT_ERR_IO, "cannot store blob: %s", strerror(e));
+    }
+    sp->tmp_path[0] = 0;
+    fsync_dir(dir);
+    char blobs[1200];
+    snprintf(blobs, sizeof blobs, "%s/blobs", data_dir);
+    fsync_dir(blobs);
+    close(sp->fd);
+    sp->fd = -1;
+    EVP_MD_CTX_free(sp->md);
+    sp->md = NULL;
+    return DT_OK;
+}
+
+void dt_spool_abort(dt_spool *sp)
+{
+    if (sp->fd >= 0)
+        close(sp->fd);
+    sp->fd = -1;
+    if (sp->tmp_path[0])
+        unlink(sp->tmp_path);
+    sp->tmp_path[0] = 0;
+    if (sp->md)
+        EVP_MD_CTX_free(sp->md);
+    sp->md = NULL;
+}

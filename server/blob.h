@@ -1,0 +1,55 @@
+/*
+ * blob.h — content-addressed file storage under the data directory.
+ *
+ *   data/tmp/          files being received (removed at start: never complete)
+ *   data/blobs/ab/cd…  complete files, named by their SHA-256
+ *
+ * A spool is one file being received: bytes are written to data/tmp while
+ * they are hashed and their first bytes kept for sniffing; commit fsyncs it
+ * and renames it to its blob name, so a blob path always names a complete,
+ * durable file.  Identical content is stored once.
+ */
+#ifndef DT_SERVER_BLOB_H
+#define DT_SERVER_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/sniff.h"
+#include "util/error.h"
+
+#define DT_SPOOL_HEAD 512
+
+typedef struct {
+    int fd;                 /* -1 when closed */
+    char tmp_path[1200];
+    void *md;               /* EVP_MD_CTX */
+    uint64_t size;
+    uint8_t head[DT_SPOOL_HEAD];
+    size_t head_len;
+} dt_spool;
+
+/* Creates data_dir, data_dir/tmp and data_dir/blobs. */
+dt_status dt_blob_prepare_dirs(const char *data_dir, dt_error *err);
+/* Removes everything in data_dir/tmp (half-received files of a dead server). */
+int dt_blob_clean_tmp(const char *data_dir);
+/* data_dir/blobs/ab/cdef…; 0 ok, -1 if sha is not 64 hex digits. */
+int dt_blob_path(const char *data_dir, const char *sha256, char *out, size_t len);
+/* Unlinks a blob (ignores a missing one). */
+void dt_blob_remove(const char *data_dir, const char *sha256);
+/* Free bytes on the data disk, or UINT64_MAX if unknown. */
+uint64_t dt_blob_free_space(const char *data_dir);
+
+/* Starts receiving a file; sp must be released by commit or abort. */
+dt_status dt_spool_open(dt_spool *sp, const char *data_dir, dt_error *err);
+dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *err);
+/* The kind sniffed from the first bytes (dumps, archives, tar by "ustar"). */
+dt_file_kind dt_spool_kind(const dt_spool *sp);
+/* fsync, hash, rename into blobs/; sha256 gets the hex digest.  Closes sp. */
+dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err);
+/* Closes and unlinks; safe on a closed or zeroed-and-never-opened spool
+ * only when fd is -1 (dt_spool_init). */
+void dt_spool_abort(dt_spool *sp);
+void dt_spool_init(dt_spool *sp);
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * config.c — flags and environment of `dumptriage serve`.
+ *
+ * One table drives parsing, the environment names and --help, so the three
+ * cannot drift apart: every `--some-flag` may also be given as
+ * DT_SOME_FLAG in the environment; a flag on the command line wins.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { OPT_STR, OPT_UINT, OPT_SIZE, OPT_LISTEN, OPT_AUTH, OPT_FLAG, OPT_SYMBOLS } opt_type;
+
+typedef struct {
+    const char *name;
+    opt_type type;
+    size_t offset;
+    size_t size;
+    const char *help;
+} opt_def;
+
+#define O(f) offsetof(dt_server_config, f), sizeof(((dt_server_config *)0)->f)
+
+static const opt_def options[] = {
+    { "listen", OPT_LISTEN, O(listen_host), "HOST:PORT to listen on (default 127.0.0.1:8080)" },
+    { "data-dir", OPT_STR, O(data_dir), "directory for the SQLite file, blobs and temp files (default ./data)" },
+    { "web-dir", OPT_STR, O(web_dir), "static web pages (default: the source tree's web/, else /usr/share/dumptriage/web)" },
+    { "migrations-dir", OPT_STR, O(migrations_dir), "SQL migrations (default: the source tree's migrations/, else /usr/share/dumptriage/migrations)" },
+    { "analyzer", OPT_STR, O(analyzer), "analyzer binary run as `BIN analyze …` (default: this binary)" },
+    { "workers", OPT_UINT, O(workers), "analysis workers running at once (default 2)" },
+    { "max-part-size", OPT_SIZE, O(max_part_size), "largest file in one upload, e.g. 8G (default 16G)" },
+    { "max-request-size", OPT_SIZE, O(max_request_size), "largest upload request after decoding (default 32G)" },
+    { "max-unpacked-size", OPT_SIZE, O(max_unpacked_size), "largest total unpacked from one archive (default 32G)" },
+    { "max-archive-entries", OPT_UINT, O(max_archive_entries), "most entries read from one archive (default 64)" },
+    { "max-archive-ratio", OPT_UINT, O(max_archive_ratio), "largest unpacked:packed ratio of an archive (default 200)" },
+    { "min-free-space", OPT_SIZE, O(min_free_space), "free space kept on the data disk; uploads get 507 below it (default 1G)" },
+    { "max-queue", OPT_UINT, O(max_queue), "queued analyses before uploads get 503 busy (default 1000)" },
+    { "analysis-timeout", OPT_UINT, O(analysis_timeout), "wall-clock seconds for one analysis (default 600)" },
+    { "analysis-cpu", OPT_UINT, O(analysis_cpu), "CPU seconds for one analysis, RLIMIT_CPU (default 600)" },
+    { "analysis-memory", OPT_SIZE, O(analysis_memory), "address space of one analysis beyond its inputs' size, RLIMIT_AS (default 4G)" },
+    { "connection-timeout", OPT_UINT, O(connection_timeout), "seconds an idle connection stays open (default 120)" },
+    { "max-connections", OPT_UINT, O(max_connections), "simultaneous connections (default 64)" },
+    { "drain-grace", OPT_UINT, O(drain_grace), "seconds SIGTERM waits for running analyses before requeueing them (default 30)" },
+    { "upload-auth", OPT_AUTH, O(upload_open), "open (anyone may upload) or token (uploader/staff token needed) (default open)" },
+    { "admin-token", OPT_STR, O(admin_token), "staff token to create at start (otherwise one is generated and printed once)" },
+    { "symbols", OPT_SYMBOLS, O(symbol_paths), "symbol directory passed to the analyzer; repeatable (env: colon-separated)" },
+    { "cookie-secure", OPT_FLAG, O(cookie_secure), "mark the session cookie Secure (when served behind TLS)" },
+    { "test-hooks", OPT_FLAG, O(test_hooks), "tests only: honour DT_TEST_HOOK=crash|hang|cpu|memory in an upload's note" },
+};
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    uint64_t mult = 1;
+    switch (toupper((unsigned char)*end)) {
+    case 0: break;
+    case 'K': mult = 1ull << 10; end++; break;
+    case 'M': mult = 1ull << 20; end++; break;
+    case 'G': mult = 1ull << 30; end++; break;
+    case 'T': mult = 1ull << 40; end++; break;
+    default: return -1;
+    }
+    if (*end == 'i' || *end == 'B')
+        end++;
+    if (*end == 'B')
+        end++;
+    if (*end)
+        return -1;
+    if (v > UINT64_MAX / mult)
+        return -1;
+    *out = v * mult;
+    return 0;
+}
+
+static int set_option(dt_server_config *cfg, const opt_def *o, const char *val, char *err, size_t errlen)
+{
+    char *field = (char *)cfg + o->offset;
+    switch (o->type) {
+    case OPT_STR:
+        if (strlen(val) >= o->size) {
+            snprintf(err, errlen, "--%s: value too long", o->name);
+            return -1;
+        }
+        strcpy(field, val);
+        return 0;
+    case OPT_UINT: {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(val, &end, 10);
+        if (errno || end == val || *end || v > 1000000000ul) {
+            snprintf(err, errlen, "--%s: not a number: %s", o->name, val);
+            return -1;
+        }
+        if (o->size == sizeof(int))
+            *(int *)field = (int)v;
+        return 0;
+    }
+    case OPT_SIZE:
+        if (parse_size(val, (uint64_t *)field) != 0) {
+            snprintf(err, errlen, "--%s: not a size (like 512M, 8G): %s", o->name, val);
+            return -1;
+        }
+        return 0;
+    case OPT_LISTEN: {
+        const char *colon = strrchr(val, ':');
+        if (!colon || colon == val || (size_t)(colon - val) >= sizeof cfg->listen_host) {
+            snprintf(err, errlen, "--listen: expected HOST:PORT, got %s", val);
+            return -1;
+        }
+        char *end;
+        unsigned long port = strtoul(colon + 1, &end, 10);
+        if (*end || port > 65535 || end == colon + 1) {
+            snprintf(err, errlen, "--listen: bad port in %s", val);
+            return -1;
+        }
+        memcpy(cfg->listen_host, val, (size_t)(colon - val));
+        cfg->listen_host[colon - val] = 0;
+        cfg->listen_port = (unsigned)port;
+        return 0;
+    }
+    case OPT_AUTH:
+        if (strcmp(val, "open") == 0)
+            cfg->upload_open = 1;
+        else if (strcmp(val, "token") == 0)
+            cfg->upload_open = 0;
+        else {
+            snprintf(err, errlen, "--upload-auth: expected open or token, got %s", val);
+            return -1;
+        }
+        return 0;
+    case OPT_FLAG:
+        *(int *)field = !(strcmp(val, "0") == 0 || strcmp(val, "false") == 0 || strcmp(val, "no") == 0);
+        return 0;
+    case OPT_SYMBOLS:
+        if (cfg->symbol_path_count >= DT_MAX_SYMBOL_PATHS || strlen(val) >= sizeof cfg->symbol_paths[0]) {
+            snprintf(err, errlen, "--symbols: too many or too long");
+            return -1;
+        }
+        strcpy(cfg->symbol_paths[cfg->symbol_path_count++], val);
+        return 0;
+    }
+    return -1;
+}
+
+static void defaults(dt_server_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 8080;
+    strcpy(cfg->data_dir, "data");
+    cfg->workers = 2;
+    cfg->max_part_size = 16ull << 30;
+    cfg->max_request_size = 32ull << 30;
+    cfg->max_unpacked_size = 32ull << 30;
+    cfg->max_archive_entries = 64;
+    cfg->max_archive_ratio = 200;
+    cfg->min_free_space = 1ull << 30;
+    cfg->max_queue = 1000;
+    cfg->analysis_timeout = 600;
+    cfg->analysis_cpu = 600;
+    cfg->analysis_memory = 4ull << 30;
+    cfg->connection_timeout = 120;
+    cfg->max_connections = 64;
+    cfg->drain_grace = 30;
+    cfg->upload_open = 1;
+#ifdef DT_SOURCE_DIR
+    snprintf(cfg->web_dir, sizeof cfg->web_dir, "%s/web", DT_SOURCE_DIR);
+    snprintf(cfg->migrations_dir, sizeof cfg->migrations_dir, "%s/migrations", DT_SOURCE_DIR);
+    if (access(cfg->web_dir, R_OK) != 0)
+#endif
+        strcpy(cfg->web_dir, "/usr/share/dumptriage/web");
+#ifdef DT_SOURCE_DIR
+    if (access(cfg->migrations_dir, R_OK) != 0)
+#endif
+        strcpy(cfg->migrations_dir, "/usr/share/dumptriage/migrations");
+}
+
+static void env_name(const opt_def *o, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "DT_%s", o->name);
+    for (size_t i = 3; i < n && i < len; i++)
+        buf[i] = buf[i] == '-' ? '_' : (char)toupper((unsigned char)buf[i]);
+}
+
+const char *dt_config_help(void)
+{
+    static const char head[] =
+        "usage: dumptriage serve [options]\n"
+        "\n"
+        "Runs the triage server: web pages, the upload/JSON API, and analysis workers.\n"
+        "Every option may also be set in the environment as DT_<OPTION> (upper case,\n"
+        "'-' as '_', e.g. DT_DATA_DIR); the command line wins.  Sizes take K/M/G/T.\n"
+        "\n"
+        "options:\n";
+    /* Built once into a static string: help text is constant for the process. */
+    static char text[8192];
+    if (!text[0]) {
+        size_t off = (size_t)snprintf(text, sizeof text, "%s", head);
+        for (size_t i = 0; i < sizeof options / sizeof options[0] && off < sizeof text; i++) {
+            const opt_def *o = &options[i];
+            const char *arg = o->type == OPT_FLAG ? "" : o->type == OPT_SIZE ? " SIZE"
+                            : o->type == OPT_UINT ? " N" : o->type == OPT_LISTEN ? " HOST:PORT"
+                            : o->type == OPT_AUTH ? " open|token" : " VALUE";
+            char flag[64];
+            snprintf(flag, sizeof flag, "--%s%s", o->name, arg);
+            off += (size_t)snprintf(text + off, sizeof text - off, "  %-28s %s\n", flag, o->help);
+        }
+        if (off < sizeof text)
+            snprintf(text + off, sizeof text - off,
+                     "  %-28s %s\n\nSignals: SIGTERM/SIGINT stop accepting, let running analyses finish\n"
+                     "within --drain-grace, requeue the rest, and exit.\n",
+                     "--help", "this text");
+    }
+    return text;
+}
+
+static const opt_def *find_option(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    defaults(cfg);
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        char name[64];
+        env_name(&options[i], name, sizeof name);
+        const char *v = getenv(name);
+        if (!v || !*v)
+            continue;
+        if (options[i].type == OPT_SYMBOLS) {
+            char buf[4096];
+            snprintf(buf, sizeof buf, "%s", v);
+            char *save = NULL;
+            for (char *p = strtok_r(buf, ":", &save); p; p = strtok_r(NULL, ":", &save))
+                if (set_option(cfg, &options[i], p, err, errlen) != 0)
+                    return -1;
+        } else if (set_option(cfg, &options[i], v, err, errlen) != 0) {
+            return -1;
+        }
+    }
+    int symbols_from_env = cfg->symbol_path_count;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        if (strncmp(a, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument: %s", a);
+            return -1;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const opt_def *o = find_option(name, nlen);
+        if (!o) {
+            snprintf(err, errlen, "unknown option: %s", a);
+            return -1;
+        }
+        const char *val;
+        if (eq)
+            val = eq + 1;
+        else if (o->type == OPT_FLAG)
+            val = "1";
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else {
+            snprintf(err, errlen, "--%s needs a value", o->name);
+            return -1;
+        }
+        if (o->type == OPT_SYMBOLS && symbols_from_env) {
+            cfg->symbol_path_count = 0; /* flags replace the environment's list */
+            symbols_from_env = 0;
+        }
+        if (set_option(cfg, o, val, err, errlen) != 0)
+            return -1;
+    }
+    if (cfg->workers < 1 || cfg->workers > 64) {
+        snprintf(err, errlen, "--workers must be 1..64");
+        return -1;
+    }
+    if (cfg->analysis_timeout < 1) {
+        snprintf(err, errlen, "--analysis-timeout must be at least 1");
+        return -1;
+    }
+    return 0;
+}

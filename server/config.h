@@ -1,0 +1,49 @@
+/*
+ * config.h — everything `dumptriage serve` can be told, from flags and the
+ * environment (flags win).  One struct, filled once at start, read-only after.
+ */
+#ifndef DT_SERVER_CONFIG_H
+#define DT_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DT_MAX_SYMBOL_PATHS 8
+
+typedef struct {
+    char listen_host[256];       /* --listen HOST:PORT (default 127.0.0.1:8080) */
+    unsigned listen_port;
+    char data_dir[1024];         /* --data-dir (default ./data) */
+    char web_dir[1024];          /* --web-dir (default source tree web/ or /usr/share/dumptriage/web) */
+    char migrations_dir[1024];   /* --migrations-dir */
+    char analyzer[1024];         /* --analyzer (default /proc/self/exe resolved at start) */
+    int workers;                 /* --workers */
+    uint64_t max_part_size;      /* --max-part-size bytes, one file of an upload */
+    uint64_t max_request_size;   /* --max-request-size bytes, one whole request (decompressed) */
+    uint64_t max_unpacked_size;  /* --max-unpacked-size bytes, all entries of one archive */
+    unsigned max_archive_entries;/* --max-archive-entries */
+    unsigned max_archive_ratio;  /* --max-archive-ratio (unpacked : packed) */
+    uint64_t min_free_space;     /* --min-free-space bytes kept free on the data disk */
+    unsigned max_queue;          /* --max-queue jobs waiting before uploads get 503 */
+    unsigned analysis_timeout;   /* --analysis-timeout seconds (wall clock) */
+    unsigned analysis_cpu;       /* --analysis-cpu seconds (RLIMIT_CPU) */
+    uint64_t analysis_memory;    /* --analysis-memory bytes of address space, plus the inputs' size */
+    unsigned connection_timeout; /* --connection-timeout seconds of idle connection */
+    unsigned max_connections;    /* --max-connections */
+    unsigned drain_grace;        /* --drain-grace seconds SIGTERM waits for running analyses */
+    int upload_open;             /* --upload-auth open|token */
+    char admin_token[128];       /* --admin-token (or DT_ADMIN_TOKEN) */
+    char symbol_paths[DT_MAX_SYMBOL_PATHS][1024]; /* --symbols DIR, repeatable */
+    int symbol_path_count;
+    int cookie_secure;           /* --cookie-secure: add Secure to the session cookie */
+    int test_hooks;              /* --test-hooks: honour DT_TEST_HOOK=… in an upload's note */
+} dt_server_config;
+
+/* Fills cfg with defaults, then the environment, then argv (argv[0] is
+ * "serve").  Returns 0 to run, 1 after printing --help (exit 0), -1 on a
+ * usage error (message in err, exit 2). */
+int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* The --help text (static string). */
+const char *dt_config_help(void);
+
+#endif

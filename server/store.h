@@ -1,0 +1,163 @@
+/*
+ * store.h — the SQLite store: every SQL statement of the server lives behind
+ * this interface (store*.c), so a second backend (PostgreSQL) would be a new
+ * implementation of these functions, not a rewrite of the callers.
+ *
+ * A dt_store is one connection; it is not shared between threads: the HTTP
+ * handlers open one per request and each worker keeps its own.  WAL mode and a
+ * busy timeout let them run side by side; writes use BEGIN IMMEDIATE.
+ */
+#ifndef DT_SERVER_STORE_H
+#define DT_SERVER_STORE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+typedef struct dt_store dt_store;
+
+typedef enum { DT_ROLE_ANONYMOUS = 0, DT_ROLE_UPLOADER, DT_ROLE_STAFF } dt_role;
+const char *dt_role_name(dt_role role);
+
+/* Opens (creating) the database at path.  When migrations_dir is non-NULL the
+ * files NNN_name.sql found there are applied in order, each once, recorded in
+ * schema_migrations.  Returns NULL with err set on failure.  Close with
+ * dt_store_close. */
+dt_store *dt_store_open(const char *path, const char *migrations_dir, dt_error *err);
+void dt_store_close(dt_store *s);
+/* Number of migrations recorded as applied (tests). */
+int dt_store_migration_count(dt_store *s);
+
+/* ---- tokens and sessions (store_auth.c) ---- */
+
+/* Creates a token of the given role.  If token is non-NULL it is the secret
+ * to record (from --admin-token); otherwise one is generated.  The secret is
+ * written to out (>= 80 bytes) and never stored in clear. */
+dt_status dt_store_token_create(dt_store *s, dt_role role, const char *name, const char *token,
+                                char *out, size_t outlen, int64_t *out_id, dt_error *err);
+int dt_store_has_staff(dt_store *s);
+/* Role of a token secret (DT_ROLE_ANONYMOUS if unknown or revoked). */
+dt_role dt_store_token_lookup(dt_store *s, const char *token, int64_t *token_id);
+/* A new session for token_id, valid ttl seconds; its secret goes to out[65]. */
+dt_status dt_store_session_create(dt_store *s, int64_t token_id, int64_t ttl, char out[65], dt_error *err);
+dt_role dt_store_session_lookup(dt_store *s, const char *session, int64_t *token_id);
+void dt_store_session_delete(dt_store *s, const char *session);
+
+/* ---- uploads, files, reports (store_uploads.c) ---- */
+
+typedef struct {
+    char role[8];     /* user | kernel | archive */
+    char sha256[65];
+    uint64_t size;
+    char kind[16];    /* dt_file_kind_name() */
+    char name[256];   /* client's file name, sanitized; may be empty */
+} dt_file_rec;
+
+#define DT_MAX_UPLOAD_FILES 3
+
+typedef struct {
+    int64_t owner_token_id;           /* 0: anonymous */
+    const char *note, *case_id, *customer; /* may be NULL */
+    dt_file_rec files[DT_MAX_UPLOAD_FILES];
+    int nfiles;
+    /* filled by dt_store_upload_create: */
+    char id[33];
+    char view_key[65];
+    int reused;                       /* 1: an identical pair's analysis was reused */
+} dt_upload_new;
+
+/* In one transaction: the upload row, its files and (unless an identical,
+ * analyzed pair exists) its job. */
+dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err);
+
+typedef struct {
+    int64_t seq;
+    char id[33];
+    char view_key[65];
+    int64_t owner_token_id;
+    char status[16];
+    int64_t report_id; /* 0 if none */
+} dt_upload_ref;
+
+/* 1 found, 0 not found. */
+int dt_store_upload_find(dt_store *s, const char *id, dt_upload_ref *out);
+/* The API object of one upload (docs/api.md); caller frees with cJSON_Delete. */
+cJSON *dt_store_upload_json(dt_store *s, int64_t seq);
+
+typedef struct {
+    const char *status, *q, *signature, *process; /* NULL: no filter */
+    int64_t cursor;        /* list uploads with seq < cursor; 0: from the newest */
+    int limit;             /* 1..200 */
+    int64_t owner_token_id;/* -1: everyone's; otherwise that owner's only */
+} dt_upload_filter;
+/* {"items":[…],"next_cursor":…}; caller frees. */
+cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f);
+/* The stored analyzer JSON of an upload (malloc'd, caller frees) or NULL. */
+char *dt_store_report_text(dt_store *s, int64_t report_id);
+/* The per-thread row of a report as JSON, or NULL. */
+cJSON *dt_store_thread_row(dt_store *s, int64_t report_id, int64_t thread_id);
+/* The file of the given role; 1 found, 0 not. */
+int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *out);
+/* Deletes the upload (files, jobs cascade; its report if no other upload uses
+ * it).  The hashes of blobs no longer referenced by any upload are returned
+ * (malloc'd array of malloc'd strings; caller frees) for the caller to unlink. */
+dt_status dt_store_upload_delete(dt_store *s, int64_t seq, char ***orphans, size_t *norphans, dt_error *err);
+/* Queues a fresh analysis of an upload (status queued, report detached). */
+dt_status dt_store_upload_reanalyze(dt_store *s, int64_t seq, dt_error *err);
+/* {"items":[{signature,count,first_seen,last_seen}]}, optionally only over
+ * one owner's uploads (owner -1: all). */
+cJSON *dt_store_signatures(dt_store *s, int64_t owner_token_id);
+/* 1 if any file row names this blob. */
+int dt_store_blob_referenced(dt_store *s, const char *sha256);
+
+/* ---- jobs (store_jobs.c) ---- */
+
+typedef struct {
+    int64_t job_id;
+    int64_t upload_seq;
+    int attempts;             /* including this one */
+    char upload_id[33];
+    char note[512];
+    dt_file_rec files[DT_MAX_UPLOAD_FILES];
+    int nfiles;
+} dt_job;
+
+typedef struct {
+    int64_t thread_id;
+    char *name, *state, *verdict, *top_frame; /* may be NULL */
+    int stuck;                                /* -1 unknown */
+} dt_thread_row;
+
+typedef struct {
+    char *process, *bugcheck, *verdict, *signature, *search_text;
+    int64_t pid;
+    int has_pid;
+    int thread_count;
+    dt_thread_row *threads;
+    size_t nthreads;
+} dt_report_index;
+
+/* Leases the oldest queued job for lease_seconds.  1: leased (out filled),
+ * 0: nothing queued, -1: error. */
+int dt_store_job_lease(dt_store *s, const char *owner, int64_t lease_seconds, dt_job *out);
+/* Records files found inside an uploaded archive. */
+dt_status dt_store_job_add_files(dt_store *s, int64_t upload_seq, const dt_file_rec *files, int n, dt_error *err);
+/* Stores the report, its index rows, and marks job and upload done — one transaction. */
+dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, const dt_report_index *idx,
+                              int64_t duration_ms, dt_error *err);
+/* Marks the job failed with a reason class (crash, timeout, …) and message;
+ * when retry is set and this was the first attempt, it is queued again instead. */
+dt_status dt_store_job_fail(dt_store *s, const dt_job *job, const char *error_class, const char *message,
+                            int retry, dt_error *err);
+/* Puts a leased job back in the queue without counting the attempt (drain). */
+dt_status dt_store_job_requeue(dt_store *s, int64_t job_id, dt_error *err);
+/* Requeues leased jobs whose lease ran out (all leased jobs if all is set:
+ * at start, when the data-dir lock proves no other server is alive). */
+int dt_store_requeue_expired(dt_store *s, int all);
+int64_t dt_store_queue_depth(dt_store *s);
+/* Prometheus text for the store's counters (caller frees). */
+char *dt_store_metrics(dt_store *s);
+
+#endif

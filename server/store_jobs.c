@@ -1,0 +1,370 @@
+/*
+ * store_jobs.c — the analysis queue in the store: leasing, results, failures,
+ * retries and recovery, plus the store-derived metrics.
+ *
+ * A job is leased for a bounded time (the analysis timeout plus slack).  Its
+ * result is accepted only while the job is still leased, in the same
+ * transaction that stores the report, so a job requeued after a crash (or
+ * deleted meanwhile) can never be completed twice.
+ */
+#include "store_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "secrets.h"
+
+static int load_files(dt_store *s, int64_t seq, dt_job *out)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files WHERE upload_seq = ?"
+                                         " ORDER BY id LIMIT 3", NULL);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, seq);
+    out->nfiles = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && out->nfiles < DT_MAX_UPLOAD_FILES) {
+        dt_file_rec *f = &out->files[out->nfiles++];
+        dt_sql_column_copy(st, 0, f->role, sizeof f->role);
+        dt_sql_column_copy(st, 1, f->sha256, sizeof f->sha256);
+        f->size = (uint64_t)sqlite3_column_int64(st, 2);
+        dt_sql_column_copy(st, 3, f->kind, sizeof f->kind);
+        dt_sql_column_copy(st, 4, f->name, sizeof f->name);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+int dt_store_job_lease(dt_store *s, const char *owner, int64_t lease_seconds, dt_job *out)
+{
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", NULL) != 0)
+        return -1;
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT j.id, j.upload_seq, j.attempts, u.id, u.note FROM jobs j"
+                                         " JOIN uploads u ON u.seq = j.upload_seq"
+                                         " WHERE j.state = 'queued' ORDER BY j.id LIMIT 1", NULL);
+    if (!st)
+        goto fail;
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) {
+        out->job_id = sqlite3_column_int64(st, 0);
+        out->upload_seq = sqlite3_column_int64(st, 1);
+        out->attempts = sqlite3_column_int(st, 2) + 1;
+        dt_sql_column_copy(st, 3, out->upload_id, sizeof out->upload_id);
+        dt_sql_column_copy(st, 4, out->note, sizeof out->note);
+    }
+    sqlite3_finalize(st);
+    if (!found) {
+        dt_sql_exec(s, "COMMIT", NULL);
+        return 0;
+    }
+    int64_t now = dt_now();
+    st = dt_sql_prepare(s, "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_owner = ?,"
+                           " lease_expires = ?, started_at = ? WHERE id = ?", NULL);
+    if (!st)
+        goto fail;
+    dt_sql_bind_text(st, 1, owner);
+    sqlite3_bind_int64(st, 2, now + lease_seconds);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, out->job_id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    st = dt_sql_prepare(s, "UPDATE uploads SET status = 'analyzing', updated_at = ? WHERE seq = ?", NULL);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, out->upload_seq);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE || load_files(s, out->upload_seq, out) != 0)
+        goto fail;
+    if (dt_sql_exec(s, "COMMIT", NULL) != 0)
+        goto fail;
+    return 1;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+dt_status dt_store_job_add_files(dt_store *s, int64_t upload_seq, const dt_file_rec *files, int n, dt_error *err)
+{
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return DT_ERR_IO;
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
+                                             " SELECT ?1,?2,?3,?4,?5,?6 WHERE NOT EXISTS"
+                                             " (SELECT 1 FROM files WHERE upload_seq = ?1 AND role = ?2)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, upload_seq);
+        dt_sql_bind_text(st, 2, files[i].role);
+        dt_sql_bind_text(st, 3, files[i].sha256);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)files[i].size);
+        dt_sql_bind_text(st, 5, files[i].kind);
+        dt_sql_bind_text(st, 6, files[i].name[0] ? files[i].name : NULL);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    if (dt_sql_exec(s, "COMMIT", err) == 0)
+        return DT_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return dt_error_set(err, DT_ERR_IO, "cannot record archive files: %s", sqlite3_errmsg(s->db));
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, const dt_report_index *idx,
+                              int64_t duration_ms, dt_error *err)
+{
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return DT_ERR_IO;
+    int64_t now = dt_now();
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = 'done', finished_at = ?, error = NULL,"
+                                         " error_class = NULL, lease_owner = NULL WHERE id = ? AND state = 'leased'", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, job->job_id);
+    if (step_done(st) != 0)
+        goto fail;
+    if (sqlite3_changes(s->db) != 1) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return dt_error_set(err, DT_ERR_NOT_FOUND, "job %lld is no longer leased", (long long)job->job_id);
+    }
+    st = dt_sql_prepare(s, "INSERT INTO reports(json, process, pid, bugcheck, verdict, signature, thread_count,"
+                           " search_text, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", err);
+    if (!st)
+        goto fail;
+    dt_sql_bind_text(st, 1, json);
+    dt_sql_bind_text(st, 2, idx->process);
+    if (idx->has_pid)
+        sqlite3_bind_int64(st, 3, idx->pid);
+    else
+        sqlite3_bind_null(st, 3);
+    dt_sql_bind_text(st, 4, idx->bugcheck);
+    dt_sql_bind_text(st, 5, idx->verdict);
+    dt_sql_bind_text(st, 6, idx->signature);
+    if (idx->thread_count >= 0)
+        sqlite3_bind_int(st, 7, idx->thread_count);
+    else
+        sqlite3_bind_null(st, 7);
+    dt_sql_bind_text(st, 8, idx->search_text ? idx->search_text : "");
+    sqlite3_bind_int64(st, 9, duration_ms);
+    sqlite3_bind_int64(st, 10, now);
+    if (step_done(st) != 0)
+        goto fail;
+    int64_t report_id = sqlite3_last_insert_rowid(s->db);
+    for (size_t i = 0; i < idx->nthreads; i++) {
+        const dt_thread_row *t = &idx->threads[i];
+        st = dt_sql_prepare(s, "INSERT OR IGNORE INTO threads(report_id, thread_id, name, state, verdict, stuck,"
+                               " top_frame) VALUES (?,?,?,?,?,?,?)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, report_id);
+        sqlite3_bind_int64(st, 2, t->thread_id);
+        dt_sql_bind_text(st, 3, t->name);
+        dt_sql_bind_text(st, 4, t->state);
+        dt_sql_bind_text(st, 5, t->verdict);
+        if (t->stuck >= 0)
+            sqlite3_bind_int(st, 6, t->stuck);
+        else
+            sqlite3_bind_null(st, 6);
+        dt_sql_bind_text(st, 7, t->top_frame);
+        if (step_done(st) != 0)
+            goto fail;
+    }
+    st = dt_sql_prepare(s, "UPDATE uploads SET status = 'done', error = NULL, report_id = ?, updated_at = ?"
+                           " WHERE seq = ?", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, report_id);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, job->upload_seq);
+    if (step_done(st) != 0)
+        goto fail;
+    /* A report replaced by a reanalysis goes if nothing else points at it. */
+    dt_sql_exec(s, "DELETE FROM reports WHERE id NOT IN (SELECT report_id FROM uploads WHERE report_id IS NOT NULL)",
+                NULL);
+    if (dt_sql_exec(s, "COMMIT", err) == 0)
+        return DT_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return dt_error_set(err, DT_ERR_IO, "cannot store report: %s", sqlite3_errmsg(s->db));
+}
+
+dt_status dt_store_job_fail(dt_store *s, const dt_job *job, const char *error_class, const char *message,
+                            int retry, dt_error *err)
+{
+    int again = retry && job->attempts < 2;
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return DT_ERR_IO;
+    int64_t now = dt_now();
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = ?, finished_at = ?, error = ?, error_class = ?,"
+                                         " lease_owner = NULL, lease_expires = NULL WHERE id = ? AND state = 'leased'",
+                                      err);
+    if (!st)
+        goto fail;
+    dt_sql_bind_text(st, 1, again ? "queued" : "failed");
+    sqlite3_bind_int64(st, 2, now);
+    dt_sql_bind_text(st, 3, message);
+    dt_sql_bind_text(st, 4, error_class);
+    sqlite3_bind_int64(st, 5, job->job_id);
+    if (step_done(st) != 0)
+        goto fail;
+    if (sqlite3_changes(s->db) == 1) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "%s: %s", error_class, message);
+        st = dt_sql_prepare(s, "UPDATE uploads SET status = ?, error = ?, updated_at = ? WHERE seq = ?", err);
+        if (!st)
+            goto fail;
+        dt_sql_bind_text(st, 1, again ? "queued" : "failed");
+        dt_sql_bind_text(st, 2, again ? NULL : reason);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_int64(st, 4, job->upload_seq);
+        if (step_done(st) != 0)
+            goto fail;
+    }
+    if (dt_sql_exec(s, "COMMIT", err) == 0)
+        return DT_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return dt_error_set(err, DT_ERR_IO, "cannot record failure: %s", sqlite3_errmsg(s->db));
+}
+
+dt_status dt_store_job_requeue(dt_store *s, int64_t job_id, dt_error *err)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s,
+        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL"
+        " WHERE id = ? AND state = 'leased'", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, job_id);
+    if (step_done(st) != 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot requeue job");
+    dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
+                   " (SELECT upload_seq FROM jobs WHERE state = 'queued')", NULL);
+    return DT_OK;
+}
+
+int dt_store_requeue_expired(dt_store *s, int all)
+{
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", NULL) != 0)
+        return -1;
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL"
+                                         " WHERE state = 'leased' AND (?1 OR lease_expires < ?2)", NULL);
+    int n = -1;
+    if (st) {
+        sqlite3_bind_int(st, 1, all);
+        sqlite3_bind_int64(st, 2, dt_now());
+        if (step_done(st) == 0)
+            n = sqlite3_changes(s->db);
+    }
+    dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
+                   " (SELECT upload_seq FROM jobs WHERE state = 'queued')", NULL);
+    dt_sql_exec(s, "COMMIT", NULL);
+    return n;
+}
+
+int64_t dt_store_queue_depth(dt_store *s)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", NULL);
+    int64_t n = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Appends printf output to a growing buffer; on OOM the buffer is kept as is. */
+static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < *cap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        size_t ncap = *cap * 2 + (size_t)n;
+        char *nb = realloc(*buf, ncap);
+        if (!nb)
+            return;
+        *buf = nb;
+        *cap = ncap;
+    }
+}
+
+static int64_t scalar(dt_store *s, const char *sql)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, sql, NULL);
+    int64_t v = 0;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+char *dt_store_metrics(dt_store *s)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    buf[0] = 0;
+    appendf(&buf, &len, &cap, "# HELP dt_uploads Uploads stored.\n# TYPE dt_uploads gauge\ndt_uploads %lld\n",
+            (long long)scalar(s, "SELECT COUNT(*) FROM uploads"));
+    appendf(&buf, &len, &cap, "# HELP dt_upload_bytes Bytes of uploads stored.\n# TYPE dt_upload_bytes gauge\n"
+            "dt_upload_bytes %lld\n", (long long)scalar(s, "SELECT COALESCE(SUM(bytes),0) FROM uploads"));
+    appendf(&buf, &len, &cap, "# HELP dt_queue_depth Analyses waiting.\n# TYPE dt_queue_depth gauge\n"
+            "dt_queue_depth %lld\n", (long long)scalar(s, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'"));
+    appendf(&buf, &len, &cap, "# HELP dt_analyses_running Analyses leased by a worker.\n"
+            "# TYPE dt_analyses_running gauge\ndt_analyses_running %lld\n",
+            (long long)scalar(s, "SELECT COUNT(*) FROM jobs WHERE state = 'leased'"));
+    appendf(&buf, &len, &cap, "# HELP dt_uploads_by_status Uploads by status.\n# TYPE dt_uploads_by_status gauge\n");
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT status, COUNT(*) FROM uploads GROUP BY status", NULL);
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        appendf(&buf, &len, &cap, "dt_uploads_by_status{status=\"%s\"} %lld\n",
+                (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    appendf(&buf, &len, &cap, "# HELP dt_analysis_failures Failed analyses by reason.\n"
+            "# TYPE dt_analysis_failures gauge\n");
+    st = dt_sql_prepare(s, "SELECT COALESCE(error_class,'unknown'), COUNT(*) FROM jobs WHERE state = 'failed'"
+                           " GROUP BY 1", NULL);
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        appendf(&buf, &len, &cap, "dt_analysis_failures{reason=\"%s\"} %lld\n",
+                (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    /* Histogram of analysis durations over the stored reports. */
+    static const double bounds[] = { 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600 };
+    appendf(&buf, &len, &cap, "# HELP dt_analysis_duration_seconds Duration of stored analyses.\n"
+            "# TYPE dt_analysis_duration_seconds histogram\n");
+    for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM reports WHERE duration_ms <= %lld",
+                 (long long)(bounds[i] * 1000));
+        appendf(&buf, &len, &cap, "dt_analysis_duration_seconds_bucket{le=\"%g\"} %lld\n", bounds[i],
+                (long long)scalar(s, sql));
+    }
+    int64_t count = scalar(s, "SELECT COUNT(*) FROM reports");
+    appendf(&buf, &len, &cap, "dt_analysis_duration_seconds_bucket{le=\"+Inf\"} %lld\n", (long long)count);
+    appendf(&buf, &len, &cap, "dt_analysis_duration_seconds_sum %.3f\n",
+            (double)scalar(s, "SELECT COALESCE(SUM(duration_ms),0) FROM reports") / 1000.0);
+    appendf(&buf, &len, &cap, "dt_analysis_duration_seconds_count %lld\n", (long long)count);
+    return buf;
+}

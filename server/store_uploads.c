@@ -1,0 +1,524 @@
+/*
+ * store_uploads.c — uploads, their files and reports in the store: creation
+ * (with reuse of an identical pair's analysis), the API objects, listing with
+ * filters and cursor pagination, deletion and reanalysis.
+ *
+ * The cursor is the upload's sequence number: lists run newest first and a
+ * cursor means "older than this", so pages stay stable while uploads arrive.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "secrets.h"
+
+static void pair_key(const dt_upload_new *u, char *out, size_t len)
+{
+    /* Roles in a fixed order so that the same pair gives the same key. */
+    static const char *order[] = { "user", "kernel", "archive" };
+    size_t off = 0;
+    out[0] = 0;
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < u->nfiles; i++)
+            if (strcmp(u->files[i].role, order[r]) == 0 && off < len)
+                off += (size_t)snprintf(out + off, len - off, "%s:%s;", order[r], u->files[i].sha256);
+}
+
+static int insert_files(dt_store *s, int64_t seq, const dt_file_rec *files, int n, dt_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
+                                             " VALUES (?,?,?,?,?,?)", err);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, seq);
+        dt_sql_bind_text(st, 2, files[i].role);
+        dt_sql_bind_text(st, 3, files[i].sha256);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)files[i].size);
+        dt_sql_bind_text(st, 5, files[i].kind);
+        dt_sql_bind_text(st, 6, files[i].name[0] ? files[i].name : NULL);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            dt_error_set(err, DT_ERR_IO, "cannot record file: %s", sqlite3_errmsg(s->db));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
+{
+    if (dt_random_hex(u->id, sizeof u->id, 12) != 0 || dt_random_hex(u->view_key, sizeof u->view_key, 24) != 0)
+        return dt_error_set(err, DT_ERR_IO, "no randomness");
+    char key[512];
+    pair_key(u, key, sizeof key);
+    uint64_t bytes = 0;
+    for (int i = 0; i < u->nfiles; i++)
+        bytes += u->files[i].size;
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return DT_ERR_IO;
+    int64_t reuse_report = 0;
+    char reuse_id[33] = "";
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT report_id, id FROM uploads WHERE pair_key = ? AND status = 'done'"
+                                         " AND report_id IS NOT NULL ORDER BY seq DESC LIMIT 1", err);
+    if (!st)
+        goto fail;
+    dt_sql_bind_text(st, 1, key);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        reuse_report = sqlite3_column_int64(st, 0);
+        dt_sql_column_copy(st, 1, reuse_id, sizeof reuse_id);
+    }
+    sqlite3_finalize(st);
+    u->reused = reuse_report != 0;
+
+    int64_t now = dt_now();
+    st = dt_sql_prepare(s, "INSERT INTO uploads(id, view_key, owner_token_id, status, created_at, updated_at, note,"
+                           " case_id, customer, pair_key, report_id, reused_from, bytes)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+    if (!st)
+        goto fail;
+    dt_sql_bind_text(st, 1, u->id);
+    dt_sql_bind_text(st, 2, u->view_key);
+    if (u->owner_token_id > 0)
+        sqlite3_bind_int64(st, 3, u->owner_token_id);
+    else
+        sqlite3_bind_null(st, 3);
+    dt_sql_bind_text(st, 4, u->reused ? "done" : "queued");
+    sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int64(st, 6, now);
+    dt_sql_bind_text(st, 7, u->note);
+    dt_sql_bind_text(st, 8, u->case_id);
+    dt_sql_bind_text(st, 9, u->customer);
+    dt_sql_bind_text(st, 10, key);
+    if (u->reused)
+        sqlite3_bind_int64(st, 11, reuse_report);
+    else
+        sqlite3_bind_null(st, 11);
+    dt_sql_bind_text(st, 12, u->reused ? reuse_id : NULL);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)bytes);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        dt_error_set(err, DT_ERR_IO, "cannot record upload: %s", sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    int64_t seq = sqlite3_last_insert_rowid(s->db);
+    if (insert_files(s, seq, u->files, u->nfiles, err) != 0)
+        goto fail;
+    if (u->reused) {
+        /* An archive identical to an analyzed one: list the dumps found in
+         * it then, so this upload's files can be downloaded too. */
+        st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
+                               " SELECT ?1, role, sha256, size, kind, name FROM files"
+                               " WHERE upload_seq = (SELECT seq FROM uploads WHERE id = ?2)"
+                               " AND role IN ('user', 'kernel')"
+                               " AND role NOT IN (SELECT role FROM files WHERE upload_seq = ?1)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, seq);
+        dt_sql_bind_text(st, 2, reuse_id);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    if (!u->reused) {
+        st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, seq);
+        sqlite3_bind_int64(st, 2, now);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            dt_error_set(err, DT_ERR_IO, "cannot queue job: %s", sqlite3_errmsg(s->db));
+            goto fail;
+        }
+    }
+    if (dt_sql_exec(s, "COMMIT", err) != 0)
+        goto fail;
+    return DT_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return err && err->code ? err->code : DT_ERR_IO;
+}
+
+int dt_store_upload_find(dt_store *s, const char *id, dt_upload_ref *out)
+{
+    if (!id || strlen(id) > 32)
+        return 0;
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT seq, id, view_key, owner_token_id, status, report_id"
+                                         " FROM uploads WHERE id = ?", NULL);
+    int found = 0;
+    if (st) {
+        dt_sql_bind_text(st, 1, id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            found = 1;
+            out->seq = sqlite3_column_int64(st, 0);
+            dt_sql_column_copy(st, 1, out->id, sizeof out->id);
+            dt_sql_column_copy(st, 2, out->view_key, sizeof out->view_key);
+            out->owner_token_id = sqlite3_column_int64(st, 3);
+            dt_sql_column_copy(st, 4, out->status, sizeof out->status);
+            out->report_id = sqlite3_column_int64(st, 5);
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+static cJSON *iso_time(int64_t t)
+{
+    char buf[32];
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return cJSON_CreateString(buf);
+}
+
+static cJSON *files_json(dt_store *s, int64_t seq)
+{
+    cJSON *arr = cJSON_CreateArray();
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files WHERE upload_seq = ?"
+                                         " ORDER BY CASE role WHEN 'user' THEN 0 WHEN 'kernel' THEN 1 ELSE 2 END, id",
+                                      NULL);
+    if (!st)
+        return arr;
+    sqlite3_bind_int64(st, 1, seq);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddItemToObject(f, "role", dt_sql_column_json(st, 0));
+        cJSON_AddItemToObject(f, "sha256", dt_sql_column_json(st, 1));
+        cJSON_AddNumberToObject(f, "size", (double)sqlite3_column_int64(st, 2));
+        cJSON_AddItemToObject(f, "kind", dt_sql_column_json(st, 3));
+        cJSON_AddItemToObject(f, "name", dt_sql_column_json(st, 4));
+        cJSON_AddItemToArray(arr, f);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+cJSON *dt_store_upload_json(dt_store *s, int64_t seq)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s,
+        "SELECT u.id, u.view_key, u.status, u.error, u.created_at, u.note, u.case_id, u.customer, u.reused_from,"
+        " r.id, r.process, r.pid, r.bugcheck, r.verdict, r.signature, r.thread_count"
+        " FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE u.seq = ?", NULL);
+    if (!st)
+        return NULL;
+    sqlite3_bind_int64(st, 1, seq);
+    cJSON *o = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        o = cJSON_CreateObject();
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        const char *key = (const char *)sqlite3_column_text(st, 1);
+        char url[256];
+        cJSON_AddStringToObject(o, "id", id);
+        cJSON_AddItemToObject(o, "status", dt_sql_column_json(st, 2));
+        cJSON_AddItemToObject(o, "error", dt_sql_column_json(st, 3));
+        cJSON_AddItemToObject(o, "created_at", iso_time(sqlite3_column_int64(st, 4)));
+        cJSON_AddItemToObject(o, "note", dt_sql_column_json(st, 5));
+        cJSON_AddItemToObject(o, "case_id", dt_sql_column_json(st, 6));
+        cJSON_AddItemToObject(o, "customer", dt_sql_column_json(st, 7));
+        cJSON_AddBoolToObject(o, "reused", sqlite3_column_type(st, 8) != SQLITE_NULL);
+        cJSON_AddItemToObject(o, "reused_from", dt_sql_column_json(st, 8));
+        cJSON_AddItemToObject(o, "files", files_json(s, seq));
+        cJSON *sum = cJSON_AddObjectToObject(o, "summary");
+        int has_report = sqlite3_column_type(st, 9) != SQLITE_NULL;
+        cJSON_AddItemToObject(sum, "process", dt_sql_column_json(st, 10));
+        if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+            cJSON_AddNumberToObject(sum, "pid", (double)sqlite3_column_int64(st, 11));
+        else
+            cJSON_AddNullToObject(sum, "pid");
+        cJSON_AddItemToObject(sum, "bugcheck", dt_sql_column_json(st, 12));
+        cJSON_AddItemToObject(sum, "verdict", dt_sql_column_json(st, 13));
+        cJSON_AddItemToObject(sum, "signature", dt_sql_column_json(st, 14));
+        if (sqlite3_column_type(st, 15) != SQLITE_NULL)
+            cJSON_AddNumberToObject(sum, "thread_count", sqlite3_column_int(st, 15));
+        else
+            cJSON_AddNullToObject(sum, "thread_count");
+        if (has_report) {
+            snprintf(url, sizeof url, "/api/dumps/%s/report", id);
+            cJSON_AddStringToObject(o, "report_url", url);
+        } else {
+            cJSON_AddNullToObject(o, "report_url");
+        }
+        snprintf(url, sizeof url, "/triage/%s?key=%s", id, key);
+        cJSON_AddStringToObject(o, "view_url", url);
+    }
+    sqlite3_finalize(st);
+    return o;
+}
+
+/* LIKE pattern matching s anywhere, with %, _ and \ escaped. */
+static char *like_pattern(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = malloc(2 * n + 3);
+    if (!p)
+        return NULL;
+    size_t j = 0;
+    p[j++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
+            p[j++] = '\\';
+        p[j++] = s[i];
+    }
+    p[j++] = '%';
+    p[j] = 0;
+    return p;
+}
+
+cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
+{
+    char sql[1536] = "SELECT u.seq FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE 1";
+    size_t off = strlen(sql);
+    int limit = f->limit < 1 ? 50 : f->limit > 200 ? 200 : f->limit;
+#define ADD(clause) off += (size_t)snprintf(sql + off, sizeof sql - off, "%s", clause)
+    if (f->cursor > 0) ADD(" AND u.seq < ?1");
+    if (f->status) ADD(" AND u.status = ?2");
+    if (f->signature) ADD(" AND r.signature = ?3");
+    if (f->process) ADD(" AND r.process LIKE ?4 ESCAPE '\\'");
+    if (f->owner_token_id >= 0) ADD(" AND u.owner_token_id = ?5");
+    if (f->q)
+        ADD(" AND (u.id = ?6 OR u.note LIKE ?7 ESCAPE '\\' OR u.case_id LIKE ?7 ESCAPE '\\'"
+            " OR u.customer LIKE ?7 ESCAPE '\\' OR r.search_text LIKE ?7 ESCAPE '\\'"
+            " OR EXISTS (SELECT 1 FROM files x WHERE x.upload_seq = u.seq AND (x.sha256 = lower(?6) OR x.name LIKE ?7 ESCAPE '\\')))");
+    ADD(" ORDER BY u.seq DESC LIMIT ?8");
+#undef ADD
+    cJSON *out = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(out, "items");
+    sqlite3_stmt *st = dt_sql_prepare(s, sql, NULL);
+    if (!st) {
+        cJSON_AddNullToObject(out, "next_cursor");
+        return out;
+    }
+    char *proc = f->process ? like_pattern(f->process) : NULL;
+    char *q = f->q ? like_pattern(f->q) : NULL;
+    if (f->cursor > 0) sqlite3_bind_int64(st, 1, f->cursor);
+    if (f->status) dt_sql_bind_text(st, 2, f->status);
+    if (f->signature) dt_sql_bind_text(st, 3, f->signature);
+    if (f->process) dt_sql_bind_text(st, 4, proc);
+    if (f->owner_token_id >= 0) sqlite3_bind_int64(st, 5, f->owner_token_id);
+    if (f->q) {
+        dt_sql_bind_text(st, 6, f->q);
+        dt_sql_bind_text(st, 7, q);
+    }
+    sqlite3_bind_int(st, 8, limit + 1);
+    int count = 0;
+    int64_t last = 0, more = 0;
+    int64_t seqs[201];
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (count == limit) {
+            more = 1;
+            break;
+        }
+        seqs[count++] = last = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    free(proc);
+    free(q);
+    for (int i = 0; i < count; i++) {
+        cJSON *o = dt_store_upload_json(s, seqs[i]);
+        if (o)
+            cJSON_AddItemToArray(items, o);
+    }
+    if (more) {
+        char c[32];
+        snprintf(c, sizeof c, "%lld", (long long)last);
+        cJSON_AddStringToObject(out, "next_cursor", c);
+    } else {
+        cJSON_AddNullToObject(out, "next_cursor");
+    }
+    return out;
+}
+
+char *dt_store_report_text(dt_store *s, int64_t report_id)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT json FROM reports WHERE id = ?", NULL);
+    char *text = NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 1, report_id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            text = t ? strdup((const char *)t) : NULL;
+        }
+    }
+    sqlite3_finalize(st);
+    return text;
+}
+
+cJSON *dt_store_thread_row(dt_store *s, int64_t report_id, int64_t thread_id)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT name, state, verdict, stuck, top_frame FROM threads"
+                                         " WHERE report_id = ? AND thread_id = ?", NULL);
+    cJSON *o = NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 1, report_id);
+        sqlite3_bind_int64(st, 2, thread_id);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "thread_id", (double)thread_id);
+            cJSON_AddItemToObject(o, "name", dt_sql_column_json(st, 0));
+            cJSON_AddItemToObject(o, "state", dt_sql_column_json(st, 1));
+            cJSON_AddItemToObject(o, "verdict", dt_sql_column_json(st, 2));
+            if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+                cJSON_AddNullToObject(o, "stuck");
+            else
+                cJSON_AddBoolToObject(o, "stuck", sqlite3_column_int(st, 3));
+            cJSON_AddItemToObject(o, "top_frame", dt_sql_column_json(st, 4));
+        }
+    }
+    sqlite3_finalize(st);
+    return o;
+}
+
+int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *out)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files"
+                                         " WHERE upload_seq = ? AND role = ? ORDER BY id LIMIT 1", NULL);
+    int found = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, seq);
+        dt_sql_bind_text(st, 2, role);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            found = 1;
+            dt_sql_column_copy(st, 0, out->role, sizeof out->role);
+            dt_sql_column_copy(st, 1, out->sha256, sizeof out->sha256);
+            out->size = (uint64_t)sqlite3_column_int64(st, 2);
+            dt_sql_column_copy(st, 3, out->kind, sizeof out->kind);
+            dt_sql_column_copy(st, 4, out->name, sizeof out->name);
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+int dt_store_blob_referenced(dt_store *s, const char *sha256)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM files WHERE sha256 = ? LIMIT 1", NULL);
+    int found = 1; /* on error, keep the blob */
+    if (st) {
+        dt_sql_bind_text(st, 1, sha256);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+dt_status dt_store_upload_delete(dt_store *s, int64_t seq, char ***orphans, size_t *norphans, dt_error *err)
+{
+    *orphans = NULL;
+    *norphans = 0;
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return DT_ERR_IO;
+    char shas[DT_MAX_UPLOAD_FILES * 4][65];
+    size_t nsha = 0;
+    int64_t report_id = 0;
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT sha256 FROM files WHERE upload_seq = ? LIMIT 12", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, seq);
+    while (sqlite3_step(st) == SQLITE_ROW && nsha < 12)
+        dt_sql_column_copy(st, 0, shas[nsha++], 65);
+    sqlite3_finalize(st);
+    st = dt_sql_prepare(s, "SELECT report_id FROM uploads WHERE seq = ?", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, seq);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        report_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = dt_sql_prepare(s, "DELETE FROM uploads WHERE seq = ?", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    if (report_id) {
+        st = dt_sql_prepare(s, "DELETE FROM reports WHERE id = ?1 AND NOT EXISTS"
+                               " (SELECT 1 FROM uploads WHERE report_id = ?1)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, report_id);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (dt_sql_exec(s, "COMMIT", err) != 0)
+        goto fail;
+    char **list = calloc(nsha ? nsha : 1, sizeof *list);
+    for (size_t i = 0; list && i < nsha; i++)
+        if (!dt_store_blob_referenced(s, shas[i]))
+            list[(*norphans)++] = strdup(shas[i]);
+    *orphans = list;
+    return DT_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return dt_error_set(err, DT_ERR_IO, "cannot delete upload: %s", sqlite3_errmsg(s->db));
+}
+
+dt_status dt_store_upload_reanalyze(dt_store *s, int64_t seq, dt_error *err)
+{
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return DT_ERR_IO;
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM jobs WHERE upload_seq = ? AND state IN ('queued','leased')", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, seq);
+    int busy = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!busy) {
+        st = dt_sql_prepare(s, "UPDATE uploads SET status = 'queued', error = NULL, reused_from = NULL,"
+                               " updated_at = ?2 WHERE seq = ?1", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, seq);
+        sqlite3_bind_int64(st, 2, dt_now());
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, seq);
+        sqlite3_bind_int64(st, 2, dt_now());
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    if (dt_sql_exec(s, "COMMIT", err) == 0)
+        return DT_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return dt_error_set(err, DT_ERR_IO, "cannot requeue: %s", sqlite3_errmsg(s->db));
+}
+
+cJSON *dt_store_signatures(dt_store *s, int64_t owner_token_id)
+{
+    cJSON *out = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(out, "items");
+    sqlite3_stmt *st = dt_sql_prepare(s,
+        "SELECT r.signature, COUNT(*), MIN(u.created_at), MAX(u.created_at)"
+        " FROM uploads u JOIN reports r ON r.id = u.report_id"
+        " WHERE r.signature IS NOT NULL AND r.signature <> '' AND (?1 < 0 OR u.owner_token_id = ?1)"
+        " GROUP BY r.signature ORDER BY COUNT(*) DESC, MAX(u.created_at) DESC LIMIT 1000", NULL);
+    if (!st)
+        return out;
+    sqlite3_bind_int64(st, 1, owner_token_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToObject(o, "signature", dt_sql_column_json(st, 0));
+        cJSON_AddNumberToObject(o, "count", sqlite3_column_int(st, 1));
+        cJSON_AddItemToObject(o, "first_seen", iso_time(sqlite3_column_int64(st, 2)));
+        cJSON_AddItemToObject(o, "last_seen", iso_time(sqlite3_column_int64(st, 3)));
+        cJSON_AddItemToArray(items, o);
+    }
+    sqlite3_finalize(st);
+    return out;
+}

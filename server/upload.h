@@ -1,0 +1,49 @@
+/*
+ * upload.h — receiving one upload request: multipart parts or a raw body,
+ * optionally gzip-encoded, streamed to spool files while hashed and sniffed.
+ *
+ * Nothing is held whole in memory: each chunk the HTTP layer receives is
+ * (inflated and) parsed and written out before the next arrives.  Limits are
+ * checked as bytes arrive; on any error every temp file is removed at once
+ * and the rest of the body is discarded.
+ */
+#ifndef DT_SERVER_UPLOAD_H
+#define DT_SERVER_UPLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct MHD_Connection;
+
+typedef struct {
+    const char *data_dir;
+    uint64_t max_part_size;
+    uint64_t max_request_size;
+} dt_upload_limits;
+
+typedef struct dt_upload dt_upload;
+
+/* Starts receiving.  connection may be NULL for a raw body (tests).
+ * content_type / content_encoding / role are the request's (may be NULL).
+ * Returns NULL on a refusal known from the headers alone: dt_upload_error
+ * cannot be asked then, so the refusal is written to status/code/message. */
+dt_upload *dt_upload_begin(struct MHD_Connection *connection, const dt_upload_limits *limits,
+                           const char *content_type, const char *content_encoding, const char *role,
+                           int *status, const char **code, char *message, size_t message_len);
+/* Feeds body bytes as they arrive.  0 ok; -1 the upload failed (see
+ * dt_upload_error; further feeds are ignored). */
+int dt_upload_feed(dt_upload *u, const char *data, size_t len);
+/* The body is complete: checks the parts, commits the spools to blobs and
+ * fills out (files and text fields, which point into u: keep u alive while
+ * out is used).  0 ok; -1 failed (see dt_upload_error). */
+int dt_upload_finish(dt_upload *u, dt_upload_new *out);
+/* Why the upload failed: HTTP status, API error code, message. */
+void dt_upload_error(const dt_upload *u, int *status, const char **code, const char **message);
+/* Decoded bytes received so far. */
+uint64_t dt_upload_bytes(const dt_upload *u);
+/* Frees u; removes temp files of parts not committed. */
+void dt_upload_free(dt_upload *u);
+
+#endif

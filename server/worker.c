@@ -1,0 +1,322 @@
+/*
+ * worker.c — see worker.h.
+ *
+ * Failure classes stored with a failed job (and counted in /metrics):
+ *   timeout        wall clock ran out (--analysis-timeout)        no retry
+ *   cpu_limit      RLIMIT_CPU (SIGXCPU)                           no retry
+ *   output_limit   the report outgrew RLIMIT_FSIZE (SIGXFSZ)      no retry
+ *   memory_limit   the analyzer ran out of address space          no retry
+ *   crash          killed by a signal (SIGSEGV, SIGABRT, …)       retried once
+ *   killed         SIGKILL not sent by us (OOM killer)            retried once
+ *   spawn          the child could not be started                 retried once
+ *   unusable       the analyzer said the input is unusable (1)    no retry
+ *   error          any other exit status                          no retry
+ *   invalid_output exit 0 but not a JSON object on stdout         no retry
+ *   archive        the archive could not be unpacked              no retry
+ * A retry helps only when the cause may be outside the input (memory
+ * pressure, a transient crash); a deterministic verdict is not repeated.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analysis_child.h"
+#include "archive_unpack.h"
+#include "blob.h"
+#include "report_index.h"
+
+#define MAX_REPORT_BYTES (512ull << 20)
+
+static int should_kill(void *arg)
+{
+    dt_server *srv = arg;
+    pthread_mutex_lock(&srv->mu);
+    int k = srv->kill_running;
+    pthread_mutex_unlock(&srv->mu);
+    return k;
+}
+
+static void last_line(const char *path, char *out, size_t len)
+{
+    out[0] = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = 0;
+        if (n)
+            snprintf(out, len, "%s", line);
+    }
+    fclose(f);
+}
+
+static char *read_report(const char *path, dt_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        dt_error_set(err, DT_ERR_IO, "no output");
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || (uint64_t)st.st_size > MAX_REPORT_BYTES) {
+        fclose(f);
+        dt_error_set(err, DT_ERR_CORRUPT, "output too large");
+        return NULL;
+    }
+    char *buf = malloc((size_t)st.st_size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+    fclose(f);
+    if (!buf) {
+        dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    buf[n] = 0;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = 0;
+    return buf;
+}
+
+static const char *hook_of(dt_server *srv, const dt_job *job)
+{
+    if (!srv->cfg.test_hooks)
+        return NULL;
+    static const char *hooks[] = { "crash", "hang", "cpu", "memory" };
+    const char *env = getenv("DT_TEST_ANALYZER_HOOK");
+    const char *p = strstr(job->note, "DT_TEST_HOOK=");
+    for (size_t i = 0; i < 4; i++) {
+        if (p && strncmp(p + 13, hooks[i], strlen(hooks[i])) == 0)
+            return hooks[i];
+        if (env && strcmp(env, hooks[i]) == 0)
+            return hooks[i];
+    }
+    return NULL;
+}
+
+static void count(dt_server *srv, int ok)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (ok)
+        srv->analyses_done++;
+    else
+        srv->analyses_failed++;
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char *cls, const char *msg, int retry)
+{
+    dt_error err = { 0 };
+    if (dt_store_job_fail(st, job, cls, msg, retry, &err) != DT_OK)
+        fprintf(stderr, "dumptriage serve: job %lld: %s\n", (long long)job->job_id, err.message);
+    count(srv, 0);
+    if (retry)
+        dt_server_notify_job(srv);
+}
+
+static void run_job(dt_server *srv, dt_store *st, dt_job *job)
+{
+    const char *data = srv->cfg.data_dir;
+    dt_file_rec *user = NULL, *kernel = NULL, *archive = NULL;
+    for (int i = 0; i < job->nfiles; i++) {
+        dt_file_rec *f = &job->files[i];
+        if (strcmp(f->role, "user") == 0)
+            user = f;
+        else if (strcmp(f->role, "kernel") == 0)
+            kernel = f;
+        else if (strcmp(f->role, "archive") == 0)
+            archive = f;
+    }
+    dt_file_rec unpacked[2];
+    if (archive && !user && !kernel) {
+        char path[1200];
+        dt_blob_path(data, archive->sha256, path, sizeof path);
+        dt_unpack_limits lim = { srv->cfg.max_unpacked_size, srv->cfg.max_archive_entries,
+                                 srv->cfg.max_archive_ratio };
+        int n = 0;
+        dt_error err = { 0 };
+        if (dt_archive_unpack(data, path, &lim, unpacked, &n, &err) != DT_OK) {
+            fail_job(srv, st, job, "archive", err.message, 0);
+            return;
+        }
+        if (dt_store_job_add_files(st, job->upload_seq, unpacked, n, &err) != DT_OK) {
+            fail_job(srv, st, job, "spawn", err.message, 1);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            if (strcmp(unpacked[i].role, "user") == 0)
+                user = &unpacked[i];
+            else
+                kernel = &unpacked[i];
+        }
+    }
+    if (!user && !kernel) {
+        fail_job(srv, st, job, "unusable", "the upload holds no dump", 0);
+        return;
+    }
+    char upath[1200] = "", kpath[1200] = "";
+    uint64_t insize = 0;
+    if (user) {
+        dt_blob_path(data, user->sha256, upath, sizeof upath);
+        insize += user->size;
+    }
+    if (kernel) {
+        dt_blob_path(data, kernel->sha256, kpath, sizeof kpath);
+        insize += kernel->size;
+    }
+    char *argv[8 + 2 * DT_MAX_SYMBOL_PATHS];
+    int ac = 0;
+    argv[ac++] = srv->analyzer;
+    argv[ac++] = "analyze";
+    if (user)
+        argv[ac++] = upath;
+    if (kernel)
+        argv[ac++] = kpath;
+    argv[ac++] = "--format";
+    argv[ac++] = "json";
+    for (int i = 0; i < srv->cfg.symbol_path_count; i++) {
+        argv[ac++] = "--symbols";
+        argv[ac++] = srv->cfg.symbol_paths[i];
+    }
+    argv[ac] = NULL;
+    char out[1200], errp[1200];
+    snprintf(out, sizeof out, "%s/tmp/job-%lld-%d.out", data, (long long)job->job_id, job->attempts);
+    snprintf(errp, sizeof errp, "%s/tmp/job-%lld-%d.err", data, (long long)job->job_id, job->attempts);
+    dt_child_spec spec = {
+        .argv = argv,
+        .out_path = out,
+        .err_path = errp,
+        .as_limit = srv->cfg.analysis_memory ? srv->cfg.analysis_memory + insize : 0,
+        .cpu_seconds = srv->cfg.analysis_cpu,
+        .fsize_limit = MAX_REPORT_BYTES,
+        .timeout_seconds = srv->cfg.analysis_timeout,
+        .hook = hook_of(srv, job),
+        .cancelled = should_kill,
+        .cancel_arg = srv,
+    };
+    dt_child_result res;
+    dt_error err = { 0 };
+    if (dt_child_run(&spec, &res, &err) != DT_OK) {
+        fail_job(srv, st, job, "spawn", err.message, 1);
+        unlink(out);
+        unlink(errp);
+        return;
+    }
+    char why[400], msg[600];
+    last_line(errp, why, sizeof why);
+    if (res.cancelled) {
+        dt_store_job_requeue(st, job->job_id, NULL);
+    } else if (res.timed_out) {
+        snprintf(msg, sizeof msg, "the analysis did not finish within %u s", srv->cfg.analysis_timeout);
+        fail_job(srv, st, job, "timeout", msg, 0);
+    } else if (res.signaled) {
+        int cpu_out = srv->cfg.analysis_cpu && res.cpu_ms >= (int64_t)srv->cfg.analysis_cpu * 1000;
+        const char *cls = res.signal == SIGXCPU || (res.signal == SIGKILL && cpu_out) ? "cpu_limit" : res.signal == SIGXFSZ ? "output_limit"
+                        : res.signal == SIGKILL ? "killed" : "crash";
+        snprintf(msg, sizeof msg, "the analyzer was killed by signal %d (%s)%s%s", res.signal,
+                 strsignal(res.signal), why[0] ? ": " : "", why);
+        fail_job(srv, st, job, cls, msg, strcmp(cls, "crash") == 0 || strcmp(cls, "killed") == 0);
+    } else if (res.exit_code != 0) {
+        int mem = strstr(why, "memory") != NULL || strstr(why, "Cannot allocate") != NULL;
+        snprintf(msg, sizeof msg, "%s (exit status %d)", why[0] ? why : "the analyzer failed", res.exit_code);
+        fail_job(srv, st, job, mem ? "memory_limit" : res.exit_code == 1 ? "unusable" : "error", msg, 0);
+    } else {
+        char *text = read_report(out, &err);
+        cJSON *root = text ? cJSON_Parse(text) : NULL;
+        if (!root || !cJSON_IsObject(root)) {
+            fail_job(srv, st, job, "invalid_output", text ? "the analyzer printed no JSON object" : err.message, 0);
+        } else {
+            dt_report_index idx;
+            dt_report_index_build(root, &idx);
+            if (dt_store_job_finish(st, job, text, &idx, res.duration_ms, &err) != DT_OK)
+                fprintf(stderr, "dumptriage serve: job %lld: %s\n", (long long)job->job_id, err.message);
+            else
+                count(srv, 1);
+            dt_report_index_free(&idx);
+        }
+        cJSON_Delete(root);
+        free(text);
+    }
+    unlink(out);
+    unlink(errp);
+}
+
+static void *worker_main(void *arg)
+{
+    dt_server *srv = arg;
+    dt_store *st = NULL;
+    int64_t lease = (int64_t)srv->cfg.analysis_timeout + 120;
+    for (;;) {
+        pthread_mutex_lock(&srv->mu);
+        int stop = srv->stopping;
+        pthread_mutex_unlock(&srv->mu);
+        if (stop)
+            break;
+        if (!st)
+            st = dt_server_store(srv);
+        dt_job job;
+        int got = st ? dt_store_job_lease(st, srv->instance, lease, &job) : -1;
+        if (got == 1) {
+            pthread_mutex_lock(&srv->mu);
+            srv->running++;
+            pthread_mutex_unlock(&srv->mu);
+            run_job(srv, st, &job);
+            pthread_mutex_lock(&srv->mu);
+            srv->running--;
+            pthread_cond_broadcast(&srv->wake);
+            pthread_mutex_unlock(&srv->mu);
+            continue;
+        }
+        if (st)
+            dt_store_requeue_expired(st, 0);
+        /* Nothing queued: sleep until told, or a second passes (another
+         * process may have queued work, or a lease may have expired). */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_mutex_lock(&srv->mu);
+        if (!srv->stopping)
+            pthread_cond_timedwait(&srv->wake, &srv->mu, &ts);
+        pthread_mutex_unlock(&srv->mu);
+    }
+    dt_store_close(st);
+    return NULL;
+}
+
+int dt_workers_start(dt_server *srv)
+{
+    int n = srv->cfg.workers > DT_MAX_WORKERS ? DT_MAX_WORKERS : srv->cfg.workers;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0)
+            return -1;
+        srv->nworkers++;
+    }
+    return 0;
+}
+
+void dt_workers_stop(dt_server *srv)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += srv->cfg.drain_grace;
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->wake);
+    while (srv->running > 0) {
+        if (pthread_cond_timedwait(&srv->wake, &srv->mu, &deadline) == ETIMEDOUT)
+            break;
+    }
+    srv->kill_running = 1;
+    pthread_mutex_unlock(&srv->mu);
+    for (int i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i], NULL);
+    srv->nworkers = 0;
+}

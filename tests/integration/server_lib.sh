@@ -1,0 +1,89 @@
+# server_lib.sh — helpers shared by the server integration tests (sourced):
+# start/stop a real `dumptriage serve` on a free loopback port with its own
+# data directory, upload with curl, poll, and compare JSON.
+set -euo pipefail
+
+: "${DT_BIN:?DT_BIN must point at the built dumptriage}"
+: "${DT_TEST_DATA:?DT_TEST_DATA must point at tests/data}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dt-server-test.XXXXXX")
+ADMIN=admintoken-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+SERVER_PID=""
+FAILS=0
+CHECKS=0
+
+cleanup() {
+  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then kill -9 "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok()   { CHECKS=$((CHECKS + 1)); }
+bad()  { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
+check() { # description expected actual
+  if [[ "$2" == "$3" ]]; then ok; else bad "$1: expected '$2', got '$3'"; fi
+}
+
+# start_server DATA_DIR [extra serve args…] — sets SERVER_PID, PORT, URL.
+start_server() {
+  local data=$1; shift
+  local log="$WORK/server.$(date +%s%N).log"
+  "$DT_BIN" serve --listen 127.0.0.1:0 --data-dir "$data" --admin-token "$ADMIN" --workers 2 "$@" >"$log" 2>&1 &
+  SERVER_PID=$!
+  SERVER_LOG=$log
+  for _ in $(seq 1 100); do
+    if grep -q 'listening on' "$log"; then break; fi
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then cat "$log" >&2; echo "server died at start" >&2; exit 1; fi
+    sleep 0.1
+  done
+  PORT=$(grep -o 'listening on http://[^/]*' "$log" | sed 's/.*://')
+  URL="http://127.0.0.1:$PORT"
+}
+
+stop_server() { # graceful
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+kill9_server() {
+  kill -9 "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+AUTH=(-H "Authorization: Bearer $ADMIN")
+
+# wait_done ID [seconds] — polls until done/failed; prints the final status.
+wait_done() {
+  local id=$1 limit=${2:-60} s=""
+  for _ in $(seq 1 $((limit * 10))); do
+    s=$(curl -s "${AUTH[@]}" "$URL/api/dumps/$id" | jq -r .status)
+    if [[ $s == done || $s == failed ]]; then echo "$s"; return; fi
+    sleep 0.1
+  done
+  echo "${s:-timeout}"
+}
+
+# Drops what legitimately differs between two runs of the analyzer on the
+# same content: input paths (the server analyzes its stored copy) and timings.
+normalize_json() {
+  python3 -c '
+import json, re, sys
+def walk(v):
+    if isinstance(v, dict):
+        return {k: walk(x) for k, x in v.items()
+                if k not in ("file", "path", "paths", "files", "input", "inputs")
+                and not re.search(r"(time|duration|elapsed)", k)}
+    if isinstance(v, list):
+        return [walk(x) for x in v]
+    if isinstance(v, str) and ("/blobs/" in v or v.startswith("/")):
+        return "<path>"
+    return v
+print(json.dumps(walk(json.load(sys.stdin)), sort_keys=True))
+'
+}
+
+finish() {
+  echo "$CHECKS checks, $FAILS failed"
+  [[ $FAILS -eq 0 ]]
+}
