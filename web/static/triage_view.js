@@ -185,7 +185,7 @@ export function threadCard({ tid, name, state, verdict, explanation, stuck, wait
   return el('article', { class: 'thread' + (stuck ? ' stuck' : ''), id: anchor(tid), 'data-tid': tidKey(tid) },
     el('header', { class: 'thread-head' },
       el('h3', null, el('span', { class: 'tid' }, 'Thread ' + tidText(tid)), name ? el('span', { class: 'tname' }, name) : null,
-        state ? el('span', { class: 'badge state state-' + state.replace(/[^a-z]/g, '') }, state) : null,
+        state ? el('span', { class: 'badge state state-' + state.toLowerCase().replace(/[^a-z]/g, '') }, state) : null,
         stuck ? el('span', { class: 'badge stuck' }, 'stuck') : null),
       copyBtn),
     manual,
@@ -212,6 +212,15 @@ function moduleTable(id, title, modules) {
     el('div', { class: 'scroll' }, el('table', { class: 'grid' },
       el('thead', null, el('tr', null, ...['Base', 'End', 'Name', 'Version', 'Debug file / id', 'Symbols'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', null, rows))));
+}
+
+/** A kernel thread's state and wait, from the kernel part's names (the
+ *  numbers are KTHREAD_STATE / KWAIT_REASON, shown only without a name). */
+function kernelFacts(k) {
+  const state = (str(k.state_name) || str(k.state)).toLowerCase();
+  const wait = { reason: str(k.wait_reason_name) || str(k.wait_reason), mode: k.wait_mode, alertable: k.alertable,
+    seconds: typeof k.wait_time_s === 'number' ? k.wait_time_s : undefined };
+  return { state, wait };
 }
 
 /** The whole report.  Returns a DocumentFragment. */
@@ -275,11 +284,12 @@ export function renderReport(status, report) {
       const crashed = crashTid !== '' && tidKey(t.thread_id) === crashTid;
       const k = kByTid.get(tidKey(t.thread_id));
       if (k) used.add(k);
-      cards.push(threadCard({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : k ? str(k.state) : '',
-        verdict: '', stuck: false, wait: k ? { reason: k.wait_reason, mode: k.wait_mode, alertable: k.alertable, seconds: k.wait_time_s } : null,
+      const kf = k ? kernelFacts(k) : null;
+      cards.push(threadCard({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : kf ? kf.state : '',
+        verdict: '', stuck: false, wait: kf ? kf.wait : null,
         userFrames: t.frames, kernelFrames: k ? k.frames : [], syscall: null, modules }));
-      allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : k ? str(k.state) : '', stuck: '',
-        reason: k ? str(k.wait_reason) : '', secs: k && typeof k.wait_time_s === 'number' ? formatDuration(k.wait_time_s) : '',
+      allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : kf ? kf.state : '', stuck: '',
+        reason: kf ? kf.wait.reason : '', secs: kf && kf.wait.seconds !== undefined ? formatDuration(kf.wait.seconds) : '',
         top: frameText(arr(t.frames)[0]), ktop: k ? frameText(arr(k.frames)[0]) : '', verdict: '' });
     }
     frag.append(el('p', { class: 'notice' }, userThreads.length || kThreads.length
@@ -290,9 +300,8 @@ export function renderReport(status, report) {
     if (rest.length) {
       frag.append(el('section', { id: 'kernel-threads', class: 'panel' }, el('details', { open: userThreads.length ? null : true },
         el('summary', null, el('h2', null, 'Kernel threads (' + rest.length + ')')),
-        rest.map((k) => threadCard({ tid: k.tid, name: [str(k.image), str(k.pid) ? 'pid ' + str(k.pid) : ''].filter(Boolean).join(', '),
-          state: str(k.state), verdict: '', stuck: false,
-          wait: { reason: k.wait_reason, mode: k.wait_mode, alertable: k.alertable, seconds: k.wait_time_s },
+        rest.map((k) => threadCard({ tid: k.tid, name: [str(k.image) || str(k.label), str(k.pid) ? 'pid ' + str(k.pid) : ''].filter(Boolean).join(', '),
+          state: kernelFacts(k).state, verdict: '', stuck: false, wait: kernelFacts(k).wait,
           userFrames: [], kernelFrames: k.frames, syscall: null, modules })))));
     }
   }
