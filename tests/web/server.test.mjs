@@ -172,22 +172,42 @@ describe('with the real server', { skip: missing || false }, () => {
     await context.close();
   });
 
-  const pair = pairedCase();
-  test('the paired case: ntdll!…ReadFile beside nt!NtReadFile, and the verdict', { skip: pair ? false : 'no tests/data/paired/ case yet' }, async (t) => {
-    const { context, view, statuses } = await uploadThroughPage({ user: pair.user, kernel: pair.kernel });
+  test('paired user + kernel dumps: user stack beside kernel stack; with triage, ntdll!…ReadFile beside nt!NtReadFile and the verdict', async (t) => {
+    const pair = pairedCase(tmp);
+    if (!pair) { t.skip('no paired case in the corpus'); return; }
+    const { context, view, statuses } = await uploadThroughPage({ user: pair.user, kernel: pair.kernel }, { caseId: 'CASE-PAIR' });
     assert.equal(statuses[statuses.length - 1], 'done');
     const { page, report } = await openTriage(context, view);
     await screenshot(page, 'real-triage-paired');
-    if (!report || typeof report.triage !== 'object' || !report.triage) {
-      t.skip('the analyzer has no triage part yet');
-      await context.close();
-      return;
-    }
-    const row = await page.$eval('#stuck table.stacks tr.syscall', (tr) => [...tr.querySelectorAll('td.fr .call')].map((c) => c.textContent));
-    assert.match(row[0], /^ntdll!(Nt|Zw)ReadFile\+0x/);
-    assert.match(row[1], /^nt!NtReadFile\+0x/);
-    assert.match(await page.textContent('#primary .verdict'), /ReadFile/);
     assert.deepEqual(page.problems, []);
+    assert.match(await page.textContent('#summary'), /user-mode minidump, kernel: /);
+
+    if (report && typeof report.triage === 'object' && report.triage) {
+      // The analyzer paired the threads and joined them at the syscall.
+      const stuck = (report.triage.threads || []).filter((x) => x.stuck && x.syscall && Number.isInteger(x.syscall.user_frame) && Number.isInteger(x.syscall.kernel_frame));
+      assert.ok(stuck.length, 'a stuck thread with its system call');
+      const row = await page.$eval(`article[data-tid="${stuck[0].thread_id}"] table.stacks tr.syscall`,
+        (tr) => [...tr.querySelectorAll('td.fr .call')].map((c) => c.textContent));
+      const named = stuck[0].kernel_frames.some((f) => f.function === 'NtReadFile');
+      if (named) {
+        assert.match(row[0], /^ntdll!(Nt|Zw)ReadFile\+0x/);
+        assert.match(row[1], /^nt!NtReadFile\+0x/);
+      }
+      assert.ok((await page.textContent('#primary .verdict')).length > 0);
+      assert.equal(await page.textContent('#primary .verdict'), report.triage.primary.verdict);
+    } else {
+      // No triage part yet: the page pairs by pid and thread id itself.
+      const upid = report?.user?.process?.pid ?? report?.user?.pid;
+      const uts = new Set((report?.user?.threads || []).map((x) => x.thread_id));
+      const kt = (report?.kernel?.threads || []).find((k) => k.pid === upid && uts.has(k.tid));
+      assert.ok(kt, 'the kernel dump has a thread of the user dump\'s process');
+      const card = page.locator(`#user-threads article[data-tid="${kt.tid}"]`);
+      assert.equal(await card.locator('table.stacks.pair').count(), 1, 'user and kernel stacks side by side');
+      const kcalls = await card.locator('td.fr.kernel .call').allTextContents();
+      assert.equal(kcalls.length, kt.frames.length);
+      assert.match(kcalls[0], /^nt[!+]/);
+      assert.match(await card.textContent(), new RegExp(kt.wait_reason_name || 'Waiting'));
+    }
     await context.close();
   });
 });

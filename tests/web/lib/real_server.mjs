@@ -100,14 +100,20 @@ export function hostileNameDump(dir) {
   return out;
 }
 
-/** A paired user + kernel dump of one hung process, when the corpus has one:
- *  tests/data/paired/ with a file whose name says "kernel" and one that
- *  does not.  null otherwise. */
-export function pairedCase() {
-  const dir = path.join(DATA, 'paired');
-  if (!existsSync(dir)) return null;
-  const files = readdirSync(dir).filter((f) => /\.dmp(\.gz)?$/i.test(f));
-  const kernel = files.find((f) => /kernel/i.test(f));
-  const user = files.find((f) => !/kernel/i.test(f));
-  return kernel && user ? { user: path.join(dir, user), kernel: path.join(dir, kernel) } : null;
+/** A paired user + kernel dump of one hung process: tests/data/paired/ (a
+ *  file whose name says "kernel" and one that does not) when the corpus has
+ *  one; else the Wine hello_block dump (pid 32, its thread 36 in ReadFile)
+ *  with the synthetic procdump -mk style triage dump the kernel track made
+ *  for the same pid and tid (tests/fuzz/seeds/fuzz_kdump/synth_triage.dmp).
+ *  null when neither is there. */
+export function pairedCase(dir) {
+  const pd = path.join(DATA, 'paired');
+  if (existsSync(pd)) {
+    const files = readdirSync(pd).filter((f) => /\.dmp(\.gz)?$/i.test(f));
+    const kernel = files.find((f) => /kernel/i.test(f));
+    const user = files.find((f) => !/kernel/i.test(f));
+    if (kernel && user) return { user: path.join(pd, user), kernel: path.join(pd, kernel) };
+  }
+  const synth = path.join(REPO, 'tests', 'fuzz', 'seeds', 'fuzz_kdump', 'synth_triage.dmp');
+  return existsSync(synth) ? { user: helloBlockDump(dir), kernel: synth } : null;
 }
