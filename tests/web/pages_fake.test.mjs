@@ -109,6 +109,30 @@ test('upload: nothing chosen is refused before sending; a non-dump is flagged', 
   await context.close();
 });
 
+test('upload: a server in token mode asks for the upload token first', async () => {
+  let signedIn = false;
+  const { context, page } = await uploadPage((req, url) => {
+    if (url.pathname === '/api/me') return { json: { role: signedIn ? 'uploader' : 'anonymous', upload_open: false } };
+    if (url.pathname === '/api/login') {
+      signedIn = JSON.parse(req.postData()).token === 'up-123';
+      return signedIn ? { json: { role: 'uploader' } } : { status: 401, json: { error: { code: 'unauthorized', message: 'bad' } } };
+    }
+    return undefined;
+  });
+  await page.waitForSelector('#need-token:not([hidden])');
+  assert.equal(await page.isVisible('#upload-form'), false);
+  await page.fill('#upload-token', 'nope');
+  await page.press('#upload-token', 'Enter');
+  await page.waitForSelector('#message .error');
+  assert.match(await page.textContent('#message'), /not accepted/);
+  await page.fill('#upload-token', 'up-123');
+  await page.press('#upload-token', 'Enter');
+  await page.waitForLoadState('load');
+  await page.waitForFunction(() => document.querySelector('#need-token').hidden && !document.querySelector('#upload-form').hidden);
+  assert.equal(await page.isVisible('#upload-form'), true);
+  await context.close();
+});
+
 test('upload page is keyboard reachable in a sensible order', async () => {
   const { context, page } = await uploadPage(() => undefined);
   const order = [];

@@ -138,6 +138,6 @@ function start() {
 }
 
 (async () => {
-  const role = await setupNav();
+  const { role } = await setupNav();
   if (role === 'staff' || role === 'admin') start(); else showLogin();
 })();

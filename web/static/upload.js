@@ -5,7 +5,7 @@
 // the analysis is done or failed.
 
 import { $, el, setChildren, str, isObj, formatBytes, formatDuration } from './dom.js';
-import { describeError, getJSON } from './api.js';
+import { describeError, getJSON, postJSON } from './api.js';
 import { setupNav } from './nav.js';
 
 const form = $('#upload-form');
@@ -192,4 +192,21 @@ async function follow(url, status, delay) {
 }
 
 $('#again').addEventListener('click', () => location.reload());
-setupNav();
+
+// A server in token mode (--upload-auth token) takes uploads only from a
+// signed-in uploader or staff member: offer the sign-in first.
+$('#token-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try {
+    await postJSON('/api/login', { token: $('#upload-token').value });
+    location.reload();
+  } catch (x) {
+    message('error', x.info && (x.info.status === 401 || x.info.status === 403) ? 'That token was not accepted.' : (x.info ? x.info.plain : String(x)));
+  }
+});
+setupNav().then((me) => {
+  if (!me.upload_open && (me.role === 'anonymous' || me.role === '')) {
+    $('#need-token').hidden = false;
+    form.hidden = true;
+  }
+});
