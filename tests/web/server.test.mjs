@@ -72,6 +72,9 @@ describe('with the real server', { skip: missing || false }, () => {
       { caseId: 'CASE-E2E', note: 'console app hangs at start' });
     assert.match(view, new RegExp('^' + server.origin + '/triage/[0-9a-f]+\\?key=.+'));
     // Progress: bytes of the whole, then the hand-over to the server.
+    assert.ok(progress.some((t) => / — [\d.]+ [KMG]?B\/s/.test(t)), 'speed shown: ' + progress.join(' | '));
+    // Lines before the end also say how long is left.
+    assert.ok(progress.filter((t) => /\((\d|[1-9]\d)%\)/.test(t)).every((t) => / — about .+ left$/.test(t)), progress.join(' | '));
     assert.ok(progress.some((t) => / of 21\.8 MB \(\d+%\)/.test(t)), 'progress line: ' + progress.join(' | '));
     assert.ok(progress.some((t) => /^21\.8 MB sent/.test(t)), 'progress line: ' + progress.join(' | '));
     // Live status: it went from queued/analyzing to done, without reload.

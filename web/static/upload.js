@@ -161,7 +161,8 @@ function done(res) {
   $('#copy-link').addEventListener('click', async () => {
     try { await navigator.clipboard.writeText(view); $('#copy-link').textContent = 'Copied'; } catch { $('#copy-link').textContent = 'Select the link to copy it'; }
   });
-  result.focus && result.setAttribute('tabindex', '-1');
+  // Move focus to the result so keyboard and screen-reader users land on the link.
+  result.setAttribute('tabindex', '-1');
   result.focus();
   follow(str(res.status_url) || '/api/dumps/' + encodeURIComponent(str(res.id)), str(res.status) || 'queued', 1000);
 }
@@ -173,11 +174,11 @@ function showJob(status, detail) {
   setChildren($('#job-detail'), detail || null);
 }
 
-async function follow(url, status, delay) {
+async function follow(url, status, delay, note) {
   const view = $('#view-link').href;
   if (status === 'done') { showJob('done', el('a', { href: view }, 'Open the triage page')); return; }
   if (status === 'failed') return;
-  showJob(status, status === 'queued' ? 'waiting for an analyzer…' : 'analyzing the dumps…');
+  showJob(status, note || (status === 'queued' ? 'waiting for an analyzer…' : 'analyzing the dumps…'));
   setTimeout(async () => {
     try {
       const st = await getJSON(url);
@@ -185,8 +186,7 @@ async function follow(url, status, delay) {
       if (s === 'failed') { showJob('failed', 'Reason: ' + (str(st.error) || 'unknown')); return; }
       follow(url, s, Math.min(delay * 1.3, 5000));
     } catch (e) {
-      showJob(status, (e.info ? e.info.plain : 'Cannot reach the server') + ' — retrying…');
-      follow(url, status, Math.min(delay * 2, 10000));
+      follow(url, status, Math.min(delay * 2, 10000), (e.info ? e.info.plain : 'Cannot reach the server.') + ' Retrying…');
     }
   }, delay);
 }
