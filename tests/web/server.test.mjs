@@ -129,6 +129,19 @@ describe('with the real server', { skip: missing || false }, () => {
     await context.close();
   });
 
+  test('a file that is not a dump is refused by the server with a plain sentence', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(server.origin + '/');
+    await page.setInputFiles('#file-user', { name: 'notes.dmp', mimeType: 'application/octet-stream', buffer: Buffer.from('these are not the bytes of a dump\n'.repeat(100)) });
+    await page.click('#send');
+    await page.waitForSelector('#message .error', { timeout: 30000 });
+    const text = await page.textContent('#message');
+    assert.match(text, /^That file is not a format dumptriage reads\./, text);
+    assert.equal(await page.isVisible('#result'), false);
+    await context.close();
+  });
+
   test('the uploader\'s view link cannot reach the list', async () => {
     assert.ok(uploaded.hello, 'needs the first upload');
     const context = await browser.newContext();
