@@ -50,7 +50,7 @@ export function renderHeader(status, report) {
   const dumpKinds = [];
   if (Object.keys(user).length) dumpKinds.push('user-mode minidump');
   const kdump = isObj(kern.dump) ? kern.dump : {};
-  if (str(kdump.type_name)) dumpKinds.push('kernel: ' + str(kdump.type_name));
+  if (str(kdump.type_name)) dumpKinds.push('kernel: ' + str(kdump.type_name) + (kdump.live_dump === true ? ' (live dump)' : '') + (kdump.truncated === true ? ', truncated' : ''));
   else if (Object.keys(kern).length) dumpKinds.push('kernel dump');
 
   const os = [str(sys.os), str(sys.os_ver)].filter(Boolean).join(' ');
@@ -63,9 +63,11 @@ export function renderHeader(status, report) {
     ci.thread_id !== undefined ? 'thread ' + tidText(ci.thread_id) : ''].filter(Boolean).join(' ') : '';
   const times = [];
   if (str(proc.create_time)) times.push('process started ' + formatTime(proc.create_time));
-  for (const [label, v] of [['user dump written', user.dump_time], ['kernel dump written', kdump.time || kdump.dump_time]]) {
+  const udump = isObj(user.dump) ? user.dump : {};
+  for (const [label, v] of [['user dump written', udump.time || user.dump_time], ['kernel dump written', ksys.system_time || kdump.time]]) {
     if (str(v)) times.push(label + ' ' + formatTime(v));
   }
+  if (str(ksys.uptime)) times.push('system up ' + str(ksys.uptime));
   if (str(st.created_at)) times.push('uploaded ' + formatTime(st.created_at));
 
   const head = el('section', { id: 'summary', class: 'panel summary', 'aria-labelledby': 'summary-h' },
@@ -77,7 +79,7 @@ export function renderHeader(status, report) {
         str(sys.cpu_count) ? str(sys.cpu_count) + ' CPUs' : ''].filter(Boolean).join(', ')],
       ['Dumps', dumpKinds.join(', ')],
       ['Files', files],
-      ['Times', times.join('; ')],
+      ['Times', times.length ? el('ul', { class: 'plain' }, times.map((t) => el('li', null, t))) : ''],
       ['Bugcheck', bugText],
       ['Exception', excText],
       ['Case', str(st.case_id)],
