@@ -50,7 +50,8 @@ describe('with the real server', { skip: missing || false }, () => {
       watch('#job-status', window.dtSeen.status);
     });
     await page.click('#send');
-    await page.waitForSelector('#result:not([hidden])', { timeout: 60000 });
+    await page.waitForSelector('#result:not([hidden]), #message .error', { timeout: 60000 });
+    if (!(await page.isVisible('#result'))) assert.fail('upload refused: ' + (await page.textContent('#message')));
     await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('#job-status').textContent), null, { timeout: 180000 });
     const seen = await page.evaluate(() => window.dtSeen);
     const view = await page.getAttribute('#view-link', 'href');

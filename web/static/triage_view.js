@@ -57,7 +57,8 @@ export function renderHeader(status, report) {
   // A live kernel dump (procdump -mk) carries bugcheck code 0: no crash, no line.
   const bug = isObj(kern.bugcheck) && (toBigOr0(kern.bugcheck.code) !== 0n || str(kern.bugcheck.name)) ? kern.bugcheck : null;
   const bugText = bug ? [hex(bug.code) ? '0x' + hex(bug.code).slice(2).toUpperCase().padStart(8, '0') : '', str(bug.name),
-    arr(bug.parameters).length ? '(' + arr(bug.parameters).map(hex).join(', ') + ')' : ''].filter(Boolean).join(' ') : str(sum.bugcheck);
+    arr(bug.parameters).length ? '(' + arr(bug.parameters).map(hex).join(', ') + ')' : ''].filter(Boolean).join(' ')
+    : toBig(sum.bugcheck) === 0n ? '' : str(sum.bugcheck);
   const ci = isObj(user.crash_info) ? user.crash_info : null;
   const excText = ci ? [str(ci.type), hex(ci.code) ? 'code ' + hex(ci.code) : '', hex(ci.address) ? 'at ' + hex(ci.address) : '',
     ci.thread_id !== undefined ? 'thread ' + tidText(ci.thread_id) : ''].filter(Boolean).join(' ') : '';

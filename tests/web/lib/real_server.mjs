@@ -100,9 +100,17 @@ export function hostileNameDump(dir) {
   return out;
 }
 
+function unpacked(file, dir) {
+  if (!file.endsWith('.gz')) return file;
+  const out = path.join(dir, 'paired-' + path.basename(file, '.gz'));
+  if (!existsSync(out)) writeFileSync(out, gunzipSync(readFileSync(file)));
+  return out;
+}
+
 /** A paired user + kernel dump of one hung process: tests/data/paired/ (a
- *  file whose name says "kernel" and one that does not) when the corpus has
- *  one; else the Wine hello_block dump (pid 32, its thread 36 in ReadFile)
+ *  file whose name says "kernel" and one that does not; hello_block's real
+ *  user dump with a synthesized procdump -mk kernel dump) when the corpus
+ *  has one; else the Wine hello_block dump (pid 32, its thread 36 in ReadFile)
  *  with the synthetic procdump -mk style triage dump the kernel track made
  *  for the same pid and tid (tests/fuzz/seeds/fuzz_kdump/synth_triage.dmp).
  *  null when neither is there. */
@@ -112,7 +120,9 @@ export function pairedCase(dir) {
     const files = readdirSync(pd).filter((f) => /\.dmp(\.gz)?$/i.test(f));
     const kernel = files.find((f) => /kernel/i.test(f));
     const user = files.find((f) => !/kernel/i.test(f));
-    if (kernel && user) return { user: path.join(pd, user), kernel: path.join(pd, kernel) };
+    // Sent unpacked: the server takes a gzip part as an archive, and an
+    // archive may not come with separate dump parts.
+    if (kernel && user) return { user: unpacked(path.join(pd, user), dir), kernel: unpacked(path.join(pd, kernel), dir) };
   }
   const synth = path.join(REPO, 'tests', 'fuzz', 'seeds', 'fuzz_kdump', 'synth_triage.dmp');
   return existsSync(synth) ? { user: helloBlockDump(dir), kernel: synth } : null;
