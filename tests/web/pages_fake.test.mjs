@@ -93,6 +93,22 @@ for (const [status, code, expect] of [
   });
 }
 
+test('upload: links from the reply are used only when they are paths on this site', async () => {
+  const { context, page } = await uploadPage((req, url) => {
+    if (url.pathname === '/api/dumps' && req.method() === 'POST') {
+      return { status: 202, json: { id: 'ab12', status: 'done', status_url: 'https://elsewhere.example/x', view_url: 'javascript:alert(1)' } };
+    }
+    return undefined;
+  });
+  await page.setInputFiles('#file-user', { name: 'a.dmp', mimeType: 'application/octet-stream', buffer: MDMP });
+  await page.click('#send');
+  await page.waitForSelector('#result:not([hidden])');
+  assert.equal(await page.getAttribute('#view-link', 'href'), ORIGIN + '/triage/ab12');
+  await page.click('#view-link').catch(() => {});
+  assert.deepEqual(page.problems.filter((p) => p.startsWith('dialog')), []);
+  await context.close();
+});
+
 test('upload: nothing chosen is refused before sending; a non-dump is flagged', async () => {
   let posts = 0;
   const { context, page } = await uploadPage((req, url) => { if (req.method() === 'POST') posts++; return undefined; });

@@ -5,7 +5,7 @@
 // the analysis is done or failed.
 
 import { $, el, setChildren, str, isObj, formatBytes, formatDuration } from './dom.js';
-import { describeError, getJSON, postJSON } from './api.js';
+import { describeError, getJSON, postJSON, sitePath } from './api.js';
 import { setupNav } from './nav.js';
 
 const form = $('#upload-form');
@@ -153,7 +153,7 @@ function done(res) {
   form.hidden = true;
   const result = $('#result');
   result.hidden = false;
-  const view = new URL(str(res.view_url) || '/triage/' + encodeURIComponent(str(res.id)), location.href).href;
+  const view = new URL(sitePath(res.view_url, '/triage/' + encodeURIComponent(str(res.id))), location.href).href;
   const link = $('#view-link');
   link.href = view;
   link.textContent = view;
@@ -164,7 +164,7 @@ function done(res) {
   // Move focus to the result so keyboard and screen-reader users land on the link.
   result.setAttribute('tabindex', '-1');
   result.focus();
-  follow(str(res.status_url) || '/api/dumps/' + encodeURIComponent(str(res.id)), str(res.status) || 'queued', 1000);
+  follow(sitePath(res.status_url, '/api/dumps/' + encodeURIComponent(str(res.id))), str(res.status) || 'queued', 1000);
 }
 
 function showJob(status, detail) {
