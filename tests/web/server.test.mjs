@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launch, watchedPage, screenshot } from './lib/browser.mjs';
-import { serverMissing, startServer, helloBlockDump, hostileNameDump, pairedCase, XSS_NAME } from './lib/real_server.mjs';
+import { serverMissing, startServer, helloBlockDump, hostileNameDump, multiHangDump, pairedCase, XSS_NAME } from './lib/real_server.mjs';
 
 const missing = serverMissing();
 
@@ -127,6 +127,26 @@ describe('with the real server', { skip: missing || false }, () => {
     await screenshot(tp, 'real-triage-hostile-name');
     assert.deepEqual(tp.problems, [], 'no dialog, no CSP violation, no error');
     assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('a real deadlock (Wine multi_hang) is drawn as a cycle of named threads', async (t) => {
+    const { context, view, statuses } = await uploadThroughPage({ user: multiHangDump(tmp) }, { caseId: 'CASE-DEADLOCK' });
+    assert.equal(statuses[statuses.length - 1], 'done');
+    const { page, report } = await openTriage(context, view);
+    await screenshot(page, 'real-triage-multi_hang');
+    assert.deepEqual(page.problems, []);
+    const dl = report?.triage?.deadlocks;
+    if (!Array.isArray(dl) || !dl.length) { t.skip('the analyzer reports no deadlock here yet'); await context.close(); return; }
+    const names = new Map((report.triage.threads || []).map((x) => [x.thread_id, x.thread_name]));
+    const nodes = await page.$$eval('#deadlocks .cycle .node', (n) => n.map((x) => x.textContent));
+    const want = [...dl[0].threads, dl[0].threads[0]].map((tid) => 'Thread 0x' + tid.toString(16) + ' (' + tid + ')' + (names.get(tid) ? ' ' + names.get(tid) : ''));
+    assert.deepEqual(nodes, want);
+    // Stuck threads first, in the analyzer's order (primary first); idle ones collapsed.
+    const stuck = await page.$$eval('#stuck article.thread', (a) => a.map((x) => Number(x.dataset.tid)));
+    assert.deepEqual(stuck, report.triage.threads.filter((x) => x.stuck).map((x) => x.thread_id));
+    assert.equal(stuck[0], report.triage.primary.thread_id);
+    assert.equal(await page.textContent(`article[data-tid="${stuck[0]}"] .verdict`), report.triage.primary.verdict);
     await context.close();
   });
 

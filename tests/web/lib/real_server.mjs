@@ -72,6 +72,14 @@ export function helloBlockDump(dir) {
   return out;
 }
 
+/** The Wine multi_hang dump, unpacked: seven named threads, two of them in
+ *  a critical-section deadlock. */
+export function multiHangDump(dir) {
+  const out = path.join(dir, 'multi_hang.dmp');
+  if (!existsSync(out)) writeFileSync(out, gunzipSync(readFileSync(path.join(DATA, 'wine', 'multi_hang.dmp.gz'))));
+  return out;
+}
+
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 /** breakpad__thread_name_list.dmp with one thread renamed to XSS_NAME: the
