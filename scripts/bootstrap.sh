@@ -12,7 +12,7 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 # (llvm-pdbutil / llvm-readobj as oracles), the sqlite3 shell, python3 (a
 # loopback symbol server), and Chromium + Node for the browser tests.
 if [[ "${1:-}" == "--tests" ]]; then
-  pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip
+  pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip gcab
          chromium time procps)
 fi
 

@@ -1,0 +1,71 @@
+/*
+ * bugcheck_names.c — symbolic names of the common bugcheck codes, as
+ * `!analyze` prints them (Microsoft "Bug check code reference").
+ *
+ * The 0x1000xxxx forms are the same checks raised with extra parameters
+ * (KeBugCheckEx from the *_M variants); WinDbg names them with an "_M"
+ * suffix.  A table, not a switch, so the list reads like the reference.
+ */
+#include "formats/kdump.h"
+
+#include <stddef.h>
+
+static const struct {
+    uint32_t code;
+    const char *name;
+} names[] = {
+    { 0x0000000A, "IRQL_NOT_LESS_OR_EQUAL" },
+    { 0x0000001A, "MEMORY_MANAGEMENT" },
+    { 0x0000001E, "KMODE_EXCEPTION_NOT_HANDLED" },
+    { 0x00000024, "NTFS_FILE_SYSTEM" },
+    { 0x0000003B, "SYSTEM_SERVICE_EXCEPTION" },
+    { 0x00000050, "PAGE_FAULT_IN_NONPAGED_AREA" },
+    { 0x0000007A, "KERNEL_DATA_INPAGE_ERROR" },
+    { 0x0000007B, "INACCESSIBLE_BOOT_DEVICE" },
+    { 0x0000007E, "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED" },
+    { 0x0000007F, "UNEXPECTED_KERNEL_MODE_TRAP" },
+    { 0x0000009F, "DRIVER_POWER_STATE_FAILURE" },
+    { 0x000000A0, "INTERNAL_POWER_ERROR" },
+    { 0x000000C2, "BAD_POOL_CALLER" },
+    { 0x000000C4, "DRIVER_VERIFIER_DETECTED_VIOLATION" },
+    { 0x000000C5, "DRIVER_CORRUPTED_EXPOOL" },
+    { 0x000000D1, "DRIVER_IRQL_NOT_LESS_OR_EQUAL" },
+    { 0x000000EF, "CRITICAL_PROCESS_DIED" },
+    { 0x000000F4, "CRITICAL_OBJECT_TERMINATION" },
+    { 0x00000101, "CLOCK_WATCHDOG_TIMEOUT" },
+    { 0x00000116, "VIDEO_TDR_FAILURE" },
+    { 0x00000117, "VIDEO_TDR_TIMEOUT_DETECTED" },
+    { 0x00000119, "VIDEO_SCHEDULER_INTERNAL_ERROR" },
+    { 0x00000124, "WHEA_UNCORRECTABLE_ERROR" },
+    { 0x00000133, "DPC_WATCHDOG_VIOLATION" },
+    { 0x00000139, "KERNEL_SECURITY_CHECK_FAILURE" },
+    { 0x0000013A, "KERNEL_MODE_HEAP_CORRUPTION" },
+    { 0x00000141, "VIDEO_ENGINE_TIMEOUT_DETECTED" },
+    { 0x00000144, "BUGCODE_USB3_DRIVER" },
+    { 0x0000014F, "PDC_WATCHDOG_TIMEOUT" },
+    { 0x00000154, "UNEXPECTED_STORE_EXCEPTION" },
+    { 0x00000161, "LIVE_SYSTEM_DUMP" },
+    { 0x0000015F, "CONNECTED_STANDBY_WATCHDOG_TIMEOUT_LIVEDUMP" },
+    { 0x00000187, "VIDEO_DWMINIT_TIMEOUT_FALLBACK_BDD" },
+    { 0x000001C8, "MANUALLY_INITIATED_POWER_BUTTON_HOLD" },
+    { 0x000001CA, "SYNTHETIC_WATCHDOG_TIMEOUT" },
+    { 0x000001D5, "DRIVER_PNP_WATCHDOG" },
+    { 0x000000E2, "MANUALLY_INITIATED_CRASH" },
+    { 0xDEADDEAD, "MANUALLY_INITIATED_CRASH1" },
+    { 0x1000000A, "IRQL_NOT_LESS_OR_EQUAL_M" },
+    { 0x1000001E, "KMODE_EXCEPTION_NOT_HANDLED_M" },
+    { 0x1000007E, "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M" },
+    { 0x1000007F, "UNEXPECTED_KERNEL_MODE_TRAP_M" },
+    { 0x1000008E, "KERNEL_MODE_EXCEPTION_NOT_HANDLED_M" },
+    { 0x100000EA, "THREAD_STUCK_IN_DEVICE_DRIVER_M" },
+    { 0x0000008E, "KERNEL_MODE_EXCEPTION_NOT_HANDLED" },
+    { 0x000000EA, "THREAD_STUCK_IN_DEVICE_DRIVER" },
+};
+
+const char *dt_bugcheck_name(uint32_t code)
+{
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == code)
+            return names[i].name;
+    return NULL;
+}

@@ -1,0 +1,133 @@
+/*
+ * kernel_dump.h — the neutral model of one kernel dump: header facts,
+ * drivers, processes and threads with their kernel stacks.
+ *
+ * dt_kernel_dump_open does everything a reader of a kernel dump needs
+ * before presentation: parses the header (kdump.h), builds the kernel
+ * address space (triage data blocks or page tables), resolves structure
+ * offsets (kernel_offsets.h), lists drivers, processes and threads, and
+ * gives every thread a starting register context and its stack frames.
+ * Threads come from (docs/formats.md C.6):
+ *   triage: the ETHREAD copy (current thread), every data block that is a
+ *           whole ETHREAD (procdump -mk / live triage dumps), and each
+ *           processor's running thread via KiProcessorBlock ("cpuN");
+ *   full/bitmap: PsActiveProcessHead → ThreadListHead, plus the running
+ *           thread of each processor.
+ * Everything is owned by the dt_kernel_dump and freed by
+ * dt_kernel_dump_close; the mapped file must outlive it.
+ */
+#ifndef DT_MODEL_KERNEL_DUMP_H
+#define DT_MODEL_KERNEL_DUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/cpu_context.h"
+#include "formats/kdbg.h"
+#include "formats/kdump.h"
+#include "formats/kdump_triage.h"
+#include "memory/addrspace.h"
+#include "memory/kernel_memory.h"
+#include "model/kernel_offsets.h"
+#include "model/module.h"
+#include "util/error.h"
+
+typedef struct {
+    uint64_t ip;
+    uint64_t sp;
+    const char *trust;       /* "context", "frame_pointer", "scan" (static) */
+} dt_kernel_frame;
+
+typedef struct {
+    uint64_t ethread;        /* 0 when the ETHREAD is not in the dump */
+    uint64_t eprocess;
+    bool has_cid;
+    uint64_t pid, tid;
+    char image[16];          /* EPROCESS.ImageFileName, "" when unknown */
+    char label[40];          /* "cpu5 running thread" style label, or "" */
+    const char *origin;      /* "current_thread", "data_block", "processor", "process_list" */
+    int cpu;                 /* processor it runs on, -1 when not running/unknown */
+    bool is_current;         /* the bugchecking / dump-requesting thread */
+    int state;               /* KTHREAD_STATE, -1 unknown */
+    int wait_reason;         /* KWAIT_REASON, -1 unknown */
+    int wait_mode;           /* 0 KernelMode, 1 UserMode, -1 unknown */
+    int alertable;           /* 0/1, -1 unknown */
+    int64_t wait_time;       /* KTHREAD.WaitTime tick count, -1 unknown */
+    int64_t wait_ticks;      /* ticks since the wait began (TickCount - WaitTime), -1 unknown */
+    int64_t kernel_time, user_time;   /* ticks, -1 unknown */
+    uint64_t wait_block_list;
+    uint64_t create_time;    /* FILETIME, 0 unknown */
+    uint64_t stack_base, stack_limit, initial_stack, kernel_stack;
+    uint64_t win32_start_address, teb;
+    bool has_start;
+    dt_cpu_context start;    /* where unwinding begins */
+    const char *start_source;/* "prcb_context", "switch_frame", "header_context" */
+    dt_kernel_frame *frames; /* owned */
+    size_t frame_count;
+} dt_kernel_thread;
+
+typedef struct {
+    uint64_t eprocess;
+    uint64_t pid, parent_pid;
+    char image[16];
+    uint64_t create_time;
+    uint64_t directory_table_base;
+    uint64_t peb;
+    size_t thread_count;     /* threads of it in threads[] */
+} dt_kernel_process;
+
+typedef struct {
+    /* PDB type info for structure offsets (optional; see kernel_offsets.h). */
+    dt_kernel_field_offset_fn field_offset;
+    void *field_offset_ctx;
+    /* A PE file for a driver (e.g. from a symbol store), used when the dump
+     * lacks the image's headers or code; same shape as the stack walker's
+     * image_file hook.  The bytes must outlive the dt_kernel_dump. */
+    bool (*image_file)(void *ctx, const dt_module *m, dt_view *pe_file);
+    void *image_file_ctx;
+    size_t max_threads;      /* 0 = 4096 */
+    size_t max_frames;       /* 0 = 256 */
+} dt_kernel_options;
+
+typedef struct {
+    dt_view file;
+    dt_kdump header;
+    bool is_triage;
+    dt_kdump_triage triage;
+    bool has_kdbg;
+    dt_kdbg kdbg;
+    bool kdbg_encoded;       /* full dump whose in-memory KDBG is encoded */
+    dt_kernel_offsets offsets;
+    dt_kernel_memory memory;
+    dt_addrspace as;         /* kernel virtual memory */
+    dt_module_list drivers;  /* sorted by base */
+    dt_unloaded_driver *unloaded;
+    size_t unloaded_count;
+    dt_kernel_process *processes;
+    size_t process_count;
+    dt_kernel_thread *threads;
+    size_t thread_count;
+    dt_warnings warnings;
+    dt_kernel_options options; /* as given to open (hooks kept for the walker) */
+    int64_t tick_count;      /* KUSER_SHARED_DATA.TickCount.LowPart, -1 unknown */
+} dt_kernel_dump;
+
+/* Analyzes a kernel dump held in file.  On success *kd is owned by the
+ * caller (dt_kernel_dump_close).  A damaged dump still succeeds with
+ * warnings; only an unreadable header fails.  opts may be NULL. */
+dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_kernel_dump *kd, dt_error *err);
+void dt_kernel_dump_close(dt_kernel_dump *kd);
+
+/* The thread with this pid/tid, or NULL (pairing with a user dump). */
+const dt_kernel_thread *dt_kernel_dump_find_thread(const dt_kernel_dump *kd, uint64_t pid, uint64_t tid);
+
+/* WinDbg-style short module name for a driver: "nt" for the kernel image,
+ * otherwise the file name without extension ("amdppm").  Writes into buf. */
+const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t cap);
+
+/* Names for KTHREAD_STATE and KWAIT_REASON values, or NULL. */
+const char *dt_kernel_thread_state_name(int state);
+const char *dt_kernel_wait_reason_name(int reason);
+
+#endif

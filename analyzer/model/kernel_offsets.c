@@ -1,0 +1,197 @@
+/*
+ * kernel_offsets.c — the built-in per-build structure-offset table and the
+ * merge rules (see kernel_offsets.h; sources in docs/kernel_offsets.md).
+ *
+ * Only values with a public source are filled in; everything else stays
+ * DT_OFF_UNKNOWN so it is never guessed.  KDDEBUGGER_DATA64 later overrides
+ * the stack/state/wait-reason fields with the running kernel's own values.
+ */
+#include "model/kernel_offsets.h"
+
+#include <string.h>
+
+#define U DT_OFF_UNKNOWN
+
+typedef struct {
+    const char *name;
+    dt_cpu_arch arch;
+    uint32_t build_min, build_max;
+    /* EPROCESS: UniqueProcessId, ActiveProcessLinks, ImageFileName,
+     * ThreadListHead, CreateTime, Peb */
+    uint32_t ep[6];
+    /* ETHREAD: Cid, Win32StartAddress, ThreadListEntry, CreateTime */
+    uint32_t et[4];
+    /* KTHREAD: State, WaitReason, WaitMode, MiscFlags, AlertableBit,
+     * WaitTime, WaitBlockList, KernelTime, UserTime, Teb, ApcProcess */
+    uint32_t kt[11];
+} layout;
+
+/* Sources: [RZ] rizin subprojects/rzwinkd/profiles.h; [ND] ntdiff/headers
+ * _KTHREAD/_ETHREAD/_EPROCESS dumps for 19041-family x64; [V] verified on
+ * tests/data/kernel triage dumps (docs/formats.md C.4). */
+static const layout layouts[] = {
+    /* Windows 10 2004/20H2/21H1/21H2/22H2, Server 2022 is 20348 (not here). */
+    { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
+      { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
+      { 0x478, 0x4d0, 0x4e8, 0x430 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8 } },
+    /* Windows 11 21H2 ARM64 (build 22000) [RZ WIN11_22000, V: TA]. */
+    { "win11-22000-arm64", DT_ARCH_ARM64, 22000, 22000,
+      { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
+      { 0x4e8, 0x540, 0x558, U },
+      { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0 } },
+    /* Windows 10 1903/1909 x64 [RZ WIN10_19H1]. */
+    { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
+      { 0x2e8, 0x2f0, 0x450, 0x488, U, 0x3f8 },
+      { 0x648, 0x6a0, 0x6b8, U },
+      { U, U, U, U, U, U, U, U, U, U, U } },
+    /* Windows 10 1803 x64 [RZ WIN10_RS4]. */
+    { "win10-17134-x64", DT_ARCH_AMD64, 17134, 17134,
+      { 0x2e0, 0x2e8, 0x450, 0x488, U, 0x3f8 },
+      { 0x638, 0x690, 0x6a8, U },
+      { U, U, U, U, U, U, U, U, U, U, U } },
+    /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1]. */
+    { "win10-14393-x64", DT_ARCH_AMD64, 14393, 14393,
+      { 0x2e8, 0x2f0, 0x450, 0x488, U, 0x3f8 },
+      { 0x630, 0x688, 0x698, U },
+      { U, U, U, U, U, U, U, U, U, U, U } },
+};
+
+void dt_kernel_offsets_init(dt_kernel_offsets *o)
+{
+    memset(o, 0xFF, sizeof *o);
+    o->source = "unknown";
+    o->table_name = NULL;
+}
+
+static void fill(const layout *l, dt_kernel_offsets *o)
+{
+    o->eprocess_unique_process_id = l->ep[0];
+    o->eprocess_active_process_links = l->ep[1];
+    o->eprocess_image_file_name = l->ep[2];
+    o->eprocess_thread_list_head = l->ep[3];
+    o->eprocess_create_time = l->ep[4];
+    o->eprocess_peb = l->ep[5];
+    o->ethread_cid = l->et[0];
+    o->ethread_win32_start_address = l->et[1];
+    o->ethread_thread_list_entry = l->et[2];
+    o->ethread_create_time = l->et[3];
+    o->kthread_state = l->kt[0];
+    o->kthread_wait_reason = l->kt[1];
+    o->kthread_wait_mode = l->kt[2];
+    o->kthread_misc_flags = l->kt[3];
+    o->kthread_alertable_bit = l->kt[4];
+    o->kthread_wait_time = l->kt[5];
+    o->kthread_wait_block_list = l->kt[6];
+    o->kthread_kernel_time = l->kt[7];
+    o->kthread_user_time = l->kt[8];
+    o->kthread_teb = l->kt[9];
+    o->kthread_apc_process = l->kt[10];
+    /* Stable since Vista x64 / Win8 ARM (all sources agree; KDBG confirms). */
+    o->eprocess_directory_table_base = 0x28;
+    o->kthread_initial_stack = 0x28;
+    o->kthread_stack_limit = 0x30;
+    o->kthread_stack_base = 0x38;
+    o->kthread_kernel_stack = 0x58;
+    o->prcb_current_thread = 0x8;
+    o->prcb_idle_thread = 0x18;
+    o->table_name = l->name;
+}
+
+bool dt_kernel_offsets_from_table(uint32_t build, dt_cpu_arch arch, dt_kernel_offsets *o)
+{
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        const layout *l = &layouts[i];
+        if (l->arch == arch && build >= l->build_min && build <= l->build_max) {
+            fill(l, o);
+            o->source = "table";
+            return true;
+        }
+    }
+    return false;
+}
+
+bool dt_kernel_offsets_candidate(dt_cpu_arch arch, size_t i, dt_kernel_offsets *o)
+{
+    size_t seen = 0;
+    for (size_t k = 0; k < sizeof layouts / sizeof layouts[0]; k++) {
+        if (layouts[k].arch != arch)
+            continue;
+        if (seen++ == i) {
+            dt_kernel_offsets_init(o);
+            fill(&layouts[k], o);
+            o->source = "validated";
+            return true;
+        }
+    }
+    return false;
+}
+
+void dt_kernel_offsets_apply_kdbg(dt_kernel_offsets *o, const dt_kdbg *k)
+{
+#define SET(field, v) do { if ((v) != 0) o->field = (v); } while (0)
+    SET(kthread_kernel_stack, k->kthread_kernel_stack);
+    SET(kthread_initial_stack, k->kthread_initial_stack);
+    SET(kthread_stack_limit, k->kthread_stack_limit);
+    SET(kthread_stack_base, k->kthread_stack_base);
+    SET(kthread_apc_process, k->kthread_apc_process);
+    SET(kthread_teb, k->kthread_teb);
+    SET(kthread_state, k->kthread_state);
+    SET(kthread_wait_reason, k->kthread_wait_reason);
+    SET(eprocess_peb, k->eprocess_peb);
+    SET(eprocess_directory_table_base, k->eprocess_directory_table_base);
+    SET(prcb_current_thread, k->prcb_current_thread);
+    SET(prcb_idle_thread, k->prcb_idle_thread);
+    SET(prcb_context, k->prcb_context);
+    SET(prcb_number, k->prcb_number);
+    SET(size_eprocess, k->size_eprocess);
+    SET(size_ethread, k->size_ethread);
+    SET(size_prcb, k->size_prcb);
+#undef SET
+}
+
+size_t dt_kernel_offsets_apply_provider(dt_kernel_offsets *o, dt_kernel_field_offset_fn fn, void *ctx)
+{
+    if (!fn)
+        return 0;
+    static const struct {
+        const char *type, *field;
+        size_t off;
+    } q[] = {
+        { "_EPROCESS", "UniqueProcessId", offsetof(dt_kernel_offsets, eprocess_unique_process_id) },
+        { "_EPROCESS", "ActiveProcessLinks", offsetof(dt_kernel_offsets, eprocess_active_process_links) },
+        { "_EPROCESS", "ImageFileName", offsetof(dt_kernel_offsets, eprocess_image_file_name) },
+        { "_EPROCESS", "ThreadListHead", offsetof(dt_kernel_offsets, eprocess_thread_list_head) },
+        { "_EPROCESS", "CreateTime", offsetof(dt_kernel_offsets, eprocess_create_time) },
+        { "_ETHREAD", "Cid", offsetof(dt_kernel_offsets, ethread_cid) },
+        { "_ETHREAD", "Win32StartAddress", offsetof(dt_kernel_offsets, ethread_win32_start_address) },
+        { "_ETHREAD", "ThreadListEntry", offsetof(dt_kernel_offsets, ethread_thread_list_entry) },
+        { "_ETHREAD", "CreateTime", offsetof(dt_kernel_offsets, ethread_create_time) },
+        { "_KTHREAD", "State", offsetof(dt_kernel_offsets, kthread_state) },
+        { "_KTHREAD", "WaitReason", offsetof(dt_kernel_offsets, kthread_wait_reason) },
+        { "_KTHREAD", "WaitMode", offsetof(dt_kernel_offsets, kthread_wait_mode) },
+        { "_KTHREAD", "MiscFlags", offsetof(dt_kernel_offsets, kthread_misc_flags) },
+        { "_KTHREAD", "WaitTime", offsetof(dt_kernel_offsets, kthread_wait_time) },
+        { "_KTHREAD", "WaitBlockList", offsetof(dt_kernel_offsets, kthread_wait_block_list) },
+        { "_KTHREAD", "KernelTime", offsetof(dt_kernel_offsets, kthread_kernel_time) },
+        { "_KTHREAD", "UserTime", offsetof(dt_kernel_offsets, kthread_user_time) },
+        { "_KTHREAD", "KernelStack", offsetof(dt_kernel_offsets, kthread_kernel_stack) },
+        { "_KTHREAD", "StackBase", offsetof(dt_kernel_offsets, kthread_stack_base) },
+        { "_KTHREAD", "StackLimit", offsetof(dt_kernel_offsets, kthread_stack_limit) },
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        uint32_t v;
+        if (fn(ctx, q[i].type, q[i].field, &v)) {
+            memcpy((char *)o + q[i].off, &v, sizeof v);
+            n++;
+        }
+    }
+    if (n) {
+        o->source = "pdb";
+        /* Alertable is bit 4 of MiscFlags in every public Win10+ layout. */
+        if (o->kthread_misc_flags != DT_OFF_UNKNOWN && o->kthread_alertable_bit == DT_OFF_UNKNOWN)
+            o->kthread_alertable_bit = 4;
+    }
+    return n;
+}

@@ -1,0 +1,94 @@
+/*
+ * kernel_offsets.h — where the fields we read live inside EPROCESS, ETHREAD
+ * (KTHREAD) and KPRCB for one Windows build and architecture.
+ *
+ * These layouts change with nearly every build, and the dump does not say
+ * them except for the subset in KDDEBUGGER_DATA64.  Resolution order, per
+ * field (docs/kernel_offsets.md):
+ *   1. a caller-supplied provider (PDB type info for ntkrnlmp.pdb),
+ *   2. KDDEBUGGER_DATA64 (stacks, State, WaitReason, ApcState.Process, …),
+ *   3. a built-in table of public layouts per (build, machine),
+ *   4. for an unknown build: each known layout of the same machine is tried
+ *      and kept only if it passes checks on the dump itself
+ *      (kernel_dump.c: Cid.UniqueProcess == EPROCESS.UniqueProcessId, a
+ *      printable ImageFileName, plausible TIDs).
+ * DT_OFF_UNKNOWN marks a field nobody could vouch for; readers skip it.
+ */
+#ifndef DT_MODEL_KERNEL_OFFSETS_H
+#define DT_MODEL_KERNEL_OFFSETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/cpu_context.h"
+#include "formats/kdbg.h"
+
+#define DT_OFF_UNKNOWN UINT32_MAX
+
+typedef struct {
+    /* EPROCESS / KPROCESS */
+    uint32_t eprocess_directory_table_base;
+    uint32_t eprocess_unique_process_id;
+    uint32_t eprocess_active_process_links;
+    uint32_t eprocess_image_file_name;
+    uint32_t eprocess_thread_list_head;
+    uint32_t eprocess_create_time;
+    uint32_t eprocess_peb;
+    /* KTHREAD */
+    uint32_t kthread_initial_stack;
+    uint32_t kthread_stack_limit;
+    uint32_t kthread_stack_base;
+    uint32_t kthread_kernel_stack;
+    uint32_t kthread_apc_process;   /* ApcState.Process */
+    uint32_t kthread_teb;
+    uint32_t kthread_state;
+    uint32_t kthread_wait_reason;
+    uint32_t kthread_wait_mode;
+    uint32_t kthread_misc_flags;    /* Alertable is a bit of this u32 */
+    uint32_t kthread_alertable_bit;
+    uint32_t kthread_wait_time;
+    uint32_t kthread_wait_block_list;
+    uint32_t kthread_kernel_time;
+    uint32_t kthread_user_time;
+    /* ETHREAD */
+    uint32_t ethread_create_time;
+    uint32_t ethread_cid;
+    uint32_t ethread_win32_start_address;
+    uint32_t ethread_thread_list_entry;
+    /* KPRCB */
+    uint32_t prcb_current_thread;
+    uint32_t prcb_idle_thread;
+    uint32_t prcb_context;          /* the PCONTEXT member */
+    uint32_t prcb_number;
+    /* sizes */
+    uint32_t size_eprocess, size_ethread, size_prcb;
+    /* where the identity fields came from: "pdb", "table:NAME",
+     * "validated:NAME" or "unknown" (static string) */
+    const char *source;
+    const char *table_name;
+} dt_kernel_offsets;
+
+/* PDB type-info provider: the offset of `field` ("Cid", "Tcb.State") in
+ * `type` ("_ETHREAD"); false when unknown.  The symbol track's
+ * dt_pdb_field_offset fits behind this. */
+typedef bool (*dt_kernel_field_offset_fn)(void *ctx, const char *type, const char *field, uint32_t *offset);
+
+/* All fields DT_OFF_UNKNOWN. */
+void dt_kernel_offsets_init(dt_kernel_offsets *o);
+
+/* Built-in layout for (build, arch); false when the build is not in the
+ * table (o untouched). */
+bool dt_kernel_offsets_from_table(uint32_t build, dt_cpu_arch arch, dt_kernel_offsets *o);
+
+/* Candidate layouts for validation on an unknown build: the i-th known
+ * layout of arch (i from 0); false past the last. */
+bool dt_kernel_offsets_candidate(dt_cpu_arch arch, size_t i, dt_kernel_offsets *o);
+
+/* Overrides what KDDEBUGGER_DATA64 states (non-zero fields only). */
+void dt_kernel_offsets_apply_kdbg(dt_kernel_offsets *o, const dt_kdbg *k);
+
+/* Asks the provider for every field; returns how many it answered. */
+size_t dt_kernel_offsets_apply_provider(dt_kernel_offsets *o, dt_kernel_field_offset_fn fn, void *ctx);
+
+#endif

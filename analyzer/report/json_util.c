@@ -1,0 +1,169 @@
+/*
+ * json_util.c — cJSON helpers (see json_util.h).  The UTF-8 sanitizer is
+ * here because cJSON copies bytes verbatim: a module name with a stray 0xFF
+ * would otherwise make the whole report invalid JSON for browsers.
+ */
+#include "report/json_util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+cJSON *dt_json_hex(uint64_t v)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return cJSON_CreateString(buf);
+}
+
+static cJSON *add(cJSON *obj, const char *name, cJSON *item)
+{
+    if (!item)
+        return NULL;
+    if (!cJSON_AddItemToObject(obj, name, item)) {
+        cJSON_Delete(item);
+        return NULL;
+    }
+    return item;
+}
+
+cJSON *dt_json_add_hex(cJSON *obj, const char *name, uint64_t v)
+{
+    return add(obj, name, dt_json_hex(v));
+}
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+char *dt_utf8_sanitize(const char *s)
+{
+    size_t n = strlen(s);
+    /* Worst case every byte becomes the 3-byte U+FFFD. */
+    char *out = malloc(n * 3 + 1);
+    if (!out)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        size_t len = utf8_seq(p + i, n - i);
+        if (len == 0) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, p + i, len);
+            o += len;
+            i += len;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+cJSON *dt_json_str(const char *s)
+{
+    if (!s)
+        return cJSON_CreateNull();
+    char *clean = dt_utf8_sanitize(s);
+    if (!clean)
+        return NULL;
+    cJSON *item = cJSON_CreateString(clean);
+    free(clean);
+    return item;
+}
+
+cJSON *dt_json_add_str(cJSON *obj, const char *name, const char *s)
+{
+    return add(obj, name, dt_json_str(s));
+}
+
+cJSON *dt_json_add_num(cJSON *obj, const char *name, double v)
+{
+    return add(obj, name, cJSON_CreateNumber(v));
+}
+
+cJSON *dt_json_add_bool(cJSON *obj, const char *name, bool v)
+{
+    return add(obj, name, cJSON_CreateBool(v));
+}
+
+cJSON *dt_json_add_time(cJSON *obj, const char *name, int64_t unix_seconds)
+{
+    time_t t = (time_t)unix_seconds;
+    struct tm tm;
+    char buf[40];
+    if (!gmtime_r(&t, &tm) || strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return add(obj, name, cJSON_CreateNull());
+    return add(obj, name, cJSON_CreateString(buf));
+}
+
+cJSON *dt_json_add_filetime(cJSON *obj, const char *name, uint64_t filetime)
+{
+    /* 100 ns ticks between 1601-01-01 and 1970-01-01. */
+    const uint64_t epoch_delta = UINT64_C(116444736000000000);
+    if (filetime < epoch_delta)
+        return add(obj, name, cJSON_CreateNull());
+    return dt_json_add_time(obj, name, (int64_t)((filetime - epoch_delta) / 10000000u));
+}
+
+const char *dt_json_get_str(const cJSON *obj, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+double dt_json_get_num(const cJSON *obj, const char *name, double fallback)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(it) ? it->valuedouble : fallback;
+}
+
+bool dt_json_get_bool(const cJSON *obj, const char *name)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+bool dt_json_get_hex(const cJSON *obj, const char *name, uint64_t *out)
+{
+    const char *s = dt_json_get_str(obj, name);
+    if (!s || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || !s[2])
+        return false;
+    char *end;
+    unsigned long long v = strtoull(s + 2, &end, 16);
+    if (*end)
+        return false;
+    *out = v;
+    return true;
+}

@@ -1,0 +1,44 @@
+/*
+ * json_util.h — small cJSON helpers every report builder shares.
+ *
+ * Conventions of the report (docs/report.md): addresses and other 64-bit
+ * values are hex strings "0x…" (JavaScript numbers lose precision above
+ * 2^53); times are ISO-8601 UTC strings; a missing string is JSON null; every
+ * string that came from a dump is made valid UTF-8 before it enters the
+ * document.  Adders return the added item, or NULL on OOM (the document is
+ * then merely incomplete).
+ */
+#ifndef DT_REPORT_JSON_UTIL_H
+#define DT_REPORT_JSON_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+/* "0x1a2b" (lower case, no padding). */
+cJSON *dt_json_hex(uint64_t v);
+cJSON *dt_json_add_hex(cJSON *obj, const char *name, uint64_t v);
+/* A string (sanitized to valid UTF-8), or null when s is NULL. */
+cJSON *dt_json_add_str(cJSON *obj, const char *name, const char *s);
+cJSON *dt_json_str(const char *s);
+cJSON *dt_json_add_num(cJSON *obj, const char *name, double v);
+cJSON *dt_json_add_bool(cJSON *obj, const char *name, bool v);
+/* Seconds since 1970 as "2007-02-14T19:13:55Z". */
+cJSON *dt_json_add_time(cJSON *obj, const char *name, int64_t unix_seconds);
+/* A Windows FILETIME (100 ns since 1601) as an ISO time; null when 0. */
+cJSON *dt_json_add_filetime(cJSON *obj, const char *name, uint64_t filetime);
+
+/* malloc'd copy of s with invalid UTF-8 sequences replaced by U+FFFD. */
+char *dt_utf8_sanitize(const char *s);
+
+/* Readers for renderers (tolerant: a missing or mistyped member gives the
+ * fallback). */
+const char *dt_json_get_str(const cJSON *obj, const char *name);
+double dt_json_get_num(const cJSON *obj, const char *name, double fallback);
+bool dt_json_get_bool(const cJSON *obj, const char *name);
+/* Parses a "0x…" member; false when absent or malformed. */
+bool dt_json_get_hex(const cJSON *obj, const char *name, uint64_t *out);
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * symbolizer.c — the provider chain and its per-module cache.
+ *
+ * A module is identified by its base and its code/debug identity (one
+ * symbolizer serves one analysis, so one address space); the first lookup opens every provider for it
+ * once and keeps the handles (or the absence of any) until the symbolizer
+ * is freed, so a missing PDB costs one directory probe per module, not one
+ * per frame.
+ */
+#include "symbols/symbolizer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/mapped_file.h"
+#include "symbols/providers.h"
+
+#define MAX_PROVIDERS 8
+enum { PROVIDER_PDB = 0, PROVIDER_BREAKPAD = 1 };
+
+typedef struct {
+    uint64_t base;
+    const dt_addrspace *as;        /* first non-NULL one seen */
+    char *key;
+    size_t opened;                 /* providers [0, opened) have been asked */
+    void *handles[MAX_PROVIDERS];
+    char *sources[MAX_PROVIDERS];
+    bool image_tried, has_image;
+    dt_mapped_file image;
+} module_entry;
+
+struct dt_symbolizer {
+    dt_symstore store;
+    dt_symbol_provider providers[MAX_PROVIDERS];
+    size_t nproviders;
+    module_entry *entries;
+    size_t n, cap;
+};
+
+void dt_symbol_clear(dt_symbol *s)
+{
+    free(s->function);
+    free(s->file);
+    memset(s, 0, sizeof *s);
+}
+
+dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error *err)
+{
+    dt_symbolizer *s = calloc(1, sizeof *s);
+    if (!s) {
+        dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (dt_symstore_init(&s->store, dirs, ndirs, getenv(DT_SYMBOL_PATH_ENV), err) != DT_OK) {
+        free(s);
+        return NULL;
+    }
+    s->providers[PROVIDER_PDB] = dt_provider_pdb();
+    s->providers[PROVIDER_BREAKPAD] = dt_provider_breakpad();
+    s->nproviders = 2;
+    return s;
+}
+
+void dt_symbolizer_free(dt_symbolizer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        module_entry *e = &s->entries[i];
+        for (size_t p = 0; p < e->opened; p++) {
+            if (e->handles[p])
+                s->providers[p].close(e->handles[p]);
+            free(e->sources[p]);
+        }
+        if (e->has_image)
+            dt_mapped_file_close(&e->image);
+        free(e->key);
+    }
+    free(s->entries);
+    dt_symstore_free(&s->store);
+    free(s);
+}
+
+dt_status dt_symbolizer_add_provider(dt_symbolizer *s, const dt_symbol_provider *p, dt_error *err)
+{
+    if (s->nproviders == MAX_PROVIDERS || !p->open || !p->lookup || !p->close)
+        return dt_error_set(err, DT_ERR_ARG, "cannot add symbol provider");
+    s->providers[s->nproviders++] = *p;
+    return DT_OK;
+}
+
+const dt_symstore *dt_symbolizer_store(const dt_symbolizer *s) { return &s->store; }
+
+static char *module_key(const dt_module *m)
+{
+    const char *cf = m->code_file ? m->code_file : "", *df = m->debug_file ? m->debug_file : "";
+    size_t len = strlen(cf) + strlen(df) + strlen(m->code_id) + strlen(m->debug_id) + 4;
+    char *k = malloc(len);
+    if (k)
+        snprintf(k, len, "%s|%s|%s|%s", cf, m->code_id, df, m->debug_id);
+    return k;
+}
+
+/* The cache entry for m, with every provider asked; NULL on OOM. */
+static module_entry *entry_for(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as)
+{
+    char *key = module_key(m);
+    if (!key)
+        return NULL;
+    module_entry *e = NULL;
+    for (size_t i = 0; i < s->n && !e; i++)
+        if (s->entries[i].base == m->base && strcmp(s->entries[i].key, key) == 0)
+            e = &s->entries[i];
+    if (e) {
+        free(key);
+        /* First seen without memory, now with: the providers that read the
+         * image from dump memory (those after PDB and Breakpad) get another
+         * chance. */
+        if (!e->as && as) {
+            e->as = as;
+            for (size_t p = PROVIDER_BREAKPAD + 1; p < e->opened; p++) {
+                if (e->handles[p])
+                    continue;
+                char *source = NULL;
+                e->handles[p] = s->providers[p].open(s->providers[p].ctx, &s->store, m, as, &source);
+                if (e->handles[p])
+                    e->sources[p] = source;
+                else
+                    free(source);
+            }
+        }
+    } else {
+        if (s->n == s->cap) {
+            size_t ncap = s->cap ? s->cap * 2 : 32;
+            module_entry *t = realloc(s->entries, ncap * sizeof *t);
+            if (!t) {
+                free(key);
+                return NULL;
+            }
+            s->entries = t;
+            s->cap = ncap;
+        }
+        e = &s->entries[s->n++];
+        memset(e, 0, sizeof *e);
+        e->base = m->base;
+        e->as = as;
+        e->key = key;
+    }
+    for (; e->opened < s->nproviders; e->opened++) {
+        const dt_symbol_provider *p = &s->providers[e->opened];
+        char *source = NULL;
+        e->handles[e->opened] = p->open(p->ctx, &s->store, m, as, &source);
+        e->sources[e->opened] = source;
+        if (!e->handles[e->opened]) {
+            free(source);
+            e->sources[e->opened] = NULL;
+        }
+    }
+    return e;
+}
+
+bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as,
+                          uint64_t address, dt_symbol *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!m || address < m->base || (m->size && address - m->base >= m->size))
+        return false;
+    module_entry *e = entry_for(s, m, as);
+    if (!e)
+        return false;
+    for (size_t p = 0; p < e->opened; p++) {
+        if (!e->handles[p])
+            continue;
+        if (s->providers[p].lookup(e->handles[p], address - m->base, out)) {
+            out->provider = s->providers[p].name;
+            out->export_only = s->providers[p].export_only;
+            return true;
+        }
+        dt_symbol_clear(out);
+    }
+    return false;
+}
+
+void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *as)
+{
+    module_entry *e = entry_for(s, m, as);
+    const char *src = "missing_symbols";
+    bool loaded = false;
+    for (size_t p = 0; e && p < e->opened; p++) {
+        if (!e->handles[p])
+            continue;
+        src = e->sources[p] ? e->sources[p] : s->providers[p].name;
+        loaded = !s->providers[p].export_only;
+        break;
+    }
+    char *copy = strdup(src);
+    if (copy) {
+        free(m->symbol_source);
+        m->symbol_source = copy;
+    }
+    m->symbols_loaded = loaded;
+}
+
+const dt_breakpad_sym *dt_symbolizer_breakpad(dt_symbolizer *s, const dt_module *m)
+{
+    module_entry *e = entry_for(s, m, NULL);
+    return e ? e->handles[PROVIDER_BREAKPAD] : NULL;
+}
+
+bool dt_symbolizer_cfi_unwind(dt_symbolizer *s, const dt_module *m, uint64_t address,
+                              const dt_cpu_context *callee, const dt_breakpad_unwind_env *env,
+                              dt_cpu_context *caller, bool *scanned, uint32_t *param_size)
+{
+    *scanned = false;
+    *param_size = 0;
+    if (!m || address < m->base || address - m->base > UINT32_MAX)
+        return false;
+    const dt_breakpad_sym *sym = dt_symbolizer_breakpad(s, m);
+    if (!sym)
+        return false;
+    uint32_t rva = (uint32_t)(address - m->base);
+    if (callee->arch == DT_ARCH_X86 &&
+        dt_breakpad_unwind_win(sym, rva, callee, env, caller, scanned, param_size))
+        return true;
+    return dt_breakpad_unwind_cfi(sym, rva, callee, env->as, caller);
+}
+
+bool dt_symbolizer_image_file(dt_symbolizer *s, const dt_module *m, dt_view *out)
+{
+    module_entry *e = entry_for(s, m, NULL);
+    if (!e)
+        return false;
+    if (!e->image_tried) {
+        e->image_tried = true;
+        char *path = dt_symstore_find_image(&s->store, m->code_file, m->code_id);
+        if (path && dt_mapped_file_open(&e->image, path, NULL) == DT_OK)
+            e->has_image = true;
+        free(path);
+    }
+    if (e->has_image)
+        *out = e->image.view;
+    return e->has_image;
+}
+
+bool dt_symbolizer_has_function(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as,
+                                uint64_t address)
+{
+    if (!m || address < m->base)
+        return false;
+    module_entry *e = entry_for(s, m, as);
+    for (size_t p = 0; e && p < e->opened; p++)
+        if (e->handles[p] && s->providers[p].has_function &&
+            s->providers[p].has_function(e->handles[p], address - m->base))
+            return true;
+    return false;
+}

@@ -1,0 +1,111 @@
+/*
+ * symbolizer.h — names for code addresses, from a chain of providers.
+ *
+ * For each module the chain is asked once (results, including "nothing
+ * found", are cached per module): PDB from the symbol directories, then a
+ * Breakpad .sym, then any providers added later (PE exports of the image in
+ * dump memory or on disk, which know only exported names and are marked
+ * export_only because a static function between two exports gets the
+ * wrong name).  A lookup answers from the first provider that knows the
+ * address, and says which provider that was.
+ *
+ * The symbolizer also serves the stack walker: Breakpad STACK WIN/CFI
+ * unwinding for a module, the module's PE file from the symbol directories,
+ * and "is this address inside a known function" for stack scanning.
+ *
+ * Not thread-safe; use one per analysis.  Ownership: strings in a dt_symbol
+ * belong to the caller (dt_symbol_clear); everything the symbolizer caches
+ * lives until dt_symbolizer_free.
+ */
+#ifndef DT_SYMBOLS_SYMBOLIZER_H
+#define DT_SYMBOLS_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "formats/breakpad_sym.h"
+#include "formats/cpu_context.h"
+#include "io/view.h"
+#include "memory/addrspace.h"
+#include "model/module.h"
+#include "symbols/breakpad_unwind.h"
+#include "symbols/symstore.h"
+#include "util/error.h"
+
+typedef struct {
+    char *function;            /* owned; NULL when nothing was found */
+    uint64_t function_offset;  /* address - function start */
+    char *file;                /* owned; NULL without line information */
+    uint32_t line;
+    const char *provider;      /* static: "pdb", "breakpad", "exports" */
+    bool export_only;          /* name from an export table only */
+} dt_symbol;
+
+void dt_symbol_clear(dt_symbol *s);
+
+/* A source of symbols.  open() is called once per module and returns a
+ * handle (NULL: nothing for this module) and, in *source, a malloc'd
+ * description such as "pdb:/syms/x.pdb/ID/x.pdb".  lookup() gets the
+ * module-relative address and fills function (malloc'd), function_offset,
+ * file (malloc'd) and line; the symbolizer sets provider and export_only. */
+typedef struct {
+    const char *name;
+    bool export_only;
+    void *(*open)(void *ctx, const dt_symstore *store, const dt_module *m,
+                  const dt_addrspace *as, char **source);
+    bool (*lookup)(void *handle, uint64_t rva, dt_symbol *out);
+    /* Optional: true when rva lies inside a function this provider knows. */
+    bool (*has_function)(void *handle, uint64_t rva);
+    void (*close)(void *handle);
+    void *ctx;
+} dt_symbol_provider;
+
+typedef struct dt_symbolizer dt_symbolizer;
+
+/* Symbol directories: dirs, then DUMPTRIAGE_SYMBOL_PATH.  Free with
+ * dt_symbolizer_free.  NULL on OOM (err says so). */
+dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error *err);
+void dt_symbolizer_free(dt_symbolizer *s);
+
+/* Appends a provider to the chain (after PDB and Breakpad).  The struct is
+ * copied. */
+dt_status dt_symbolizer_add_provider(dt_symbolizer *s, const dt_symbol_provider *p, dt_error *err);
+
+const dt_symstore *dt_symbolizer_store(const dt_symbolizer *s);
+
+/* Name for address (absolute) in module m.  as may be NULL (then providers
+ * that read the image from dump memory have nothing).  Callers walking a
+ * stack pass return address - 1 for caller frames.  False (out cleared)
+ * when no provider knows the address: show module+offset then. */
+bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as,
+                          uint64_t address, dt_symbol *out);
+
+/* Loads m's symbols (cached) and records where they came from:
+ * m->symbol_source = "pdb:PATH", "breakpad:PATH", "exports" or
+ * "missing_symbols"; m->symbols_loaded = a PDB or .sym was found. */
+void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *as);
+
+/* ---- walker hooks ------------------------------------------------------------ */
+
+/* The parsed .sym of m, NULL when none (cached; owned by the symbolizer). */
+const dt_breakpad_sym *dt_symbolizer_breakpad(dt_symbolizer *s, const dt_module *m);
+
+/* Breakpad unwind of the frame at address in m: STACK WIN then STACK CFI on
+ * x86 (Breakpad's order), STACK CFI elsewhere.  *scanned: the return address
+ * came from a stack scan; *param_size: for the next frame's
+ * env->callee_param_size (0 after a CFI unwind). */
+bool dt_symbolizer_cfi_unwind(dt_symbolizer *s, const dt_module *m, uint64_t address,
+                              const dt_cpu_context *callee, const dt_breakpad_unwind_env *env,
+                              dt_cpu_context *caller, bool *scanned, uint32_t *param_size);
+
+/* m's PE file from the symbol directories (code_file + code_id), mapped;
+ * the view lives until dt_symbolizer_free.  False when not found. */
+bool dt_symbolizer_image_file(dt_symbolizer *s, const dt_module *m, dt_view *out);
+
+/* True when some provider with function extents (PDB procedures, .sym
+ * FUNCs) places address inside a function of m.  False when unknown. */
+bool dt_symbolizer_has_function(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as,
+                                uint64_t address);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * symstore.h — finding symbol files and images in local symbol directories.
+ *
+ * Each directory may be a symbol store (SymStore / symbol-server layout) or
+ * a flat directory of files:
+ *   PDB       DIR/name.pdb/<GUID><AGE>/name.pdb      or DIR/name.pdb (identity checked)
+ *   PE        DIR/name.exe/<TIMESTAMP><SIZE>/name.exe or DIR/name.exe (identity checked)
+ *   Breakpad  DIR/name.pdb/<ID>/name.sym, DIR/name/<ID>/name.sym
+ *                                                    or DIR/name.sym (MODULE id checked)
+ * Windows names are case-insensitive and Linux file systems are not, so a
+ * component that does not exist as spelled is matched case-insensitively.
+ * Names and ids come from dumps: anything that is not a plain file name
+ * (separators, "..", control characters) is refused, never joined to a path.
+ */
+#ifndef DT_SYMBOLS_SYMSTORE_H
+#define DT_SYMBOLS_SYMSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+/* The environment variable holding extra directories, ';' or ':' separated. */
+#define DT_SYMBOL_PATH_ENV "DUMPTRIAGE_SYMBOL_PATH"
+
+typedef struct {
+    char **dirs;      /* owned */
+    size_t ndirs;
+} dt_symstore;
+
+/* Directories from dirs (in order) followed by those in path_list (a
+ * DUMPTRIAGE_SYMBOL_PATH value, may be NULL).  Free with dt_symstore_free. */
+dt_status dt_symstore_init(dt_symstore *s, const char *const *dirs, size_t ndirs,
+                           const char *path_list, dt_error *err);
+void dt_symstore_free(dt_symstore *s);
+
+/* Each returns a malloc'd path (caller frees) or NULL when not found.
+ * debug_file may be a full Windows path; its basename is used. */
+char *dt_symstore_find_pdb(const dt_symstore *s, const char *debug_file, const char *debug_id);
+char *dt_symstore_find_breakpad(const dt_symstore *s, const char *debug_file, const char *debug_id);
+char *dt_symstore_find_image(const dt_symstore *s, const char *code_file, const char *code_id);
+
+/* True when id matches a PDB identity: same GUID (first 32 hex digits,
+ * case-insensitive) and module age <= PDB age. */
+bool dt_symstore_pdb_id_matches(const char *module_id, const char *pdb_id);
+
+#endif

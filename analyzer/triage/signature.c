@@ -1,0 +1,123 @@
+/*
+ * signature.c — the hang signature: a short, stable string that is equal for
+ * two dumps of the same hang and different for different hangs, so uploads
+ * can be bucketed.
+ *
+ * It is built from normalised frame names only (module lower-case without
+ * extension, aliases from triage.rules, no offsets, no addresses, no thread
+ * ids — those change from run to run):
+ *   hang|<user blocking frame>|<first application frame>|<kernel wait frame>|<driver frame>
+ *   deadlock|<lock kind>|<application frames of the cycle, sorted>
+ *   crash|<exception>|<first application frame>
+ *   bugcheck|<code name>|<first driver frame>
+ * A missing part is "-".
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "triage/json_read.h"
+#include "triage/triage_internal.h"
+
+static const char *norm_or_dash(const dt_tframe *f, int idx)
+{
+    return idx >= 0 ? f[idx].norm : "-";
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void add_parts(cJSON *tri, const char *const *parts, size_t n)
+{
+    char sig[2048];
+    size_t len = 0;
+    cJSON *arr = cJSON_AddArrayToObject(tri, "signature_parts");
+    for (size_t i = 0; i < n; i++) {
+        cJSON_AddItemToArray(arr, cJSON_CreateString(parts[i]));
+        if (len < sizeof sig)
+            len += (size_t)snprintf(sig + len, sizeof sig - len, "%s%s", i ? "|" : "", parts[i]);
+    }
+    cJSON_AddStringToObject(tri, "signature", sig);
+}
+
+static int first_app(const dt_tmodel *m, const dt_tthread *t)
+{
+    for (size_t i = 0; i < t->nuf; i++)
+        if (!dt_tframe_is_system(m->rules, &t->uf[i]))
+            return (int)i;
+    return -1;
+}
+
+void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJSON *user, const cJSON *kernel,
+                         cJSON *tri)
+{
+    const cJSON *crash = user ? cJSON_GetObjectItemCaseSensitive(user, "crash_info") : NULL;
+    const cJSON *bug = kernel ? cJSON_GetObjectItemCaseSensitive(kernel, "bugcheck") : NULL;
+
+    if (primary && primary->in_deadlock) {
+        const char *names[64];
+        size_t n = 0;
+        for (size_t i = 0; i < m->count && n < 64; i++) {
+            const dt_tthread *t = &m->threads[i];
+            if (!t->in_deadlock)
+                continue;
+            int a = t->first_app_idx;
+            const char *nm = a >= 0 ? t->uf[a].norm : "-";
+            bool dup = false;
+            for (size_t k = 0; k < n; k++)
+                dup |= strcmp(names[k], nm) == 0;
+            if (!dup)
+                names[n++] = nm;
+        }
+        qsort(names, n, sizeof names[0], cmp_str);
+        const char *parts[66] = { "deadlock", "critical_section" };
+        for (size_t i = 0; i < n; i++)
+            parts[2 + i] = names[i];
+        add_parts(tri, parts, 2 + n);
+        return;
+    }
+    if (primary && primary->stuck) {
+        const char *parts[5] = { "hang", norm_or_dash(primary->uf, primary->blocking_idx),
+                                 norm_or_dash(primary->uf, primary->first_app_idx),
+                                 norm_or_dash(primary->kf, primary->kernel_wait_idx),
+                                 norm_or_dash(primary->kf, primary->driver_idx) };
+        /* A kernel-only thread has no user frames: name its service instead. */
+        if (!primary->nuf && primary->syscall_kernel_idx >= 0)
+            parts[1] = primary->kf[primary->syscall_kernel_idx].norm;
+        add_parts(tri, parts, 5);
+        return;
+    }
+    if (cJSON_IsObject(crash)) {
+        const char *type = dt_json_get_str(crash, "type");
+        const dt_tthread *ct = NULL;
+        for (size_t i = 0; i < m->count; i++)
+            if (strcmp(m->threads[i].state, "crashed") == 0)
+                ct = &m->threads[i];
+        int a = ct ? first_app(m, ct) : -1;
+        const char *parts[3] = { "crash", type ? type : "-", a >= 0 ? ct->uf[a].norm : "-" };
+        add_parts(tri, parts, 3);
+        return;
+    }
+    if (cJSON_IsObject(bug)) {
+        const char *name = dt_json_get_str(bug, "name");
+        char code[32] = "-";
+        uint64_t c;
+        if (dt_json_u64(bug, "code", &c))
+            snprintf(code, sizeof code, "0x%" PRIx64, c);
+        const char *drv = "-";
+        for (size_t i = 0; i < m->count; i++) {
+            const dt_tthread *t = &m->threads[i];
+            if (t->driver_idx >= 0 && dt_json_get_str(t->kthread, "label") == NULL) {
+                drv = t->kf[t->driver_idx].norm;
+                break;
+            }
+        }
+        const char *parts[3] = { "bugcheck", name ? name : code, drv };
+        add_parts(tri, parts, 3);
+        return;
+    }
+    cJSON_AddNullToObject(tri, "signature");
+}

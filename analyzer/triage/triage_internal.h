@@ -1,0 +1,78 @@
+/*
+ * triage_internal.h — the working model shared by the triage files:
+ * one entry per thread, with its user and kernel frames normalised once.
+ * Not part of the library's interface.
+ */
+#ifndef DT_TRIAGE_INTERNAL_H
+#define DT_TRIAGE_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memory/addrspace.h"
+#include "triage/rules.h"
+
+typedef struct {
+    const cJSON *json;    /* the report's frame object */
+    char norm[512];       /* "kernelbase!readfile" or "hello_block" (no function) */
+    char mod[128];        /* normalised module ("nt", "kernelbase") */
+    char display[640];    /* "kernelbase!ReadFile+0x148", WinDbg style */
+    char name[512];       /* "kernelbase!ReadFile" (no offset) or "module+0x…" */
+    bool named;
+    uint64_t sp;
+    bool has_sp;
+} dt_tframe;
+
+typedef struct {
+    uint64_t tid;
+    uint64_t pid;
+    bool has_pid;
+    const char *name;
+    const cJSON *uthread;
+    const cJSON *kthread;
+    dt_tframe *uf, *kf;
+    size_t nuf, nkf;
+    size_t order;            /* position in the user (or kernel) thread list */
+
+    /* analysis */
+    const char *state;       /* "running", "ready", "waiting", "crashed", "unknown" */
+    const char *state_source;
+    bool stuck, idle;
+    const dt_rule *idle_rule;
+    const dt_rule *blocking;
+    int blocking_idx;        /* user frame index, -1 */
+    int first_app_idx;       /* user frame index, -1 */
+    char syscall[128];       /* "NtReadFile" or "" */
+    int syscall_user_idx, syscall_kernel_idx;
+    int kernel_fold_count;   /* kernel frames [0, n) added by the dump writer */
+    int kernel_wait_idx, driver_idx;
+    double wait_seconds;
+    bool has_wait_seconds;
+    uint64_t lock_addr, lock_owner;
+    bool has_lock;
+    bool in_deadlock;
+    int score;               /* for choosing the primary thread */
+} dt_tthread;
+
+typedef struct {
+    const dt_rules *rules;
+    const dt_addrspace *user_memory;
+    dt_tthread *threads;
+    size_t count;
+} dt_tmodel;
+
+/* frames.c */
+dt_tframe *dt_tframes_from_json(const dt_rules *r, const cJSON *frames, size_t *count);
+bool dt_tframe_is_system(const dt_rules *r, const dt_tframe *f);
+
+/* locks.c: finds critical-section owners and lock cycles; appends
+ * "deadlocks" entries to out_deadlocks. */
+void dt_triage_find_locks(dt_tmodel *m, cJSON *out_deadlocks);
+
+/* signature.c */
+void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJSON *user,
+                         const cJSON *kernel, cJSON *triage);
+
+#endif

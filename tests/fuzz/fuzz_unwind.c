@@ -1,0 +1,107 @@
+/*
+ * fuzz_unwind.c — the stack walker over arbitrary bytes taken as a module
+ * image plus a stack, for each architecture: UNWIND_INFO/.xdata decoding
+ * and execution, epilog recognition, frame-pointer chains and scanning.
+ *
+ * Input: byte 0 selects the architecture (low 2 bits) and whether the image
+ * is in memory or only reachable as a file through the hook (bit 2); bytes
+ * 1-4 give the stack length L; the last L bytes are the stack, the rest the
+ * image.  The first stack words seed the registers.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "unwind/stackwalk.h"
+
+#define IMAGE_BASE 0x140000000ULL
+#define STACK_BASE 0x10000ULL
+
+typedef struct {
+    const uint8_t *image;
+    size_t image_size;
+    bool image_in_memory;
+    const uint8_t *stack;
+    size_t stack_size;
+} fuzz_space;
+
+static size_t copy_from(uint64_t base, const uint8_t *p, size_t n, uint64_t va, void *buf, size_t len)
+{
+    if (va < base || va - base >= n)
+        return 0;
+    size_t off = (size_t)(va - base);
+    if (len > n - off)
+        len = n - off;
+    memcpy(buf, p + off, len);
+    return len;
+}
+
+static size_t fuzz_read(void *ctx, uint64_t va, void *buf, size_t len)
+{
+    fuzz_space *s = ctx;
+    size_t got = copy_from(STACK_BASE, s->stack, s->stack_size, va, buf, len);
+    if (!got && s->image_in_memory)
+        got = copy_from(IMAGE_BASE, s->image, s->image_size, va, buf, len);
+    return got;
+}
+
+static bool fuzz_image(void *ctx, const dt_module *m, dt_view *out)
+{
+    fuzz_space *s = ctx;
+    (void)m;
+    *out = dt_view_make(s->image, s->image_size);
+    return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 16)
+        return 0;
+    static const dt_cpu_arch arches[4] = { DT_ARCH_AMD64, DT_ARCH_X86, DT_ARCH_ARM64, DT_ARCH_AMD64 };
+    dt_cpu_arch arch = arches[data[0] & 3];
+    uint32_t l = (uint32_t)data[1] | ((uint32_t)data[2] << 8) | ((uint32_t)data[3] << 16) |
+                 ((uint32_t)data[4] << 24);
+    size_t rest = size - 5;
+    size_t stack_size = l % (rest + 1);
+    fuzz_space s = { data + 5, rest - stack_size, (data[0] & 4) == 0, data + size - stack_size, stack_size };
+
+    dt_module_list mods = { 0 };
+    dt_module m;
+    memset(&m, 0, sizeof m);
+    m.base = IMAGE_BASE;
+    m.size = s.image_size ? s.image_size : 1;
+    if (!dt_module_list_add(&mods, &m))
+        return 0;
+
+    uint64_t w[4] = { 0, 0, 0, 0 };
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 8 && (size_t)(i * 8 + b) < stack_size; b++)
+            w[i] |= (uint64_t)s.stack[i * 8 + b] << (8 * b);
+    dt_cpu_context ctx = { .arch = arch };
+    uint64_t ip = IMAGE_BASE + (s.image_size ? w[0] % s.image_size : 0);
+    uint64_t sp = STACK_BASE + (stack_size ? (w[1] % stack_size) & ~(uint64_t)7 : 0);
+    uint64_t fp = STACK_BASE + (stack_size ? w[2] % stack_size : 0);
+    for (int r = 0; r < 16; r++)
+        dt_ctx_set(&ctx, r, w[3] + (uint64_t)r);
+    dt_ctx_set(&ctx, dt_cpu_context_ip_reg(arch), ip);
+    dt_ctx_set(&ctx, dt_cpu_context_sp_reg(arch), sp);
+    dt_ctx_set(&ctx, dt_cpu_context_fp_reg(arch), fp);
+    if (arch == DT_ARCH_ARM64)
+        dt_ctx_set(&ctx, DT_ARM64_LR, IMAGE_BASE + (w[3] % (s.image_size + 1)));
+
+    dt_addrspace as = { &s, fuzz_read, NULL, arch == DT_ARCH_X86 ? 4u : 8u };
+    dt_stackwalk_hooks hooks = { .ctx = &s, .image_file = fuzz_image };
+    dt_stackwalk_input in = { .arch = arch, .start = &ctx, .memory = &as, .modules = &mods,
+                              .hooks = &hooks, .max_frames = 64 };
+    if (data[0] & 8) {
+        in.stack_low = STACK_BASE;
+        in.stack_high = STACK_BASE + stack_size;
+    }
+    dt_stack st;
+    if (dt_stackwalk(&in, &st, NULL) == DT_OK)
+        dt_stack_free(&st);
+    mods.items[0].code_file = NULL;
+    dt_module_list_free(&mods);
+    return 0;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# test_web.sh — the browser tests of the web pages (tests/web/*.test.mjs):
+# headless Debian Chromium driven by playwright-core under node's test
+# runner.  Installs the Node dependency from the lock file when missing.
+# The end-to-end tests start the real server from $DT_BIN themselves.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+if ! command -v node >/dev/null 2>&1 || [[ ! -x /usr/bin/chromium && -z "${DT_CHROMIUM:-}" ]]; then
+  echo "test_web: node or chromium missing (scripts/bootstrap.sh --tests installs them)" >&2
+  exit 1
+fi
+if [[ ! -d tests/web/node_modules/playwright-core ]]; then
+  npm ci --prefix tests/web --no-audit --no-fund --loglevel=error
+fi
+export DT_BIN="${DT_BIN:-$root/build/dumptriage}"
+export DT_TEST_DATA="${DT_TEST_DATA:-$root/tests/data}"
+exec node --test --test-concurrency=1 tests/web/

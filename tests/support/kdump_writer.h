@@ -1,0 +1,87 @@
+/*
+ * kdump_writer.h — TEST-ONLY writers of synthetic Windows kernel dumps.
+ *
+ * No real `procdump -mk` (.Kernel.dmp) file is public, and full/bitmap
+ * dumps are gigabytes, so tests build the dumps they need from the
+ * documented structures (docs/formats.md B, C): a PAGEDU64 header; for
+ * triage dumps (type 4, the procdump -mk / SysDbgGetTriageDump shape) a
+ * TRIAGE_DUMP64 with KDBG, PRCB, EPROCESS, ETHREAD and call-stack copies,
+ * a driver list with its string pool, and data blocks holding every
+ * requested ETHREAD, its stack, KiProcessorBlock and the PRCBs; for full
+ * (type 1) and bitmap (types 5/6) dumps the same objects in physical pages
+ * behind real x64 page tables (4 KiB, optional 2 MiB and 1 GiB pages, and an
+ * optional transition PTE), with process, thread and loaded-module lists.
+ *
+ * Structures use the Windows 10 19041 x64 layouts (docs/kernel_offsets.md);
+ * the header's build number is free, so a test can also present the same
+ * layout as an unknown build.  Every address the writer chooses is exposed
+ * through dt_kw_thread_va / DT_KW_* so tests can assert exact values.
+ */
+#ifndef DT_TEST_KDUMP_WRITER_H
+#define DT_TEST_KDUMP_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DT_KW_NT_BASE UINT64_C(0xfffff8047ba00000)
+#define DT_KW_NT_SIZE 0x1046000u
+#define DT_KW_DRV_BASE UINT64_C(0xfffff80480000000)
+#define DT_KW_DRV_SIZE 0x20000u
+#define DT_KW_KDBG_VA (DT_KW_NT_BASE + 0xc00b20)
+#define DT_KW_SHARED_DATA UINT64_C(0xfffff78000000000)
+#define DT_KW_TICK_COUNT 0x5000u  /* KUSER_SHARED_DATA.TickCount written */
+
+typedef struct {
+    uint32_t tid;
+    uint8_t state;           /* KTHREAD_STATE: 5 Waiting, 2 Running */
+    uint8_t wait_reason;     /* KWAIT_REASON */
+    uint8_t wait_mode;       /* 0 KernelMode, 1 UserMode */
+    bool alertable;
+    uint32_t wait_time;
+    uint64_t win32_start_address;
+    const uint64_t *frames;  /* return addresses, innermost first */
+    size_t frame_count;
+    int running_cpu;         /* >= 0: the thread runs there (context in the PRCB) */
+} dt_kw_thread;
+
+typedef struct {
+    uint32_t pid;
+    const char *image;       /* ImageFileName, at most 14 chars */
+    const dt_kw_thread *threads;
+    size_t thread_count;     /* at most 8 are written */
+} dt_kw_process;
+
+typedef struct {
+    uint32_t build;          /* header MinorVersion, e.g. 19041 */
+    uint32_t processors;     /* 1..16 */
+    uint32_t bugcheck_code;
+    uint64_t bugcheck_params[4];
+    uint32_t attributes;     /* DUMP_FILE_ATTRIBUTES (0x10 = live dump) or 0 */
+    const dt_kw_process *processes;
+    size_t process_count;
+    /* triage: whose ETHREAD/EPROCESS is the header copy (the current thread) */
+    size_t current_process, current_thread;
+} dt_kw_system;
+
+typedef enum { DT_KW_FULL = 1, DT_KW_BITMAP_FULL = 5, DT_KW_BITMAP_KERNEL = 6 } dt_kw_layout;
+
+typedef struct {
+    dt_kw_layout layout;
+    bool large_pages;        /* stacks via a 2 MiB page, pool objects via a 1 GiB page */
+    bool transition_pte;     /* the list-heads page is reached through a transition PTE */
+    uint64_t extra_pages;    /* bitmap: this many more present (zero) pages, sparse in the file */
+} dt_kw_physical;
+
+/* VA of thread t of process p (as the writer lays them out). */
+uint64_t dt_kw_thread_va(size_t process_index, size_t thread_index);
+uint64_t dt_kw_process_va(size_t process_index);
+uint64_t dt_kw_stack_base(size_t process_index, size_t thread_index);
+
+/* A triage dump (DumpType 4) in a malloc'd buffer (*size bytes); NULL on OOM. */
+uint8_t *dt_kw_build_triage(const dt_kw_system *s, size_t *size);
+
+/* A full or bitmap dump written (sparsely) to path; 0 on success. */
+int dt_kw_write_physical(const dt_kw_system *s, const dt_kw_physical *o, const char *path);
+
+#endif

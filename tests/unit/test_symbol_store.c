@@ -1,0 +1,154 @@
+/*
+ * test_symbol_store.c — finding PDBs, .sym files and images in symbol
+ * directories: symstore layout, Breakpad's stripped layout, case-insensitive
+ * names, flat directories with identity checks, the environment path, and
+ * refusal of hostile names taken from dumps.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dt_test.h"
+#include "symbols/symstore.h"
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t n;
+    unsigned char *b = dt_test_read_file(from, &n);
+    ck_assert_ptr_nonnull(b);
+    FILE *f = fopen(to, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+    free(b);
+}
+
+static void mkdirs(const char *root, const char *rel)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", root, rel);
+    for (char *s = p + strlen(root) + 1; *s; s++) {
+        if (*s == '/') {
+            *s = 0;
+            mkdir(p, 0755);
+            *s = '/';
+        }
+    }
+    mkdir(p, 0755);
+}
+
+static char tmp[256];
+
+static void rm_tree(void)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *contains(char *path, const char *suffix)
+{
+    ck_assert_msg(path != NULL, "expected to find %s", suffix);
+    ck_assert_msg(strlen(path) >= strlen(suffix) && strcmp(path + strlen(path) - strlen(suffix), suffix) == 0,
+                  "%s does not end in %s", path, suffix);
+    free(path);
+    return NULL;
+}
+
+START_TEST(store_layouts)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/dt_symstore_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char to[4096];
+    mkdirs(tmp, "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1");
+    snprintf(to, sizeof to, "%s/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym", tmp);
+    copy_file(dt_test_data("symbols/breakpad__test_app.sym"), to);
+    mkdirs(tmp, "kernel32/BCE8785C57B44245A669896B6A19B9542");
+    snprintf(to, sizeof to, "%s/kernel32/BCE8785C57B44245A669896B6A19B9542/kernel32.sym", tmp);
+    copy_file(dt_test_data("symbols/breakpad__kernel32.sym"), to);
+    mkdirs(tmp, "flat");
+    snprintf(to, sizeof to, "%s/flat/crash.sym", tmp);
+    copy_file(dt_test_data("symbols/symbolic__crash.sym"), to);
+
+    char flat[300];
+    snprintf(flat, sizeof flat, "%s/flat", tmp);
+    const char *dirs[] = { tmp, dt_test_data("symstore-kernel"), flat };
+    dt_symstore s;
+    ck_assert(dt_symstore_init(&s, dirs, 3, dt_test_data("wine/bin/clang"), NULL) == DT_OK);
+    ck_assert_uint_eq(s.ndirs, 4);
+
+    /* Breakpad: name.pdb/ID/name.sym and the stripped name/ID/name.sym */
+    contains(dt_symstore_find_breakpad(&s, "test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1"),
+             "/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym");
+    contains(dt_symstore_find_breakpad(&s, "c:\\symbols\\kernel32.pdb", "BCE8785C57B44245A669896B6A19B9542"),
+             "/kernel32/BCE8785C57B44245A669896B6A19B9542/kernel32.sym");
+    ck_assert_ptr_null(dt_symstore_find_breakpad(&s, "test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF2"));
+    /* flat .sym, verified by its MODULE line */
+    contains(dt_symstore_find_breakpad(&s, "crash.pdb", "3249D99D0C4049318610F4E4FB0B69361"), "/flat/crash.sym");
+    ck_assert_ptr_null(dt_symstore_find_breakpad(&s, "crash.pdb", "3249D99D0C4049318610F4E4FB0B69362"));
+
+    /* PDB in store layout; Windows names in any case */
+    contains(dt_symstore_find_pdb(&s, "user32.pdb", "15F778B3671D4EFDBDCDE79905308B792"),
+             "/user32.pdb/15F778B3671D4EFDBDCDE79905308B792/user32.pdb");
+    contains(dt_symstore_find_pdb(&s, "USER32.PDB", "15f778b3671d4efdbdcde79905308b792"),
+             "/user32.pdb/15F778B3671D4EFDBDCDE79905308B792/user32.pdb");
+    contains(dt_symstore_find_pdb(&s, "amdppm.pdb", "1C19FDDB27BB3399D9B45973EFEAFCF31"),
+             "/amdppm.pdb/1C19FDDB27BB3399D9B45973EFEAFCF31/amdppm.pdb");
+    /* flat PDB (from the path list): GUID must match, module age <= PDB age */
+    contains(dt_symstore_find_pdb(&s, "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422E1"),
+             "/wine/bin/clang/multi_hang.pdb");
+    contains(dt_symstore_find_pdb(&s, "Multi_Hang.PDB", "fcbc69126efd93014c4c44205044422e1"),
+             "/wine/bin/clang/multi_hang.pdb");
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422E2"));
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422F1"));
+
+    /* images: store layout (lower-case id directory) and flat */
+    contains(dt_symstore_find_image(&s, "Wdf01000.sys", "A9A9D36ED1000"), "/Wdf01000.sys/a9a9d36ed1000/Wdf01000.sys");
+    contains(dt_symstore_find_image(&s, "\\SystemRoot\\system32\\drivers\\AMDPPM.SYS", "C9C030003B000"),
+             "/amdppm.sys/c9c030003b000/amdppm.sys");
+    contains(dt_symstore_find_image(&s, "multi_hang.exe", "6B0CB6913D000"), "/wine/bin/clang/multi_hang.exe");
+    ck_assert_ptr_null(dt_symstore_find_image(&s, "multi_hang.exe", "6B0CB6913E000"));
+
+    /* hostile names and ids never reach the file system */
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, "..", "15F778B3671D4EFDBDCDE79905308B792"));
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, "user32.pdb", "../user32.pdb"));
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, "user32.pdb", ""));
+    ck_assert_ptr_null(dt_symstore_find_image(&s, "a\x01.exe", "6B0CB6913D000"));
+    ck_assert_ptr_null(dt_symstore_find_image(&s, "", "6B0CB6913D000"));
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, NULL, "15F778B3671D4EFDBDCDE79905308B792"));
+    dt_symstore_free(&s);
+    rm_tree();
+}
+END_TEST
+
+START_TEST(path_lists_and_id_rule)
+{
+    dt_symstore s;
+    const char *dirs[] = { "/a/" };
+    ck_assert(dt_symstore_init(&s, dirs, 1, "/b;/c:/d;;", NULL) == DT_OK);
+    ck_assert_uint_eq(s.ndirs, 4);
+    ck_assert_str_eq(s.dirs[0], "/a");
+    ck_assert_str_eq(s.dirs[1], "/b");
+    ck_assert_str_eq(s.dirs[3], "/d");
+    dt_symstore_free(&s);
+    ck_assert(dt_symstore_pdb_id_matches("15F778B3671D4EFDBDCDE79905308B792", "15F778B3671D4EFDBDCDE79905308B793"));
+    ck_assert(!dt_symstore_pdb_id_matches("15F778B3671D4EFDBDCDE79905308B794", "15F778B3671D4EFDBDCDE79905308B793"));
+    ck_assert(!dt_symstore_pdb_id_matches("15F778B3", "15F778B3671D4EFDBDCDE79905308B793"));
+    ck_assert(!dt_symstore_pdb_id_matches("15F778B3671D4EFDBDCDE79905308B79x", "15F778B3671D4EFDBDCDE79905308B793"));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("symbol_store");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, store_layouts);
+    tcase_add_test(tc, path_lists_and_id_rule);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DT_TEST_MAIN(suite)

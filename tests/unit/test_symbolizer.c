@@ -1,0 +1,267 @@
+/*
+ * test_symbolizer.c — the provider chain: PDB names for the Wine test
+ * programs' static functions, Breakpad names for breakpad__minidump2's
+ * modules from a symstore-layout directory built here, per-module caching
+ * and module annotation, the walker hooks, and chain order with an added
+ * provider.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dt_test.h"
+#include "symbols/symbolizer.h"
+
+static dt_module module(const char *code_file, const char *debug_file, const char *debug_id,
+                        uint64_t base, uint64_t size)
+{
+    dt_module m;
+    memset(&m, 0, sizeof m);
+    m.base = base;
+    m.size = size;
+    m.code_file = (char *)code_file;
+    m.debug_file = (char *)debug_file;
+    snprintf(m.debug_id, sizeof m.debug_id, "%s", debug_id ? debug_id : "");
+    return m;
+}
+
+START_TEST(pdb_names_static_functions)
+{
+    const char *dirs[] = { dt_test_data("wine/bin/clang") };
+    dt_error err = { 0 };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, &err);
+    ck_assert_ptr_nonnull(s);
+    dt_module m = module("multi_hang.exe", "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422E1",
+                         0x140000000, 0x3d000);
+    dt_symbol sym;
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001c6e, &sym));
+    ck_assert_str_eq(sym.function, "df_lock_second");
+    ck_assert_uint_eq(sym.function_offset, 0xe);
+    ck_assert_str_eq(sym.provider, "pdb");
+    ck_assert(!sym.export_only);
+    ck_assert_str_eq(sym.file, "C:\\build\\multi_hang.c");
+    ck_assert_uint_eq(sym.line, 83);
+    dt_symbol_clear(&sym);
+    ck_assert(!dt_symbolizer_lookup(s, &m, NULL, 0x13fffffff, &sym)); /* outside the module */
+    ck_assert(dt_symbolizer_has_function(s, &m, NULL, 0x140001c60));
+    dt_symbolizer_annotate(s, &m, NULL);
+    ck_assert(m.symbols_loaded);
+    ck_assert_msg(strncmp(m.symbol_source, "pdb:", 4) == 0 && strstr(m.symbol_source, "multi_hang.pdb"),
+                  "%s", m.symbol_source);
+    free(m.symbol_source);
+
+    /* no symbols: a miss, remembered */
+    dt_module k = module("kernel32.dll", "kernel32.pdb", "00000000000000000000000000000000A", 0x7b600000, 0x195000);
+    ck_assert(!dt_symbolizer_lookup(s, &k, NULL, 0x7b600100, &sym));
+    ck_assert_ptr_null(sym.function);
+    dt_symbolizer_annotate(s, &k, NULL);
+    ck_assert(!k.symbols_loaded);
+    ck_assert_str_eq(k.symbol_source, "missing_symbols");
+    free(k.symbol_source);
+    dt_symbolizer_free(s);
+}
+END_TEST
+
+START_TEST(symbol_path_environment)
+{
+    setenv(DT_SYMBOL_PATH_ENV, dt_test_data("wine/bin/clang"), 1);
+    dt_symbolizer *s = dt_symbolizer_new(NULL, 0, NULL);
+    unsetenv(DT_SYMBOL_PATH_ENV);
+    ck_assert_ptr_nonnull(s);
+    dt_module m = module("dfpipe.dll", "dfpipe.pdb", "2F9BD15F2897C53E4C4C44205044422E1", 0x180000000, 0x1b000);
+    dt_symbol sym;
+    /* llvm-pdbutil dump -symbols: S_LPROC32 `df_wait_for_client` addr = 0001:0992 */
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x180000000 + 0x1000 + 992 + 5, &sym));
+    ck_assert_str_eq(sym.function, "df_wait_for_client");
+    ck_assert_uint_eq(sym.function_offset, 5);
+    dt_symbol_clear(&sym);
+    dt_symbolizer_annotate(s, &m, NULL);
+    ck_assert(m.symbols_loaded);
+    free(m.symbol_source);
+    ck_assert(!dt_symbolizer_lookup(s, &m, NULL, 0x180000000, &sym)); /* headers: nothing */
+    dt_symbolizer_free(s);
+}
+END_TEST
+
+static char tmp[256];
+
+static void copy_file(const char *from, const char *to)
+{
+    size_t n;
+    unsigned char *b = dt_test_read_file(from, &n);
+    ck_assert_ptr_nonnull(b);
+    FILE *f = fopen(to, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
+    fclose(f);
+    free(b);
+}
+
+/* tmp/<pdb>/<id>/<name>.sym, as Breakpad's symupload/symstore would lay it out */
+static void store_sym(const char *pdb, const char *id, const char *name, const char *src)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", tmp, pdb);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/%s/%s", tmp, pdb, id);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/%s/%s/%s", tmp, pdb, id, name);
+    copy_file(dt_test_data(src), p);
+}
+
+typedef struct {
+    uint64_t base;
+    uint8_t bytes[512];
+} flat_mem;
+
+static size_t flat_read(void *ctx, uint64_t va, void *buf, size_t len)
+{
+    flat_mem *m = ctx;
+    if (va < m->base || va - m->base >= sizeof m->bytes)
+        return 0;
+    size_t avail = sizeof m->bytes - (size_t)(va - m->base);
+    size_t n = len < avail ? len : avail;
+    memcpy(buf, m->bytes + (va - m->base), n);
+    return n;
+}
+
+/* expected/breakpad__minidump2.stackwalk.out, frames 0 and 3 names, and
+ * frame 1's registers recovered through the cfi_unwind hook. */
+START_TEST(breakpad_symbols_from_symstore_dir)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/dt_symbolizer_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    store_sym("test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1", "test_app.sym", "symbols/breakpad__test_app.sym");
+    store_sym("kernel32.pdb", "BCE8785C57B44245A669896B6A19B9542", "kernel32.sym", "symbols/breakpad__kernel32.sym");
+    const char *dirs[] = { tmp };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, NULL);
+    dt_module app = module("test_app.exe", "test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1", 0x400000, 0x2d000);
+    dt_module k32 = module("kernel32.dll", "kernel32.pdb", "BCE8785C57B44245A669896B6A19B9542", 0x7c800000, 0xf4000);
+    dt_symbol sym;
+    ck_assert(dt_symbolizer_lookup(s, &app, NULL, 0x40429e, &sym));
+    ck_assert_str_eq(sym.function, "`anonymous namespace'::CrashFunction");
+    ck_assert_str_eq(sym.provider, "breakpad");
+    ck_assert_str_eq(sym.file, "c:\\test_app.cc");
+    ck_assert_uint_eq(sym.line, 58);
+    dt_symbol_clear(&sym);
+    ck_assert(dt_symbolizer_lookup(s, &k32, NULL, 0x7c816fd7 - 1, &sym));
+    ck_assert_str_eq(sym.function, "BaseProcessStart");
+    ck_assert_uint_eq(sym.function_offset + 1, 0x23);
+    ck_assert_ptr_null(sym.file);
+    dt_symbol_clear(&sym);
+    dt_symbolizer_annotate(s, &k32, NULL);
+    ck_assert(k32.symbols_loaded);
+    ck_assert_ptr_nonnull(strstr(k32.symbol_source, "breakpad:"));
+    free(k32.symbol_source);
+    ck_assert_ptr_nonnull(dt_symbolizer_breakpad(s, &app));
+
+    /* frame 0 -> 1 via STACK WIN 4 4290: [ebp] = caller ebp, [ebp+4] = return */
+    flat_mem mem = { .base = 0x12fe00 };
+    uint32_t caller_ebp = 0x12ff70, ret = 0x404200;
+    memcpy(mem.bytes + 0x88, &caller_ebp, 4);
+    memcpy(mem.bytes + 0x8c, &ret, 4);
+    dt_addrspace as = { &mem, flat_read, NULL, 4 };
+    dt_cpu_context ctx = { .arch = DT_ARCH_X86 }, caller;
+    dt_ctx_set(&ctx, DT_X86_EIP, 0x40429e);
+    dt_ctx_set(&ctx, DT_X86_ESP, 0x12fe84);
+    dt_ctx_set(&ctx, DT_X86_EBP, 0x12fe88);
+    dt_breakpad_unwind_env env = { &as, NULL, NULL, 0, true };
+    bool scanned;
+    uint32_t params;
+    ck_assert(dt_symbolizer_cfi_unwind(s, &app, 0x40429e, &ctx, &env, &caller, &scanned, &params));
+    uint64_t v;
+    ck_assert(dt_ctx_get(&caller, DT_X86_EIP, &v));
+    ck_assert_uint_eq(v, 0x404200);
+    ck_assert(dt_ctx_get(&caller, DT_X86_ESP, &v));
+    ck_assert_uint_eq(v, 0x12fe90);
+    ck_assert(dt_ctx_get(&caller, DT_X86_EBP, &v));
+    ck_assert_uint_eq(v, 0x12ff70);
+    ck_assert(!scanned);
+    dt_symbolizer_free(s);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(image_file_hook)
+{
+    const char *dirs[] = { dt_test_data("symstore-kernel") };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, NULL);
+    dt_module m = module("Wdf01000.sys", NULL, NULL, 0xfffff80000000000, 0xd1000);
+    snprintf(m.code_id, sizeof m.code_id, "A9A9D36ED1000");
+    dt_view v;
+    ck_assert(dt_symbolizer_image_file(s, &m, &v));
+    ck_assert_uint_eq(v.size, 827704);
+    ck_assert(v.data[0] == 'M' && v.data[1] == 'Z');
+    snprintf(m.code_id, sizeof m.code_id, "A9A9D36ED2000");
+    ck_assert(!dt_symbolizer_image_file(s, &m, &v));
+    dt_symbolizer_free(s);
+}
+END_TEST
+
+/* A stand-in export table: names every address "Export_<page>" so the
+ * chain order and export_only marking can be checked. */
+static void *fake_open(void *ctx, const dt_symstore *st, const dt_module *m, const dt_addrspace *as, char **source)
+{
+    (void)st;
+    (void)as;
+    (void)m;
+    *source = strdup("exports");
+    return ctx;
+}
+static bool fake_lookup(void *h, uint64_t rva, dt_symbol *out)
+{
+    (void)h;
+    char name[32];
+    snprintf(name, sizeof name, "Export_%llx", (unsigned long long)(rva & ~0xfffULL));
+    out->function = strdup(name);
+    out->function_offset = rva & 0xfff;
+    return true;
+}
+static void fake_close(void *h) { (void)h; }
+
+START_TEST(chain_prefers_debug_symbols_over_exports)
+{
+    const char *dirs[] = { dt_test_data("wine/bin/clang") };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, NULL);
+    int token;
+    dt_symbol_provider p = { "exports", true, fake_open, fake_lookup, NULL, fake_close, &token };
+    ck_assert(dt_symbolizer_add_provider(s, &p, NULL) == DT_OK);
+    dt_module m = module("multi_hang.exe", "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422E1", 0x140000000, 0x3d000);
+    dt_module k = module("kernel32.dll", "kernel32.pdb", "", 0x7b600000, 0x195000);
+    dt_symbol sym;
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001c6e, &sym));
+    ck_assert_str_eq(sym.provider, "pdb");
+    dt_symbol_clear(&sym);
+    ck_assert(dt_symbolizer_lookup(s, &k, NULL, 0x7b601234, &sym));
+    ck_assert_str_eq(sym.provider, "exports");
+    ck_assert(sym.export_only);
+    ck_assert_str_eq(sym.function, "Export_1000");
+    ck_assert_uint_eq(sym.function_offset, 0x234);
+    dt_symbol_clear(&sym);
+    dt_symbolizer_annotate(s, &k, NULL);
+    ck_assert(!k.symbols_loaded);
+    ck_assert_str_eq(k.symbol_source, "exports");
+    free(k.symbol_source);
+    dt_symbolizer_free(s);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("symbolizer");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, pdb_names_static_functions);
+    tcase_add_test(tc, symbol_path_environment);
+    tcase_add_test(tc, breakpad_symbols_from_symstore_dir);
+    tcase_add_test(tc, image_file_hook);
+    tcase_add_test(tc, chain_prefers_debug_symbols_over_exports);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DT_TEST_MAIN(suite)

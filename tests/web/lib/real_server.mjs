@@ -1,0 +1,112 @@
+// real_server.mjs — starts the real `dumptriage serve` ($DT_BIN) on a free
+// loopback port with a throw-away data directory and this tree's web/, for
+// the end-to-end browser tests; stops it (by its pid) afterwards.  Also the
+// test inputs made from tests/data: an unpacked Wine hang dump and a user
+// dump whose thread name is hostile markup.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO } from './browser.mjs';
+
+export const BIN = process.env.DT_BIN || path.join(REPO, 'build', 'dumptriage');
+export const DATA = process.env.DT_TEST_DATA || path.join(REPO, 'tests', 'data');
+
+/** '' when `dumptriage serve` can run here, else why not (a skip reason). */
+export function serverMissing() {
+  if (!existsSync(BIN)) return 'no dumptriage binary at ' + BIN;
+  const r = spawnSync(BIN, ['serve', '--help'], { encoding: 'utf8', timeout: 10000 });
+  return r.status === 0 ? '' : 'this dumptriage has no working `serve` command yet';
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+export async function startServer() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dt-web-'));
+  const port = await freePort();
+  const token = 'staff-' + Math.random().toString(16).slice(2) + Math.random().toString(16).slice(2);
+  const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:' + port, '--data-dir', path.join(dir, 'data'),
+    '--web-dir', path.join(REPO, 'web'), '--admin-token', token, '--workers', '2', '--analysis-timeout', '120'],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  const origin = 'http://127.0.0.1:' + port;
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error('server exited: ' + log);
+    try { if ((await fetch(origin + '/healthz')).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+    if (i === 99) throw new Error('server did not start: ' + log);
+  }
+  return {
+    origin, token, dir, log: () => log,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10000);
+        await gone;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Wine hang dump (one thread blocked in ReadFile on stdin), unpacked:
+ *  22 MB, large enough for the upload progress to show. */
+export function helloBlockDump(dir) {
+  const out = path.join(dir, 'hello_block.dmp');
+  if (!existsSync(out)) writeFileSync(out, gunzipSync(readFileSync(path.join(DATA, 'wine', 'hello_block.dmp.gz'))));
+  return out;
+}
+
+export const XSS_NAME = '<img src=x onerror=alert(1)>';
+
+/** breakpad__thread_name_list.dmp with one thread renamed to XSS_NAME: the
+ *  new MINIDUMP_STRING is appended at the end of the file and that thread's
+ *  name RVA in the ThreadNames stream (type 24) points to it. */
+export function hostileNameDump(dir) {
+  const d = readFileSync(path.join(DATA, 'user', 'breakpad__thread_name_list.dmp'));
+  const streams = d.readUInt32LE(8), dirRva = d.readUInt32LE(12);
+  let patched = false;
+  for (let i = 0; i < streams; i++) {
+    const e = dirRva + 12 * i;
+    if (d.readUInt32LE(e) !== 24) continue;
+    const rva = d.readUInt32LE(e + 8);
+    const count = d.readUInt32LE(rva);
+    if (count < 1) break;
+    // MINIDUMP_THREAD_NAME { ULONG32 ThreadId; RVA64 RvaOfThreadName; } — the last one.
+    d.writeBigUInt64LE(BigInt(d.length), rva + 4 + 12 * (count - 1) + 4);
+    patched = true;
+  }
+  if (!patched) throw new Error('no ThreadNames stream to patch');
+  const name = Buffer.from(XSS_NAME, 'utf16le');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(name.length);
+  const out = path.join(dir, 'hostile_thread_name.dmp');
+  writeFileSync(out, Buffer.concat([d, len, name, Buffer.alloc(2)]));
+  return out;
+}
+
+/** A paired user + kernel dump of one hung process, when the corpus has one:
+ *  tests/data/paired/ with a file whose name says "kernel" and one that
+ *  does not.  null otherwise. */
+export function pairedCase() {
+  const dir = path.join(DATA, 'paired');
+  if (!existsSync(dir)) return null;
+  const files = readdirSync(dir).filter((f) => /\.dmp(\.gz)?$/i.test(f));
+  const kernel = files.find((f) => /kernel/i.test(f));
+  const user = files.find((f) => !/kernel/i.test(f));
+  return kernel && user ? { user: path.join(dir, user), kernel: path.join(dir, kernel) } : null;
+}

@@ -1,0 +1,195 @@
+// pages_fake.test.mjs — the upload and list pages against a scripted API:
+// what is sent (multipart parts and fields), the progress line, the plain
+// sentences for each server error, the live status after an upload, the
+// staff list's filters, signature buckets and in-place refresh, and that
+// without a staff session the list shows only the sign-in form.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, watchedPage, screenshot } from './lib/browser.mjs';
+import { installFakeSite, fixture, ORIGIN } from './lib/fake_site.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const MDMP = Buffer.concat([Buffer.from('MDMP\x93\xa7\0\0', 'latin1'), Buffer.alloc(300000, 7)]);
+const KDMP = Buffer.concat([Buffer.from('PAGEDU64', 'latin1'), Buffer.alloc(200000, 1)]);
+
+async function uploadPage(api, width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  await installFakeSite(context, api);
+  const page = await watchedPage(context);
+  await page.goto(ORIGIN + '/');
+  return { context, page };
+}
+
+test('upload: both dumps sent as multipart parts, then the view link and live status', async () => {
+  let posted = null;
+  let polls = 0;
+  const { context, page } = await uploadPage(async (req, url) => {
+    if (url.pathname === '/api/me') return { json: { role: 'uploader' } };
+    if (url.pathname === '/api/dumps' && req.method() === 'POST') {
+      posted = req.postDataBuffer().toString('latin1');
+      await new Promise((r) => setTimeout(r, 300));
+      return { status: 202, json: { id: 'u1', status: 'queued', status_url: '/api/dumps/u1?key=abc', view_url: '/triage/u1?key=abc', reused: false } };
+    }
+    if (url.pathname === '/api/dumps/u1' && url.searchParams.get('key') === 'abc') {
+      polls++;
+      return { json: { id: 'u1', status: polls < 2 ? 'queued' : polls < 3 ? 'analyzing' : 'done' } };
+    }
+    return undefined;
+  });
+  await page.setInputFiles('#file-user', { name: 'app.dmp', mimeType: 'application/octet-stream', buffer: MDMP });
+  await page.setInputFiles('#file-kernel', { name: 'app.Kernel.dmp', mimeType: 'application/octet-stream', buffer: KDMP });
+  await page.waitForSelector('.drop[data-role=kernel] .ok-text');
+  assert.match(await page.textContent('.drop[data-role=user] .chosen'), /app\.dmp — 293 KB — user-mode minidump/);
+  assert.match(await page.textContent('.drop[data-role=kernel] .chosen'), /kernel dump/);
+  await page.fill('#case_id', 'CASE-1');
+  await page.fill('#note', 'hangs on start');
+  await screenshot(page, 'upload-chosen');
+  await page.click('#send');
+  await page.waitForSelector('#result:not([hidden])');
+  for (const part of ['name="user"; filename="app.dmp"', 'name="kernel"; filename="app.Kernel.dmp"', 'name="case_id"', 'name="note"']) {
+    assert.ok(posted.includes(part), 'multipart has ' + part);
+  }
+  assert.ok(posted.indexOf('name="note"') < posted.indexOf('name="user"'), 'fields come before the file parts');
+  assert.ok(posted.includes('MDMP') && posted.includes('PAGEDU64'));
+  assert.equal(await page.getAttribute('#view-link', 'href'), ORIGIN + '/triage/u1?key=abc');
+  const seen = new Set();
+  for (let i = 0; i < 100 && !seen.has('done'); i++) {
+    seen.add(await page.textContent('#job-status'));
+    await page.waitForTimeout(100);
+  }
+  assert.deepEqual([...seen], ['queued', 'analyzing', 'done']);
+  assert.equal(await page.textContent('#job-detail a'), 'Open the triage page');
+  await screenshot(page, 'upload-done');
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});
+
+for (const [status, code, expect] of [
+  [413, 'too_large', /larger than this server accepts/],
+  [415, 'unsupported_media_type', /not a format dumptriage reads/],
+  [503, 'busy', /server is busy right now/],
+  [507, 'insufficient_storage', /out of storage space/],
+  [413, null, /larger than this server accepts/],
+]) {
+  test(`upload error ${status} ${code ?? '(no JSON body)'} reads as a plain sentence`, async () => {
+    const { context, page } = await uploadPage((req, url) => {
+      if (url.pathname === '/api/dumps' && req.method() === 'POST') {
+        return { status, json: code ? { error: { code, message: 'detail from server' } } : null };
+      }
+      return undefined;
+    });
+    await page.setInputFiles('#file-archive', { name: 'both.zip', mimeType: 'application/zip', buffer: Buffer.from('PK\x03\x04rest', 'latin1') });
+    await page.click('#send');
+    await page.waitForSelector('#message .error');
+    assert.match(await page.textContent('#message'), expect);
+    assert.equal(await page.isVisible('#upload-form'), true, 'the form stays for another try');
+    assert.equal(await page.isEnabled('#send'), true);
+    if (code === 'too_large') await screenshot(page, 'upload-error');
+    await context.close();
+  });
+}
+
+test('upload: nothing chosen is refused before sending; a non-dump is flagged', async () => {
+  let posts = 0;
+  const { context, page } = await uploadPage((req, url) => { if (req.method() === 'POST') posts++; return undefined; });
+  await page.click('#send');
+  assert.match(await page.textContent('#message'), /Choose the dumps first/);
+  await page.setInputFiles('#file-user', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await page.waitForSelector('.drop[data-role=user] .warn-text');
+  assert.match(await page.textContent('.drop[data-role=user] .chosen'), /not a dump format dumptriage knows/);
+  // Choosing an archive replaces the separate dumps: one or the other.
+  await page.setInputFiles('#file-archive', { name: 'b.zip', mimeType: 'application/zip', buffer: Buffer.from('PK\x03\x04', 'latin1') });
+  await page.waitForSelector('.drop[data-role=file] .ok-text');
+  assert.equal(await page.textContent('.drop[data-role=user] .chosen'), '');
+  assert.equal(posts, 0);
+  await context.close();
+});
+
+test('upload page is keyboard reachable in a sensible order', async () => {
+  const { context, page } = await uploadPage(() => undefined);
+  const order = [];
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press('Tab');
+    order.push(await page.evaluate(() => document.activeElement.id || document.activeElement.textContent.trim()));
+  }
+  const want = ['file-user', 'file-kernel', 'file-archive', 'case_id', 'customer', 'note', 'send'];
+  const got = order.filter((x) => want.includes(x));
+  assert.deepEqual(got, want);
+  await context.close();
+});
+
+function listApi(state) {
+  return (req, url) => {
+    state.calls.push(url.pathname + url.search);
+    if (url.pathname === '/api/me') return { json: { role: state.staff ? 'staff' : 'uploader' } };
+    if (url.pathname === '/api/login') {
+      const ok = JSON.parse(req.postData() || '{}').token === 'sekrit';
+      if (ok) state.staff = true;
+      return ok ? { json: { role: 'staff' } } : { status: 401, json: { error: { code: 'unauthorized', message: 'bad token' } } };
+    }
+    if (!state.staff) return { status: 401, json: { error: { code: 'unauthorized', message: 'staff only' } } };
+    if (url.pathname === '/api/dumps') {
+      const q = url.searchParams.get('q') || '', sig = url.searchParams.get('signature') || '';
+      return { json: { items: state.items.filter((it) => (!q || JSON.stringify(it).includes(q)) && (!sig || it.summary?.signature === sig)), next_cursor: null } };
+    }
+    if (url.pathname === '/api/signatures') return { json: { items: state.signatures } };
+    return undefined;
+  };
+}
+
+test('list: an uploader sees only the sign-in form; staff sign in and get the live list', async () => {
+  const done = fixture('status_done.json');
+  const state = { staff: false, calls: [], signatures: [
+    { signature: done.summary.signature, count: 3, first_seen: '2026-11-20T10:00:00Z', last_seen: '2026-11-29T23:45:12Z' },
+    { signature: 'hang|NtWaitForAlertByThreadId|RtlEnterCriticalSection', count: 1, first_seen: '2026-11-28T10:00:00Z', last_seen: '2026-11-28T10:00:00Z' }],
+  items: [done, { id: 'f2', status: 'failed', error: 'analyzer timed out after 300 s', created_at: new Date(Date.now() - 7200e3).toISOString(),
+    case_id: 'CASE-9', files: [{ role: 'user', size: 5e9 }], summary: { process: 'big.exe', pid: 1 } }] };
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await installFakeSite(context, listApi(state));
+  const page = await watchedPage(context);
+  await page.goto(ORIGIN + '/list');
+  await page.waitForSelector('#login:not([hidden])');
+  assert.equal(await page.isVisible('#staff'), false);
+  assert.equal(await page.isVisible('nav a[href="/list"]'), false);
+  assert.ok(!state.calls.some((c) => c.startsWith('/api/dumps')), 'no list request without staff');
+  await screenshot(page, 'list-login');
+
+  await page.fill('#token', 'wrong');
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('#login-error:text("not accepted")');
+  await page.fill('#token', 'sekrit');
+  await page.press('#token', 'Enter');
+  await page.waitForSelector('#uploads tbody tr');
+  assert.equal(await page.locator('#uploads tbody tr').count(), 2);
+  const first = await page.$$eval('#uploads tbody tr:first-child td', (tds) => tds.map((t) => t.textContent));
+  assert.equal(first[0], 'done');
+  assert.equal(first[1], 'hello_block.exe');
+  assert.equal(first[2], '7312');
+  assert.match(first[4], /^waiting 3 min in NtReadFile/);
+  assert.equal(first[7], '22.8 MB');
+  assert.match(await page.textContent('#uploads tbody tr:nth-child(2)'), /failed.*analyzer timed out.*big\.exe.*4\.7 GB.*2 h ago/);
+  assert.equal(await page.getAttribute('#uploads tbody tr:first-child td:nth-child(2) a', 'href'), '/triage/fixture0001');
+  await page.waitForSelector('#buckets li');
+  assert.match(await page.textContent('#buckets li:first-child'), /^3hang\|NtReadFile/);
+
+  // Live: a new upload appears without a reload.
+  state.items.unshift({ id: 'n3', status: 'queued', created_at: new Date().toISOString(), files: [{ size: 1024 }], summary: {} });
+  await page.waitForSelector('#uploads tbody tr[data-id=n3]', { timeout: 10000 });
+  await screenshot(page, 'list-staff');
+
+  // Search and signature filters go to the server.
+  await page.fill('#q', 'big.exe');
+  await page.waitForFunction(() => document.querySelectorAll('#uploads tbody tr').length === 1);
+  assert.ok(state.calls.some((c) => c.startsWith('/api/dumps?') && c.includes('q=big.exe')));
+  await page.fill('#q', '');
+  await page.click('#buckets li:first-child button');
+  await page.waitForFunction(() => document.querySelectorAll('#uploads tbody tr').length === 1);
+  assert.ok(state.calls.some((c) => c.includes('signature=hang%7CNtReadFile')));
+  assert.equal(await page.isVisible('#sig-filter'), true);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+});

@@ -1,0 +1,193 @@
+// server.test.mjs — end to end with the real server ($DT_BIN serve): upload
+// real dumps through the upload page's file inputs, watch the progress line
+// and the live status, open the triage page from the returned view link,
+// check a hostile thread name stays text, check the view link does not open
+// the list, sign in as staff.  Checks that need the analyzer's output are
+// kept apart: they run when the report has that part (threads, triage).
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launch, watchedPage, screenshot } from './lib/browser.mjs';
+import { serverMissing, startServer, helloBlockDump, hostileNameDump, pairedCase, XSS_NAME } from './lib/real_server.mjs';
+
+const missing = serverMissing();
+
+describe('with the real server', { skip: missing || false }, () => {
+  let browser, server, tmp;
+  const uploaded = {};
+  before(async () => {
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'dt-web-in-'));
+    server = await startServer();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** Uploads files through the page; returns {page, context, view, statuses, progress}. */
+  async function uploadThroughPage(files, { note = '', caseId = '' } = {}) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await watchedPage(context);
+    await page.goto(server.origin + '/');
+    for (const [role, file] of Object.entries(files)) {
+      await page.setInputFiles({ user: '#file-user', kernel: '#file-kernel', file: '#file-archive' }[role], file);
+    }
+    await page.waitForSelector('.drop.has-file .ok-text');
+    if (caseId) await page.fill('#case_id', caseId);
+    if (note) await page.fill('#note', note);
+    await page.evaluate(() => {
+      window.dtSeen = { progress: [], status: [] };
+      const watch = (sel, into) => new MutationObserver(() => {
+        const t = document.querySelector(sel).textContent;
+        if (t && into[into.length - 1] !== t) into.push(t);
+      }).observe(document.querySelector(sel), { childList: true, characterData: true, subtree: true });
+      watch('#progress-text', window.dtSeen.progress);
+      watch('#job-status', window.dtSeen.status);
+    });
+    await page.click('#send');
+    await page.waitForSelector('#result:not([hidden])', { timeout: 60000 });
+    await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('#job-status').textContent), null, { timeout: 180000 });
+    const seen = await page.evaluate(() => window.dtSeen);
+    const view = await page.getAttribute('#view-link', 'href');
+    return { context, page, view, statuses: seen.status, progress: seen.progress };
+  }
+
+  async function openTriage(context, view) {
+    const page = await watchedPage(context);
+    await page.goto(view);
+    await page.waitForSelector('#report[data-rendered=report]', { timeout: 30000 });
+    const url = new URL(view);
+    const id = url.pathname.split('/')[2];
+    const report = await page.evaluate(async ([i, k]) => (await fetch('/api/dumps/' + i + '/report?key=' + k)).json(), [id, url.searchParams.get('key')]);
+    return { page, report, id };
+  }
+
+  test('a real hang dump uploaded through the page: progress, live status, triage page', async () => {
+    const { context, page, view, statuses, progress } = await uploadThroughPage({ user: helloBlockDump(tmp) },
+      { caseId: 'CASE-E2E', note: 'console app hangs at start' });
+    assert.match(view, new RegExp('^' + server.origin + '/triage/[0-9a-f]+\\?key=.+'));
+    // Progress: bytes of the whole, then the hand-over to the server.
+    assert.ok(progress.some((t) => / of 21\.8 MB \(\d+%\)/.test(t)), 'progress line: ' + progress.join(' | '));
+    assert.ok(progress.some((t) => /^21\.8 MB sent/.test(t)), 'progress line: ' + progress.join(' | '));
+    // Live status: it went from queued/analyzing to done, without reload.
+    assert.equal(statuses[statuses.length - 1], 'done', 'statuses: ' + statuses.join(' → ') + '\n' + server.log());
+    assert.ok(statuses.length >= 2 || statuses[0] === 'done');
+    await screenshot(page, 'real-upload-done');
+    assert.deepEqual(page.problems, []);
+
+    await page.click('#job-detail a');
+    await page.waitForSelector('#report[data-rendered=report]', { timeout: 30000 });
+    assert.equal(await page.getAttribute('#status', 'data-status'), 'done');
+    assert.equal(await page.isVisible('nav a[href="/list"]'), false, 'an uploader is not offered the list');
+    assert.match(await page.textContent('#summary'), /CASE-E2E/);
+    assert.match(await page.textContent('#summary'), /hello_block\.dmp/);
+    const raw = await page.getAttribute('.statusbar a.raw', 'href');
+    const { report } = await openTriage(context, view);
+    assert.equal(typeof report, 'object');
+    assert.ok(raw.includes('key='), 'the raw JSON link carries the view key');
+    uploaded.hello = view;
+    await screenshot(page, 'real-triage-hello_block');
+
+    // Needs the analyzer's user threads: the one thread waits in ReadFile.
+    const threads = report?.user?.threads;
+    if (Array.isArray(threads) && threads.length) {
+      const text = await page.textContent('article[data-tid="36"]');
+      assert.match(text, /ReadFile/);
+    }
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('a thread named <img src=x onerror=alert(1)> in a real dump is shown as text and runs nothing', async () => {
+    const { context, page, view, statuses } = await uploadThroughPage({ user: hostileNameDump(tmp) }, { note: XSS_NAME });
+    assert.equal(statuses[statuses.length - 1], 'done');
+    const { page: tp, report } = await openTriage(context, view);
+    await tp.waitForTimeout(300);
+    assert.match(await tp.textContent('#summary'), /<img src=x onerror=alert\(1\)>/, 'the note is shown as text');
+    const names = (report?.user?.threads || []).map((t) => t.thread_name);
+    if (names.includes(XSS_NAME)) {
+      await tp.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = true; });
+      const shown = await tp.$$eval('.tname', (els) => els.map((e) => e.textContent));
+      assert.ok(shown.includes(XSS_NAME), 'thread name shown: ' + shown.join(', '));
+    }
+    assert.equal(await tp.locator('img').count(), 0);
+    await screenshot(tp, 'real-triage-hostile-name');
+    assert.deepEqual(tp.problems, [], 'no dialog, no CSP violation, no error');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('the uploader\'s view link cannot reach the list', async () => {
+    assert.ok(uploaded.hello, 'needs the first upload');
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(uploaded.hello);
+    await page.waitForSelector('#report[data-rendered=report]');
+    const key = new URL(uploaded.hello).searchParams.get('key');
+    await page.goto(server.origin + '/list?key=' + encodeURIComponent(key));
+    await page.waitForSelector('#login:not([hidden])');
+    assert.equal(await page.isVisible('#staff'), false);
+    assert.equal(await page.locator('#uploads tbody tr').count(), 0);
+    const api = await page.evaluate(async (k) => {
+      const r = await fetch('/api/dumps?key=' + encodeURIComponent(k));
+      return { status: r.status, body: await r.json().catch(() => null) };
+    }, key);
+    assert.ok(api.status === 401 || api.status === 403, 'list API refused: ' + JSON.stringify(api));
+    assert.ok(!JSON.stringify(api.body).includes('items'));
+    await screenshot(page, 'real-list-as-uploader');
+    await context.close();
+  });
+
+  test('staff sign in and see every upload in the list, updated live', async () => {
+    const context = await browser.newContext({ viewport: { width: 1920, height: 1000 } });
+    const page = await watchedPage(context);
+    await page.goto(server.origin + '/login');
+    await page.fill('#token', 'not-the-token');
+    await page.press('#token', 'Enter');
+    await page.waitForSelector('#login-error:not([hidden])');
+    await page.fill('#token', server.token);
+    await page.press('#token', 'Enter');
+    await page.waitForURL(server.origin + '/list');
+    await page.waitForSelector('#uploads tbody tr');
+    assert.ok(await page.locator('#uploads tbody tr').count() >= 2);
+    assert.match(await page.textContent('#uploads'), /CASE-E2E/);
+    await page.fill('#q', 'CASE-E2E');
+    await page.waitForFunction(() => document.querySelectorAll('#uploads tbody tr').length === 1, null, { timeout: 15000 });
+    await page.click('#uploads tbody tr td:nth-child(2) a');
+    await page.waitForSelector('#report[data-rendered=report]');
+    assert.equal(await page.isVisible('nav a[href="/list"]'), true, 'staff get the list link');
+    await page.goto(server.origin + '/list');
+    await page.waitForSelector('#uploads tbody tr');
+    await screenshot(page, 'real-list-staff');
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  const pair = pairedCase();
+  test('the paired case: ntdll!…ReadFile beside nt!NtReadFile, and the verdict', { skip: pair ? false : 'no tests/data/paired/ case yet' }, async (t) => {
+    const { context, view, statuses } = await uploadThroughPage({ user: pair.user, kernel: pair.kernel });
+    assert.equal(statuses[statuses.length - 1], 'done');
+    const { page, report } = await openTriage(context, view);
+    await screenshot(page, 'real-triage-paired');
+    if (!report || typeof report.triage !== 'object' || !report.triage) {
+      t.skip('the analyzer has no triage part yet');
+      await context.close();
+      return;
+    }
+    const row = await page.$eval('#stuck table.stacks tr.syscall', (tr) => [...tr.querySelectorAll('td.fr .call')].map((c) => c.textContent));
+    assert.match(row[0], /^ntdll!(Nt|Zw)ReadFile\+0x/);
+    assert.match(row[1], /^nt!NtReadFile\+0x/);
+    assert.match(await page.textContent('#primary .verdict'), /ReadFile/);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+});
+
+test('the real-server tests ran or say why not', () => {
+  if (missing) console.log('# skipped end-to-end tests: ' + missing);
+});

@@ -1,0 +1,25 @@
+// nav.js — the top bar's links that depend on who is looking: staff see
+// the list and a sign-out button; uploaders (view-key holders) see only
+// the upload page, since the list is not theirs to read.
+
+import { getJSON, postJSON } from './api.js';
+
+/** Resolves to the role ('staff', 'uploader', …) or '' when unknown. */
+export async function setupNav() {
+  let role = '';
+  try {
+    const me = await getJSON('/api/me');
+    role = me && typeof me.role === 'string' ? me.role : '';
+  } catch { role = ''; }
+  const staff = role === 'staff' || role === 'admin';
+  for (const a of document.querySelectorAll('[data-staff-only]')) a.hidden = !staff;
+  const out = document.getElementById('logout');
+  if (out) {
+    out.hidden = !staff;
+    out.addEventListener('click', async () => {
+      try { await postJSON('/api/logout', {}); } catch { /* already out */ }
+      location.reload();
+    });
+  }
+  return role;
+}

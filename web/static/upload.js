@@ -1,0 +1,195 @@
+// upload.js — the upload page: pick or drop a user dump and a kernel dump
+// (or one archive), send them in one multipart POST with XMLHttpRequest
+// (fetch has no upload progress), show bytes / speed / time left, turn
+// server errors into plain sentences, then follow the job's status until
+// the analysis is done or failed.
+
+import { $, el, setChildren, str, isObj, formatBytes, formatDuration } from './dom.js';
+import { describeError, getJSON } from './api.js';
+import { setupNav } from './nav.js';
+
+const form = $('#upload-form');
+const chosen = { user: null, kernel: null, file: null };
+const inputs = { user: $('#file-user'), kernel: $('#file-kernel'), file: $('#file-archive') };
+let xhr = null;
+
+/** What a file's first bytes say it is. */
+export async function sniff(file) {
+  let b;
+  try { b = new Uint8Array(await file.slice(0, 264).arrayBuffer()); } catch { return { kind: 'unreadable' }; }
+  const at = (off, s) => s.split('').every((c, i) => b[off + i] === c.charCodeAt(0));
+  if (at(0, 'MDMP')) return { kind: 'user', label: 'user-mode minidump' };
+  if (at(0, 'PAGEDU64') || at(0, 'PAGEDUMP')) return { kind: 'kernel', label: 'kernel dump' };
+  if (b[0] === 0x50 && b[1] === 0x4b && b[2] === 3 && b[3] === 4) return { kind: 'archive', label: 'zip archive' };
+  if (b[0] === 0x37 && b[1] === 0x7a && b[2] === 0xbc && b[3] === 0xaf) return { kind: 'archive', label: '7z archive' };
+  if (at(0, 'MSCF')) return { kind: 'archive', label: 'cab archive' };
+  if (at(257, 'ustar')) return { kind: 'archive', label: 'tar archive' };
+  if (b[0] === 0x1f && b[1] === 0x8b) return { kind: 'compressed', label: 'gzip-compressed' };
+  if (b[0] === 0xfd && at(1, '7zXZ')) return { kind: 'compressed', label: 'xz-compressed' };
+  if (at(0, 'BZh')) return { kind: 'compressed', label: 'bzip2-compressed' };
+  return { kind: 'unknown', label: 'not a dump format dumptriage knows' };
+}
+
+const EXPECT = { user: ['user', 'compressed'], kernel: ['kernel', 'compressed'], file: ['archive', 'compressed'] };
+
+async function choose(role, file) {
+  chosen[role] = file;
+  // Either separate dumps or one archive: choosing one kind clears the other.
+  if (file && role === 'file') { for (const r of ['user', 'kernel']) clearChoice(r); }
+  if (file && role !== 'file') clearChoice('file');
+  const zone = inputs[role].closest('.drop');
+  const out = zone.querySelector('.chosen');
+  zone.classList.toggle('has-file', !!file);
+  if (!file) { setChildren(out); return; }
+  const s = await sniff(file);
+  if (chosen[role] !== file) return;
+  const wrong = !EXPECT[role].includes(s.kind);
+  zone.classList.toggle('warn', wrong);
+  const remove = el('button', { type: 'button', class: 'linkish', 'aria-label': 'Remove ' + file.name }, 'remove');
+  remove.addEventListener('click', () => { clearChoice(role); inputs[role].focus(); });
+  setChildren(out, el('span', { class: 'fname' }, file.name), ' — ', formatBytes(file.size), ' — ',
+    el('span', { class: wrong ? 'warn-text' : 'ok-text' }, s.label), ' ', remove);
+}
+
+function clearChoice(role) {
+  chosen[role] = null;
+  inputs[role].value = '';
+  const zone = inputs[role].closest('.drop');
+  zone.classList.remove('has-file', 'warn');
+  setChildren(zone.querySelector('.chosen'));
+}
+
+for (const [role, input] of Object.entries(inputs)) {
+  input.addEventListener('change', () => choose(role, input.files && input.files[0] ? input.files[0] : null));
+  const zone = input.closest('.drop');
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    const f = e.dataTransfer && e.dataTransfer.files && e.dataTransfer.files[0];
+    if (!f) return;
+    try { input.files = e.dataTransfer.files; } catch { /* older browsers: keep our own copy */ }
+    choose(role, f);
+  });
+}
+// A file dropped outside the boxes would make the browser navigate away.
+window.addEventListener('dragover', (e) => e.preventDefault());
+window.addEventListener('drop', (e) => e.preventDefault());
+
+function message(kind, ...children) {
+  setChildren($('#message'), children.length ? el('p', { class: kind }, ...children) : null);
+}
+
+function busy(on) {
+  $('#send').disabled = on;
+  $('#cancel').hidden = !on;
+  for (const i of form.querySelectorAll('input, textarea')) i.disabled = on;
+}
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  message();
+  if (!chosen.user && !chosen.kernel && !chosen.file) {
+    message('error', 'Choose the dumps first: a user-mode dump and a kernel dump, or one archive holding them.');
+    inputs.user.focus();
+    return;
+  }
+  const data = new FormData();
+  // Text fields first, so the server has them before the large file parts.
+  for (const name of ['note', 'case_id', 'customer']) data.append(name, form.elements[name].value);
+  for (const role of ['user', 'kernel', 'file']) if (chosen[role]) data.append(role, chosen[role], chosen[role].name);
+  send(data);
+});
+
+$('#cancel').addEventListener('click', () => { if (xhr) xhr.abort(); });
+
+function send(data) {
+  const total = ['user', 'kernel', 'file'].reduce((n, r) => n + (chosen[r] ? chosen[r].size : 0), 0);
+  const box = $('#progress'), bar = $('#bar'), text = $('#progress-text');
+  box.hidden = false;
+  bar.value = 0;
+  text.textContent = 'Starting…';
+  busy(true);
+  const samples = []; // [time ms, bytes] over the last few seconds, for a steady speed
+  const started = performance.now();
+  xhr = new XMLHttpRequest();
+  xhr.open('POST', '/api/dumps');
+  xhr.responseType = 'text';
+  xhr.setRequestHeader('Accept', 'application/json');
+  xhr.upload.addEventListener('progress', (ev) => {
+    const now = performance.now();
+    const whole = ev.lengthComputable && ev.total ? ev.total : total;
+    samples.push([now, ev.loaded]);
+    while (samples.length > 2 && now - samples[0][0] > 3000) samples.shift();
+    const [t0, b0] = samples[0];
+    const speed = now - t0 > 200 ? (ev.loaded - b0) / ((now - t0) / 1000) : ev.loaded / Math.max((now - started) / 1000, 0.001);
+    bar.max = whole || 1;
+    bar.value = ev.loaded;
+    const left = speed > 0 && whole ? (whole - ev.loaded) / speed : NaN;
+    text.textContent = formatBytes(ev.loaded) + ' of ' + formatBytes(whole) + ' (' + Math.floor(100 * ev.loaded / (whole || 1)) + '%)' +
+      (speed > 0 ? ' — ' + formatBytes(speed) + '/s' : '') + (Number.isFinite(left) && ev.loaded < whole ? ' — about ' + formatDuration(Math.max(1, left)) + ' left' : '');
+  });
+  xhr.upload.addEventListener('load', () => { text.textContent = formatBytes(total) + ' sent — the server is storing the files…'; bar.value = bar.max; });
+  xhr.addEventListener('load', () => {
+    busy(false);
+    let body = null;
+    try { body = JSON.parse(xhr.responseText); } catch { body = null; }
+    if (xhr.status >= 200 && xhr.status < 300 && isObj(body)) { box.hidden = true; done(body); return; }
+    failed(describeError(xhr.status, body));
+  });
+  xhr.addEventListener('error', () => { busy(false); failed(describeError(0, null)); });
+  xhr.addEventListener('abort', () => { busy(false); box.hidden = true; message('muted', 'Upload cancelled.'); });
+  xhr.send(data);
+}
+
+function failed(info) {
+  $('#progress').hidden = true;
+  message('error', info.plain, info.message && info.message !== info.plain ? el('span', { class: 'detail' }, ' Server said: ' + info.message) : null);
+  $('#message').dataset.code = info.code;
+}
+
+function done(res) {
+  form.hidden = true;
+  const result = $('#result');
+  result.hidden = false;
+  const view = new URL(str(res.view_url) || '/triage/' + encodeURIComponent(str(res.id)), location.href).href;
+  const link = $('#view-link');
+  link.href = view;
+  link.textContent = view;
+  $('#reused').hidden = res.reused !== true;
+  $('#copy-link').addEventListener('click', async () => {
+    try { await navigator.clipboard.writeText(view); $('#copy-link').textContent = 'Copied'; } catch { $('#copy-link').textContent = 'Select the link to copy it'; }
+  });
+  result.focus && result.setAttribute('tabindex', '-1');
+  result.focus();
+  follow(str(res.status_url) || '/api/dumps/' + encodeURIComponent(str(res.id)), str(res.status) || 'queued', 1000);
+}
+
+function showJob(status, detail) {
+  const badge = $('#job-status');
+  badge.textContent = status;
+  badge.className = 'badge status status-' + status.replace(/[^a-z]/g, '');
+  setChildren($('#job-detail'), detail || null);
+}
+
+async function follow(url, status, delay) {
+  const view = $('#view-link').href;
+  if (status === 'done') { showJob('done', el('a', { href: view }, 'Open the triage page')); return; }
+  if (status === 'failed') return;
+  showJob(status, status === 'queued' ? 'waiting for an analyzer…' : 'analyzing the dumps…');
+  setTimeout(async () => {
+    try {
+      const st = await getJSON(url);
+      const s = str(st && st.status) || status;
+      if (s === 'failed') { showJob('failed', 'Reason: ' + (str(st.error) || 'unknown')); return; }
+      follow(url, s, Math.min(delay * 1.3, 5000));
+    } catch (e) {
+      showJob(status, (e.info ? e.info.plain : 'Cannot reach the server') + ' — retrying…');
+      follow(url, status, Math.min(delay * 2, 10000));
+    }
+  }, delay);
+}
+
+$('#again').addEventListener('click', () => location.reload());
+setupNav();
