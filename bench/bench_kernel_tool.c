@@ -16,9 +16,9 @@
 static const uint64_t frames[] = { DT_KW_NT_BASE + 0x3f1000, DT_KW_NT_BASE + 0x2b0a10, DT_KW_DRV_BASE + 0x1100,
                                    DT_KW_NT_BASE + 0x3fd0d8 };
 static const dt_kw_thread threads[] = {
-    { 0x24, 5, 6, 1, false, 100, 0, frames, 4, -1 },
-    { 0x28, 5, 4, 1, true, 200, 0, frames, 4, -1 },
-    { 0x2c, 2, 0, 0, false, 0, 0, frames, 4, 0 },
+    { 0x24, 5, 6, 1, false, 100, 0, frames, 4, -1, 2, 0x28 },
+    { 0x28, 5, 4, 1, true, 200, 0, frames, 4, -1, 1, 0 },
+    { 0x2c, 2, 0, 0, false, 0, 0, frames, 4, 0, 0, 0 },
 };
 static const dt_kw_process procs[] = { { 4, "System", threads, 1 }, { 0x20, "hello_block.ex", threads, 3 } };
 

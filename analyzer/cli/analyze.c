@@ -23,6 +23,7 @@
 #include "io/mapped_file.h"
 #include "report/json_util.h"
 #include "report/kernel_report.h"
+#include "symbols/symbolizer.h"
 #include "report/user_report.h"
 
 #define MAX_SYMBOL_DIRS 32
@@ -221,7 +222,11 @@ int dt_cli_analyze(int argc, char **argv)
     cJSON *kernel = NULL;
     if (rc == DT_EXIT_OK && o.kernel_path) {
         dt_error kerr = { 0 };
-        kernel = dt_kernel_analyze_view(kf.view, NULL, &kerr);
+        /* Symbols for kernel frames from the same --symbols directories; a
+         * bad symbol path only costs the names. */
+        dt_symbolizer *ksym = dt_symbolizer_new(o.symbol_dirs, o.nsymbol_dirs, NULL);
+        kernel = dt_kernel_analyze_view_symbolized(kf.view, NULL, ksym, &kerr);
+        dt_symbolizer_free(ksym);
         if (!kernel) {
             fprintf(stderr, "dumptriage: %s: %s\n", o.kernel_path, kerr.message);
             rc = DT_EXIT_UNUSABLE;

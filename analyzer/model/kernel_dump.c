@@ -292,6 +292,9 @@ dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_ke
     uint64_t shared = kd->header.is64 ? UINT64_C(0xfffff78000000000) : UINT64_C(0xffdf0000);
     uint32_t ticks;
     kd->tick_count = dt_as_u32(&kd->as, shared + 0x320, &ticks) ? (int64_t)ticks : -1;
+    /* TickCountMultiplier (+0x4): ms = ticks * multiplier >> 24. */
+    uint32_t mult;
+    kd->tick_ms = dt_as_u32(&kd->as, shared + 0x4, &mult) && mult ? (double)mult / 16777216.0 : 15.625;
 
     resolve_offsets(kd, opts);
     if (kd->is_triage) {
@@ -342,6 +345,20 @@ const dt_kernel_thread *dt_kernel_dump_find_thread(const dt_kernel_dump *kd, uin
     return NULL;
 }
 
+/* Drops a multi-byte UTF-8 sequence that truncation cut in half. */
+static void utf8_trim(char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < need)
+        s[i - 1] = 0;
+}
+
 const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t cap)
 {
     if (!cap)
@@ -356,6 +373,7 @@ const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t ca
         }
     }
     snprintf(buf, cap, "%s", f);
+    utf8_trim(buf);
     char *dot = strrchr(buf, '.');
     if (dot && dot != buf)
         *dot = 0;
@@ -368,6 +386,15 @@ const char *dt_kernel_thread_state_name(int s)
                                          "Waiting", "Transition", "DeferredReady", "GateWaitObsolete",
                                          "WaitingForProcessInSwap" };
     return s >= 0 && s < (int)(sizeof names / sizeof names[0]) ? names[s] : NULL;
+}
+
+const char *dt_kernel_object_type_name(int t)
+{
+    /* KOBJECTS (ReactOS ndk ketypes.h / public symbols). */
+    static const char *const names[] = { "NotificationEvent", "SynchronizationEvent", "Mutant", "Process", "Queue",
+                                         "Semaphore", "Thread", "Gate", "NotificationTimer",
+                                         "SynchronizationTimer" };
+    return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : NULL;
 }
 
 const char *dt_kernel_wait_reason_name(int r)

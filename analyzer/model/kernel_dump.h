@@ -39,6 +39,19 @@ typedef struct {
     const char *trust;       /* "context", "frame_pointer", "scan" (static) */
 } dt_kernel_frame;
 
+/* One object a thread waits on (KWAIT_BLOCK.Object). */
+typedef struct {
+    uint64_t object;
+    int type;                /* DISPATCHER_HEADER.Type, -1 unknown */
+    bool has_owner;
+    uint64_t owner_tid;      /* mutant: KMUTANT.OwnerThread's Cid.UniqueThread */
+    uint64_t owner_ethread;
+    bool has_target;
+    uint64_t target_tid;     /* thread object: the awaited thread's id */
+} dt_kernel_wait_object;
+
+#define DT_KERNEL_MAX_WAIT_OBJECTS 8
+
 typedef struct {
     uint64_t ethread;        /* 0 when the ETHREAD is not in the dump */
     uint64_t eprocess;
@@ -57,6 +70,8 @@ typedef struct {
     int64_t wait_ticks;      /* ticks since the wait began (TickCount - WaitTime), -1 unknown */
     int64_t kernel_time, user_time;   /* ticks, -1 unknown */
     uint64_t wait_block_list;
+    dt_kernel_wait_object wait_objects[DT_KERNEL_MAX_WAIT_OBJECTS];
+    size_t wait_object_count;
     uint64_t create_time;    /* FILETIME, 0 unknown */
     uint64_t stack_base, stack_limit, initial_stack, kernel_stack;
     uint64_t win32_start_address, teb;
@@ -111,6 +126,7 @@ typedef struct {
     dt_warnings warnings;
     dt_kernel_options options; /* as given to open (hooks kept for the walker) */
     int64_t tick_count;      /* KUSER_SHARED_DATA.TickCount.LowPart, -1 unknown */
+    double tick_ms;          /* milliseconds per tick (TickCountMultiplier), 15.625 by default */
 } dt_kernel_dump;
 
 /* Analyzes a kernel dump held in file.  On success *kd is owned by the
@@ -126,8 +142,9 @@ const dt_kernel_thread *dt_kernel_dump_find_thread(const dt_kernel_dump *kd, uin
  * otherwise the file name without extension ("amdppm").  Writes into buf. */
 const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t cap);
 
-/* Names for KTHREAD_STATE and KWAIT_REASON values, or NULL. */
+/* Names for KTHREAD_STATE, KWAIT_REASON and dispatcher object types, or NULL. */
 const char *dt_kernel_thread_state_name(int state);
 const char *dt_kernel_wait_reason_name(int reason);
+const char *dt_kernel_object_type_name(int type);
 
 #endif

@@ -22,8 +22,9 @@ typedef struct {
     /* ETHREAD: Cid, Win32StartAddress, ThreadListEntry, CreateTime */
     uint32_t et[4];
     /* KTHREAD: State, WaitReason, WaitMode, MiscFlags, AlertableBit,
-     * WaitTime, WaitBlockList, KernelTime, UserTime, Teb, ApcProcess */
-    uint32_t kt[11];
+     * WaitTime, WaitBlockList, KernelTime, UserTime, Teb, ApcProcess,
+     * WaitBlockCount */
+    uint32_t kt[12];
 } layout;
 
 /* Sources: [RZ] rizin subprojects/rzwinkd/profiles.h; [ND] ntdiff/headers
@@ -34,27 +35,27 @@ static const layout layouts[] = {
     { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
       { 0x478, 0x4d0, 0x4e8, 0x430 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8 } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 21H2 ARM64 (build 22000) [RZ WIN11_22000, V: TA]. */
     { "win11-22000-arm64", DT_ARCH_ARM64, 22000, 22000,
       { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
       { 0x4e8, 0x540, 0x558, U },
-      { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0 } },
+      { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0, U } },
     /* Windows 10 1903/1909 x64 [RZ WIN10_19H1]. */
     { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
       { 0x2e8, 0x2f0, 0x450, 0x488, U, 0x3f8 },
       { 0x648, 0x6a0, 0x6b8, U },
-      { U, U, U, U, U, U, U, U, U, U, U } },
+      { U, U, U, U, U, U, U, U, U, U, U, U } },
     /* Windows 10 1803 x64 [RZ WIN10_RS4]. */
     { "win10-17134-x64", DT_ARCH_AMD64, 17134, 17134,
       { 0x2e0, 0x2e8, 0x450, 0x488, U, 0x3f8 },
       { 0x638, 0x690, 0x6a8, U },
-      { U, U, U, U, U, U, U, U, U, U, U } },
+      { U, U, U, U, U, U, U, U, U, U, U, U } },
     /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1]. */
     { "win10-14393-x64", DT_ARCH_AMD64, 14393, 14393,
       { 0x2e8, 0x2f0, 0x450, 0x488, U, 0x3f8 },
       { 0x630, 0x688, 0x698, U },
-      { U, U, U, U, U, U, U, U, U, U, U } },
+      { U, U, U, U, U, U, U, U, U, U, U, U } },
 };
 
 void dt_kernel_offsets_init(dt_kernel_offsets *o)
@@ -87,6 +88,7 @@ static void fill(const layout *l, dt_kernel_offsets *o)
     o->kthread_user_time = l->kt[8];
     o->kthread_teb = l->kt[9];
     o->kthread_apc_process = l->kt[10];
+    o->kthread_wait_block_count = l->kt[11];
     /* Stable since Vista x64 / Win8 ARM (all sources agree; KDBG confirms). */
     o->eprocess_directory_table_base = 0x28;
     o->kthread_initial_stack = 0x28;

@@ -49,6 +49,7 @@ typedef struct {
     uint32_t kthread_alertable_bit;
     uint32_t kthread_wait_time;
     uint32_t kthread_wait_block_list;
+    uint32_t kthread_wait_block_count;
     uint32_t kthread_kernel_time;
     uint32_t kthread_user_time;
     /* ETHREAD */

@@ -18,11 +18,53 @@
 #define MAX_PROCESSORS 1024u
 #define MAX_PROCESSES 65536u
 
+/* Open-addressing set of object addresses, so duplicate checks stay O(1)
+ * however long a (hostile) list is. */
+typedef struct {
+    uint64_t *slots;
+    size_t cap, n;
+} addr_set;
+
+/* True when va was not yet in the set (and is now). */
+static bool set_add(addr_set *s, uint64_t va)
+{
+    if (!va)
+        return false;
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        uint64_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return true; /* degrade: allow the duplicate rather than lose the object */
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->slots[i])
+                continue;
+            size_t h = (size_t)((s->slots[i] * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (ncap - 1);
+            while (ns[h])
+                h = (h + 1) & (ncap - 1);
+            ns[h] = s->slots[i];
+        }
+        free(s->slots);
+        s->slots = ns;
+        s->cap = ncap;
+    }
+    size_t h = (size_t)((va * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (s->cap - 1);
+    while (s->slots[h]) {
+        if (s->slots[h] == va)
+            return false;
+        h = (h + 1) & (s->cap - 1);
+    }
+    s->slots[h] = va;
+    s->n++;
+    return true;
+}
+
 typedef struct {
     dt_kernel_dump *kd;
     size_t cap;
     size_t max;
     size_t pcap;
+    addr_set seen_processes;
+    addr_set seen_threads;
 } collector;
 
 static bool rd_u8(const dt_addrspace *as, uint64_t va, uint32_t off, uint8_t *out)
@@ -100,6 +142,45 @@ static dt_kernel_thread *find_by_ethread(dt_kernel_dump *kd, uint64_t ethread)
     return NULL;
 }
 
+/* KWAIT_BLOCK (x64/ARM64, Win8+): +0x10 WaitType, +0x18 Thread, +0x20 Object,
+ * size 0x30; the blocks of one wait are an array.  KMUTANT.OwnerThread is
+ * at +0x28.  Only followed for a Waiting thread with known offsets. */
+static void read_wait_objects(dt_kernel_dump *kd, dt_kernel_thread *t)
+{
+    const dt_addrspace *as = &kd->as;
+    const dt_kernel_offsets *o = &kd->offsets;
+    if (t->state != 5 || !t->wait_block_list || as->pointer_size != 8)
+        return;
+    uint8_t count = 1;
+    if (o->kthread_wait_block_count != DT_OFF_UNKNOWN)
+        rd_u8(as, t->ethread, o->kthread_wait_block_count, &count);
+    if (count == 0)
+        count = 1;
+    for (unsigned i = 0; i < count && t->wait_object_count < DT_KERNEL_MAX_WAIT_OBJECTS; i++) {
+        uint64_t wb = t->wait_block_list + 0x30u * i, obj = 0;
+        if (!dt_as_u64(as, wb + 0x20, &obj) || !obj)
+            break;
+        dt_kernel_wait_object *w = &t->wait_objects[t->wait_object_count++];
+        memset(w, 0, sizeof *w);
+        w->object = obj;
+        uint8_t type;
+        w->type = dt_as_read_exact(as, obj, &type, 1) ? type : -1;
+        uint64_t tid;
+        if (w->type == 2) {
+            uint64_t owner = 0;
+            if (dt_as_u64(as, obj + 0x28, &owner) && owner && o->ethread_cid != DT_OFF_UNKNOWN &&
+                dt_as_u64(as, owner + o->ethread_cid + 8, &tid)) {
+                w->has_owner = true;
+                w->owner_ethread = owner;
+                w->owner_tid = tid;
+            }
+        } else if (w->type == 6 && o->ethread_cid != DT_OFF_UNKNOWN && dt_as_u64(as, obj + o->ethread_cid + 8, &tid)) {
+            w->has_target = true;
+            w->target_tid = tid;
+        }
+    }
+}
+
 /* Fills everything readable from the ETHREAD at va. */
 static void read_thread(dt_kernel_dump *kd, dt_kernel_thread *t, uint64_t va)
 {
@@ -143,6 +224,7 @@ static void read_thread(dt_kernel_dump *kd, dt_kernel_thread *t, uint64_t va)
     rd_ptr(as, va, o->ethread_win32_start_address, &t->win32_start_address);
     if (rd_ptr(as, va, o->kthread_apc_process, &t->eprocess) && t->eprocess)
         read_image_name(as, t->eprocess, o->eprocess_image_file_name, t->image);
+    read_wait_objects(kd, t);
 }
 
 static bool is_ethread(const dt_addrspace *as, uint64_t va)
@@ -240,12 +322,9 @@ static void add_process(collector *c, uint64_t ep)
 {
     dt_kernel_dump *kd = c->kd;
     const dt_kernel_offsets *o = &kd->offsets;
-    for (size_t i = 0; i < kd->process_count; i++)
-        if (kd->processes[i].eprocess == ep)
-            return;
     uint64_t pid;
     /* An EPROCESS the dump does not hold is not a process we can show. */
-    if (!rd_ptr(&kd->as, ep, o->eprocess_unique_process_id, &pid))
+    if (!rd_ptr(&kd->as, ep, o->eprocess_unique_process_id, &pid) || !set_add(&c->seen_processes, ep))
         return;
     if (kd->process_count == c->pcap) {
         size_t ncap = c->pcap ? c->pcap * 2 : 16;
@@ -282,28 +361,47 @@ static void walk_process_list(collector *c)
         return;
     }
     size_t n = 0;
+    unsigned ps = kd->as.pointer_size;
+    uint64_t prev = head;
     while (e && e != head && n < MAX_PROCESSES) {
+        /* A consistent list has entry.Blink == previous entry; checking it
+         * makes a revisit (a loop in a damaged or hostile dump) impossible. */
+        uint64_t blink = 0;
+        if (!dt_as_ptr(&kd->as, e + ps, &blink) || blink != prev) {
+            dt_warn(&kd->warnings, "process list is inconsistent at 0x%llx after %zu processes; stopped",
+                    (unsigned long long)e, n);
+            break;
+        }
         uint64_t ep = e - o->eprocess_active_process_links;
         add_process(c, ep);
         n++;
         if (o->eprocess_thread_list_head != DT_OFF_UNKNOWN && o->ethread_thread_list_entry != DT_OFF_UNKNOWN) {
-            uint64_t th = ep + o->eprocess_thread_list_head, te = 0;
-            size_t k = 0;
+            uint64_t th = ep + o->eprocess_thread_list_head, te = 0, tprev = th;
             if (dt_as_ptr(&kd->as, th, &te)) {
-                while (te && te != th && k++ < c->max) {
+                while (te && te != th) {
+                    uint64_t tb = 0;
+                    if (!dt_as_ptr(&kd->as, te + ps, &tb) || tb != tprev) {
+                        dt_warn(&kd->warnings, "thread list of process 0x%llx is inconsistent; stopped",
+                                (unsigned long long)ep);
+                        break;
+                    }
                     uint64_t et = te - o->ethread_thread_list_entry;
-                    if (!find_by_ethread(kd, et)) {
+                    if (set_add(&c->seen_threads, et)) {
                         dt_kernel_thread *t = new_thread(c);
                         if (!t)
                             break;
                         t->origin = "process_list";
                         read_thread(kd, t, et);
                     }
+                    tprev = te;
                     if (!dt_as_ptr(&kd->as, te, &te))
                         break;
                 }
             }
         }
+        if (kd->thread_count >= c->max)
+            break;
+        prev = e;
         if (!dt_as_ptr(&kd->as, e, &e)) {
             dt_warn(&kd->warnings, "process list breaks after %zu processes (entry not in the dump)", n);
             break;
@@ -313,7 +411,7 @@ static void walk_process_list(collector *c)
 
 dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads)
 {
-    collector c = { kd, 0, max_threads, 0 };
+    collector c = { kd, 0, max_threads, 0, { NULL, 0, 0 }, { NULL, 0, 0 } };
     const dt_kernel_offsets *o = &kd->offsets;
     if (kd->is_triage) {
         uint64_t cur = 0;
@@ -324,6 +422,7 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads)
             if (!t)
                 return DT_ERR_NOMEM;
             read_thread(kd, t, cur);
+            set_add(&c.seen_threads, cur);
             t->origin = "current_thread";
             t->is_current = true;
         }
@@ -333,7 +432,7 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads)
             const dt_triage_block *b = &kd->triage.blocks[i];
             if (b->size != size_ethread || kd->file.data[b->file_offset] != ETHREAD_TYPE)
                 continue;
-            if (find_by_ethread(kd, b->va))
+            if (!set_add(&c.seen_threads, b->va))
                 continue;
             dt_kernel_thread *t = new_thread(&c);
             if (!t)
@@ -371,5 +470,7 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads)
     }
     if (kd->thread_count >= max_threads)
         dt_warn(&kd->warnings, "thread list cut at %zu threads", max_threads);
+    free(c.seen_processes.slots);
+    free(c.seen_threads.slots);
     return DT_OK;
 }

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "symbols/walker_hooks.h"
+#include "unwind/stackwalk.h"
+
 static void add_hex(cJSON *o, const char *k, uint64_t v)
 {
     char b[24];
@@ -71,7 +74,7 @@ static void uptime_str(uint64_t t100, char *out, size_t cap)
              (unsigned)(s / 60 % 60), (unsigned)(s % 60), (unsigned)(ms % 1000));
 }
 
-static cJSON *frames_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
+static cJSON *frames_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, dt_symbolizer *sym)
 {
     cJSON *arr = cJSON_CreateArray();
     for (size_t i = 0; arr && i < t->frame_count; i++) {
@@ -88,19 +91,31 @@ static cJSON *frames_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
             char name[128];
             dt_kernel_module_short_name(m, name, sizeof name);
             cJSON_AddStringToObject(o, "module", name);
+            add_str_or_null(o, "module_file", m->code_file);
             add_hex(o, "module_offset", f->ip - m->base);
         } else {
             cJSON_AddNullToObject(o, "module");
+            cJSON_AddNullToObject(o, "module_file");
             cJSON_AddNullToObject(o, "module_offset");
         }
-        cJSON_AddNullToObject(o, "function");
-        cJSON_AddNullToObject(o, "function_offset");
+        /* Caller frames are looked up at ip - 1 (the call, not the next
+         * instruction), the offset is then reported from ip again. */
+        dt_symbol symb = { 0 };
+        uint64_t at = i && f->ip ? f->ip - 1 : f->ip;
+        if (sym && m && dt_symbolizer_lookup(sym, m, &kd->as, at, &symb) && symb.function) {
+            cJSON_AddStringToObject(o, "function", symb.function);
+            add_hex(o, "function_offset", symb.function_offset + (f->ip - at));
+        } else {
+            cJSON_AddNullToObject(o, "function");
+            cJSON_AddNullToObject(o, "function_offset");
+        }
+        dt_symbol_clear(&symb);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
 }
 
-static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
+static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, dt_symbolizer *sym)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -119,10 +134,21 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
     cJSON_AddStringToObject(o, "origin", t->origin ? t->origin : "unknown");
     add_int_or_null(o, "cpu", t->cpu);
     cJSON_AddBoolToObject(o, "current", t->is_current);
-    add_int_or_null(o, "state", t->state);
-    add_str_or_null(o, "state_name", dt_kernel_thread_state_name(t->state));
-    add_int_or_null(o, "wait_reason", t->wait_reason);
-    add_str_or_null(o, "wait_reason_name", dt_kernel_wait_reason_name(t->wait_reason));
+    char nb[32];
+    const char *sn = dt_kernel_thread_state_name(t->state);
+    if (!sn && t->state >= 0) {
+        snprintf(nb, sizeof nb, "State%d", t->state);
+        sn = nb;
+    }
+    add_str_or_null(o, "state", sn);
+    add_int_or_null(o, "state_code", t->state);
+    const char *wn = dt_kernel_wait_reason_name(t->wait_reason);
+    if (!wn && t->wait_reason >= 0) {
+        snprintf(nb, sizeof nb, "WaitReason%d", t->wait_reason);
+        wn = nb;
+    }
+    add_str_or_null(o, "wait_reason", wn);
+    add_int_or_null(o, "wait_reason_code", t->wait_reason);
     if (t->wait_mode == 0 || t->wait_mode == 1)
         cJSON_AddStringToObject(o, "wait_mode", t->wait_mode ? "UserMode" : "KernelMode");
     else
@@ -133,6 +159,26 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
         cJSON_AddNullToObject(o, "alertable");
     add_int_or_null(o, "wait_time", t->wait_time);
     add_int_or_null(o, "wait_ticks", t->wait_ticks);
+    if (t->wait_ticks >= 0)
+        cJSON_AddNumberToObject(o, "wait_seconds", (double)t->wait_ticks * kd->tick_ms / 1000.0);
+    else
+        cJSON_AddNullToObject(o, "wait_seconds");
+    cJSON *wos = cJSON_AddArrayToObject(o, "wait_objects");
+    for (size_t i = 0; wos && i < t->wait_object_count; i++) {
+        const dt_kernel_wait_object *w = &t->wait_objects[i];
+        cJSON *wo = cJSON_CreateObject();
+        if (!wo)
+            break;
+        add_hex(wo, "object", w->object);
+        add_str_or_null(wo, "type", dt_kernel_object_type_name(w->type));
+        if (w->has_owner) {
+            cJSON_AddNumberToObject(wo, "owner_thread_id", (double)w->owner_tid);
+            add_hex(wo, "owner_ethread", w->owner_ethread);
+        }
+        if (w->has_target)
+            cJSON_AddNumberToObject(wo, "thread_id", (double)w->target_tid);
+        cJSON_AddItemToArray(wos, wo);
+    }
     add_int_or_null(o, "kernel_time", t->kernel_time);
     add_int_or_null(o, "user_time", t->user_time);
     add_hex_or_null(o, "wait_block_list", t->wait_block_list);
@@ -146,11 +192,16 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t)
     add_hex_or_null(o, "win32_start_address", t->win32_start_address);
     add_hex_or_null(o, "teb", t->teb);
     add_str_or_null(o, "start_source", t->start_source);
-    cJSON_AddItemToObject(o, "frames", frames_json(kd, t));
+    cJSON_AddItemToObject(o, "frames", frames_json(kd, t, sym));
     return o;
 }
 
 cJSON *dt_kernel_report(const dt_kernel_dump *kd)
+{
+    return dt_kernel_report_symbolized(kd, NULL);
+}
+
+cJSON *dt_kernel_report_symbolized(const dt_kernel_dump *kd, dt_symbolizer *sym)
 {
     const dt_kdump *h = &kd->header;
     cJSON *root = cJSON_CreateObject();
@@ -252,6 +303,9 @@ cJSON *dt_kernel_report(const dt_kernel_dump *kd)
         cJSON_AddStringToObject(o, "name", dt_kernel_module_short_name(m, name, sizeof name));
         add_str_or_null(o, "path", m->path);
         add_str_or_null(o, "code_id", m->code_id);
+        add_str_or_null(o, "debug_file", m->debug_file);
+        add_str_or_null(o, "debug_id", m->debug_id);
+        add_str_or_null(o, "symbol_source", m->symbol_source);
         snprintf(buf, sizeof buf, "0x%08x", m->time_date_stamp);
         cJSON_AddStringToObject(o, "timestamp", buf);
         snprintf(buf, sizeof buf, "0x%x", m->checksum);
@@ -283,25 +337,137 @@ cJSON *dt_kernel_report(const dt_kernel_dump *kd)
     }
     cJSON *thr = cJSON_AddArrayToObject(root, "threads");
     for (size_t i = 0; i < kd->thread_count; i++)
-        cJSON_AddItemToArray(thr, thread_json(kd, &kd->threads[i]));
+        cJSON_AddItemToArray(thr, thread_json(kd, &kd->threads[i], sym));
     cJSON *w = cJSON_AddArrayToObject(root, "warnings");
     for (size_t i = 0; i < kd->warnings.count; i++)
         cJSON_AddItemToArray(w, cJSON_CreateString(kd->warnings.items[i]));
     return root;
 }
 
-cJSON *dt_kernel_analyze_view(dt_view file, const dt_kernel_options *opts, dt_error *err)
+/* ---- walking with the generic walker ---- */
+
+typedef struct {
+    const dt_kernel_dump *kd;
+} image_hook_ctx;
+
+static bool kd_image_file(void *ctx, const dt_module *m, dt_view *out)
 {
+    const image_hook_ctx *c = ctx;
+    return c->kd->options.image_file(c->kd->options.image_file_ctx, m, out);
+}
+
+static bool frame_unwound(dt_frame_trust t)
+{
+    return t == DT_TRUST_CFI || t == DT_TRUST_FRAME_POINTER || t == DT_TRUST_CFI_SCAN;
+}
+
+void dt_kernel_walk_stacks_ex(dt_kernel_dump *kd, dt_symbolizer *sym)
+{
+    dt_stackwalk_hooks hooks = { 0 };
+    image_hook_ctx ictx = { kd };
+    if (sym) {
+        dt_symbolizer_walker_hooks(sym, &hooks);
+    } else if (kd->options.image_file) {
+        hooks.ctx = &ictx;
+        hooks.image_file = kd_image_file;
+    }
+    size_t max = kd->options.max_frames ? kd->options.max_frames : 256;
+    for (size_t i = 0; i < kd->thread_count; i++) {
+        dt_kernel_thread *t = &kd->threads[i];
+        if (!t->has_start || !t->frame_count)
+            continue;
+        dt_stackwalk_input in = { 0 };
+        in.arch = t->start.arch;
+        in.start = &t->start;
+        in.memory = &kd->as;
+        in.modules = &kd->drivers;
+        uint64_t sp = t->frames[0].sp;
+        if (t->stack_limit && t->stack_base && sp >= t->stack_limit && sp < t->stack_base) {
+            in.stack_low = t->stack_limit;
+            in.stack_high = t->stack_base;
+        }
+        in.hooks = &hooks;
+        in.max_frames = max;
+        dt_stack st;
+        if (dt_stackwalk(&in, &st, NULL) != DT_OK)
+            continue;
+        /* Keep the walker's frames while they are unwound (not guessed);
+         * past them, the model's frames (whole-stack scan, FP chain) that
+         * lie deeper on the stack. */
+        size_t keep = 1;
+        while (keep < st.count && frame_unwound(st.frames[keep].trust))
+            keep++;
+        if (keep > 1) {
+            uint64_t last_sp = st.frames[keep - 1].sp;
+            size_t tail = 0;
+            for (size_t k = 1; k < t->frame_count; k++)
+                if (t->frames[k].sp > last_sp)
+                    tail++;
+            size_t n = keep + tail;
+            if (n > max)
+                n = max;
+            dt_kernel_frame *nf = calloc(n, sizeof *nf);
+            if (nf) {
+                size_t w = 0;
+                for (size_t k = 0; k < keep && w < n; k++, w++) {
+                    nf[w].ip = st.frames[k].ip;
+                    nf[w].sp = st.frames[k].sp;
+                    nf[w].trust = dt_frame_trust_name(st.frames[k].trust);
+                }
+                for (size_t k = 1; k < t->frame_count && w < n; k++)
+                    if (t->frames[k].sp > last_sp)
+                        nf[w++] = t->frames[k];
+                free(t->frames);
+                t->frames = nf;
+                t->frame_count = w;
+            }
+        }
+        dt_stack_free(&st);
+    }
+    /* Modules on some stack learn where their symbols came from. */
+    for (size_t m = 0; sym && m < kd->drivers.count; m++) {
+        dt_module *d = &kd->drivers.items[m];
+        bool used = false;
+        for (size_t i = 0; i < kd->thread_count && !used; i++)
+            for (size_t k = 0; k < kd->threads[i].frame_count && !used; k++)
+                used = kd->threads[i].frames[k].ip - d->base < d->size;
+        if (used)
+            dt_symbolizer_annotate(sym, d, &kd->as);
+    }
+}
+
+static bool symbolizer_image_file(void *ctx, const dt_module *m, dt_view *out)
+{
+    return dt_symbolizer_image_file(ctx, m, out);
+}
+
+cJSON *dt_kernel_analyze_view_symbolized(dt_view file, const dt_kernel_options *opts, dt_symbolizer *sym,
+                                         dt_error *err)
+{
+    dt_kernel_options o = { 0 };
+    if (opts)
+        o = *opts;
+    /* The model's scan also wants driver images the dump lacks. */
+    if (sym && !o.image_file) {
+        o.image_file = symbolizer_image_file;
+        o.image_file_ctx = sym;
+    }
     dt_kernel_dump kd;
-    if (dt_kernel_dump_open(file, opts, &kd, err) != DT_OK) {
+    if (dt_kernel_dump_open(file, &o, &kd, err) != DT_OK) {
         dt_kernel_dump_close(&kd);
         return NULL;
     }
-    cJSON *r = dt_kernel_report(&kd);
+    dt_kernel_walk_stacks_ex(&kd, sym);
+    cJSON *r = dt_kernel_report_symbolized(&kd, sym);
     dt_kernel_dump_close(&kd);
     if (!r)
         dt_error_set(err, DT_ERR_NOMEM, "out of memory building the kernel report");
     return r;
+}
+
+cJSON *dt_kernel_analyze_view(dt_view file, const dt_kernel_options *opts, dt_error *err)
+{
+    return dt_kernel_analyze_view_symbolized(file, opts, NULL, err);
 }
 
 /* ---- text ---- */
@@ -415,14 +581,14 @@ char *dt_kernel_report_text(const cJSON *k)
         const cJSON *cpu = cJSON_GetObjectItemCaseSensitive(t, "cpu");
         if (cJSON_IsNumber(cpu))
             sb_printf(&s, "  RUNNING on processor %lld", ji(t, "cpu"));
-        else if (js(t, "state_name"))
-            sb_printf(&s, "  %s", js(t, "state_name"));
+        else if (js(t, "state"))
+            sb_printf(&s, "  %s", js(t, "state"));
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "current")))
             sb_printf(&s, "  (current thread)");
         sb_printf(&s, "\n");
-        if (js(t, "wait_reason_name"))
+        if (js(t, "wait_reason"))
             sb_printf(&s, "    WaitReason: %s  WaitMode: %s  Alertable: %s  WaitTime(ticks): %lld\n",
-                      js(t, "wait_reason_name"), or(js(t, "wait_mode"), "?"),
+                      js(t, "wait_reason"), or(js(t, "wait_mode"), "?"),
                       cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(t, "alertable"))
                           ? (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "alertable")) ? "yes" : "no")
                           : "?",
@@ -437,7 +603,10 @@ char *dt_kernel_report_text(const cJSON *k)
             const cJSON *fr = cJSON_GetArrayItem(frames, f);
             const cJSON *next = f + 1 < n ? cJSON_GetArrayItem(frames, f + 1) : NULL;
             char site[160];
-            if (js(fr, "module"))
+            if (js(fr, "module") && js(fr, "function"))
+                snprintf(site, sizeof site, "%s!%s+%s", js(fr, "module"), js(fr, "function"),
+                         or(js(fr, "function_offset"), "0x0"));
+            else if (js(fr, "module"))
                 snprintf(site, sizeof site, "%s+%s", js(fr, "module"), or(js(fr, "module_offset"), "?"));
             else
                 snprintf(site, sizeof site, "%s", or(js(fr, "ip"), "?"));

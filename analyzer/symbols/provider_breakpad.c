@@ -48,9 +48,11 @@ static bool bp_lookup(void *handle, uint64_t rva, dt_symbol *out)
     return out->function != NULL;
 }
 
+/* As Breakpad's walkers decide: FUNC or PUBLIC names the address. */
 static bool bp_has_function(void *handle, uint64_t rva)
 {
-    return rva <= UINT32_MAX && dt_breakpad_sym_has_function(handle, (uint32_t)rva);
+    dt_breakpad_symbol s;
+    return rva <= UINT32_MAX && dt_breakpad_sym_lookup(handle, (uint32_t)rva, &s);
 }
 
 static void bp_close(void *handle) { dt_breakpad_sym_free(handle); }

@@ -49,10 +49,13 @@ static bool pdb_lookup(void *handle, uint64_t rva, dt_symbol *out)
     return out->function != NULL;
 }
 
+/* Breakpad's test for a plausible return address: the debug symbols give
+ * the address a function name (a procedure, or a public in a code
+ * section for stripped PDBs). */
 static bool pdb_has_function(void *handle, uint64_t rva)
 {
     dt_pdb_symbol s;
-    return rva <= UINT32_MAX && dt_pdb_lookup(handle, (uint32_t)rva, &s) && !s.from_public;
+    return rva <= UINT32_MAX && dt_pdb_lookup(handle, (uint32_t)rva, &s);
 }
 
 static void pdb_close(void *handle) { dt_pdb_close(handle); }

@@ -12,5 +12,8 @@
 dt_symbol_provider dt_provider_pdb(void);
 /* Breakpad .sym found by debug_file + debug_id; FUNC with lines, else PUBLIC. */
 dt_symbol_provider dt_provider_breakpad(void);
+/* PE exports of the image in dump memory, else of its PE file from the
+ * symbol directories; answers are export_only. */
+dt_symbol_provider dt_provider_exports(void);
 
 #endif

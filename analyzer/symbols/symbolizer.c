@@ -13,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/pe.h"
 #include "io/mapped_file.h"
 #include "symbols/providers.h"
 
 #define MAX_PROVIDERS 8
-enum { PROVIDER_PDB = 0, PROVIDER_BREAKPAD = 1 };
+enum { PROVIDER_PDB = 0, PROVIDER_BREAKPAD = 1, PROVIDER_EXPORTS = 2 };
 
 typedef struct {
     uint64_t base;
@@ -28,10 +29,14 @@ typedef struct {
     char *sources[MAX_PROVIDERS];
     bool image_tried, has_image;
     dt_mapped_file image;
+    char *debug_file;              /* from the image's CodeView record when the
+                                      dump gave none; owned */
+    char debug_id[48];
 } module_entry;
 
 struct dt_symbolizer {
     dt_symstore store;
+    dt_warnings warnings;
     dt_symbol_provider providers[MAX_PROVIDERS];
     size_t nproviders;
     module_entry *entries;
@@ -52,13 +57,16 @@ dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error
         dt_error_set(err, DT_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (dt_symstore_init(&s->store, dirs, ndirs, getenv(DT_SYMBOL_PATH_ENV), err) != DT_OK) {
+    if (dt_symstore_init(&s->store, dirs, ndirs, getenv(DT_SYMBOL_PATH_ENV),
+                         getenv(DT_SYMBOL_CACHE_ENV), err) != DT_OK) {
         free(s);
         return NULL;
     }
+    s->store.warnings = &s->warnings;
     s->providers[PROVIDER_PDB] = dt_provider_pdb();
     s->providers[PROVIDER_BREAKPAD] = dt_provider_breakpad();
-    s->nproviders = 2;
+    s->providers[PROVIDER_EXPORTS] = dt_provider_exports();
+    s->nproviders = 3;
     return s;
 }
 
@@ -75,10 +83,12 @@ void dt_symbolizer_free(dt_symbolizer *s)
         }
         if (e->has_image)
             dt_mapped_file_close(&e->image);
+        free(e->debug_file);
         free(e->key);
     }
     free(s->entries);
     dt_symstore_free(&s->store);
+    dt_warnings_free(&s->warnings);
     free(s);
 }
 
@@ -91,6 +101,7 @@ dt_status dt_symbolizer_add_provider(dt_symbolizer *s, const dt_symbol_provider 
 }
 
 const dt_symstore *dt_symbolizer_store(const dt_symbolizer *s) { return &s->store; }
+const dt_warnings *dt_symbolizer_warnings(const dt_symbolizer *s) { return &s->warnings; }
 
 static char *module_key(const dt_module *m)
 {
@@ -102,16 +113,62 @@ static char *module_key(const dt_module *m)
     return k;
 }
 
+/* m's PE file from the symbol directories, mapped once per entry. */
+static bool entry_image(dt_symbolizer *s, module_entry *e, const dt_module *m)
+{
+    if (!e->image_tried) {
+        e->image_tried = true;
+        char *path = dt_symstore_find_image(&s->store, m->code_file, m->code_id);
+        if (path && dt_mapped_file_open(&e->image, path, NULL) == DT_OK)
+            e->has_image = true;
+        free(path);
+    }
+    return e->has_image;
+}
+
+/* Kernel module lists (and some minidumps) carry no CodeView record, so
+ * the PDB's name and id are unknown; the image knows them: read its debug
+ * directory from dump memory, else from its PE file in the symbol
+ * directories. */
+static void derive_debug_identity(dt_symbolizer *s, module_entry *e, const dt_module *m,
+                                  const dt_addrspace *as)
+{
+    if ((m->debug_file && m->debug_id[0]) || e->debug_file)
+        return;
+    char file[256];
+    dt_pe pe;
+    bool ok = false;
+    if (as && dt_pe_open_mapped(&pe, as, m->base, NULL) == DT_OK) {
+        ok = dt_pe_codeview(&pe, file, sizeof file, e->debug_id, NULL) == DT_OK;
+        dt_pe_close(&pe);
+    }
+    if (!ok && m->code_file && m->code_id[0] && entry_image(s, e, m) &&
+        dt_pe_open_file(&pe, e->image.view, NULL) == DT_OK) {
+        ok = dt_pe_codeview(&pe, file, sizeof file, e->debug_id, NULL) == DT_OK;
+        dt_pe_close(&pe);
+    }
+    if (ok && file[0] && e->debug_id[0])
+        e->debug_file = strdup(file);
+    if (!e->debug_file)
+        e->debug_id[0] = 0;
+}
+
 /* The cache entry for m, with every provider asked; NULL on OOM. */
 static module_entry *entry_for(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as)
 {
-    char *key = module_key(m);
-    if (!key)
-        return NULL;
+    /* Called per scanned stack word: compare bases before building keys. */
+    char *key = NULL;
     module_entry *e = NULL;
-    for (size_t i = 0; i < s->n && !e; i++)
-        if (s->entries[i].base == m->base && strcmp(s->entries[i].key, key) == 0)
+    for (size_t i = 0; i < s->n && !e; i++) {
+        if (s->entries[i].base != m->base)
+            continue;
+        if (!key && !(key = module_key(m)))
+            return NULL;
+        if (strcmp(s->entries[i].key, key) == 0)
             e = &s->entries[i];
+    }
+    if (!e && !key && !(key = module_key(m)))
+        return NULL;
     if (e) {
         free(key);
         /* First seen without memory, now with: the providers that read the
@@ -147,10 +204,18 @@ static module_entry *entry_for(dt_symbolizer *s, const dt_module *m, const dt_ad
         e->as = as;
         e->key = key;
     }
+    dt_module ident = *m;
+    if (e->opened < s->nproviders) {
+        derive_debug_identity(s, e, m, as);
+        if (e->debug_file) {
+            ident.debug_file = e->debug_file;
+            memcpy(ident.debug_id, e->debug_id, sizeof ident.debug_id);
+        }
+    }
     for (; e->opened < s->nproviders; e->opened++) {
         const dt_symbol_provider *p = &s->providers[e->opened];
         char *source = NULL;
-        e->handles[e->opened] = p->open(p->ctx, &s->store, m, as, &source);
+        e->handles[e->opened] = p->open(p->ctx, &s->store, &ident, as, &source);
         e->sources[e->opened] = source;
         if (!e->handles[e->opened]) {
             free(source);
@@ -200,6 +265,14 @@ void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *
         m->symbol_source = copy;
     }
     m->symbols_loaded = loaded;
+    if (e && e->debug_file && !(m->debug_file && m->debug_id[0])) {
+        char *df = strdup(e->debug_file);
+        if (df) {
+            free(m->debug_file);
+            m->debug_file = df;
+            memcpy(m->debug_id, e->debug_id, sizeof m->debug_id);
+        }
+    }
 }
 
 const dt_breakpad_sym *dt_symbolizer_breakpad(dt_symbolizer *s, const dt_module *m)
@@ -229,18 +302,10 @@ bool dt_symbolizer_cfi_unwind(dt_symbolizer *s, const dt_module *m, uint64_t add
 bool dt_symbolizer_image_file(dt_symbolizer *s, const dt_module *m, dt_view *out)
 {
     module_entry *e = entry_for(s, m, NULL);
-    if (!e)
+    if (!e || !entry_image(s, e, m))
         return false;
-    if (!e->image_tried) {
-        e->image_tried = true;
-        char *path = dt_symstore_find_image(&s->store, m->code_file, m->code_id);
-        if (path && dt_mapped_file_open(&e->image, path, NULL) == DT_OK)
-            e->has_image = true;
-        free(path);
-    }
-    if (e->has_image)
-        *out = e->image.view;
-    return e->has_image;
+    *out = e->image.view;
+    return true;
 }
 
 bool dt_symbolizer_has_function(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as,
@@ -249,9 +314,16 @@ bool dt_symbolizer_has_function(dt_symbolizer *s, const dt_module *m, const dt_a
     if (!m || address < m->base)
         return false;
     module_entry *e = entry_for(s, m, as);
-    for (size_t p = 0; e && p < e->opened; p++)
-        if (e->handles[p] && s->providers[p].has_function &&
-            s->providers[p].has_function(e->handles[p], address - m->base))
+    if (!e)
+        return true;
+    bool checked = false;
+    for (size_t p = 0; p < e->opened; p++) {
+        const dt_symbol_provider *prov = &s->providers[p];
+        if (!e->handles[p] || !prov->has_function || prov->export_only)
+            continue;
+        if (prov->has_function(e->handles[p], address - m->base))
             return true;
-    return false;
+        checked = true;
+    }
+    return !checked;
 }

@@ -3,10 +3,10 @@
  *
  * For each module the chain is asked once (results, including "nothing
  * found", are cached per module): PDB from the symbol directories, then a
- * Breakpad .sym, then any providers added later (PE exports of the image in
- * dump memory or on disk, which know only exported names and are marked
- * export_only because a static function between two exports gets the
- * wrong name).  A lookup answers from the first provider that knows the
+ * Breakpad .sym, then the PE export table of the image in dump memory or
+ * of its file from the symbol directories (export-only names are marked
+ * export_only: a static function between two exports gets the wrong
+ * name), then any providers added with dt_symbolizer_add_provider.  A lookup answers from the first provider that knows the
  * address, and says which provider that was.
  *
  * The symbolizer also serves the stack walker: Breakpad STACK WIN/CFI
@@ -63,16 +63,20 @@ typedef struct {
 
 typedef struct dt_symbolizer dt_symbolizer;
 
-/* Symbol directories: dirs, then DUMPTRIAGE_SYMBOL_PATH.  Free with
- * dt_symbolizer_free.  NULL on OOM (err says so). */
+/* Symbol directories: dirs, then DUMPTRIAGE_SYMBOL_PATH (an entry with '*'
+ * is a symbol path with servers, see symstore.h; downloads go to its cache
+ * or DUMPTRIAGE_SYMBOL_CACHE).  Free with dt_symbolizer_free.  NULL on
+ * OOM or a malformed symbol path (err says so). */
 dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error *err);
 void dt_symbolizer_free(dt_symbolizer *s);
 
-/* Appends a provider to the chain (after PDB and Breakpad).  The struct is
- * copied. */
+/* Appends a provider to the chain (after PDB, Breakpad and exports).  The
+ * struct is copied. */
 dt_status dt_symbolizer_add_provider(dt_symbolizer *s, const dt_symbol_provider *p, dt_error *err);
 
 const dt_symstore *dt_symbolizer_store(const dt_symbolizer *s);
+/* Problems met while looking for symbols (symbol server failures). */
+const dt_warnings *dt_symbolizer_warnings(const dt_symbolizer *s);
 
 /* Name for address (absolute) in module m.  as may be NULL (then providers
  * that read the image from dump memory have nothing).  Callers walking a
@@ -83,7 +87,9 @@ bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspa
 
 /* Loads m's symbols (cached) and records where they came from:
  * m->symbol_source = "pdb:PATH", "breakpad:PATH", "exports" or
- * "missing_symbols"; m->symbols_loaded = a PDB or .sym was found. */
+ * "missing_symbols"; m->symbols_loaded = a PDB or .sym was found.  A module
+ * without debug_file/debug_id gets them from its image's CodeView record
+ * (dump memory or the PE file from the symbol directories) when found. */
 void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *as);
 
 /* ---- walker hooks ------------------------------------------------------------ */
@@ -103,8 +109,10 @@ bool dt_symbolizer_cfi_unwind(dt_symbolizer *s, const dt_module *m, uint64_t add
  * the view lives until dt_symbolizer_free.  False when not found. */
 bool dt_symbolizer_image_file(dt_symbolizer *s, const dt_module *m, dt_view *out);
 
-/* True when some provider with function extents (PDB procedures, .sym
- * FUNCs) places address inside a function of m.  False when unknown. */
+/* Breakpad's plausibility test for a return address found by scanning:
+ * when m has debug symbols (PDB, .sym), true only if they name a function
+ * at address (procedure or public; FUNC or PUBLIC); without debug symbols
+ * there is nothing to check against and the answer is true. */
 bool dt_symbolizer_has_function(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as,
                                 uint64_t address);
 

@@ -36,15 +36,44 @@ static bool add_dir(dt_symstore *s, const char *d, size_t len)
     return true;
 }
 
+/* A symbol path text: its local stores become dirs, the rest stays in
+ * s->servers. */
+static dt_status add_sympath(dt_symstore *s, const char *text, const char *default_cache, dt_error *err)
+{
+    size_t before = s->servers.count;
+    dt_status st = dt_sympath_append(&s->servers, text, default_cache, err);
+    if (st != DT_OK)
+        return st;
+    for (size_t i = before; i < s->servers.count; i++) {
+        const dt_sympath_element *e = &s->servers.items[i];
+        if (!e->url && e->dir && !add_dir(s, e->dir, strlen(e->dir)))
+            return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+        if (e->url && !s->srv && !(s->srv = dt_symsrv_new(NULL)))
+            return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+    }
+    return DT_OK;
+}
+
 dt_status dt_symstore_init(dt_symstore *s, const char *const *dirs, size_t ndirs,
-                           const char *path_list, dt_error *err)
+                           const char *path_list, const char *default_cache, dt_error *err)
 {
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < ndirs; i++) {
-        if (dirs[i] && !add_dir(s, dirs[i], strlen(dirs[i]))) {
+        if (!dirs[i])
+            continue;
+        dt_status st = strchr(dirs[i], '*') ? add_sympath(s, dirs[i], default_cache, err)
+                       : add_dir(s, dirs[i], strlen(dirs[i])) ? DT_OK
+                                                              : dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+        if (st != DT_OK) {
             dt_symstore_free(s);
-            return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+            return st;
         }
+    }
+    if (path_list && strchr(path_list, '*')) {
+        dt_status st = add_sympath(s, path_list, default_cache, err);
+        if (st != DT_OK)
+            dt_symstore_free(s);
+        return st;
     }
     for (const char *p = path_list; p && *p;) {
         size_t len = strcspn(p, ";:");
@@ -64,6 +93,8 @@ void dt_symstore_free(dt_symstore *s)
     for (size_t i = 0; i < s->ndirs; i++)
         free(s->dirs[i]);
     free(s->dirs);
+    dt_sympath_free(&s->servers);
+    dt_symsrv_free(s->srv);
     memset(s, 0, sizeof *s);
 }
 
@@ -219,6 +250,28 @@ static char *flat(const char *dir, const char *file, const char *id, verify_fn v
     return p;
 }
 
+/* name/id/name from the symbol servers (via their caches), verified like a
+ * flat file; failures other than "not there" become warnings. */
+static char *from_servers(const dt_symstore *s, const char *name, const char *id, verify_fn verify)
+{
+    for (size_t i = 0; s->srv && i < s->servers.count; i++) {
+        const dt_sympath_element *e = &s->servers.items[i];
+        if (!e->url)
+            continue;
+        char *path = NULL;
+        dt_error err = { 0 };
+        dt_status st = dt_symsrv_get(s->srv, e, name, id, &path, &err);
+        if (st == DT_OK && verify(path, id))
+            return path;
+        if (st == DT_OK)
+            dt_warn(s->warnings, "%s: %s/%s from %s does not match its id", name, name, id, e->url);
+        else if (st != DT_ERR_NOT_FOUND)
+            dt_warn(s->warnings, "%s: %s", name, err.message);
+        free(path);
+    }
+    return NULL;
+}
+
 char *dt_symstore_find_pdb(const dt_symstore *s, const char *debug_file, const char *debug_id)
 {
     if (!debug_file || !debug_id)
@@ -233,7 +286,7 @@ char *dt_symstore_find_pdb(const dt_symstore *s, const char *debug_file, const c
         if (p)
             return p;
     }
-    return NULL;
+    return from_servers(s, name, debug_id, pdb_matches);
 }
 
 char *dt_symstore_find_breakpad(const dt_symstore *s, const char *debug_file, const char *debug_id)
@@ -276,5 +329,5 @@ char *dt_symstore_find_image(const dt_symstore *s, const char *code_file, const 
         if (p)
             return p;
     }
-    return NULL;
+    return from_servers(s, name, code_id, image_matches);
 }

@@ -18,20 +18,34 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "symbols/symbol_path.h"
+#include "symbols/symsrv.h"
 #include "util/error.h"
 
-/* The environment variable holding extra directories, ';' or ':' separated. */
+/* The environment variable holding extra directories, ';' or ':' separated,
+ * or a symbol path in _NT_SYMBOL_PATH syntax when it contains a '*'. */
 #define DT_SYMBOL_PATH_ENV "DUMPTRIAGE_SYMBOL_PATH"
+/* Download cache for symbol servers that name none ("srv*https://…"). */
+#define DT_SYMBOL_CACHE_ENV "DUMPTRIAGE_SYMBOL_CACHE"
 
 typedef struct {
-    char **dirs;      /* owned */
+    char **dirs;          /* owned: local directories, searched first */
     size_t ndirs;
+    dt_sympath servers;   /* owned: symbol path elements; those with a URL
+                             are asked (through their caches) after dirs */
+    dt_symsrv *srv;       /* owned; NULL when no element names a server */
+    dt_warnings *warnings;/* borrowed, may be NULL: server failures go here */
 } dt_symstore;
 
 /* Directories from dirs (in order) followed by those in path_list (a
- * DUMPTRIAGE_SYMBOL_PATH value, may be NULL).  Free with dt_symstore_free. */
+ * DUMPTRIAGE_SYMBOL_PATH value, may be NULL).  An entry containing '*' is a
+ * symbol path ("srv*C:\cache*https://msdl.microsoft.com/download/symbols",
+ * symbols/symbol_path.h): its local stores join dirs, its servers are used
+ * for PDBs and images missing locally, downloading into their cache
+ * (default_cache, may be NULL, for those naming none).  Free with
+ * dt_symstore_free. */
 dt_status dt_symstore_init(dt_symstore *s, const char *const *dirs, size_t ndirs,
-                           const char *path_list, dt_error *err);
+                           const char *path_list, const char *default_cache, dt_error *err);
 void dt_symstore_free(dt_symstore *s);
 
 /* Each returns a malloc'd path (caller frees) or NULL when not found.

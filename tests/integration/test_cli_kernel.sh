@@ -61,4 +61,7 @@ PY
 grep -q "BugCheck 0x1000007e" "$work/tx.txt" || fail "text: no BugCheck line"
 grep -q "Cid 0004.0108" "$work/tx.txt" || fail "text: no current thread"
 grep -q "nt+0x40f4e1" "$work/tx.txt" || fail "text: no nt frame"
+# With symbols: amdppm frames named as in rizin's PDB stack.
+"$bin" analyze --format text --symbols "$data/symstore-kernel" "$data/kernel/rizin__triage_x64.dmp" >"$work/txs.txt"
+grep -q "amdppm!InitAcpiCpc+0x317" "$work/txs.txt" || fail "text: no symbolized amdppm frame"
 echo "ok"

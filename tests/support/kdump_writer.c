@@ -23,6 +23,7 @@
 #define PRCB_VA(i) (POOL_1G + 0x30000000u + (uint64_t)(i) * 0x10000u)
 #define CTX_VA(i) (POOL_1G + 0x38000000u + (uint64_t)(i) * 0x1000u)
 #define LDR_VA (POOL_1G + 0x100000u)
+#define OBJ_VA(p, t) (POOL_1G + 0x2c000000u + ((uint64_t)(p) * 64u + (t)) * 0x100u)
 #define ACTIVE_HEAD (DT_KW_NT_BASE + 0xc1e200u)
 #define MODULE_HEAD (DT_KW_NT_BASE + 0xc2a390u)
 #define KIPB_VA (DT_KW_NT_BASE + 0xcfdc80u)
@@ -34,7 +35,7 @@ enum {
     ET_CID = 0x478, ET_LINK = 0x4e8, ET_START = 0x4d0, ET_CREATE = 0x430,
     KT_STATE = 0x184, KT_WREASON = 0x283, KT_WMODE = 0x187, KT_MISC = 0x74, KT_WTIME = 0x1b4,
     KT_KTIME = 0x28c, KT_UTIME = 0x2dc, KT_PROCESS = 0xb8, KT_INIT = 0x28, KT_LIMIT = 0x30, KT_BASE = 0x38,
-    KT_KSTACK = 0x58, KT_WBLOCK = 0xd0,
+    KT_KSTACK = 0x58, KT_WBLOCK = 0xd0, KT_WBLOCK_COUNT = 0x24b, KT_WAITBLOCK0 = 0x140,
 };
 
 /* ---- sparse virtual memory ---- */
@@ -170,6 +171,7 @@ static void vmem_free(vmem *m)
 /* ---- the model ---- */
 
 uint64_t dt_kw_thread_va(size_t p, size_t t) { return THREAD_VA(p, t); }
+uint64_t dt_kw_wait_object_va(size_t p, size_t t) { return OBJ_VA(p, t); }
 uint64_t dt_kw_process_va(size_t p) { return PROC_VA(p); }
 /* 8 stacks per process, 32 KiB apart: the first 7 processes fit one 2 MiB page. */
 uint64_t dt_kw_stack_base(size_t p, size_t t) { return STACKS_2M + ((uint64_t)p * 8u + t + 1) * 0x8000u; }
@@ -253,7 +255,21 @@ static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
     v64(m, et + KT_INIT, base - 0x1d0);
     v64(m, et + KT_LIMIT, base - 0x6000);
     v64(m, et + KT_BASE, base);
-    v64(m, et + KT_WBLOCK, et + 0x140);
+    v64(m, et + KT_WBLOCK, et + KT_WAITBLOCK0);
+    if (th->state == 5) {
+        /* KWAIT_BLOCK[0]: Thread +0x18, Object +0x20; the object's header
+         * Type; a mutant's OwnerThread at +0x28. */
+        uint64_t wb = et + KT_WAITBLOCK0, obj = OBJ_VA(p, t);
+        v8(m, et + KT_WBLOCK_COUNT, 1);
+        v8(m, wb + 0x10, 1 /* WaitAny */);
+        v64(m, wb + 0x18, et);
+        v64(m, wb + 0x20, obj);
+        region(m, obj, 0x40);
+        v8(m, obj, th->wait_object_type);
+        for (size_t k = 0; th->wait_object_type == 2 && k < s->processes[p].thread_count && k < 8; k++)
+            if (th->mutant_owner_tid && s->processes[p].threads[k].tid == th->mutant_owner_tid)
+                v64(m, obj + 0x28, THREAD_VA(p, k));
+    }
     /* Stack: frames[1..] above sp with filler between them (small ints and
      * a pool pointer, which a scan must skip). */
     region(m, sp - 0x40, base - (sp - 0x40));
@@ -280,7 +296,8 @@ static void build_model(vmem *m, const dt_kw_system *s)
         ncpu = 16;
     write_kdbg(m, ncpu);
     /* KUSER_SHARED_DATA.TickCount */
-    region(m, DT_KW_SHARED_DATA + 0x320, 0x10);
+    region(m, DT_KW_SHARED_DATA, 0x330);
+    v32(m, DT_KW_SHARED_DATA + 0x4, 0x0fa00000); /* TickCountMultiplier: 15.625 ms */
     v32(m, DT_KW_SHARED_DATA + 0x320, DT_KW_TICK_COUNT);
     uint64_t procs[64];
     size_t np = s->process_count < 64 ? s->process_count : 64;

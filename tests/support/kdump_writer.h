@@ -43,6 +43,12 @@ typedef struct {
     const uint64_t *frames;  /* return addresses, innermost first */
     size_t frame_count;
     int running_cpu;         /* >= 0: the thread runs there (context in the PRCB) */
+    /* Waiting threads get one KWAIT_BLOCK on a dispatcher object of this
+     * type (0 NotificationEvent, 1 SynchronizationEvent, 2 Mutant, …); a
+     * mutant is owned by the thread of this process with mutant_owner_tid
+     * (0: unowned). */
+    uint8_t wait_object_type;
+    uint32_t mutant_owner_tid;
 } dt_kw_thread;
 
 typedef struct {
@@ -77,6 +83,8 @@ typedef struct {
 uint64_t dt_kw_thread_va(size_t process_index, size_t thread_index);
 uint64_t dt_kw_process_va(size_t process_index);
 uint64_t dt_kw_stack_base(size_t process_index, size_t thread_index);
+/* VA of the object thread t of process p waits on. */
+uint64_t dt_kw_wait_object_va(size_t process_index, size_t thread_index);
 
 /* A triage dump (DumpType 4) in a malloc'd buffer (*size bytes); NULL on OOM. */
 uint8_t *dt_kw_build_triage(const dt_kw_system *s, size_t *size);

@@ -243,6 +243,52 @@ START_TEST(x64_triage_stack_with_images)
 }
 END_TEST
 
+/* With the symstore directory as symbol path: the walker and the names.
+ * rizin's PDB stack names these amdppm frames with the same offsets. */
+START_TEST(x64_triage_symbolized)
+{
+    dt_mapped_file f = open_data("kernel/rizin__triage_x64.dmp");
+    const char *dirs[] = { dt_test_data("symstore-kernel") };
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", dirs[0]);
+    dirs[0] = dir;
+    dt_error err = { 0 };
+    dt_symbolizer *sym = dt_symbolizer_new(dirs, 1, &err);
+    ck_assert_ptr_nonnull(sym);
+    cJSON *r = dt_kernel_analyze_view_symbolized(f.view, NULL, sym, &err);
+    ck_assert_ptr_nonnull(r);
+    static const struct { const char *fn, *off; } want[] = {
+        { "WriteGenAddrEx", "0x6b" }, { "WriteGenAddrMaybeHiddenEx", "0x18" }, { "InitAcpiCpc", "0x317" },
+        { "ProcLibDeviceStart", "0x886" }, { "EvtDevicePrepareHardware", "0xd2" },
+    };
+    cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "threads"), 0);
+    size_t k = 0;
+    cJSON *fr;
+    cJSON_ArrayForEach(fr, cJSON_GetObjectItem(t, "frames")) {
+        cJSON *fn = cJSON_GetObjectItem(fr, "function");
+        if (k < 5 && cJSON_IsString(fn) && strcmp(fn->valuestring, want[k].fn) == 0) {
+            ck_assert_str_eq(cJSON_GetObjectItem(fr, "module")->valuestring, "amdppm");
+            ck_assert_str_eq(cJSON_GetObjectItem(fr, "function_offset")->valuestring, want[k].off);
+            k++;
+        }
+    }
+    ck_assert_uint_eq(k, 5); /* all five, in order */
+    cJSON *drv;
+    bool annotated = false;
+    cJSON_ArrayForEach(drv, cJSON_GetObjectItem(r, "drivers")) {
+        cJSON *fnm = cJSON_GetObjectItem(drv, "filename");
+        if (cJSON_IsString(fnm) && strcmp(fnm->valuestring, "amdppm.sys") == 0) {
+            cJSON *src = cJSON_GetObjectItem(drv, "symbol_source");
+            annotated = cJSON_IsString(src) && strncmp(src->valuestring, "pdb:", 4) == 0;
+        }
+    }
+    ck_assert(annotated);
+    cJSON_Delete(r);
+    dt_symbolizer_free(sym);
+    dt_mapped_file_close(&f);
+}
+END_TEST
+
 START_TEST(arm64_triage)
 {
     dt_mapped_file f = open_data("kernel/rizin__triage_arm64.dmp");
@@ -378,6 +424,7 @@ static Suite *suite(void)
     tcase_add_test(tc, x64_triage_header);
     tcase_add_test(tc, x64_triage_threads_and_stack);
     tcase_add_test(tc, x64_triage_stack_with_images);
+    tcase_add_test(tc, x64_triage_symbolized);
     tcase_add_test(tc, arm64_triage);
     tcase_add_test(tc, truncated_full_dump);
     tcase_add_test(tc, report_json_fields);

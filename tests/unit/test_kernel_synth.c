@@ -38,13 +38,14 @@ static const uint64_t running_frames[] = { NT(0x25c26e), DRV(0x3300), NT(0x3fd0d
 
 static const dt_kw_thread app_threads[] = {
     /* tid 36 = 0x24: the Wine hello_block main thread id */
-    { 0x24, 5, 6 /* UserRequest */, 1, false, 0x1000, NT(0x225870), lkmd_frames, 6, -1 },
-    { 0x28, 5, 4 /* DelayExecution */, 1, true, 0x2000, NT(0x225870), sleep_frames, 4, -1 },
-    { 0x2c, 5, 0 /* Executive */, 0, false, 0x3000, DRV(0x1000), driver_frames, 4, -1 },
-    { 0x30, 2, 0, 0, false, 0, DRV(0x1000), running_frames, 3, 1 },
+    /* waits on a mutant owned by thread 0x2c */
+    { 0x24, 5, 6 /* UserRequest */, 1, false, 0x1000, NT(0x225870), lkmd_frames, 6, -1, 2, 0x2c },
+    { 0x28, 5, 4 /* DelayExecution */, 1, true, 0x2000, NT(0x225870), sleep_frames, 4, -1, 1, 0 },
+    { 0x2c, 5, 0 /* Executive */, 0, false, 0x3000, DRV(0x1000), driver_frames, 4, -1, 0, 0 },
+    { 0x30, 2, 0, 0, false, 0, DRV(0x1000), running_frames, 3, 1, 0, 0 },
 };
 static const dt_kw_thread sys_threads[] = {
-    { 0x108, 5, 15 /* WrQueue */, 0, false, 0x10, NT(0x225870), sleep_frames, 4, -1 },
+    { 0x108, 5, 15 /* WrQueue */, 0, false, 0x10, NT(0x225870), sleep_frames, 4, -1, 4, 0 },
 };
 static const dt_kw_process procs[] = {
     { 4, "System", sys_threads, 1 },
@@ -86,6 +87,14 @@ static void check_app_threads(const dt_kernel_dump *kd)
         ck_assert_int_eq(t->alertable, w->alertable);
         ck_assert_int_eq(t->wait_time, w->wait_time);
         ck_assert_int_eq(t->wait_ticks, w->state == 5 ? (int64_t)(DT_KW_TICK_COUNT - w->wait_time) : -1);
+        ck_assert_uint_eq(t->wait_object_count, w->state == 5 ? 1 : 0);
+        if (w->state == 5) {
+            ck_assert_uint_eq(t->wait_objects[0].object, dt_kw_wait_object_va(1, i));
+            ck_assert_int_eq(t->wait_objects[0].type, w->wait_object_type);
+            ck_assert(t->wait_objects[0].has_owner == (w->mutant_owner_tid != 0));
+            if (w->mutant_owner_tid)
+                ck_assert_uint_eq(t->wait_objects[0].owner_tid, w->mutant_owner_tid);
+        }
         ck_assert_uint_eq(t->ethread, dt_kw_thread_va(1, i));
         ck_assert_uint_eq(t->stack_base, dt_kw_stack_base(1, i));
         ck_assert_uint_eq(t->win32_start_address, w->win32_start_address);
@@ -124,10 +133,18 @@ START_TEST(procdump_mk_triage)
         if (cJSON_GetObjectItem(t, "tid")->valuedouble == 0x28) {
             seen = true;
             ck_assert_int_eq((int)cJSON_GetObjectItem(t, "pid")->valuedouble, 0x20);
-            ck_assert_str_eq(cJSON_GetObjectItem(t, "wait_reason_name")->valuestring, "DelayExecution");
+            ck_assert_str_eq(cJSON_GetObjectItem(t, "wait_reason")->valuestring, "DelayExecution");
+            /* (0x5000 - 0x2000) ticks of 15.625 ms */
+            ck_assert(cJSON_GetObjectItem(t, "wait_seconds")->valuedouble == 0x3000 * 15.625 / 1000.0);
             ck_assert_str_eq(cJSON_GetObjectItem(t, "wait_mode")->valuestring, "UserMode");
             ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(t, "alertable")));
-            ck_assert_str_eq(cJSON_GetObjectItem(t, "state_name")->valuestring, "Waiting");
+            ck_assert_str_eq(cJSON_GetObjectItem(t, "state")->valuestring, "Waiting");
+            ck_assert_int_eq((int)cJSON_GetObjectItem(t, "state_code")->valuedouble, 5);
+        }
+        if (cJSON_GetObjectItem(t, "tid")->valuedouble == 0x24) {
+            cJSON *wo = cJSON_GetArrayItem(cJSON_GetObjectItem(t, "wait_objects"), 0);
+            ck_assert_str_eq(cJSON_GetObjectItem(wo, "type")->valuestring, "Mutant");
+            ck_assert_int_eq((int)cJSON_GetObjectItem(wo, "owner_thread_id")->valuedouble, 0x2c);
         }
     }
     ck_assert(seen);

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dt_test.h"
@@ -76,7 +78,7 @@ START_TEST(store_layouts)
     snprintf(flat, sizeof flat, "%s/flat", tmp);
     const char *dirs[] = { tmp, dt_test_data("symstore-kernel"), flat };
     dt_symstore s;
-    ck_assert(dt_symstore_init(&s, dirs, 3, dt_test_data("wine/bin/clang"), NULL) == DT_OK);
+    ck_assert(dt_symstore_init(&s, dirs, 3, dt_test_data("wine/bin/clang"), NULL, NULL) == DT_OK);
     ck_assert_uint_eq(s.ndirs, 4);
 
     /* Breakpad: name.pdb/ID/name.sym and the stripped name/ID/name.sym */
@@ -127,7 +129,7 @@ START_TEST(path_lists_and_id_rule)
 {
     dt_symstore s;
     const char *dirs[] = { "/a/" };
-    ck_assert(dt_symstore_init(&s, dirs, 1, "/b;/c:/d;;", NULL) == DT_OK);
+    ck_assert(dt_symstore_init(&s, dirs, 1, "/b;/c:/d;;", NULL, NULL) == DT_OK);
     ck_assert_uint_eq(s.ndirs, 4);
     ck_assert_str_eq(s.dirs[0], "/a");
     ck_assert_str_eq(s.dirs[1], "/b");
@@ -140,6 +142,76 @@ START_TEST(path_lists_and_id_rule)
 }
 END_TEST
 
+/* A symbol path with a real HTTP symbol server (tests/tools/symserver.py)
+ * serving multi_hang.pdb and multi_hang.exe; they land in the cache and are
+ * identity-checked like flat files. */
+START_TEST(symbol_server_path)
+{
+    snprintf(tmp, sizeof tmp, "/tmp/dt_symstore_srv_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char to[4096];
+    mkdirs(tmp, "store/multi_hang.pdb/FCBC69126EFD93014C4C44205044422E1");
+    snprintf(to, sizeof to, "%s/store/multi_hang.pdb/FCBC69126EFD93014C4C44205044422E1/multi_hang.pdb", tmp);
+    copy_file(dt_test_data("wine/bin/clang/multi_hang.pdb"), to);
+    mkdirs(tmp, "store/multi_hang.exe/6B0CB6913D000");
+    snprintf(to, sizeof to, "%s/store/multi_hang.exe/6B0CB6913D000/multi_hang.exe", tmp);
+    copy_file(dt_test_data("wine/bin/clang/multi_hang.exe"), to);
+    /* a wrong file under a right-looking id must be refused */
+    mkdirs(tmp, "store/dfpipe.pdb/FCBC69126EFD93014C4C44205044422E1");
+    snprintf(to, sizeof to, "%s/store/dfpipe.pdb/FCBC69126EFD93014C4C44205044422E1/dfpipe.pdb", tmp);
+    copy_file(dt_test_data("wine/bin/clang/dfpipe.pdb"), to); /* GUID 2F9BD15F… */
+
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        char script[512], store[400];
+        const char *src = getenv("DT_SOURCE_DIR");
+        snprintf(script, sizeof script, "%s/tests/tools/symserver.py", src ? src : ".");
+        snprintf(store, sizeof store, "%s/store", tmp);
+        execlp("python3", "python3", script, store, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[32] = "";
+    ssize_t n = read(fds[0], buf, sizeof buf - 1);
+    close(fds[0]);
+    ck_assert_int_gt(n, 0);
+    int port = atoi(buf);
+    ck_assert_int_gt(port, 0);
+
+    char path[1024];
+    snprintf(path, sizeof path, "srv*%s/cache*http://127.0.0.1:%d/store", tmp, port);
+    const char *dirs[] = { path };
+    dt_symstore s;
+    dt_warnings w = { 0 };
+    ck_assert(dt_symstore_init(&s, dirs, 1, NULL, NULL, NULL) == DT_OK);
+    s.warnings = &w;
+    contains(dt_symstore_find_pdb(&s, "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422E1"),
+             "/cache/multi_hang.pdb/FCBC69126EFD93014C4C44205044422E1/multi_hang.pdb");
+    contains(dt_symstore_find_image(&s, "multi_hang.exe", "6B0CB6913D000"),
+             "/cache/multi_hang.exe/6B0CB6913D000/multi_hang.exe");
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, "dfpipe.pdb", "FCBC69126EFD93014C4C44205044422E1"));
+    ck_assert_uint_eq(w.count, 1); /* the mismatch is reported */
+    ck_assert_ptr_null(dt_symstore_find_pdb(&s, "nothere.pdb", "FCBC69126EFD93014C4C44205044422E1"));
+    ck_assert_uint_eq(w.count, 1); /* a plain miss is not a problem */
+    dt_symstore_free(&s);
+    dt_warnings_free(&w);
+
+    /* once cached, no server is needed: a path naming only the cache */
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    snprintf(path, sizeof path, "srv*%s/cache", tmp);
+    ck_assert(dt_symstore_init(&s, NULL, 0, path, NULL, NULL) == DT_OK);
+    contains(dt_symstore_find_pdb(&s, "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422E1"),
+             "/cache/multi_hang.pdb/FCBC69126EFD93014C4C44205044422E1/multi_hang.pdb");
+    dt_symstore_free(&s);
+    rm_tree();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("symbol_store");
@@ -147,6 +219,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, store_layouts);
     tcase_add_test(tc, path_lists_and_id_rule);
+    tcase_add_test(tc, symbol_server_path);
     suite_add_tcase(s, tc);
     return s;
 }

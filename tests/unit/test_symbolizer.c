@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dt_test.h"
+#include "formats/pdb.h"
 #include "symbols/symbolizer.h"
 
 static dt_module module(const char *code_file, const char *debug_file, const char *debug_id,
@@ -202,6 +203,42 @@ START_TEST(image_file_hook)
 }
 END_TEST
 
+/* A kernel module as a triage dump lists it: name, timestamp and size, no
+ * CodeView record.  The PE file in the store supplies the PDB identity, and
+ * the PDB the names. */
+START_TEST(debug_identity_from_image)
+{
+    const char *dirs[] = { dt_test_data("symstore-kernel") };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, NULL);
+    dt_module m = module("amdppm.sys", NULL, NULL, 0xfffff80480000000, 0x3b000);
+    snprintf(m.code_id, sizeof m.code_id, "C9C030003B000");
+    dt_pdb *pdb = NULL;
+    ck_assert(dt_pdb_open(&pdb, dt_test_data("symstore-kernel/amdppm.pdb/1C19FDDB27BB3399D9B45973EFEAFCF31/amdppm.pdb"),
+                          NULL) == DT_OK);
+    size_t n;
+    const dt_pdb_public *pub = dt_pdb_publics(pdb, &n, NULL);
+    const dt_pdb_public *fn = NULL;
+    for (size_t i = 0; i + 1 < n && !fn; i++)
+        if ((pub[i].flags & 2) && pub[i + 1].rva > pub[i].rva + 4)
+            fn = &pub[i];
+    ck_assert_ptr_nonnull(fn);
+    dt_symbol sym;
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, m.base + fn->rva + 2, &sym));
+    ck_assert_str_eq(sym.provider, "pdb");
+    ck_assert_str_eq(sym.function, fn->name);
+    ck_assert_uint_eq(sym.function_offset, 2);
+    dt_symbol_clear(&sym);
+    dt_symbolizer_annotate(s, &m, NULL);
+    ck_assert(m.symbols_loaded);
+    ck_assert_str_eq(m.debug_file, "amdppm.pdb");
+    ck_assert_str_eq(m.debug_id, "1C19FDDB27BB3399D9B45973EFEAFCF31");
+    free(m.debug_file);
+    free(m.symbol_source);
+    dt_pdb_close(pdb);
+    dt_symbolizer_free(s);
+}
+END_TEST
+
 /* A stand-in export table: names every address "Export_<page>" so the
  * chain order and export_only marking can be checked. */
 static void *fake_open(void *ctx, const dt_symstore *st, const dt_module *m, const dt_addrspace *as, char **source)
@@ -259,6 +296,7 @@ static Suite *suite(void)
     tcase_add_test(tc, symbol_path_environment);
     tcase_add_test(tc, breakpad_symbols_from_symstore_dir);
     tcase_add_test(tc, image_file_hook);
+    tcase_add_test(tc, debug_identity_from_image);
     tcase_add_test(tc, chain_prefers_debug_symbols_over_exports);
     suite_add_tcase(s, tc);
     return s;
