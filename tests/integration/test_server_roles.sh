@@ -56,6 +56,16 @@ for ep in "" /report /threads/1 /files/user /files/kernel; do
   check "GET dumps/U1$ep alice"        200 "$(code GET "/api/dumps/$U1$ep" "${UP1[@]}")"
   check "GET dumps/U1$ep staff"        200 "$(code GET "/api/dumps/$U1$ep" "${STAFF[@]}")"
 done
+# A thread of the report: the first user thread, readable like the upload.
+tid=$(curl -s "$URL/api/dumps/$U1/report$KEY" | jq -r '.user.threads[0].thread_id')
+check "thread by key holder" 200 "$(code GET "/api/dumps/$U1/threads/$tid$KEY")"
+check "thread by alice" "$tid" "$(curl -s "${UP1[@]}" "$URL/api/dumps/$U1/threads/$tid" | jq -r .user.thread_id)"
+check "thread by bob" 404 "$(code GET "/api/dumps/$U1/threads/$tid" "${UP2[@]}")"
+check "no such thread" 404 "$(code GET "/api/dumps/$U1/threads/999999999" "${STAFF[@]}")"
+# The short view link redirects to the triage page with the key.
+check "/v/{key} redirects" "302 $URL/triage/$U1?key=$K1" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$URL/v/$K1")"
+check "/v/{bad key}" 404 "$(code GET "/v/000000000000000000000000000000000000000000000000")"
 check "download is byte-exact" "$(sha256sum <"$D/kernel/rizin__triage_x64.dmp")" \
   "$(curl -s "$URL/api/dumps/$U1/files/kernel$KEY" | sha256sum)"
 check "U0 with its key" 200 "$(code GET "/api/dumps/$U0?key=$K0")"
@@ -139,5 +149,19 @@ check "token mode: anonymous upload refused" 401 \
 UPT=$(curl -s "${STAFF[@]}" -d '{"role":"uploader"}' "$URL/api/tokens" | jq -r .token)
 check "token mode: uploader upload accepted" 202 \
   "$(code POST /api/dumps -H "Authorization: Bearer $UPT" -F "user=@$D/user/lldb__sigsegv.dmp")"
+# A refusal known from the headers comes before the body: with
+# Expect: 100-continue, curl never sends it.
+truncate -s 50M "$WORK/big.bin"
+curl -sv -o /dev/null -H 'Expect: 100-continue' --data-binary @"$WORK/big.bin" "$URL/api/dumps" 2>"$WORK/v.txt" || true
+check "token mode + Expect: 401 before the body" 1 "$(grep -c '< HTTP/1.1 401' "$WORK/v.txt")"
+check "token mode + Expect: no 100 Continue" 0 "$(grep -c '100 Continue' "$WORK/v.txt" || true)"
+stop_server
+
+# Full disk and full queue.
+start_server "$WORK/data3" --min-free-space 1000000T
+check "not enough disk: 507" 507 "$(code POST /api/dumps -F "user=@$D/user/lldb__sigsegv.dmp")"
+stop_server
+start_server "$WORK/data4" --max-queue 0
+check "queue full: 503 busy" busy "$(curl -s -F "user=@$D/user/lldb__sigsegv.dmp" "$URL/api/dumps" | jq -r .error.code)"
 stop_server
 finish
