@@ -269,6 +269,37 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
             snprintf(wait + wl, sizeof wait - wl, "%s%s", wl ? ", " : "", alertable ? "alertable" : "not alertable");
     }
 
+    /* What the kernel says the thread waits on: threads by id (a join),
+     * or the first object with its type and owner. */
+    const cJSON *wos = get(t->kthread, "wait_objects");
+    if (cJSON_IsArray(wos) && cJSON_GetArraySize(wos) > 0 && strcmp(t->state, "waiting") == 0) {
+        char on[200] = "";
+        size_t ol = 0, nthreads = 0;
+        const cJSON *wo;
+        cJSON_ArrayForEach(wo, wos)
+        {
+            uint64_t target;
+            if (dt_json_u64(wo, "thread_id", &target) && ol < sizeof on)
+                ol += (size_t)snprintf(on + ol, sizeof on - ol, "%s%" PRIu64, nthreads++ ? ", " : "", target);
+        }
+        if (nthreads) {
+            char tmp[sizeof on + 16];
+            snprintf(tmp, sizeof tmp, "on thread%s %s", nthreads > 1 ? "s" : "", on);
+            memcpy(on, tmp, sizeof on - 1);
+            on[sizeof on - 1] = '\0';
+        } else {
+            const cJSON *first = cJSON_GetArrayItem(wos, 0);
+            const char *type = dt_json_get_str(first, "type"), *addr = dt_json_get_str(first, "object");
+            uint64_t owner;
+            int n = snprintf(on, sizeof on, "on %s %s", type ? type : "object", addr ? addr : "?");
+            if (n > 0 && (size_t)n < sizeof on && dt_json_u64(first, "owner_thread_id", &owner))
+                snprintf(on + n, sizeof on - (size_t)n, " owned by thread %" PRIu64, owner);
+        }
+        size_t cl = strlen(chain);
+        if (cl < sizeof chain)
+            snprintf(chain + cl, sizeof chain - cl, " %s", on);
+    }
+
     const char *what = t->blocking && t->blocking->text ? t->blocking->text : NULL;
     if (strcmp(t->state, "crashed") == 0) {
         snprintf(verdict, vsz, "crashed — %s", chain);
@@ -594,6 +625,9 @@ static int by_rank(const void *a, const void *b, void *ctx)
 static void add_crash_summary(const dt_tmodel *m, const cJSON *user, const cJSON *kernel, cJSON *tri)
 {
     const cJSON *crash = get(user, "crash_info");
+    const char *code = dt_json_get_str(crash, "code");
+    if (code && strcasecmp(code, "0x80000003") == 0)
+        crash = NULL; /* a debugger's break-in, see dt_triage_build */
     const cJSON *bug = get(kernel, "bugcheck");
     if (cJSON_IsObject(crash)) {
         cJSON *c = cJSON_AddObjectToObject(tri, "crash");
@@ -616,26 +650,82 @@ static void add_crash_summary(const dt_tmodel *m, const cJSON *user, const cJSON
             }
         }
     } else if (cJSON_IsObject(bug)) {
-        uint64_t code;
-        if (!dt_json_u64(bug, "code", &code) || code == 0)
+        uint64_t bcode;
+        if (!dt_json_u64(bug, "code", &bcode) || bcode == 0)
             return; /* procdump-style triage dumps carry no real bugcheck */
         cJSON *c = cJSON_AddObjectToObject(tri, "crash");
         cJSON_AddStringToObject(c, "kind", "bugcheck");
-        dt_json_add_hex(c, "code", code);
+        dt_json_add_hex(c, "code", bcode);
         if (dt_json_get_str(bug, "name"))
             cJSON_AddStringToObject(c, "name", dt_json_get_str(bug, "name"));
         const cJSON *params = get(bug, "parameters");
         if (params)
             cJSON_AddItemToObject(c, "parameters", cJSON_Duplicate(params, 1));
+        char faulting[160];
+        if (dt_triage_bugcheck_faulting_module(m->rules, kernel, faulting, sizeof faulting))
+            cJSON_AddStringToObject(c, "faulting_module", faulting);
         for (size_t i = 0; i < m->count; i++) {
             const dt_tthread *t = &m->threads[i];
-            if (t->driver_idx >= 0) {
+            if (t->kthread && cJSON_IsTrue(get(t->kthread, "current")) && t->driver_idx >= 0) {
                 cJSON_AddStringToObject(c, "driver_frame", t->kf[t->driver_idx].display);
                 cJSON_AddNumberToObject(c, "thread_id", (double)t->tid);
                 break;
             }
         }
     }
+}
+
+bool dt_triage_bugcheck_is_forced(uint64_t code)
+{
+    return code == 0x161 || code == 0xe2 || code == 0xdeaddead || code == 0x1c8;
+}
+
+/* Bugcheck parameters that are code addresses, by code (the rest: none).
+ * Order: the parameter most likely to be the faulting instruction first. */
+static const int *address_params(uint64_t code)
+{
+    static const int p2[] = { 1, -1 }, p4[] = { 3, -1 }, p3[] = { 2, -1 }, any[] = { 1, 3, 2, 0, -1 };
+    switch (code & 0x0fffffff) {
+    case 0x7e: case 0x8e: case 0x1e: case 0x3b: case 0x7f:
+        return p2;
+    case 0xd1: case 0xa:
+        return p4;
+    case 0x50:
+        return p3;
+    default:
+        return any;
+    }
+}
+
+bool dt_triage_bugcheck_faulting_module(const dt_rules *r, const cJSON *kernel, char *out, size_t outsz)
+{
+    const cJSON *bug = get(kernel, "bugcheck");
+    uint64_t code;
+    if (!dt_json_u64(bug, "code", &code) || code == 0)
+        return false;
+    const cJSON *params = get(bug, "parameters");
+    for (const int *p = address_params(code); *p >= 0; p++) {
+        uint64_t a;
+        const cJSON *v = cJSON_GetArrayItem(params, *p);
+        if (!v || !cJSON_IsString(v) || sscanf(v->valuestring, "%" SCNx64, &a) != 1)
+            continue;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, get(kernel, "drivers"))
+        {
+            uint64_t lo, hi;
+            if (!dt_json_u64(d, "base_addr", &lo) || !dt_json_u64(d, "end_addr", &hi) || a < lo || a >= hi)
+                continue;
+            char mod[128];
+            const char *fn = dt_json_get_str(d, "filename");
+            dt_rules_normalize_module(r, fn ? fn : "", mod, sizeof mod);
+            /* The core kernel is where bugchecks are raised, rarely why. */
+            if (dt_rules_module_is(r, DT_RULE_KERNEL_MODULE, mod))
+                continue;
+            snprintf(out, outsz, "%s+0x%" PRIx64, fn ? fn : mod, a - lo);
+            return true;
+        }
+    }
+    return false;
 }
 
 dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triage_options *opt, cJSON **out,
@@ -739,12 +829,23 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
 
     uint64_t crash_tid = 0;
     bool has_crash = dt_json_u64(get(user, "crash_info"), "thread_id", &crash_tid);
+    /* A breakpoint in a hang dump is how a debugger (winedbg, WinDbg, cdb)
+     * broke in to write it, not what went wrong. */
+    const char *code = dt_json_get_str(get(user, "crash_info"), "code");
+    bool debugger_break_in = has_crash && code && strcasecmp(code, "0x80000003") == 0;
+    if (debugger_break_in)
+        has_crash = false;
     for (size_t i = 0; i < m.count; i++) {
         dt_tthread *x = &m.threads[i];
         x->syscall_kernel_idx = -1;
         analyse_user_frames(r, x);
         analyse_kernel_frames(r, x);
         decide_state(x, crash_tid, has_crash);
+        if (debugger_break_in && x->uthread && x->tid == crash_tid && !x->idle_rule) {
+            x->idle = true;
+            x->stuck = false;
+            x->idle_rule = dt_rules_match(r, DT_RULE_IDLE, "ntdll!dbguiremotebreakin");
+        }
     }
     cJSON *deadlocks = cJSON_CreateArray();
     dt_triage_find_locks(&m, deadlocks);
