@@ -6,8 +6,8 @@ source "$(dirname "$0")/server_lib.sh"
 README="${DT_SOURCE_DIR:-$(dirname "$0")/../..}/README.md"
 start_server "$WORK/data"
 cd "$WORK"
-cp "$DT_TEST_DATA/user/rizin__calc.dmp" app.dmp
-cp "$DT_TEST_DATA/kernel/rizin__triage_x64.dmp" app.Kernel.dmp
+gunzip -c "$DT_TEST_DATA/paired/hello_block.dmp.gz" >app.dmp
+cp "$DT_TEST_DATA/paired/hello_block.Kernel.dmp" app.Kernel.dmp
 zip -q case.zip app.dmp app.Kernel.dmp
 sed -n '/<!-- readme-examples: begin -->/,/<!-- readme-examples: end -->/p' "$README" \
   | sed '1,2d;$d' | sed '$d' >examples.sh

@@ -29,7 +29,8 @@ ANON=()
 code() { local m=$1 p=$2; shift 2; curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$URL$p"; }
 
 # Uploads by each principal.
-r1=$(curl -s "${UP1[@]}" -F "user=@$D/user/rizin__calc.dmp" -F "kernel=@$D/kernel/rizin__triage_x64.dmp" "$URL/api/dumps")
+gunzip -c "$D/paired/hello_block.dmp.gz" >"$WORK/hello_block.dmp"
+r1=$(curl -s "${UP1[@]}" -F "user=@$WORK/hello_block.dmp" -F "kernel=@$D/paired/hello_block.Kernel.dmp" "$URL/api/dumps")
 U1=$(jq -r .id <<<"$r1"); K1=$(jq -r .status_url <<<"$r1" | sed 's/.*key=//')
 r0=$(curl -s -F "user=@$D/user/lldb__sigsegv.dmp" "$URL/api/dumps")
 U0=$(jq -r .id <<<"$r0"); K0=$(jq -r .view_url <<<"$r0" | sed 's/.*key=//')
@@ -66,7 +67,7 @@ check "no such thread" 404 "$(code GET "/api/dumps/$U1/threads/999999999" "${STA
 check "/v/{key} redirects" "302 $URL/triage/$U1?key=$K1" \
   "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$URL/v/$K1")"
 check "/v/{bad key}" 404 "$(code GET "/v/000000000000000000000000000000000000000000000000")"
-check "download is byte-exact" "$(sha256sum <"$D/kernel/rizin__triage_x64.dmp")" \
+check "download is byte-exact" "$(sha256sum <"$D/paired/hello_block.Kernel.dmp")" \
   "$(curl -s "$URL/api/dumps/$U1/files/kernel$KEY" | sha256sum)"
 check "U0 with its key" 200 "$(code GET "/api/dumps/$U0?key=$K0")"
 check "U0 key does not open U1" 404 "$(code GET "/api/dumps/$U1?key=$K0")"

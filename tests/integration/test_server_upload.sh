@@ -54,12 +54,16 @@ check "identical content again: done at once" done "$(jq -r .status <<<"$r")"
 
 # A paired case: user + kernel dump, as two parts (swapped names: roles are
 # sniffed), as a tar.gz, and as a zip holding both.
-U="$DT_TEST_DATA/user/rizin__calc.dmp"; K="$DT_TEST_DATA/kernel/rizin__triage_x64.dmp"
+# tests/data/paired: a real Wine hang dump and a kernel dump of the same process.
+mkdir -p "$WORK/pair"
+gunzip -c "$DT_TEST_DATA/paired/hello_block.dmp.gz" >"$WORK/pair/hello_block.dmp"
+cp "$DT_TEST_DATA/paired/hello_block.Kernel.dmp" "$WORK/pair/"
+U="$WORK/pair/hello_block.dmp"; K="$WORK/pair/hello_block.Kernel.dmp"
 r=$(curl -s -F "kernel=@$U" -F "user=@$K" -F case_id=CASE-1 -F customer=Contoso "$URL/api/dumps")
 check "pair: queued" queued "$(jq -r .status <<<"$r")"
 pair_id=$(jq -r .id <<<"$r")
 record "$r" "pair multipart" "$U" "$K"
-tar -czf "$WORK/pair.tar.gz" -C "$DT_TEST_DATA" user/rizin__calc.dmp kernel/rizin__triage_x64.dmp
+tar -czf "$WORK/pair.tar.gz" -C "$WORK/pair" hello_block.dmp hello_block.Kernel.dmp
 record "$(curl -s -F "file=@$WORK/pair.tar.gz" "$URL/api/dumps")" "pair tar.gz" "$U" "$K"
 rm -f "$WORK/pair.zip"; zip -q -j "$WORK/pair.zip" "$U" "$K"
 record "$(curl -s -T "$WORK/pair.zip" -X POST "$URL/api/dumps")" "pair zip (raw body)" "$U" "$K"
@@ -71,6 +75,13 @@ check "pair: case id kept" CASE-1 "$(curl -s "${AUTH[@]}" "$URL/api/dumps/$pair_
 r=$(curl -s -F "user=@$U" -F "kernel=@$K" "$URL/api/dumps")
 check "pair again: reused" true "$(jq -r .reused <<<"$r")"
 check "pair again: done at once" done "$(jq -r .status <<<"$r")"
+
+# Dumps of two different processes: accepted, then failed with the
+# analyzer's reason (it refuses to pair them).
+r=$(curl -s -F "user=@$DT_TEST_DATA/user/rizin__calc.dmp" -F "kernel=@$DT_TEST_DATA/kernel/rizin__triage_x64.dmp" "$URL/api/dumps")
+mismatch=$(jq -r .id <<<"$r")
+check "mismatched pair: failed" failed "$(wait_done "$mismatch")"
+check "mismatched pair: reason" unusable "$(curl -s "${AUTH[@]}" "$URL/api/dumps/$mismatch" | jq -r '.error | split(":")[0]')"
 
 # Unknown content: 415 with a reason; nothing stored.
 rows_before=$(curl -s "${AUTH[@]}" "$URL/api/dumps?limit=200" | jq '.items | length')
@@ -131,7 +142,7 @@ while :; do
   [[ -n $cursor ]] || break
 done
 check "cursor pagination covers all" "$total" "$seen"
-check "filter by status" 0 "$(curl -s "${AUTH[@]}" "$URL/api/dumps?status=failed" | jq '.items | length')"
+check "filter by status" "$mismatch" "$(curl -s "${AUTH[@]}" "$URL/api/dumps?status=failed" | jq -r '[.items[].id] | join(",")')"
 check "text search finds the case" CASE-1 "$(curl -s "${AUTH[@]}" "$URL/api/dumps?q=Contoso" | jq -r '.items[0].case_id')"
 
 stop_server
