@@ -75,6 +75,16 @@ check "pair: case id kept" CASE-1 "$(curl -s "${AUTH[@]}" "$URL/api/dumps/$pair_
 r=$(curl -s -F "user=@$U" -F "kernel=@$K" "$URL/api/dumps")
 check "pair again: reused" true "$(jq -r .reused <<<"$r")"
 check "pair again: done at once" done "$(jq -r .status <<<"$r")"
+# The summary, thread rows and signature buckets come from the report's triage part.
+sig=$(curl -s "${AUTH[@]}" "$URL/api/dumps/$pair_id/report" | jq -r .triage.primary.signature)
+check "pair: report has a hang signature" true "$([[ $sig == hang\|* ]] && echo true || echo false)"
+check "pair: summary signature" "$sig" "$(curl -s "${AUTH[@]}" "$URL/api/dumps/$pair_id" | jq -r .summary.signature)"
+check "pair: summary pid" 32 "$(curl -s "${AUTH[@]}" "$URL/api/dumps/$pair_id" | jq -r .summary.pid)"
+check "pair: thread 36 row" "waiting true" "$(curl -s "${AUTH[@]}" "$URL/api/dumps/$pair_id/threads/36" | jq -r '"\(.summary.state) \(.summary.stuck)"')"
+check "signatures: the pair's bucket counts its 5 uploads" 5 \
+  "$(curl -s "${AUTH[@]}" "$URL/api/signatures" | jq --arg s "$sig" '.items[] | select(.signature == $s) | .count')"
+check "filter by signature" 5 "$(curl -s "${AUTH[@]}" -G --data-urlencode "signature=$sig" "$URL/api/dumps" | jq '.items | length')"
+check "search by frame text" true "$(curl -s "${AUTH[@]}" "$URL/api/dumps?q=ReadFile" | jq '.items | length >= 5')"
 
 # Dumps of two different processes: accepted, then failed with the
 # analyzer's reason (it refuses to pair them).
