@@ -23,7 +23,7 @@
 #include "model/kernel_dump.h"
 #include "io/mapped_file.h"
 #include "symbols/symbolizer.h"
-#include "symbols/walker_hooks.h"
+#include "unwind/symbol_hooks.h"
 #include "unwind/stackwalk.h"
 
 static char tmp[256];
@@ -98,7 +98,8 @@ START_TEST(minidump2_crashing_thread_equals_stackwalk)
     const char *dirs[] = { tmp };
     dt_symbolizer *s = dt_symbolizer_new(dirs, 1, &err);
     dt_stackwalk_hooks hooks;
-    dt_symbolizer_walker_hooks(s, &hooks);
+    dt_symbol_hooks hctx;
+    dt_symbol_hooks_init(&hctx, &hooks, s, dt_minidump_addrspace(md));
 
     ck_assert(md->exception.present && md->exception.has_context);
     const dt_md_thread *t = dt_minidump_find_thread(md, md->exception.thread_id);
@@ -141,6 +142,7 @@ START_TEST(minidump2_crashing_thread_equals_stackwalk)
             ck_assert_ptr_nonnull(strstr(m->symbol_source, "breakpad:"));
     }
     dt_stack_free(&st);
+    dt_symbol_hooks_free(&hctx);
     dt_symbolizer_free(s);
     dt_minidump_free(md);
     dt_mapped_file_close(&f);
@@ -170,9 +172,10 @@ START_TEST(wine_multi_hang_static_functions_from_pdb)
     ck_assert_msg(dt_minidump_parse(f.view, &md, &err) == DT_OK, "%s", err.message);
     const char *dirs[] = { dt_test_data("wine/bin/clang") };
     dt_symbolizer *s = dt_symbolizer_new(dirs, 1, &err);
-    dt_stackwalk_hooks hooks;
-    dt_symbolizer_walker_hooks(s, &hooks);
     const dt_addrspace *as = dt_minidump_addrspace(md);
+    dt_stackwalk_hooks hooks;
+    dt_symbol_hooks hctx;
+    dt_symbol_hooks_init(&hctx, &hooks, s, as);
 
     size_t jn;
     char *json = (char *)dt_test_read_file(dt_test_data("wine/multi_hang.verify.json"), &jn);
@@ -244,6 +247,7 @@ START_TEST(wine_multi_hang_static_functions_from_pdb)
     ck_assert_uint_ge(compared_pdb, 12);
     cJSON_Delete(root);
     free(json);
+    dt_symbol_hooks_free(&hctx);
     dt_symbolizer_free(s);
     dt_minidump_free(md);
     dt_mapped_file_close(&f);
