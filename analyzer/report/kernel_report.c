@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "symbols/walker_hooks.h"
+#include "unwind/symbol_hooks.h"
 #include "unwind/stackwalk.h"
 
 static void add_hex(cJSON *o, const char *k, uint64_t v)
@@ -365,8 +365,10 @@ void dt_kernel_walk_stacks_ex(dt_kernel_dump *kd, dt_symbolizer *sym)
 {
     dt_stackwalk_hooks hooks = { 0 };
     image_hook_ctx ictx = { kd };
+    dt_symbol_hooks hctx;
+    memset(&hctx, 0, sizeof hctx);
     if (sym) {
-        dt_symbolizer_walker_hooks(sym, &hooks);
+        dt_symbol_hooks_init(&hctx, &hooks, sym, &kd->as);
     } else if (kd->options.image_file) {
         hooks.ctx = &ictx;
         hooks.image_file = kd_image_file;
@@ -434,6 +436,7 @@ void dt_kernel_walk_stacks_ex(dt_kernel_dump *kd, dt_symbolizer *sym)
         if (used)
             dt_symbolizer_annotate(sym, d, &kd->as);
     }
+    dt_symbol_hooks_free(&hctx);
 }
 
 static bool symbolizer_image_file(void *ctx, const dt_module *m, dt_view *out)
