@@ -125,8 +125,13 @@ static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *k
         u->current = NULL; /* a text field: ignored */
         return MHD_YES;
     }
-    if (off == 0 && start_part(u, filename) != 0)
-        return MHD_NO;
+    if (off == 0) {
+        /* An empty first call of a part is not a part of its own. */
+        if (u->current && u->current->spool.size == 0)
+            base_name(filename, u->current->name, sizeof u->current->name);
+        else if (start_part(u, filename) != 0)
+            return MHD_NO;
+    }
     if (!u->current)
         return MHD_NO;
     return size && write_part(u, data, size) != 0 ? MHD_NO : MHD_YES;

@@ -100,6 +100,7 @@ print("%08X%X" % (struct.unpack_from("<I",d,o+8)[0], struct.unpack_from("<I",d,o
       check "multipart: 201" 201 "$(tail -1 <<<"$reply")"
       check "multipart: 1 report queued" 1 "$(head -1 <<<"$reply" | jq .reports_queued)"
       check "multipart: two stored" 2 "$(head -1 <<<"$reply" | jq '.stored | length')"
+      check "multipart: nothing skipped" 0 "$(head -1 <<<"$reply" | jq '.skipped | length')"
       ;;
     zip)
       rm -f "$WORK/syms.zip"
@@ -137,6 +138,7 @@ print("%08X%X" % (struct.unpack_from("<I",d,o+8)[0], struct.unpack_from("<I",d,o
   check "$how: nothing left to re-symbolicate" 0 "$(jq .reports_queued <<<"$reply")"
   check "$how: still one row per file" "$(jq '.items | length' <<<"$list")" "$(curl -s "${AUTH[@]}" "$URL/api/symbols" | jq '.items | length')"
   stop_server
+  if grep -q 'Sanitizer' "$SERVER_LOG"; then bad "$how: sanitizer report in the server log"; grep -A20 Sanitizer "$SERVER_LOG" >&2; else ok; fi
 }
 
 run_case raw
