@@ -217,7 +217,8 @@ static void skip(ingest *in, const char *name, unsigned status, const char *code
     cJSON_AddStringToObject(o, "code", code);
     cJSON_AddStringToObject(o, "reason", why);
     cJSON_AddItemToArray(in->skipped, o);
-    if (!in->fail_status) {
+    /* A limit hit says more than the ordinary entries refused before it. */
+    if (!in->fail_status || (status == 413 && in->fail_status != 413)) {
         in->fail_status = status;
         in->fail_code = code;
         snprintf(in->fail_message, sizeof in->fail_message, "%s%s%s", name, *name ? ": " : "", why);

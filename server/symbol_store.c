@@ -259,7 +259,11 @@ static int lacks_symbols(const cJSON *m)
 {
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "missing_symbols")))
         return 1;
-    const char *src = str_of(m, "symbol_source");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "symbol_source");
+    /* Kernel drivers carry null until something was loaded for them. */
+    if (!v || cJSON_IsNull(v))
+        return !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "loaded_symbols"));
+    const char *src = cJSON_IsString(v) ? v->valuestring : NULL;
     return src && (strcmp(src, "missing_symbols") == 0 || strcmp(src, "exports") == 0);
 }
 

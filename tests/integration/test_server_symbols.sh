@@ -111,6 +111,18 @@ print("%08X%X" % (struct.unpack_from("<I",d,o+8)[0], struct.unpack_from("<I",d,o
       check "zip: 1 report queued" 1 "$(head -1 <<<"$reply" | jq .reports_queued)"
       check "zip: two stored" "dfpipe.pdb multi_hang.pdb" "$(head -1 <<<"$reply" | jq -r '[.stored[].name] | sort | join(" ")')"
       check "zip: the text entry skipped" readme.txt "$(head -1 <<<"$reply" | jq -r '.skipped[0].name')"
+      # Hostile archives: a PDB-looking entry that unpacks 1000:1, and more
+      # entries than --max-archive-entries (64), are refused with 413.
+      { printf 'Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0'; head -c $((60 * 1024 * 1024)) /dev/zero; } >"$WORK/bomb.pdb"
+      rm -f "$WORK/bomb.zip"; (cd "$WORK" && zip -q -9 bomb.zip bomb.pdb)
+      check "zip: a bomb refused" 413 "$(curl -s -o "$WORK/out.json" -w '%{http_code}' "${AUTH[@]}" \
+            --data-binary "@$WORK/bomb.zip" "$URL/api/symbols")"
+      check "zip: a bomb's error code" too_large "$(jq -r .error.code "$WORK/out.json")"
+      mkdir -p "$WORK/many"; for i in $(seq 1 70); do echo "$i" >"$WORK/many/f$i.txt"; done
+      rm -f "$WORK/many.zip"; (cd "$WORK/many" && zip -q ../many.zip ./*.txt)
+      check "zip: too many entries" 413 "$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" \
+            --data-binary "@$WORK/many.zip" "$URL/api/symbols")"
+      check "zip: nothing left in tmp" 0 "$(find "$data/tmp" -type f | wc -l)"
       ;;
   esac
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dt_test.h"
+#include "report_index.h"
 #include "symbol_store.h"
 
 START_TEST(identifies_pdb)
@@ -128,6 +129,74 @@ START_TEST(files_and_records)
 }
 END_TEST
 
+
+/* The real report of the x64 kernel triage dump stored as a finished
+ * upload: its drivers carry no symbols (symbol_source null), so an image of
+ * tm.sys with the code id the dump names queues it again; another id, or a
+ * name that only matches a different driver, does not. */
+START_TEST(requeues_reports_missing_the_upload)
+{
+    char dir[] = "/tmp/dt-symrq-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char db[300], cmd[1200], out[300];
+    snprintf(db, sizeof db, "%s/store.db", dir);
+    snprintf(out, sizeof out, "%s/report.json", dir);
+    snprintf(cmd, sizeof cmd, "'%s' analyze '%s' --format json >'%s' 2>/dev/null", dt_test_bin(),
+             dt_test_data("kernel/rizin__triage_x64.dmp"), out);
+    ck_assert_int_eq(system(cmd), 0);
+    size_t len;
+    char *text = (char *)dt_test_read_file(out, &len);
+    ck_assert_ptr_nonnull(text);
+    char *json = malloc(len + 1);
+    memcpy(json, text, len);
+    json[len] = 0;
+    free(text);
+
+    dt_error err = { 0 };
+    dt_store *st = dt_store_open(db, dt_test_data("../../migrations"), &err);
+    ck_assert_msg(st != NULL, "%s", err.message);
+    dt_upload_new u;
+    memset(&u, 0, sizeof u);
+    u.nfiles = 1;
+    snprintf(u.files[0].role, sizeof u.files[0].role, "kernel");
+    snprintf(u.files[0].sha256, sizeof u.files[0].sha256, "%064d", 7);
+    snprintf(u.files[0].kind, sizeof u.files[0].kind, "kernel64");
+    u.files[0].size = len;
+    ck_assert_int_eq(dt_store_upload_create(st, &u, &err), DT_OK);
+    dt_job job;
+    ck_assert_int_eq(dt_store_job_lease(st, "test", 60, &job), 1);
+    cJSON *root = cJSON_Parse(json);
+    ck_assert_ptr_nonnull(root);
+    dt_report_index idx;
+    dt_report_index_build(root, &idx);
+    ck_assert_int_eq(dt_store_job_finish(st, &job, json, &idx, 1, &err), DT_OK);
+    dt_report_index_free(&idx);
+    cJSON_Delete(root);
+    free(json);
+
+    dt_symbol_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.kind, sizeof e.kind, "pe");
+    snprintf(e.name, sizeof e.name, "tm.sys");
+    snprintf(e.match_file, sizeof e.match_file, "tm.sys");
+    snprintf(e.ident, sizeof e.ident, "4ECED59327001");
+    ck_assert_int_eq(dt_store_symbol_requeue(st, &e, 1, &err), 0);
+    snprintf(e.ident, sizeof e.ident, "4ECED59327000");
+    snprintf(e.match_file, sizeof e.match_file, "kd.dll");
+    ck_assert_int_eq(dt_store_symbol_requeue(st, &e, 1, &err), 0);
+    snprintf(e.match_file, sizeof e.match_file, "TM.SYS"); /* Windows names ignore case */
+    ck_assert_int_eq(dt_store_symbol_requeue(st, &e, 1, &err), 1);
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(st, u.id, &ref), 1);
+    ck_assert_str_eq(ref.status, "queued");
+    /* Queued already: not counted twice. */
+    ck_assert_int_eq(dt_store_symbol_requeue(st, &e, 1, &err), 0);
+    dt_store_close(st);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_symbol_store");
@@ -139,6 +208,7 @@ static Suite *suite(void)
     tcase_add_test(tc, identifies_breakpad);
     tcase_add_test(tc, refuses_other_content);
     tcase_add_test(tc, files_and_records);
+    tcase_add_test(tc, requeues_reports_missing_the_upload);
     suite_add_tcase(s, tc);
     return s;
 }
