@@ -25,6 +25,10 @@
 #include "report/kernel_report.h"
 #include "symbols/symbolizer.h"
 #include "report/user_report.h"
+#include "report/user_stacks.h"
+#include "symbols/symbolizer.h"
+#include "triage/rules.h"
+#include "triage/triage.h"
 
 #define MAX_SYMBOL_DIRS 32
 
@@ -36,6 +40,8 @@ typedef struct {
     const char *kernel_path;
     const char *symbol_dirs[MAX_SYMBOL_DIRS];
     size_t nsymbol_dirs;
+    const char *rules_path;
+    bool allow_mismatch;
 } analyze_options;
 
 static void usage(FILE *to)
@@ -51,7 +57,12 @@ static void usage(FILE *to)
             "  --format json|text   output format (default json)\n"
             "  --user FILE          the user-mode minidump\n"
             "  --kernel FILE        the kernel dump (MEMORY.DMP, triage or procdump -mk)\n"
-            "  --symbols DIR        a symbol directory (symstore layout or flat); repeatable\n"
+            "  --symbols PATH       symbol directory (symstore layout or flat) or symbol path in\n"
+            "                       _NT_SYMBOL_PATH syntax (srv*CACHE*URL;DIR;…); repeatable.\n"
+            "                       Also read from DUMPTRIAGE_SYMBOL_PATH\n"
+            "  --rules FILE         triage rules replacing the built-in ones (docs/triage.md)\n"
+            "  --allow-mismatch     pair a user and a kernel dump even when no process of the\n"
+            "                       kernel dump has the user dump's pid\n"
             "  -h, --help           this help\n"
             "\n"
             "exit status: 0 report printed (it may carry warnings), 1 no usable input\n"
@@ -73,8 +84,12 @@ static int parse_args(int argc, char **argv, analyze_options *o, bool *help)
         if (strncmp(a, "--format=", 9) == 0) {
             val = a + 9;
             a = "--format";
+        } else if (strcmp(a, "--allow-mismatch") == 0) {
+            o->allow_mismatch = true;
+            continue;
         } else if (strcmp(a, "--format") == 0 || strcmp(a, "--user") == 0 ||
-                   strcmp(a, "--kernel") == 0 || strcmp(a, "--symbols") == 0) {
+                   strcmp(a, "--kernel") == 0 || strcmp(a, "--symbols") == 0 ||
+                   strcmp(a, "--rules") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "dumptriage analyze: %s needs a value\n", a);
                 return DT_EXIT_USAGE;
@@ -112,6 +127,8 @@ static int parse_args(int argc, char **argv, analyze_options *o, bool *help)
                 return DT_EXIT_USAGE;
             }
             o->kernel_path = val;
+        } else if (strcmp(a, "--rules") == 0) {
+            o->rules_path = val;
         } else if (strcmp(a, "--symbols") == 0) {
             if (o->nsymbol_dirs == MAX_SYMBOL_DIRS) {
                 fprintf(stderr, "dumptriage analyze: at most %d --symbols\n", MAX_SYMBOL_DIRS);
@@ -261,6 +278,18 @@ int dt_cli_analyze(int argc, char **argv)
         dt_mapped_file_close(&kf);
         return DT_EXIT_UNUSABLE;
     }
+    /* Stacks: every user thread walked and named. */
+    dt_symbolizer *sym = dt_symbolizer_new(o.symbol_dirs, o.nsymbol_dirs, &err);
+    if (!sym)
+        fprintf(stderr, "dumptriage: symbols unavailable: %s\n", err.message);
+    if (user) {
+        dt_warnings walk_warnings = { 0 };
+        dt_user_report_add_stacks(user, md, sym, &walk_warnings);
+        cJSON *uw = cJSON_GetObjectItemCaseSensitive(user, "warnings");
+        for (size_t i = 0; cJSON_IsArray(uw) && i < walk_warnings.count; i++)
+            cJSON_AddItemToArray(uw, dt_json_str(walk_warnings.items[i]));
+        dt_warnings_free(&walk_warnings);
+    }
     dt_json_add_num(doc, "schema_version", 1);
     dt_json_add_str(doc, "generator", "dumptriage " DT_VERSION);
     cJSON *inputs = cJSON_AddObjectToObject(doc, "inputs");
@@ -287,7 +316,33 @@ int dt_cli_analyze(int argc, char **argv)
     if (warnings && kernel)
         copy_warnings(warnings, kernel, "kernel");
 
-    if (o.text) {
+    /* Triage: pairing, verdicts, lock cycles, signature. */
+    dt_rules rules;
+    dt_status rst = o.rules_path ? dt_rules_load_file(o.rules_path, &rules, &err) : dt_rules_default(&rules, &err);
+    cJSON *triage = NULL;
+    if (rst != DT_OK) {
+        fprintf(stderr, "dumptriage: %s\n", err.message);
+        rc = DT_EXIT_UNUSABLE;
+    } else {
+        dt_triage_options topt = { .rules = &rules,
+                                   .user_memory = md ? dt_minidump_addrspace(md) : NULL,
+                                   .allow_mismatch = o.allow_mismatch };
+        if (dt_triage_build(user, kernel, &topt, &triage, &err) != DT_OK) {
+            fprintf(stderr, "dumptriage: %s\n", err.message);
+            rc = DT_EXIT_UNUSABLE;
+        } else {
+            cJSON_AddItemToObject(doc, "triage", triage);
+            const cJSON *tw = cJSON_GetObjectItemCaseSensitive(triage, "warnings");
+            const cJSON *w;
+            cJSON_ArrayForEach(w, tw)
+                if (warnings && cJSON_IsString(w))
+                    cJSON_AddItemToArray(warnings, dt_json_str(w->valuestring));
+        }
+        dt_rules_free(&rules);
+    }
+    if (rc != DT_EXIT_OK) {
+        /* A refused pair or unreadable rules: no report at all. */
+    } else if (o.text) {
         printf("dumptriage %s — ", DT_VERSION);
         if (o.user_path)
             printf("user dump %s", o.user_path);
@@ -299,6 +354,7 @@ int dt_cli_analyze(int argc, char **argv)
             printf("%s%s", user ? "\n" : "", ktext);
             free(ktext);
         }
+        dt_triage_text(triage, stdout);
     } else {
         char *s = cJSON_Print(doc);
         if (s) {
@@ -311,6 +367,7 @@ int dt_cli_analyze(int argc, char **argv)
         }
     }
     cJSON_Delete(doc);
+    dt_symbolizer_free(sym);
     dt_minidump_free(md);
     dt_mapped_file_close(&uf);
     dt_mapped_file_close(&kf);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "triage/json_read.h"
 #include "triage/triage_internal.h"
@@ -55,6 +56,9 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
                          cJSON *tri)
 {
     const cJSON *crash = user ? cJSON_GetObjectItemCaseSensitive(user, "crash_info") : NULL;
+    const char *exc_code = dt_json_get_str(crash, "code");
+    if (exc_code && strcasecmp(exc_code, "0x80000003") == 0)
+        crash = NULL; /* a debugger's break-in, not the problem */
     const cJSON *bug = kernel ? cJSON_GetObjectItemCaseSensitive(kernel, "bugcheck") : NULL;
 
     if (primary && primary->in_deadlock) {

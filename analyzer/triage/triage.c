@@ -269,6 +269,37 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
             snprintf(wait + wl, sizeof wait - wl, "%s%s", wl ? ", " : "", alertable ? "alertable" : "not alertable");
     }
 
+    /* What the kernel says the thread waits on: threads by id (a join),
+     * or the first object with its type and owner. */
+    const cJSON *wos = get(t->kthread, "wait_objects");
+    if (cJSON_IsArray(wos) && cJSON_GetArraySize(wos) > 0 && strcmp(t->state, "waiting") == 0) {
+        char on[200] = "";
+        size_t ol = 0, nthreads = 0;
+        const cJSON *wo;
+        cJSON_ArrayForEach(wo, wos)
+        {
+            uint64_t target;
+            if (dt_json_u64(wo, "thread_id", &target) && ol < sizeof on)
+                ol += (size_t)snprintf(on + ol, sizeof on - ol, "%s%" PRIu64, nthreads++ ? ", " : "", target);
+        }
+        if (nthreads) {
+            char tmp[sizeof on + 16];
+            snprintf(tmp, sizeof tmp, "on thread%s %s", nthreads > 1 ? "s" : "", on);
+            memcpy(on, tmp, sizeof on - 1);
+            on[sizeof on - 1] = '\0';
+        } else {
+            const cJSON *first = cJSON_GetArrayItem(wos, 0);
+            const char *type = dt_json_get_str(first, "type"), *addr = dt_json_get_str(first, "object");
+            uint64_t owner;
+            int n = snprintf(on, sizeof on, "on %s %s", type ? type : "object", addr ? addr : "?");
+            if (n > 0 && (size_t)n < sizeof on && dt_json_u64(first, "owner_thread_id", &owner))
+                snprintf(on + n, sizeof on - (size_t)n, " owned by thread %" PRIu64, owner);
+        }
+        size_t cl = strlen(chain);
+        if (cl < sizeof chain)
+            snprintf(chain + cl, sizeof chain - cl, " %s", on);
+    }
+
     const char *what = t->blocking && t->blocking->text ? t->blocking->text : NULL;
     if (strcmp(t->state, "crashed") == 0) {
         snprintf(verdict, vsz, "crashed — %s", chain);
@@ -594,6 +625,9 @@ static int by_rank(const void *a, const void *b, void *ctx)
 static void add_crash_summary(const dt_tmodel *m, const cJSON *user, const cJSON *kernel, cJSON *tri)
 {
     const cJSON *crash = get(user, "crash_info");
+    const char *code = dt_json_get_str(crash, "code");
+    if (code && strcasecmp(code, "0x80000003") == 0)
+        crash = NULL; /* a debugger's break-in, see dt_triage_build */
     const cJSON *bug = get(kernel, "bugcheck");
     if (cJSON_IsObject(crash)) {
         cJSON *c = cJSON_AddObjectToObject(tri, "crash");
@@ -616,12 +650,12 @@ static void add_crash_summary(const dt_tmodel *m, const cJSON *user, const cJSON
             }
         }
     } else if (cJSON_IsObject(bug)) {
-        uint64_t code;
-        if (!dt_json_u64(bug, "code", &code) || code == 0)
+        uint64_t bcode;
+        if (!dt_json_u64(bug, "code", &bcode) || bcode == 0)
             return; /* procdump-style triage dumps carry no real bugcheck */
         cJSON *c = cJSON_AddObjectToObject(tri, "crash");
         cJSON_AddStringToObject(c, "kind", "bugcheck");
-        dt_json_add_hex(c, "code", code);
+        dt_json_add_hex(c, "code", bcode);
         if (dt_json_get_str(bug, "name"))
             cJSON_AddStringToObject(c, "name", dt_json_get_str(bug, "name"));
         const cJSON *params = get(bug, "parameters");
@@ -739,12 +773,23 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
 
     uint64_t crash_tid = 0;
     bool has_crash = dt_json_u64(get(user, "crash_info"), "thread_id", &crash_tid);
+    /* A breakpoint in a hang dump is how a debugger (winedbg, WinDbg, cdb)
+     * broke in to write it, not what went wrong. */
+    const char *code = dt_json_get_str(get(user, "crash_info"), "code");
+    bool debugger_break_in = has_crash && code && strcasecmp(code, "0x80000003") == 0;
+    if (debugger_break_in)
+        has_crash = false;
     for (size_t i = 0; i < m.count; i++) {
         dt_tthread *x = &m.threads[i];
         x->syscall_kernel_idx = -1;
         analyse_user_frames(r, x);
         analyse_kernel_frames(r, x);
         decide_state(x, crash_tid, has_crash);
+        if (debugger_break_in && x->uthread && x->tid == crash_tid && !x->idle_rule) {
+            x->idle = true;
+            x->stuck = false;
+            x->idle_rule = dt_rules_match(r, DT_RULE_IDLE, "ntdll!dbguiremotebreakin");
+        }
     }
     cJSON *deadlocks = cJSON_CreateArray();
     dt_triage_find_locks(&m, deadlocks);

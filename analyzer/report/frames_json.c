@@ -1,0 +1,86 @@
+/*
+ * frames_json.c — see frames_json.h.
+ *
+ * A caller frame's ip is a return address: the call that made it is the
+ * instruction before, which may belong to another function (a call as the
+ * last instruction of a noreturn path), so names are looked up at ip - 1 and
+ * the offset reported from the function start to ip, as WinDbg and
+ * minidump-stackwalk do.
+ */
+#include "report/frames_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/json_util.h"
+#include "triage/json_read.h"
+
+cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as)
+{
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr)
+        return NULL;
+    for (size_t i = 0; i < st->count; i++) {
+        const dt_frame *f = &st->frames[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        dt_json_add_num(o, "frame", (double)i);
+        dt_json_add_hex(o, "ip", f->ip);
+        dt_json_add_hex(o, "sp", f->sp);
+        dt_json_add_str(o, "trust", dt_frame_trust_name(f->trust));
+        if (f->module) {
+            dt_json_add_str(o, "module", f->module->code_file);
+            dt_json_add_hex(o, "module_offset", f->module_offset);
+            dt_symbol s = { 0 };
+            uint64_t at = i > 0 && f->ip > 0 ? f->ip - 1 : f->ip;
+            if (sym && dt_symbolizer_lookup(sym, f->module, as, at, &s) && s.function) {
+                dt_json_add_str(o, "function", s.function);
+                dt_json_add_hex(o, "function_offset", s.function_offset + (f->ip - at));
+                if (s.file) {
+                    dt_json_add_str(o, "file", s.file);
+                    dt_json_add_num(o, "line", s.line);
+                }
+                dt_json_add_str(o, "symbol_provider", s.provider);
+                if (s.export_only)
+                    dt_json_add_bool(o, "export_only", true);
+            } else {
+                dt_json_add_bool(o, "missing_symbols", true);
+            }
+            dt_symbol_clear(&s);
+        } else {
+            cJSON_AddNullToObject(o, "module");
+        }
+        if (f->machine_frame)
+            dt_json_add_bool(o, "machine_frame", true);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+void dt_report_annotate_modules(cJSON *modules_json, dt_module_list *list, dt_symbolizer *sym,
+                                const dt_addrspace *as)
+{
+    cJSON *o;
+    cJSON_ArrayForEach(o, modules_json)
+    {
+        uint64_t base;
+        if (!dt_json_u64(o, "base_addr", &base))
+            continue;
+        dt_module *m = NULL;
+        for (size_t i = 0; i < list->count && !m; i++)
+            if (list->items[i].base == base)
+                m = &list->items[i];
+        if (!m)
+            continue;
+        if (sym)
+            dt_symbolizer_annotate(sym, m, as);
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "loaded_symbols");
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "missing_symbols");
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "symbol_source");
+        bool exports = m->symbol_source && strcmp(m->symbol_source, "exports") == 0;
+        dt_json_add_bool(o, "loaded_symbols", m->symbols_loaded);
+        dt_json_add_bool(o, "missing_symbols", !m->symbols_loaded && !exports);
+        dt_json_add_str(o, "symbol_source", m->symbol_source ? m->symbol_source : "missing_symbols");
+    }
+}

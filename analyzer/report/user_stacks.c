@@ -1,0 +1,57 @@
+/*
+ * user_stacks.c — see user_stacks.h.
+ */
+#include "report/user_stacks.h"
+
+#include "report/frames_json.h"
+#include "symbols/walker_hooks.h"
+#include "triage/json_read.h"
+#include "unwind/stackwalk.h"
+
+void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym, dt_warnings *w)
+{
+    const dt_addrspace *as = dt_minidump_addrspace(md);
+    dt_stackwalk_hooks hooks = { 0 };
+    if (sym)
+        dt_symbolizer_walker_hooks(sym, &hooks);
+    dt_stackwalk_cache *cache = dt_stackwalk_cache_new();
+    cJSON *threads = cJSON_GetObjectItemCaseSensitive(user, "threads");
+    cJSON *t;
+    cJSON_ArrayForEach(t, threads)
+    {
+        uint64_t tid;
+        if (!dt_json_u64(t, "thread_id", &tid))
+            continue;
+        const dt_md_thread *th = dt_minidump_find_thread(md, (uint32_t)tid);
+        const dt_cpu_context *ctx = th ? dt_minidump_thread_context(md, th) : NULL;
+        if (!ctx)
+            continue;
+        dt_stackwalk_input in = {
+            .arch = md->system.arch,
+            .start = ctx,
+            .memory = as,
+            .modules = &md->modules,
+            .stack_low = th->stack_start,
+            .stack_high = th->stack_start + th->stack_size,
+            .hooks = sym ? &hooks : NULL,
+            .warnings = w,
+            .cache = cache,
+        };
+        dt_stack st = { 0 };
+        dt_error err = { 0 };
+        if (dt_stackwalk(&in, &st, &err) != DT_OK) {
+            dt_warn(w, "thread %llu: stack walk failed: %s", (unsigned long long)tid, err.message);
+            continue;
+        }
+        cJSON *frames = dt_report_frames(&st, sym, as);
+        if (frames) {
+            cJSON_ReplaceItemInObjectCaseSensitive(t, "frames", frames);
+            cJSON_DeleteItemFromObjectCaseSensitive(t, "stack_stop_reason");
+            if (st.stop_reason)
+                cJSON_AddStringToObject(t, "stack_stop_reason", st.stop_reason);
+        }
+        dt_stack_free(&st);
+    }
+    dt_stackwalk_cache_free(cache);
+    dt_report_annotate_modules(cJSON_GetObjectItemCaseSensitive(user, "modules"), &md->modules, sym, as);
+}

@@ -1,0 +1,321 @@
+/*
+ * test_pairing.c — one report from a user dump and a kernel dump, end to end
+ * through the `dumptriage analyze` binary.
+ *
+ * The user dump is real (tests/data/wine/hello_block.dmp.gz: a process blocked
+ * in ReadFile on stdin, pid 32, thread 36).  No real `procdump -mk` file is
+ * public, so the kernel half is SYNTHESIZED with the test-only writers
+ * (tests/support/paired_case.c over kdump_writer.c and pe_image_writer.c),
+ * laid out as the documented structures say (docs/formats.md B-D).  The
+ * committed copy tests/data/paired/hello_block.Kernel.dmp is checked here to
+ * be exactly what the writer produces.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "dt_test.h"
+#include "paired_case.h"
+
+static char tmpdir[64];
+
+/* Writes the paired case's kernel dump (tests/support/paired_case.h) for
+ * (pid, image) and returns its path. */
+static const char *write_kernel(const char *name, uint32_t pid, const char *image, uint8_t wait_reason,
+                                uint32_t waited_ticks)
+{
+    static char path[8][128];
+    static int n;
+    char *p = path[n++ % 8];
+    snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
+    dt_paired_options o = { .pid = pid, .image = image, .wait_reason = wait_reason, .waited_ticks = waited_ticks };
+    ck_assert_int_eq(dt_paired_write_kernel_dump(&o, p), 0);
+    return p;
+}
+
+/* Runs `dumptriage analyze --user U --kernel K --format json`; returns the
+ * parsed report (NULL when the command failed) and its exit status. */
+static cJSON *analyze(const char *user, const char *kernel, int *status, char *err, size_t errsz)
+{
+    char cmd[2048], errfile[128];
+    snprintf(errfile, sizeof errfile, "%s/stderr.txt", tmpdir);
+    char kernel_arg[512] = "";
+    if (kernel)
+        snprintf(kernel_arg, sizeof kernel_arg, "--kernel '%s'", kernel);
+    snprintf(cmd, sizeof cmd, "'%s' analyze --user '%s' %s --symbols '%s' --format json 2>'%s'", dt_test_bin(),
+             user, kernel_arg, dt_test_data("wine/bin/clang"), errfile);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (len + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = '\0';
+    int st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    FILE *e = fopen(errfile, "r");
+    size_t el = e ? fread(err, 1, errsz - 1, e) : 0;
+    err[el] = '\0';
+    if (e)
+        fclose(e);
+    cJSON *doc = *status == 0 ? cJSON_Parse(buf) : NULL;
+    free(buf);
+    return doc;
+}
+
+static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+static const char *str(const cJSON *o, const char *k)
+{
+    const cJSON *v = get(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static const cJSON *triage_thread(const cJSON *doc, unsigned tid)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, get(get(doc, "triage"), "threads"))
+        if ((unsigned)get(t, "thread_id")->valuedouble == tid)
+            return t;
+    return NULL;
+}
+
+/* Index of the first frame named `name` ("module!function"), or -1. */
+static int frame_index(const cJSON *frames, const char *name)
+{
+    int i = 0;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, frames)
+    {
+        char full[512];
+        snprintf(full, sizeof full, "%s!%s", str(f, "module"), str(f, "function"));
+        if (strcmp(full, name) == 0)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+static void setup(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/dt-pairing-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(hello_block_with_its_kernel_dump)
+{
+    const char *k = write_kernel("hello_block.Kernel.dmp", 32, "hello_block.ex", 6 /* UserRequest */,
+                                 180 * 64 /* 3 min of 15.625 ms ticks */);
+    int status;
+    char err[1024];
+    cJSON *doc = analyze(dt_test_data("wine/hello_block.dmp.gz"), k, &status, err, sizeof err);
+    ck_assert_msg(status == 0 && doc, "exit %d: %s", status, err);
+    const cJSON *tri = get(doc, "triage");
+    ck_assert(cJSON_IsTrue(get(tri, "paired")));
+    const cJSON *c;
+    cJSON_ArrayForEach(c, get(tri, "checks"))
+        ck_assert_msg(cJSON_IsTrue(get(c, "ok")), "check %s failed", str(c, "check"));
+
+    const cJSON *t = triage_thread(doc, 36);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(cJSON_GetArraySize(get(t, "sources")), 2);
+    ck_assert_str_eq(str(t, "state"), "waiting");
+    ck_assert_str_eq(str(t, "state_source"), "kernel");
+    ck_assert(cJSON_IsTrue(get(t, "stuck")));
+    const char *v = str(t, "verdict");
+    ck_assert_msg(strncmp(v, "blocked 3 min in a synchronous read — NtReadFile ← ReadFile ← hello_block!df_read_stdin",
+                          strlen("blocked 3 min in a synchronous read — NtReadFile ← ReadFile ← hello_block!df_read_stdin")) == 0,
+                  "%s", v);
+    ck_assert_msg(strstr(v, "UserRequest, KernelMode wait, not alertable") != NULL, "%s", v);
+
+    /* The joined stack: user half down to main, kernel half from NtReadFile
+     * to KiSwapContext, meeting at the system call. */
+    const cJSON *uf = get(t, "user_frames"), *kf = get(t, "kernel_frames");
+    ck_assert_int_eq(frame_index(uf, "ntdll.dll!NtReadFile"), 0);
+    ck_assert_int_gt(frame_index(uf, "hello_block.exe!main"), 0);
+    int k_read = frame_index(kf, "nt!NtReadFile"), k_swap = frame_index(kf, "nt!KiSwapContext");
+    ck_assert_int_ge(k_swap, 0);
+    ck_assert_int_gt(k_read, k_swap);
+    ck_assert_int_gt(frame_index(kf, "nt!KeWaitForSingleObject"), k_swap);
+    const cJSON *sys = get(t, "syscall");
+    ck_assert_str_eq(str(sys, "name"), "NtReadFile");
+    ck_assert_str_eq(str(sys, "user_name"), "ntdll!NtReadFile");
+    ck_assert_str_eq(str(sys, "kernel_name"), "nt!NtReadFile");
+    ck_assert_int_eq((int)get(sys, "kernel_frame")->valuedouble, k_read);
+    /* The snapshot APC frames are folded, not removed. */
+    ck_assert_int_eq(frame_index(kf, "nt!DbgkpLkmdSnapThreadInContext"), 0);
+    ck_assert(cJSON_IsTrue(get(cJSON_GetArrayItem(kf, 0), "folded")));
+    ck_assert(cJSON_IsTrue(get(cJSON_GetArrayItem(kf, 1), "folded")));
+    ck_assert_ptr_null(get(cJSON_GetArrayItem(kf, k_swap), "folded"));
+    ck_assert_str_eq(str(t, "driver_frame"), "hello!HelloDispatchRead+0x3c");
+
+    /* Thread 40 is only in the kernel dump, and says so. */
+    const cJSON *u;
+    int only_kernel = 0;
+    cJSON_ArrayForEach(u, get(tri, "unpaired"))
+        if ((unsigned)get(u, "thread_id")->valuedouble == 40 && strcmp(str(u, "only_in"), "kernel") == 0)
+            only_kernel = 1;
+    ck_assert(only_kernel);
+
+    ck_assert_str_eq(str(tri, "signature"),
+                     "hang|kernelbase!readfile|hello_block!df_read_stdin|nt!kewaitforsingleobject|hello!hellodispatchread");
+    ck_assert_int_eq((int)get(get(tri, "primary"), "thread_id")->valuedouble, 36);
+
+    /* The same hang, dumped again later with another wait reason: same signature. */
+    const char *k2 = write_kernel("again.Kernel.dmp", 32, "hello_block.ex", 0 /* Executive */, 600 * 64);
+    cJSON *doc2 = analyze(dt_test_data("wine/hello_block.dmp.gz"), k2, &status, err, sizeof err);
+    ck_assert_msg(status == 0 && doc2, "exit %d: %s", status, err);
+    ck_assert_str_eq(str(get(doc2, "triage"), "signature"), str(tri, "signature"));
+    ck_assert(strstr(str(triage_thread(doc2, 36), "verdict"), "blocked 10 min") != NULL);
+    ck_assert(strstr(str(triage_thread(doc2, 36), "verdict"), "Executive, KernelMode wait") != NULL);
+    cJSON_Delete(doc2);
+    cJSON_Delete(doc);
+}
+END_TEST
+
+START_TEST(a_kernel_dump_of_another_process_is_refused)
+{
+    const char *k = write_kernel("other.Kernel.dmp", 1234, "notepad.exe", 6, 64);
+    int status;
+    char err[1024];
+    cJSON *doc = analyze(dt_test_data("wine/hello_block.dmp.gz"), k, &status, err, sizeof err);
+    ck_assert_ptr_null(doc);
+    ck_assert_int_eq(status, 1);
+    ck_assert_msg(strstr(err, "no process with the user dump's pid 32") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "1234 notepad.exe") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "not of the same process") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(same_pid_other_image_is_a_loud_warning)
+{
+    const char *k = write_kernel("reused.Kernel.dmp", 32, "svchost.exe", 6, 64);
+    int status;
+    char err[1024];
+    cJSON *doc = analyze(dt_test_data("wine/hello_block.dmp.gz"), k, &status, err, sizeof err);
+    ck_assert_msg(status == 0 && doc, "exit %d: %s", status, err);
+    char *w = cJSON_PrintUnformatted(get(doc, "warnings"));
+    ck_assert_msg(strstr(w, "MISMATCH: the user dump is of hello_block.exe but the kernel dump's pid 32 is svchost.exe") != NULL,
+                  "%s", w);
+    free(w);
+    cJSON_Delete(doc);
+}
+END_TEST
+
+/* Wine multi_hang, clang (PDB names) and gcc (no symbols for the exe, no
+ * thread names) builds: verdicts per thread, and the critical-section
+ * deadlock with each other's thread ids as owners (the owners the program
+ * itself logged: tests/data/wine/logs/multi_hang*.out). */
+START_TEST(multi_hang_verdicts_and_deadlock)
+{
+    static const struct {
+        const char *dump;
+        unsigned main, event, sleeper, a, b, server, reader;
+        const char *cs_a, *cs_b;
+        const char *signature;
+    } builds[] = {
+        { "wine/multi_hang.dmp.gz", 36, 232, 236, 240, 244, 248, 252, "0x14000c120", "0x14000c148",
+          "deadlock|critical_section|multi_hang!df_lock_second" },
+        { "wine/multi_hang_gcc_wineraw.dmp.gz", 316, 320, 324, 328, 332, 336, 340, "0x14000e120", "0x14000e0e0",
+          "deadlock|critical_section|multi_hang_gcc" },
+    };
+    for (size_t b = 0; b < sizeof builds / sizeof builds[0]; b++) {
+        int status;
+        char err[1024];
+        cJSON *doc = analyze(dt_test_data(builds[b].dump), NULL, &status, err, sizeof err);
+        ck_assert_msg(status == 0 && doc, "%s: exit %d: %s", builds[b].dump, status, err);
+        const cJSON *tri = get(doc, "triage");
+        struct {
+            unsigned tid;
+            const char *category;
+            int stuck;
+        } want[] = {
+            { builds[b].main, "wait_multiple", 1 }, { builds[b].event, "wait_single", 1 },
+            { builds[b].sleeper, "sleep", 0 },      { builds[b].a, "critical_section", 1 },
+            { builds[b].b, "critical_section", 1 }, { builds[b].server, "pipe_connect", 1 },
+            { builds[b].reader, "read", 1 },
+        };
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+            const cJSON *t = triage_thread(doc, want[i].tid);
+            ck_assert_msg(t != NULL, "%s: thread %u", builds[b].dump, want[i].tid);
+            ck_assert_msg(strcmp(str(t, "category"), want[i].category) == 0, "%s: thread %u is %s: %s",
+                          builds[b].dump, want[i].tid, str(t, "category"), str(t, "verdict"));
+            ck_assert_int_eq(cJSON_IsTrue(get(t, "stuck")), want[i].stuck);
+        }
+        /* deadlock-A waits for cs_b held by deadlock-B and vice versa */
+        const cJSON *d = cJSON_GetArrayItem(get(tri, "deadlocks"), 0);
+        ck_assert_ptr_nonnull(d);
+        ck_assert_int_eq(cJSON_GetArraySize(get(tri, "deadlocks")), 1);
+        ck_assert_str_eq(str(d, "kind"), "critical_section");
+        const cJSON *l;
+        int seen = 0;
+        cJSON_ArrayForEach(l, get(d, "locks"))
+        {
+            unsigned tid = (unsigned)get(l, "thread_id")->valuedouble;
+            unsigned owner = (unsigned)get(l, "owned_by")->valuedouble;
+            if (tid == builds[b].a) {
+                ck_assert_uint_eq(owner, builds[b].b);
+                ck_assert_str_eq(str(l, "waits_for"), builds[b].cs_b);
+                seen++;
+            } else if (tid == builds[b].b) {
+                ck_assert_uint_eq(owner, builds[b].a);
+                ck_assert_str_eq(str(l, "waits_for"), builds[b].cs_a);
+                seen++;
+            }
+        }
+        ck_assert_int_eq(seen, 2);
+        const cJSON *wait = get(triage_thread(doc, builds[b].a), "wait");
+        ck_assert_uint_eq((unsigned)get(wait, "owner_thread_id")->valuedouble, builds[b].b);
+        ck_assert_str_eq(str(tri, "signature"), builds[b].signature);
+        unsigned primary = (unsigned)get(get(tri, "primary"), "thread_id")->valuedouble;
+        ck_assert(primary == builds[b].a || primary == builds[b].b);
+        cJSON_Delete(doc);
+    }
+}
+END_TEST
+
+START_TEST(committed_paired_case_is_what_the_writer_writes)
+{
+    dt_paired_options o = { .pid = 32, .image = "hello_block.ex", .wait_reason = 6, .waited_ticks = 180 * 64 };
+    size_t size = 0, csize = 0;
+    uint8_t *dump = dt_paired_kernel_dump(&o, &size);
+    unsigned char *committed = dt_test_read_file(dt_test_data("paired/hello_block.Kernel.dmp"), &csize);
+    ck_assert_ptr_nonnull(dump);
+    ck_assert_ptr_nonnull(committed);
+    ck_assert_uint_eq(size, csize);
+    ck_assert(memcmp(dump, committed, size) == 0);
+    free(dump);
+    free(committed);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("pairing");
+    TCase *tc = tcase_create("cli");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, hello_block_with_its_kernel_dump);
+    tcase_add_test(tc, a_kernel_dump_of_another_process_is_refused);
+    tcase_add_test(tc, same_pid_other_image_is_a_loud_warning);
+    tcase_add_test(tc, multi_hang_verdicts_and_deadlock);
+    tcase_add_test(tc, committed_paired_case_is_what_the_writer_writes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DT_TEST_MAIN(suite)
