@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report/json_util.h"
+#include "util/json.h"
 
 /* ---- exception names ---------------------------------------------------- */
 

@@ -22,7 +22,7 @@
 #include "dt_test.h"
 #include "formats/minidump.h"
 #include "io/mapped_file.h"
-#include "report/json_util.h"
+#include "util/json.h"
 #include "report/user_report.h"
 
 typedef struct {
