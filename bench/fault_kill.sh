@@ -87,7 +87,7 @@ done <"$WORK/shas"
 check "blobs with wrong content" 0 "$badsha"
 check "integrity_check" ok "$(sqlite3 "$db" 'PRAGMA integrity_check')"
 failed=$(sqlite3 "$db" "SELECT COUNT(*) FROM uploads WHERE status = 'failed'")
-echo "fault_kill: $kills SIGKILLs in ${kill_secs}s ($at_analysis during an analysis, $at_upload with an upload on disk mid-body);" \
+echo "fault_kill: $kills SIGKILLs in ${kill_secs}s ($at_analysis with an analysis leased and $at_upload with an upload spooling in data/tmp, sampled just before the kill);" \
      "$n_acked uploads acknowledged, $n_rows rows ($((n_rows - n_acked)) committed but unacknowledged), $failed failed," \
      "$(wc -l <"$WORK/shas") blobs"
 stop_server
