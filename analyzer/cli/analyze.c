@@ -243,6 +243,13 @@ int dt_cli_analyze(int argc, char **argv)
          * bad symbol path only costs the names. */
         dt_symbolizer *ksym = dt_symbolizer_new(o.symbol_dirs, o.nsymbol_dirs, NULL);
         kernel = dt_kernel_analyze_view_symbolized(kf.view, NULL, ksym, &kerr);
+        const dt_warnings *ksw = ksym ? dt_symbolizer_warnings(ksym) : NULL;
+        cJSON *kw = kernel ? cJSON_GetObjectItemCaseSensitive(kernel, "warnings") : NULL;
+        for (size_t i = 0; cJSON_IsArray(kw) && ksw && i < ksw->count; i++) {
+            char line[600];
+            snprintf(line, sizeof line, "symbols: %s", ksw->items[i]);
+            cJSON_AddItemToArray(kw, dt_json_str(line));
+        }
         dt_symbolizer_free(ksym);
         if (!kernel) {
             fprintf(stderr, "dumptriage: %s: %s\n", o.kernel_path, kerr.message);
@@ -285,6 +292,10 @@ int dt_cli_analyze(int argc, char **argv)
     if (user) {
         dt_warnings walk_warnings = { 0 };
         dt_user_report_add_stacks(user, md, sym, &walk_warnings);
+        /* Symbol-server failures, one line per module and server. */
+        const dt_warnings *sw = sym ? dt_symbolizer_warnings(sym) : NULL;
+        for (size_t i = 0; sw && i < sw->count; i++)
+            dt_warn(&walk_warnings, "symbols: %s", sw->items[i]);
         cJSON *uw = cJSON_GetObjectItemCaseSensitive(user, "warnings");
         for (size_t i = 0; cJSON_IsArray(uw) && i < walk_warnings.count; i++)
             cJSON_AddItemToArray(uw, dt_json_str(walk_warnings.items[i]));

@@ -29,7 +29,39 @@ struct dt_symsrv {
     dt_symsrv_options opt;
     char *dead[DEAD_SERVERS_MAX]; /* servers that timed out in this analysis */
     size_t ndead;
+    struct {
+        char *url;
+        long spent_ms;
+    } spent[DEAD_SERVERS_MAX];    /* time used per server in this analysis */
+    size_t nspent;
 };
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Adds ms to url's account; true when the server is now over budget. */
+static bool charge(dt_symsrv *s, const char *url, long ms)
+{
+    size_t i;
+    for (i = 0; i < s->nspent; i++)
+        if (strcmp(s->spent[i].url, url) == 0)
+            break;
+    if (i == s->nspent) {
+        if (s->nspent == DEAD_SERVERS_MAX)
+            return false;
+        s->spent[i].url = strdup(url);
+        if (!s->spent[i].url)
+            return false;
+        s->spent[i].spent_ms = 0;
+        s->nspent++;
+    }
+    s->spent[i].spent_ms += ms;
+    return s->spent[i].spent_ms > s->opt.server_budget_ms;
+}
 
 dt_symsrv *dt_symsrv_new(const dt_symsrv_options *opt)
 {
@@ -41,7 +73,9 @@ dt_symsrv *dt_symsrv_new(const dt_symsrv_options *opt)
     if (s->opt.connect_timeout_ms <= 0)
         s->opt.connect_timeout_ms = 5000;
     if (s->opt.timeout_ms <= 0)
-        s->opt.timeout_ms = 60000;
+        s->opt.timeout_ms = 20000;
+    if (s->opt.server_budget_ms <= 0)
+        s->opt.server_budget_ms = 2 * s->opt.timeout_ms;
     if (!s->opt.max_bytes)
         s->opt.max_bytes = UINT64_C(2) << 30;
     if (!s->opt.max_concurrent)
@@ -57,6 +91,8 @@ void dt_symsrv_free(dt_symsrv *s)
         return;
     for (size_t i = 0; i < s->ndead; i++)
         free(s->dead[i]);
+    for (size_t i = 0; i < s->nspent; i++)
+        free(s->spent[i].url);
     free(s);
 }
 
@@ -402,7 +438,7 @@ dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *n
     if (s->opt.offline)
         return dt_error_set(err, DT_ERR_NOT_FOUND, "not in the cache (offline)");
     if (is_dead(s, e->url))
-        return dt_error_set(err, DT_ERR_IO, "%s: skipped (it timed out earlier in this analysis)", e->url);
+        return dt_error_set(err, DT_ERR_IO, "%s: skipped (it timed out or used up its time budget earlier in this analysis)", e->url);
 
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s/%s", e->caches[0], name, id);
@@ -424,7 +460,17 @@ dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *n
     } else if (file_exists(final_path)) {
         st = DT_OK;
     } else {
+        long t0 = now_ms();
         st = download(s, e->url, dir, name, id, final_path, err);
+        if (charge(s, e->url, now_ms() - t0)) {
+            mark_dead(s, e->url);
+            if (st != DT_OK && st != DT_ERR_NOT_FOUND && err) {
+                char why[sizeof err->message];
+                memcpy(why, err->message, sizeof why);
+                dt_error_set(err, err->code, "%.150s; the server used up its %ld ms budget and is skipped from now on",
+                             why, s->opt.server_budget_ms);
+            }
+        }
         if (st == DT_ERR_NOT_FOUND) {
             FILE *m = fopen(marker, "w");
             if (m)

@@ -8,7 +8,9 @@
  *
  * A symbol server is slow, flaky or hostile as often as not, so every
  * request has a connect timeout, a total timeout and a size limit; a server
- * that timed out once is skipped for the rest of the analysis; misses are
+ * that timed out once, or that has used up its time budget for this
+ * analysis (slow answers add up over many modules), is skipped for the rest
+ * of the analysis; misses are
  * remembered in the cache (negative entries with an expiry); and the number
  * of downloads running at once against one cache is bounded across
  * processes (flock'ed slots), so a slow server cannot occupy every worker.
@@ -25,7 +27,9 @@
 
 typedef struct {
     long connect_timeout_ms;  /* default 5000 */
-    long timeout_ms;          /* whole transfer, default 60000 */
+    long timeout_ms;          /* one request, whole transfer, default 20000 */
+    long server_budget_ms;    /* all requests to one server in one analysis,
+                                 default 2 × timeout_ms; past it the server is skipped */
     uint64_t max_bytes;       /* default 2 GiB */
     unsigned max_concurrent;  /* downloads at once per cache, default 4 */
     long negative_ttl_s;      /* how long a miss is remembered, default 1 day */

@@ -48,8 +48,18 @@ static dt_status add_sympath(dt_symstore *s, const char *text, const char *defau
         const dt_sympath_element *e = &s->servers.items[i];
         if (!e->url && e->dir && !add_dir(s, e->dir, strlen(e->dir)))
             return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
-        if (e->url && !s->srv && !(s->srv = dt_symsrv_new(NULL)))
-            return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+        if (e->url && !s->srv) {
+            /* Deployments tune how long a symbol server may take (seconds per
+             * request) and can forbid the network (cache only). */
+            dt_symsrv_options o = { 0 };
+            const char *t = getenv(DT_SYMBOL_TIMEOUT_ENV);
+            if (t && atof(t) > 0)
+                o.timeout_ms = (long)(atof(t) * 1000);
+            const char *off = getenv(DT_SYMBOL_OFFLINE_ENV);
+            o.offline = off && *off && strcmp(off, "0") != 0;
+            if (!(s->srv = dt_symsrv_new(&o)))
+                return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+        }
     }
     return DT_OK;
 }

@@ -27,6 +27,11 @@
 #define DT_SYMBOL_PATH_ENV "DUMPTRIAGE_SYMBOL_PATH"
 /* Download cache for symbol servers that name none ("srv*https://…"). */
 #define DT_SYMBOL_CACHE_ENV "DUMPTRIAGE_SYMBOL_CACHE"
+/* Seconds one symbol-server request may take (default 20; a server gets
+ * twice that in total per analysis). */
+#define DT_SYMBOL_TIMEOUT_ENV "DUMPTRIAGE_SYMBOL_TIMEOUT"
+/* Non-empty and not "0": use symbol-server caches only, no network. */
+#define DT_SYMBOL_OFFLINE_ENV "DUMPTRIAGE_SYMBOL_OFFLINE"
 
 typedef struct {
     char **dirs;          /* owned: local directories, searched first */

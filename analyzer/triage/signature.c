@@ -61,6 +61,14 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         crash = NULL; /* a debugger's break-in, not the problem */
     const cJSON *bug = kernel ? cJSON_GetObjectItemCaseSensitive(kernel, "bugcheck") : NULL;
 
+    /* A real bugcheck is the story of a kernel dump; dumps forced to look at
+     * a hang (live dumps, manual crashes, power-button holds) are not. */
+    uint64_t bcode = 0;
+    bool real_bugcheck = cJSON_IsObject(bug) && dt_json_u64(bug, "code", &bcode) && bcode != 0 &&
+                         !dt_triage_bugcheck_is_forced(bcode);
+    if (real_bugcheck)
+        goto bugcheck;
+
     if (primary && primary->in_deadlock) {
         const char *names[64];
         size_t n = 0;
@@ -105,18 +113,30 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         add_parts(tri, parts, 3);
         return;
     }
-    if (cJSON_IsObject(bug)) {
+bugcheck:
+    if (cJSON_IsObject(bug) && bcode != 0) {
         const char *name = dt_json_get_str(bug, "name");
         char code[32] = "-";
         uint64_t c;
         if (dt_json_u64(bug, "code", &c))
             snprintf(code, sizeof code, "0x%" PRIx64, c);
-        const char *drv = "-";
-        for (size_t i = 0; i < m->count; i++) {
-            const dt_tthread *t = &m->threads[i];
-            if (t->driver_idx >= 0 && dt_json_get_str(t->kthread, "label") == NULL) {
-                drv = t->kf[t->driver_idx].norm;
-                break;
+        /* The faulting driver from the parameters, without its offset (a
+         * rebuilt driver moves it); else the current thread's first driver frame. */
+        char drv[520] = "-";
+        if (dt_triage_bugcheck_faulting_module(m->rules, kernel, drv, sizeof drv)) {
+            char *plus = strrchr(drv, '+');
+            if (plus)
+                *plus = '\0';
+            char mod[160];
+            dt_rules_normalize_module(m->rules, drv, mod, sizeof mod);
+            snprintf(drv, sizeof drv, "%s", mod);
+        } else {
+            for (size_t i = 0; i < m->count; i++) {
+                const dt_tthread *t = &m->threads[i];
+                if (t->driver_idx >= 0 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t->kthread, "current"))) {
+                    snprintf(drv, sizeof drv, "%s", t->kf[t->driver_idx].norm);
+                    break;
+                }
             }
         }
         const char *parts[3] = { "bugcheck", name ? name : code, drv };

@@ -661,15 +661,71 @@ static void add_crash_summary(const dt_tmodel *m, const cJSON *user, const cJSON
         const cJSON *params = get(bug, "parameters");
         if (params)
             cJSON_AddItemToObject(c, "parameters", cJSON_Duplicate(params, 1));
+        char faulting[160];
+        if (dt_triage_bugcheck_faulting_module(m->rules, kernel, faulting, sizeof faulting))
+            cJSON_AddStringToObject(c, "faulting_module", faulting);
         for (size_t i = 0; i < m->count; i++) {
             const dt_tthread *t = &m->threads[i];
-            if (t->driver_idx >= 0) {
+            if (t->kthread && cJSON_IsTrue(get(t->kthread, "current")) && t->driver_idx >= 0) {
                 cJSON_AddStringToObject(c, "driver_frame", t->kf[t->driver_idx].display);
                 cJSON_AddNumberToObject(c, "thread_id", (double)t->tid);
                 break;
             }
         }
     }
+}
+
+bool dt_triage_bugcheck_is_forced(uint64_t code)
+{
+    return code == 0x161 || code == 0xe2 || code == 0xdeaddead || code == 0x1c8;
+}
+
+/* Bugcheck parameters that are code addresses, by code (the rest: none).
+ * Order: the parameter most likely to be the faulting instruction first. */
+static const int *address_params(uint64_t code)
+{
+    static const int p2[] = { 1, -1 }, p4[] = { 3, -1 }, p3[] = { 2, -1 }, any[] = { 1, 3, 2, 0, -1 };
+    switch (code & 0x0fffffff) {
+    case 0x7e: case 0x8e: case 0x1e: case 0x3b: case 0x7f:
+        return p2;
+    case 0xd1: case 0xa:
+        return p4;
+    case 0x50:
+        return p3;
+    default:
+        return any;
+    }
+}
+
+bool dt_triage_bugcheck_faulting_module(const dt_rules *r, const cJSON *kernel, char *out, size_t outsz)
+{
+    const cJSON *bug = get(kernel, "bugcheck");
+    uint64_t code;
+    if (!dt_json_u64(bug, "code", &code) || code == 0)
+        return false;
+    const cJSON *params = get(bug, "parameters");
+    for (const int *p = address_params(code); *p >= 0; p++) {
+        uint64_t a;
+        const cJSON *v = cJSON_GetArrayItem(params, *p);
+        if (!v || !cJSON_IsString(v) || sscanf(v->valuestring, "%" SCNx64, &a) != 1)
+            continue;
+        const cJSON *d;
+        cJSON_ArrayForEach(d, get(kernel, "drivers"))
+        {
+            uint64_t lo, hi;
+            if (!dt_json_u64(d, "base_addr", &lo) || !dt_json_u64(d, "end_addr", &hi) || a < lo || a >= hi)
+                continue;
+            char mod[128];
+            const char *fn = dt_json_get_str(d, "filename");
+            dt_rules_normalize_module(r, fn ? fn : "", mod, sizeof mod);
+            /* The core kernel is where bugchecks are raised, rarely why. */
+            if (dt_rules_module_is(r, DT_RULE_KERNEL_MODULE, mod))
+                continue;
+            snprintf(out, outsz, "%s+0x%" PRIx64, fn ? fn : mod, a - lo);
+            return true;
+        }
+    }
+    return false;
 }
 
 dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triage_options *opt, cJSON **out,

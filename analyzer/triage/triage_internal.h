@@ -71,6 +71,14 @@ bool dt_tframe_is_system(const dt_rules *r, const dt_tframe *f);
  * "deadlocks" entries to out_deadlocks. */
 void dt_triage_find_locks(dt_tmodel *m, cJSON *out_deadlocks);
 
+/* triage.c: "amdppm.sys+0x334c" for a bugcheck whose parameters point into a
+ * driver other than the kernel's core; false when none does. */
+bool dt_triage_bugcheck_faulting_module(const dt_rules *r, const cJSON *kernel, char *out, size_t outsz);
+
+/* True for bugcheck codes that mean "someone forced this dump", not a
+ * crash: LIVE_SYSTEM_DUMP, MANUALLY_INITIATED_CRASH(1), power-button hold. */
+bool dt_triage_bugcheck_is_forced(uint64_t code);
+
 /* signature.c */
 void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJSON *user,
                          const cJSON *kernel, cJSON *triage);

@@ -288,6 +288,31 @@ START_TEST(multi_hang_verdicts_and_deadlock)
 }
 END_TEST
 
+/* A kernel crash dump alone still gets a crash-style summary: the real
+ * triage dump's bugcheck 0x1000007E names amdppm.sys+0x334c (its parameter 2,
+ * the faulting instruction; rizin's PDB stack agrees: amdppm!WriteIoMemRawEx). */
+START_TEST(bugcheck_gets_a_crash_summary)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' analyze '%s' --format json", dt_test_bin(),
+             dt_test_data("kernel/rizin__triage_x64.dmp"));
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    static char buf[1 << 23];
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    cJSON *doc = cJSON_Parse(buf);
+    ck_assert_ptr_nonnull(doc);
+    const cJSON *crash = get(get(doc, "triage"), "crash");
+    ck_assert_str_eq(str(crash, "kind"), "bugcheck");
+    ck_assert_str_eq(str(crash, "code"), "0x1000007e");
+    ck_assert_str_eq(str(crash, "faulting_module"), "amdppm.sys+0x334c");
+    ck_assert_str_eq(str(get(doc, "triage"), "signature"), "bugcheck|SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M|amdppm");
+    cJSON_Delete(doc);
+}
+END_TEST
+
 START_TEST(committed_paired_case_is_what_the_writer_writes)
 {
     dt_paired_options o = { .pid = 32, .image = "hello_block.ex", .wait_reason = 6, .waited_ticks = 180 * 64 };
@@ -314,6 +339,7 @@ static Suite *suite(void)
     tcase_add_test(tc, same_pid_other_image_is_a_loud_warning);
     tcase_add_test(tc, multi_hang_verdicts_and_deadlock);
     tcase_add_test(tc, committed_paired_case_is_what_the_writer_writes);
+    tcase_add_test(tc, bugcheck_gets_a_crash_summary);
     suite_add_tcase(s, tc);
     return s;
 }
