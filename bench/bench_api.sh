@@ -32,10 +32,10 @@ echo "filled $rows uploads in $(echo "$t1 - $t0" | bc) s ($(echo "($rows - 1) / 
 [[ $rows -eq $n ]] || { echo "bench_api: expected $n rows, got $rows" >&2; exit 1; }
 
 echo
-echo "wrk -t2 -c16 -d${secs}s --latency, staff token; every route answered 200 (checked first)"
+echo "wrk -t2 -c16 -d${secs}s --timeout 10s --latency, staff token; every route answered 200 (checked first)"
 echo
-echo "| route | requests/s | p50 (ms) | p99 (ms) | throughput vs static | 
-|---|---:|---:|---:|---:|"
+echo "| route | requests/s | p50 (ms) | p99 (ms) | throughput vs static | errors/timeouts |
+|---|---:|---:|---:|---:|---:|"
 ms() { # wrk latency token (e.g. 1.23ms, 850.00us, 1.02s) → ms
   awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f", v / 1000; else if (v ~ /ms$/) printf "%.2f", v + 0; else printf "%.2f", v * 1000 }'
 }
@@ -44,14 +44,17 @@ run() { # label path
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" "$URL$2")
   [[ $code == 200 ]] || { echo "bench_api: $2 gave $code" >&2; exit 1; }
-  wrk -t2 -c16 -d"${secs}s" --latency -H "Authorization: Bearer $ADMIN" "$URL$2" >"$WORK/wrk.txt"
+  wrk -t2 -c16 -d"${secs}s" --timeout 10s --latency -H "Authorization: Bearer $ADMIN" "$URL$2" >"$WORK/wrk.txt"
   local rps p50 p99
   rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/wrk.txt")
   p50=$(ms "$(awk '$1 == "50%" {print $2}' "$WORK/wrk.txt")")
   p99=$(ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")")
   if grep -q 'Non-2xx' "$WORK/wrk.txt"; then echo "bench_api: $(grep Non-2xx "$WORK/wrk.txt") on $2" >&2; fi
   [[ -n $base_rps ]] || base_rps=$rps
-  printf '| `GET %s` (%s) | %.0f | %s | %s | %.2f |\n' "$2" "$1" "$rps" "$p50" "$p99" "$(echo "$rps / $base_rps" | bc -l)"
+  # "Socket errors: connect 0, read 0, write 0, timeout 3" and "Non-2xx" lines, summed.
+  local errs
+  errs=$(awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }' "$WORK/wrk.txt")
+  printf '| `GET %s` (%s) | %.0f | %s | %s | %.2f | %s |\n' "$2" "$1" "$rps" "$p50" "$p99" "$(echo "$rps / $base_rps" | bc -l)" "$errs"
 }
 run "static file, baseline" /static/style.css
 run "one report" "/api/dumps/$first/report"

@@ -14,8 +14,8 @@ export DT_BIN=$(cd "$build" && pwd)/dumptriage DT_TEST_DATA=$HERE/../tests/data
 source "$HERE/../tests/integration/server_lib.sh"
 start_server "$WORK/data" --max-part-size 20G --max-request-size 20G --min-free-space 1G
 
-echo "| size | curl upload (s) | MiB/s | cp --sparse=never + fsync (s) | upload / cp | server RSS at start (KiB) | max RSS during upload (KiB) | RSS samples (KiB, every 10th of the 100 ms samples) |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---|"
+echo "| size | curl upload (s) | MiB/s | cp --sparse=never + fsync (s) | upload / cp | server RSS at start (KiB) | RSS during upload, min–max (KiB) | RSS samples (100 ms apart) |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for g in "${sizes[@]}"; do
   src="$WORK/src.dmp"
   head -c 65536 "$DT_TEST_DATA/user/rizin__calc.dmp" >"$src"; truncate -s "${g}G" "$src"
@@ -23,10 +23,10 @@ for g in "${sizes[@]}"; do
   t0=$(date +%s.%N)
   curl -s -T "$src" -X POST -H 'Content-Type: application/octet-stream' "$URL/api/dumps" >"$WORK/up.json" &
   cpid=$!
-  samples=(); max=0
+  samples=(); max=0; min=999999999
   while kill -0 "$cpid" 2>/dev/null; do
     r=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0)
-    samples+=("$r"); (( r > max )) && max=$r
+    samples+=("$r"); (( r > max )) && max=$r; (( r > 0 && r < min )) && min=$r
     sleep 0.1
   done
   wait "$cpid"
@@ -39,9 +39,8 @@ for g in "${sizes[@]}"; do
   rm -f "$WORK/copy.dmp"
   wait_done "$id" 600 >/dev/null
   curl -s -o /dev/null -X DELETE "${AUTH[@]}" "$URL/api/dumps/$id"
-  series=$(for ((i = 0; i < ${#samples[@]}; i += 10)); do printf '%s ' "${samples[i]}"; done)
-  awk -v g="$g" -v up="$(echo "$t1 - $t0" | bc)" -v cp="$(echo "$c1 - $c0" | bc)" -v r0="$rss0" -v mx="$max" -v s="$series" \
-    'BEGIN { printf "| %d GiB | %.1f | %.0f | %.1f | %.2f | %d | %d | %s|\n", g, up, g * 1024 / up, cp, up / cp, r0, mx, s }'
+  awk -v g="$g" -v up="$(echo "$t1 - $t0" | bc)" -v cp="$(echo "$c1 - $c0" | bc)" -v r0="$rss0" -v mn="$min" -v mx="$max" -v ns="${#samples[@]}" \
+    'BEGIN { printf "| %d GiB | %.1f | %.0f | %.1f | %.2f | %d | %d–%d | %d |\n", g, up, g * 1024 / up, cp, up / cp, r0, mn, mx, ns }'
   rm -f "$src"
 done
 stop_server

@@ -32,7 +32,10 @@ def relocate_tail(data, dirs, mem64_loc, base, tail_at):
     for stype, size, rva in dirs:
         if rva >= tail_at:
             sys.exit("stream %d lives after the memory data; unsupported" % stype)
-    out = bytearray(data[:base]) + tail + data[base:tail_at]
+    # Pad so the memory data moves by whole pages: its file offsets keep
+    # their alignment, and with it the analyzer's zero-copy mapping.
+    pad = -len(tail) % 4096
+    out = bytearray(data[:base]) + tail + bytes(pad) + data[base:tail_at]
     for stype, size, rva in dirs:
         if stype != MODULE_LIST:
             continue
@@ -43,7 +46,13 @@ def relocate_tail(data, dirs, mem64_loc, base, tail_at):
                 r = struct.unpack_from("<I", out, e + off)[0]
                 if r >= tail_at:
                     struct.pack_into("<I", out, e + off, r - shift)
-    return out, base + len(tail)
+    return out, base + len(tail) + pad
+
+
+def write_chunked(f, buf):
+    view = memoryview(buf)
+    for off in range(0, len(view), 65536):
+        f.write(view[off:off + 65536])
 
 
 def main():
@@ -90,9 +99,12 @@ def main():
     struct.pack_into("<QQ", data, loc + 16 + 16 * best, start, size + extra)
     split = base + sum(s for _, s in ranges[: best + 1])
     with open(out, "wb") as f:
-        f.write(data[:split])
+        # 64 KiB writes, like cp or zcat: one huge write() leaves the page
+        # cache in large folios, which fault-around then maps whole into the
+        # analyzer, doubling its RSS for reasons that are not its own.
+        write_chunked(f, data[:split])
         f.seek(extra, 1)  # the hole: EXTRA bytes of zeros, no disk blocks
-        f.write(data[split:])
+        write_chunked(f, data[split:])
         f.truncate(len(data) + extra)  # when the hole is the file's end
     print("%s: range %d at %#x grown by %d bytes to %d; file %d bytes" %
           (out, best, start, extra, size + extra, len(data) + extra))
