@@ -18,6 +18,19 @@
 #include <time.h>
 #include <unistd.h>
 
+/* AddressSanitizer reserves terabytes of address space for its shadow, so a
+ * sanitizer build of the analyzer cannot run under RLIMIT_AS at all. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DT_SANITIZED 1
+#endif
+#endif
+#ifndef DT_SANITIZED
+#define DT_SANITIZED 0
+#endif
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -94,7 +107,7 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         set_limit(RLIMIT_CORE, 0);
-        if (spec->as_limit)
+        if (spec->as_limit && (!DT_SANITIZED || spec->hook))
             set_limit(RLIMIT_AS, spec->as_limit);
         if (spec->cpu_seconds) {
             /* Soft limit: SIGXCPU, reported as cpu_limit; the hard limit

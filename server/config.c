@@ -209,7 +209,9 @@ const char *dt_config_help(void)
             const opt_def *o = &options[i];
             const char *arg = o->type == OPT_FLAG ? "" : o->type == OPT_SIZE ? " SIZE"
                             : o->type == OPT_UINT ? " N" : o->type == OPT_LISTEN ? " HOST:PORT"
-                            : o->type == OPT_AUTH ? " open|token" : " VALUE";
+                            : o->type == OPT_AUTH ? " open|token"
+                            : strstr(o->name, "dir") || o->type == OPT_SYMBOLS ? " DIR"
+                            : strstr(o->name, "token") ? " TOKEN" : " PATH";
             char flag[64];
             snprintf(flag, sizeof flag, "--%s%s", o->name, arg);
             off += (size_t)snprintf(text + off, sizeof text - off, "  %-28s %s\n", flag, o->help);

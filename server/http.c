@@ -91,6 +91,14 @@ enum MHD_Result dt_http_json(dt_request *r, unsigned status, cJSON *json)
         MHD_add_response_header(resp, "Content-Type", "application/json");
         return dt_http_reply(r, 500, resp);
     }
+    /* A final newline keeps curl output on the terminal readable. */
+    size_t n = strlen(text);
+    char *nl = realloc(text, n + 2);
+    if (nl) {
+        nl[n] = '\n';
+        nl[n + 1] = 0;
+        text = nl;
+    }
     return dt_http_text(r, status, "application/json", text);
 }
 

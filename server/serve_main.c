@@ -57,7 +57,7 @@ static int collect_orphan_blobs(dt_server *srv, dt_store *st)
         if (strlen(e->d_name) != 2 || strspn(e->d_name, "0123456789abcdef") != 2)
             continue;
         char sub[1300];
-        snprintf(sub, sizeof sub, "%s/%s", blobs, e->d_name);
+        snprintf(sub, sizeof sub, "%.1200s/%.2s", blobs, e->d_name);
         DIR *s = opendir(sub);
         if (!s)
             continue;
@@ -66,7 +66,7 @@ static int collect_orphan_blobs(dt_server *srv, dt_store *st)
             if (strlen(f->d_name) != 62)
                 continue;
             char sha[65];
-            snprintf(sha, sizeof sha, "%s%s", e->d_name, f->d_name);
+            snprintf(sha, sizeof sha, "%.2s%.62s", e->d_name, f->d_name);
             if (!dt_store_blob_referenced(st, sha)) {
                 dt_blob_remove(srv->cfg.data_dir, sha);
                 removed++;

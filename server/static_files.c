@@ -1,6 +1,7 @@
 /*
- * static_files.c — the web pages: / (upload), /list, /triage/{id} and
- * /static/… from --web-dir.
+ * static_files.c — the web pages: / (upload), /list, /login, /triage/{id}
+ * and /static/… from --web-dir, and the short view link /v/{key} (a
+ * redirect to /triage/{id}?key=…).
  *
  * Only a fixed set of page names and, under /static/, paths made of plain
  * name characters are served; any "." or ".." segment is refused, and the
@@ -69,7 +70,20 @@ enum MHD_Result dt_static_serve(dt_request *r)
         strcpy(rel, "triage.html");
     else if (strncmp(url, "/static/", 8) == 0 && safe_relative(url + 8))
         snprintf(rel, sizeof rel, "static/%s", url + 8);
-    else if (strcmp(url, "/favicon.ico") == 0)
+    else if (strncmp(url, "/v/", 3) == 0) {
+        /* The short view link: redirect to the triage page with its key. */
+        dt_upload_ref u;
+        dt_store *st = dt_http_store(r);
+        if (!st || !dt_store_upload_find_by_key(st, url + 3, &u))
+            return dt_http_error(r, 404, "not_found", "no such link");
+        char loc[200];
+        snprintf(loc, sizeof loc, "/triage/%s?key=%s", u.id, u.view_key);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        MHD_add_response_header(resp, "Location", loc);
+        return dt_http_reply(r, 302, resp);
+    } else if (strcmp(url, "/favicon.ico") == 0)
         strcpy(rel, "static/favicon.ico");
     else
         return dt_http_error(r, 404, "not_found", "no such page");

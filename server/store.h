@@ -83,6 +83,8 @@ typedef struct {
 
 /* 1 found, 0 not found. */
 int dt_store_upload_find(dt_store *s, const char *id, dt_upload_ref *out);
+/* Finds an upload by its view key; 1 found, 0 not. */
+int dt_store_upload_find_by_key(dt_store *s, const char *key, dt_upload_ref *out);
 /* The API object of one upload (docs/api.md); caller frees with cJSON_Delete. */
 cJSON *dt_store_upload_json(dt_store *s, int64_t seq);
 

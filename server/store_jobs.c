@@ -184,6 +184,14 @@ dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, 
         if (step_done(st) != 0)
             goto fail;
     }
+    int64_t old_report = 0;
+    st = dt_sql_prepare(s, "SELECT report_id FROM uploads WHERE seq = ?", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, job->upload_seq);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        old_report = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
     st = dt_sql_prepare(s, "UPDATE uploads SET status = 'done', error = NULL, report_id = ?, updated_at = ?"
                            " WHERE seq = ?", err);
     if (!st)
@@ -193,9 +201,17 @@ dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, 
     sqlite3_bind_int64(st, 3, job->upload_seq);
     if (step_done(st) != 0)
         goto fail;
-    /* A report replaced by a reanalysis goes if nothing else points at it. */
-    dt_sql_exec(s, "DELETE FROM reports WHERE id NOT IN (SELECT report_id FROM uploads WHERE report_id IS NOT NULL)",
-                NULL);
+    if (old_report) {
+        /* The report a reanalysis replaced goes, unless another upload
+         * (one that reused it) still shows it. */
+        st = dt_sql_prepare(s, "DELETE FROM reports WHERE id = ?1 AND NOT EXISTS"
+                               " (SELECT 1 FROM uploads WHERE report_id = ?1)", err);
+        if (!st)
+            goto fail;
+        sqlite3_bind_int64(st, 1, old_report);
+        if (step_done(st) != 0)
+            goto fail;
+    }
     if (dt_sql_exec(s, "COMMIT", err) == 0)
         return DT_OK;
 fail:

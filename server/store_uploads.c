@@ -170,6 +170,21 @@ int dt_store_upload_find(dt_store *s, const char *id, dt_upload_ref *out)
     return found;
 }
 
+int dt_store_upload_find_by_key(dt_store *s, const char *key, dt_upload_ref *out)
+{
+    if (!key || strlen(key) != 48)
+        return 0;
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id FROM uploads WHERE view_key = ?", NULL);
+    char id[33] = "";
+    if (st) {
+        dt_sql_bind_text(st, 1, key);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            dt_sql_column_copy(st, 0, id, sizeof id);
+    }
+    sqlite3_finalize(st);
+    return id[0] ? dt_store_upload_find(s, id, out) : 0;
+}
+
 static cJSON *iso_time(int64_t t)
 {
     char buf[32];

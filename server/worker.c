@@ -176,12 +176,17 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
     int ac = 0;
     argv[ac++] = srv->analyzer;
     argv[ac++] = "analyze";
-    if (user)
-        argv[ac++] = upath;
-    if (kernel)
-        argv[ac++] = kpath;
     argv[ac++] = "--format";
     argv[ac++] = "json";
+    /* Roles were sniffed at upload (or unpack); say them explicitly. */
+    if (user) {
+        argv[ac++] = "--user";
+        argv[ac++] = upath;
+    }
+    if (kernel) {
+        argv[ac++] = "--kernel";
+        argv[ac++] = kpath;
+    }
     for (int i = 0; i < srv->cfg.symbol_path_count; i++) {
         argv[ac++] = "--symbols";
         argv[ac++] = srv->cfg.symbol_paths[i];

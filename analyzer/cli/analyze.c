@@ -21,7 +21,7 @@
 #include "formats/minidump.h"
 #include "formats/sniff.h"
 #include "io/mapped_file.h"
-#include "report/json_util.h"
+#include "util/json.h"
 #include "report/kernel_report.h"
 #include "symbols/symbolizer.h"
 #include "report/user_report.h"

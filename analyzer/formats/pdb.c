@@ -381,6 +381,33 @@ bool dt_pdb_rva(const dt_pdb *pdb, uint16_t segment, uint32_t offset, uint32_t *
 
 /* ---- publics ---------------------------------------------------------- */
 
+/* x86 C symbols carry their calling convention in the name: cdecl "_f",
+ * stdcall "_f@8", fastcall "@f@8".  Debuggers show "f"; C++ names ("?…")
+ * are left alone. */
+static const char *x86_display_name(dt_pdb *pdb, const char *name)
+{
+    if (name[0] != '_' && name[0] != '@')
+        return name;
+    const char *start = name + 1;
+    size_t len = strlen(start);
+    const char *at = strrchr(start, '@');
+    if (at && at[1]) {
+        bool digits = true;
+        for (const char *q = at + 1; *q && digits; q++)
+            digits = *q >= '0' && *q <= '9';
+        if (digits)
+            len = (size_t)(at - start);
+    } else if (name[0] == '@') {
+        return name; /* not a fastcall decoration */
+    }
+    if (len == 0)
+        return name;
+    dt_view v = dt_view_make(start, len);
+    /* arena_str stops at the view's end, so this copies exactly len bytes */
+    const char *d = arena_str(pdb, v, 0);
+    return d ? d : name;
+}
+
 static int public_cmp(const void *a, const void *b)
 {
     const dt_pdb_public *x = a, *y = b;
@@ -440,6 +467,7 @@ const dt_pdb_public *dt_pdb_publics(dt_pdb *pdb, size_t *count, dt_error *err)
         p->name = arena_str(pdb, rec, 14);
         if (!p->name)
             continue;
+        p->display = pdb->info.machine == 0x14c ? x86_display_name(pdb, p->name) : p->name;
         p->has_rva = dt_pdb_rva(pdb, p->segment, p->offset, &p->rva);
         if (!p->has_rva)
             p->rva = 0;
@@ -565,8 +593,7 @@ static void module_lines(dt_pdb *pdb, collect *c, dt_view c13, uint32_t module)
                 if (!dt_view_sub(sub, b, cb_block, &block))
                     block = dt_view_tail(sub, b);
                 b += cb_block;
-                uint64_t entry = (flags & 1) ? 12 : 8; /* with columns: 4 more per line */
-                (void)entry;
+                /* entries are 8 bytes; with columns, 4 more per line follow them */
                 nlines = (uint32_t)dt_view_clamp_count(block, 12, (flags & 1) ? 12 : 8, nlines, NULL);
                 uint32_t name_off = UINT32_MAX;
                 dt_view_u32(checksums, file_id, &name_off);
@@ -775,7 +802,7 @@ bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out)
     const dt_pdb_section *sec = section_of(pdb, rva);
     if (!sec || section_of(pdb, p->rva) != sec)
         return false;
-    out->function = p->name;
+    out->function = p->display;
     out->function_rva = p->rva;
     out->from_public = true;
     return true;

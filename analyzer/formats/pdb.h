@@ -42,6 +42,8 @@ typedef struct {
 
 typedef struct {
     const char *name;      /* decorated, as stored */
+    const char *display;   /* x86 C names without their call-convention
+                              decoration (_f, _f@8, @f@8 -> f); else = name */
     uint32_t rva;          /* 0 with has_rva false when the segment is unknown */
     uint32_t offset;
     uint16_t segment;
@@ -102,7 +104,8 @@ const dt_pdb_line *dt_pdb_lines(dt_pdb *pdb, size_t *count, dt_error *err);
 const char *dt_pdb_file_name(dt_pdb *pdb, uint32_t file);
 
 /* Best symbol for rva: a module procedure containing it (with its line),
- * else the nearest public symbol at or below it in the same section. */
+ * else the nearest public symbol at or below it in the same section (its
+ * display name). */
 bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out);
 
 /* Offset of field in the struct/class/union named type_name (TPI stream).
@@ -111,6 +114,9 @@ bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out);
  * DT_ERR_NOT_FOUND when the type or field is absent. */
 dt_status dt_pdb_field_offset(dt_pdb *pdb, const char *type_name, const char *field,
                               uint64_t *offset, dt_error *err);
+/* dt_pdb_field_offset in the shape of the kernel model's field-offset
+ * provider (model/kernel_offsets.h): ctx is a dt_pdb *. */
+bool dt_pdb_field_offset_fn(void *ctx, const char *type_name, const char *field, uint32_t *offset);
 /* Size in bytes of the struct/class/union named type_name. */
 dt_status dt_pdb_type_size(dt_pdb *pdb, const char *type_name, uint64_t *size, dt_error *err);
 

@@ -18,6 +18,10 @@ typedef struct {
     uint32_t begin, end;
     dt_msf_stream stream;
     bool loaded, failed;
+    /* callers ask for many fields of one type in a row (_EPROCESS, …):
+     * remember where the last type found by name was */
+    char last_name[256];
+    uint32_t last_ti;
 } dt_pdb_tpi;
 
 struct dt_pdb {

@@ -144,8 +144,8 @@ static bool parse_aggregate(dt_view rec, uint16_t kind, aggregate *a)
 
 /* The full (non-forward) definition of the aggregate named name; with a
  * unique name, the one carrying it (names like "<unnamed-tag>" repeat). */
-static bool find_aggregate(const dt_pdb *pdb, const char *name, size_t name_len,
-                           const uint8_t *unique, size_t unique_len, aggregate *out)
+static bool find_aggregate_at(const dt_pdb *pdb, const char *name, size_t name_len,
+                              const uint8_t *unique, size_t unique_len, aggregate *out, uint32_t *found_ti)
 {
     const dt_pdb_tpi *t = &pdb->tpi;
     for (uint32_t ti = t->begin; ti < t->end; ti++) {
@@ -160,10 +160,39 @@ static bool find_aggregate(const dt_pdb *pdb, const char *name, size_t name_len,
         if (a.name_len == name_len && memcmp(a.name, name, name_len) == 0 &&
             (!unique || (a.unique_len == unique_len && memcmp(a.unique, unique, unique_len) == 0))) {
             *out = a;
+            if (found_ti)
+                *found_ti = ti;
             return true;
         }
     }
     return false;
+}
+
+static bool find_aggregate(const dt_pdb *pdb, const char *name, size_t name_len,
+                           const uint8_t *unique, size_t unique_len, aggregate *out)
+{
+    return find_aggregate_at(pdb, name, name_len, unique, unique_len, out, NULL);
+}
+
+/* A top-level type by name, through the one-entry cache. */
+static bool find_named_type(dt_pdb *pdb, const char *name, aggregate *out)
+{
+    dt_pdb_tpi *t = &pdb->tpi;
+    size_t len = strlen(name);
+    if (t->last_name[0] && strcmp(t->last_name, name) == 0) {
+        dt_view rec;
+        uint16_t kind;
+        if (tpi_record(pdb, t->last_ti, &rec, &kind) && parse_aggregate(rec, kind, out))
+            return true;
+    }
+    uint32_t ti;
+    if (!find_aggregate_at(pdb, name, len, NULL, 0, out, &ti))
+        return false;
+    if (len < sizeof t->last_name) {
+        memcpy(t->last_name, name, len + 1);
+        t->last_ti = ti;
+    }
+    return true;
 }
 
 /* Skips the LF_PAD bytes (0xF0..0xFF) that align field-list subrecords. */
@@ -296,7 +325,7 @@ dt_status dt_pdb_type_size(dt_pdb *pdb, const char *type_name, uint64_t *size, d
     if (!tpi_load(pdb, err))
         return err ? err->code : DT_ERR_CORRUPT;
     aggregate a;
-    if (!find_aggregate(pdb, type_name, strlen(type_name), NULL, 0, &a))
+    if (!find_named_type(pdb, type_name, &a))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "type %s not in PDB", type_name);
     *size = a.size;
     return DT_OK;
@@ -308,7 +337,7 @@ dt_status dt_pdb_field_offset(dt_pdb *pdb, const char *type_name, const char *fi
     if (!tpi_load(pdb, err))
         return err ? err->code : DT_ERR_CORRUPT;
     aggregate a;
-    if (!find_aggregate(pdb, type_name, strlen(type_name), NULL, 0, &a))
+    if (!find_named_type(pdb, type_name, &a))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "type %s not in PDB", type_name);
     uint64_t total = 0;
     const char *p = field;
@@ -330,4 +359,13 @@ dt_status dt_pdb_field_offset(dt_pdb *pdb, const char *type_name, const char *fi
         p = dot + 1;
     }
     return dt_error_set(err, DT_ERR_ARG, "field path %s too deep", field);
+}
+
+bool dt_pdb_field_offset_fn(void *ctx, const char *type_name, const char *field, uint32_t *offset)
+{
+    uint64_t off;
+    if (!ctx || dt_pdb_field_offset(ctx, type_name, field, &off, NULL) != DT_OK || off > UINT32_MAX)
+        return false;
+    *offset = (uint32_t)off;
+    return true;
 }

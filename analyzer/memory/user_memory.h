@@ -9,6 +9,10 @@
  * full-memory dump with thousands of ranges costs O(log n) per access.  A
  * read that runs from one range into an adjacent one continues; a gap (a page
  * the dump did not capture) ends it.
+ *
+ * The index knows nothing of the minidump format (it maps virtual ranges to
+ * offsets in any view), which is why the parser in formats/ may fill it
+ * without the memory layer depending on formats.
  */
 #ifndef DT_MEMORY_USER_MEMORY_H
 #define DT_MEMORY_USER_MEMORY_H

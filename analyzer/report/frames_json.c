@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/json_util.h"
-#include "triage/json_read.h"
+#include "util/json.h"
+#include "util/json.h"
 
 cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as)
 {

@@ -13,7 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "symbols/walker_hooks.h"
+#include "report/frames_json.h"
+#include "unwind/symbol_hooks.h"
 #include "unwind/stackwalk.h"
 
 static void add_hex(cJSON *o, const char *k, uint64_t v)
@@ -365,8 +366,10 @@ void dt_kernel_walk_stacks_ex(dt_kernel_dump *kd, dt_symbolizer *sym)
 {
     dt_stackwalk_hooks hooks = { 0 };
     image_hook_ctx ictx = { kd };
+    dt_symbol_hooks hctx;
+    memset(&hctx, 0, sizeof hctx);
     if (sym) {
-        dt_symbolizer_walker_hooks(sym, &hooks);
+        dt_symbol_hooks_init(&hctx, &hooks, sym, &kd->as);
     } else if (kd->options.image_file) {
         hooks.ctx = &ictx;
         hooks.image_file = kd_image_file;
@@ -434,11 +437,44 @@ void dt_kernel_walk_stacks_ex(dt_kernel_dump *kd, dt_symbolizer *sym)
         if (used)
             dt_symbolizer_annotate(sym, d, &kd->as);
     }
+    dt_symbol_hooks_free(&hctx);
 }
 
 static bool symbolizer_image_file(void *ctx, const dt_module *m, dt_view *out)
 {
     return dt_symbolizer_image_file(ctx, m, out);
+}
+
+/* For a real bugcheck the header's context record is the faulting context
+ * (for 0x7E/0x1000007E the CONTEXT that parameter 4 points to), not the
+ * KeBugCheckEx frame the current thread's stack starts from: walked, it is
+ * the stack WinDbg shows after `.cxr`. */
+static void add_bugcheck_context_stack(dt_kernel_dump *kd, dt_symbolizer *sym, cJSON *report)
+{
+    const dt_kdump *h = &kd->header;
+    cJSON *bc = cJSON_GetObjectItemCaseSensitive(report, "bugcheck");
+    if (!bc || h->bugcheck_code == 0 || !h->context_record.size)
+        return;
+    dt_cpu_context ctx;
+    uint64_t ip;
+    if (dt_cpu_context_parse(h->arch, h->context_record, &ctx, NULL) != DT_OK ||
+        !dt_ctx_get(&ctx, dt_cpu_context_ip_reg(h->arch), &ip) || !dt_module_list_find(&kd->drivers, ip))
+        return;
+    dt_stackwalk_hooks hooks = { 0 };
+    dt_symbol_hooks hctx;
+    memset(&hctx, 0, sizeof hctx);
+    if (sym)
+        dt_symbol_hooks_init(&hctx, &hooks, sym, &kd->as);
+    dt_stackwalk_input in = { .arch = h->arch, .start = &ctx, .memory = &kd->as, .modules = &kd->drivers,
+                              .hooks = sym ? &hooks : NULL, .max_frames = 64 };
+    dt_stack st;
+    if (dt_stackwalk(&in, &st, NULL) == DT_OK) {
+        cJSON *frames = dt_report_frames(&st, sym, &kd->as);
+        if (frames)
+            cJSON_AddItemToObject(bc, "context_frames", frames);
+        dt_stack_free(&st);
+    }
+    dt_symbol_hooks_free(&hctx);
 }
 
 cJSON *dt_kernel_analyze_view_symbolized(dt_view file, const dt_kernel_options *opts, dt_symbolizer *sym,
@@ -459,6 +495,8 @@ cJSON *dt_kernel_analyze_view_symbolized(dt_view file, const dt_kernel_options *
     }
     dt_kernel_walk_stacks_ex(&kd, sym);
     cJSON *r = dt_kernel_report_symbolized(&kd, sym);
+    if (r)
+        add_bugcheck_context_stack(&kd, sym, r);
     dt_kernel_dump_close(&kd);
     if (!r)
         dt_error_set(err, DT_ERR_NOMEM, "out of memory building the kernel report");
@@ -560,6 +598,20 @@ char *dt_kernel_report_text(const cJSON *k)
     cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(bc, "parameters"))
         sb_printf(&s, "%s%s", i++ ? ", " : "", cJSON_IsString(p) ? p->valuestring : "?");
     sb_printf(&s, "}\n%s\n", or(js(bc, "name"), "(unknown bugcheck name)"));
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(bc, "context_frames");
+    if (cJSON_GetArraySize(cf) > 0) {
+        sb_printf(&s, "\nStack at the faulting context (.cxr):\n");
+        const cJSON *f;
+        cJSON_ArrayForEach(f, cf) {
+            const char *fn = js(f, "function"), *mod = js(f, "module"), *trust = js(f, "trust");
+            if (fn)
+                sb_printf(&s, "  %02llx %s!%s+%s%s\n", ji(f, "frame"), or(mod, "?"), fn, or(js(f, "function_offset"), "0x0"),
+                          trust && strcmp(trust, "scan") == 0 ? "   [scan]" : "");
+            else
+                sb_printf(&s, "  %02llx %s+%s%s\n", ji(f, "frame"), or(mod, "?"), or(js(f, "module_offset"), "?"),
+                          trust && strcmp(trust, "scan") == 0 ? "   [scan]" : "");
+        }
+    }
 
     const cJSON *procs = cJSON_GetObjectItemCaseSensitive(k, "processes");
     cJSON_ArrayForEach(p, procs) {

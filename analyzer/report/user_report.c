@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report/json_util.h"
+#include "util/json.h"
 
 /* ---- exception names ---------------------------------------------------- */
 
@@ -191,6 +191,7 @@ static void add_process(cJSON *user, const dt_minidump *md)
         cJSON *v = cJSON_AddObjectToObject(p, "vm_counters");
         if (v) {
             dt_json_add_num(v, "revision", c->revision);
+            dt_json_add_hex(v, "flags", c->flags);
             dt_json_add_num(v, "page_fault_count", c->page_fault_count);
             dt_json_add_hex(v, "peak_working_set_size", c->peak_working_set_size);
             dt_json_add_hex(v, "working_set_size", c->working_set_size);

@@ -13,13 +13,35 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "report/json_util.h"
+#include "util/json.h"
 #include "report/user_report.h"
 
 static void put_clean(FILE *out, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         fputc(*p < 0x20 || *p == 0x7F ? '?' : *p, out);
+}
+
+/* A JSON number as an unsigned id, without undefined conversions of
+ * negative, huge or NaN values (the renderer accepts any JSON). */
+static uint64_t num_u64(const cJSON *o, const char *name)
+{
+    double d = dt_json_get_num(o, name, 0);
+    if (!(d >= 0))
+        return 0;
+    if (d >= 18446744073709551615.0)
+        return UINT64_MAX;
+    return (uint64_t)d;
+}
+
+/* s with control characters replaced, into buf (cut at n-1 bytes). */
+static const char *cleaned(const char *s, char *buf, size_t n)
+{
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && o + 1 < n; p++)
+        buf[o++] = (char)(*p < 0x20 || *p == 0x7F ? '?' : *p);
+    buf[o] = '\0';
+    return buf;
 }
 
 static const char *str_or(const cJSON *o, const char *name, const char *fallback)
@@ -47,10 +69,10 @@ static void section_process(const cJSON *user, FILE *out)
         fputc(')', out);
     }
     fputc('\n', out);
-    double pid = dt_json_get_num(p, "pid", -1);
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(p, "pid");
     fprintf(out, "Process:   ");
-    if (pid >= 0)
-        fprintf(out, "pid %.0f (0x%" PRIx64 ")  ", pid, (uint64_t)pid);
+    if (cJSON_IsNumber(pid))
+        fprintf(out, "pid %" PRIu64 " (0x%" PRIx64 ")  ", num_u64(p, "pid"), num_u64(p, "pid"));
     else
         fprintf(out, "pid unknown  ");
     put_clean(out, str_or(p, "image", "(image unknown)"));
@@ -86,9 +108,8 @@ static void section_exception(const cJSON *user, FILE *out)
             put_clean(out, mod);
         }
     }
-    double tid = dt_json_get_num(c, "thread_id", -1);
-    if (tid >= 0)
-        fprintf(out, ", thread 0x%" PRIx64, (uint64_t)tid);
+    if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "thread_id")))
+        fprintf(out, ", thread 0x%" PRIx64, num_u64(c, "thread_id"));
     fputc('\n', out);
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(c, "parameters");
     if (cJSON_IsArray(params) && cJSON_GetArraySize(params) > 0) {
@@ -111,7 +132,7 @@ static void thread_line(const cJSON *t, int index, bool crashing, FILE *out)
     if (mod && off)
         snprintf(where, sizeof where, "%s+%s", mod, off);
     fprintf(out, "%c%3d  %-6" PRIx64 " %4.0f %4.0f  %-18s %-18s %-18s %-18s ", crashing ? '.' : ' ',
-            index, (uint64_t)dt_json_get_num(t, "thread_id", 0), dt_json_get_num(t, "suspend_count", 0),
+            index, num_u64(t, "thread_id"), dt_json_get_num(t, "suspend_count", 0),
             dt_json_get_num(t, "priority", 0), str_or(t, "teb", "?"), str_or(t, "stack_start", "?"),
             str_or(f0, "ip", "-"), str_or(f0, "sp", "-"));
     put_clean(out, where);
@@ -140,8 +161,7 @@ static void section_threads(const cJSON *user, FILE *out)
     }
     const cJSON *dump = cJSON_GetObjectItemCaseSensitive(user, "dump_thread");
     if (cJSON_IsObject(dump))
-        fprintf(out, "  (Breakpad dump thread 0x%" PRIx64 " not listed)\n",
-                (uint64_t)dt_json_get_num(dump, "thread_id", 0));
+        fprintf(out, "  (Breakpad dump thread 0x%" PRIx64 " not listed)\n", num_u64(dump, "thread_id"));
 }
 
 static void section_modules(const cJSON *user, FILE *out)
@@ -152,12 +172,9 @@ static void section_modules(const cJSON *user, FILE *out)
             "debug file / id");
     const cJSON *m;
     cJSON_ArrayForEach(m, mods) {
-        fprintf(out, "  %-18s %-18s ", str_or(m, "base_addr", "?"), str_or(m, "end_addr", "?"));
-        char name[25];
-        snprintf(name, sizeof name, "%s", str_or(m, "filename", "?"));
-        put_clean(out, name);
-        fprintf(out, "%*s %-16s ", (int)(24 - strlen(name) > 24 ? 0 : 24 - strlen(name)), "",
-                str_or(m, "version", "-"));
+        char name[256];
+        fprintf(out, "  %-18s %-18s %-24s %-16s ", str_or(m, "base_addr", "?"), str_or(m, "end_addr", "?"),
+                cleaned(str_or(m, "filename", "?"), name, sizeof name), str_or(m, "version", "-"));
         const char *df = dt_json_get_str(m, "debug_file");
         if (df) {
             put_clean(out, df);
@@ -187,8 +204,9 @@ static void section_handles(const cJSON *user, FILE *out)
     fprintf(out, "\nHandles (%d):\n", n);
     const cJSON *h;
     cJSON_ArrayForEach(h, hs) {
-        fprintf(out, "  %-10s %-16s access %-10s ", str_or(h, "handle", "?"), str_or(h, "type", "?"),
-                str_or(h, "granted_access", "?"));
+        char type[64];
+        fprintf(out, "  %-10s %-22s access %-10s ", str_or(h, "handle", "?"),
+                cleaned(str_or(h, "type", "?"), type, sizeof type), str_or(h, "granted_access", "?"));
         put_clean(out, str_or(h, "name", ""));
         fputc('\n', out);
     }

@@ -4,16 +4,17 @@
 #include "report/user_stacks.h"
 
 #include "report/frames_json.h"
-#include "symbols/walker_hooks.h"
-#include "triage/json_read.h"
+#include "unwind/symbol_hooks.h"
+#include "util/json.h"
 #include "unwind/stackwalk.h"
 
 void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym, dt_warnings *w)
 {
     const dt_addrspace *as = dt_minidump_addrspace(md);
     dt_stackwalk_hooks hooks = { 0 };
+    dt_symbol_hooks hctx;
     if (sym)
-        dt_symbolizer_walker_hooks(sym, &hooks);
+        dt_symbol_hooks_init(&hctx, &hooks, sym, as);
     dt_stackwalk_cache *cache = dt_stackwalk_cache_new();
     cJSON *threads = cJSON_GetObjectItemCaseSensitive(user, "threads");
     cJSON *t;
@@ -53,5 +54,7 @@ void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym,
         dt_stack_free(&st);
     }
     dt_stackwalk_cache_free(cache);
+    if (sym)
+        dt_symbol_hooks_free(&hctx);
     dt_report_annotate_modules(cJSON_GetObjectItemCaseSensitive(user, "modules"), &md->modules, sym, as);
 }

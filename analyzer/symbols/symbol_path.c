@@ -107,7 +107,7 @@ dt_status dt_sympath_append(dt_sympath *path, const char *text, const char *defa
             size_t first = 1;
             if (strcasecmp(fields[0], "symsrv") == 0)
                 first = 2; /* symsrv*symsrv.dll*… */
-            if (first >= nf) {
+            if (first >= nf || !fields[nf - 1][0]) {
                 st = dt_error_set(err, DT_ERR_FORMAT, "symbol path element '%s' names no server", p);
                 free(elem);
                 break;

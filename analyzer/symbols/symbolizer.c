@@ -103,13 +103,15 @@ dt_status dt_symbolizer_add_provider(dt_symbolizer *s, const dt_symbol_provider 
 const dt_symstore *dt_symbolizer_store(const dt_symbolizer *s) { return &s->store; }
 const dt_warnings *dt_symbolizer_warnings(const dt_symbolizer *s) { return &s->warnings; }
 
+/* With the base, the code identity names a module; the debug identity is
+ * left out because dt_symbolizer_annotate may fill it in from the image. */
 static char *module_key(const dt_module *m)
 {
-    const char *cf = m->code_file ? m->code_file : "", *df = m->debug_file ? m->debug_file : "";
-    size_t len = strlen(cf) + strlen(df) + strlen(m->code_id) + strlen(m->debug_id) + 4;
+    const char *cf = m->code_file ? m->code_file : "";
+    size_t len = strlen(cf) + strlen(m->code_id) + 2;
     char *k = malloc(len);
     if (k)
-        snprintf(k, len, "%s|%s|%s|%s", cf, m->code_id, df, m->debug_id);
+        snprintf(k, len, "%s|%s", cf, m->code_id);
     return k;
 }
 
@@ -273,6 +275,12 @@ void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *
             memcpy(m->debug_id, e->debug_id, sizeof m->debug_id);
         }
     }
+}
+
+struct dt_pdb *dt_symbolizer_pdb(dt_symbolizer *s, const dt_module *m)
+{
+    module_entry *e = entry_for(s, m, NULL);
+    return e ? e->handles[PROVIDER_PDB] : NULL;
 }
 
 const dt_breakpad_sym *dt_symbolizer_breakpad(dt_symbolizer *s, const dt_module *m)

@@ -92,6 +92,11 @@ bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspa
  * (dump memory or the PE file from the symbol directories) when found. */
 void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *as);
 
+/* The PDB found for m (cached, owned by the symbolizer), NULL when none:
+ * for type information (dt_pdb_field_offset / dt_pdb_field_offset_fn on
+ * the kernel image's PDB). */
+struct dt_pdb *dt_symbolizer_pdb(dt_symbolizer *s, const dt_module *m);
+
 /* ---- walker hooks ------------------------------------------------------------ */
 
 /* The parsed .sym of m, NULL when none (cached; owned by the symbolizer). */

@@ -19,6 +19,12 @@
 #include "formats/pdb.h"
 #include "io/mapped_file.h"
 
+struct dt_symstore_listing {
+    bool loaded;
+    char **names;         /* sorted case-insensitively */
+    size_t count;
+};
+
 static bool add_dir(dt_symstore *s, const char *d, size_t len)
 {
     while (len && (d[len - 1] == '/') && len > 1)
@@ -29,6 +35,11 @@ static bool add_dir(dt_symstore *s, const char *d, size_t len)
     if (!t)
         return false;
     s->dirs = t;
+    struct dt_symstore_listing *l = realloc(s->listings, (s->ndirs + 1) * sizeof *l);
+    if (!l)
+        return false;
+    s->listings = l;
+    memset(&s->listings[s->ndirs], 0, sizeof *l);
     s->dirs[s->ndirs] = strndup(d, len);
     if (!s->dirs[s->ndirs])
         return false;
@@ -100,9 +111,15 @@ dt_status dt_symstore_init(dt_symstore *s, const char *const *dirs, size_t ndirs
 
 void dt_symstore_free(dt_symstore *s)
 {
-    for (size_t i = 0; i < s->ndirs; i++)
+    for (size_t i = 0; i < s->ndirs; i++) {
         free(s->dirs[i]);
+        for (size_t k = 0; s->listings && k < s->listings[i].count; k++)
+            free(s->listings[i].names[k]);
+        if (s->listings)
+            free(s->listings[i].names);
+    }
     free(s->dirs);
+    free(s->listings);
     dt_sympath_free(&s->servers);
     dt_symsrv_free(s->srv);
     memset(s, 0, sizeof *s);
@@ -181,10 +198,74 @@ static char *resolve(const char *dir, const char *name, bool want_dir)
     return found;
 }
 
-/* dir/a/id/file through resolve(). */
-static char *store_path(const char *dir, const char *a, const char *id, const char *file)
+static int casecmp_ptr(const void *a, const void *b)
 {
-    char *p1 = resolve(dir, a, true);
+    return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+#define LISTING_MAX 1000000
+
+static void load_listing(struct dt_symstore_listing *l, const char *dir)
+{
+    l->loaded = true;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && l->count < LISTING_MAX) {
+        if (l->count == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char **t = realloc(l->names, ncap * sizeof *t);
+            if (!t)
+                break;
+            l->names = t;
+            cap = ncap;
+        }
+        if (!(l->names[l->count] = strdup(e->d_name)))
+            break;
+        l->count++;
+    }
+    closedir(d);
+    if (l->count > 1)
+        qsort(l->names, l->count, sizeof *l->names, casecmp_ptr);
+}
+
+/* resolve() for a top-level directory of the path, whose listing is read
+ * once and then searched by binary search. */
+static char *resolve_root(const dt_symstore *s, size_t i, const char *name, bool want_dir)
+{
+    struct stat st;
+    char *p = join(s->dirs[i], name);
+    if (!p)
+        return NULL;
+    if (stat(p, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+        return p;
+    free(p);
+    struct dt_symstore_listing *l = &s->listings[i];
+    if (!l->loaded)
+        load_listing(l, s->dirs[i]);
+    size_t lo = 0, hi = l->count;
+    while (lo < hi) { /* first name >= name, case-insensitively */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcasecmp(l->names[mid], name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < l->count && strcasecmp(l->names[lo], name) == 0; lo++) {
+        p = join(s->dirs[i], l->names[lo]);
+        if (p && stat(p, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+            return p;
+        free(p);
+    }
+    return NULL;
+}
+
+/* dirs[i]/a/id/file through resolve(). */
+static char *store_path(const dt_symstore *s, size_t i, const char *a, const char *id, const char *file)
+{
+    char *p1 = resolve_root(s, i, a, true);
     if (!p1)
         return NULL;
     char *p2 = resolve(p1, id, true);
@@ -250,9 +331,9 @@ static bool image_matches(const char *path, const char *id)
 
 typedef bool (*verify_fn)(const char *path, const char *id);
 
-static char *flat(const char *dir, const char *file, const char *id, verify_fn verify)
+static char *flat(const dt_symstore *s, size_t i, const char *file, const char *id, verify_fn verify)
 {
-    char *p = resolve(dir, file, false);
+    char *p = resolve_root(s, i, file, false);
     if (p && !verify(p, id)) {
         free(p);
         p = NULL;
@@ -290,9 +371,9 @@ char *dt_symstore_find_pdb(const dt_symstore *s, const char *debug_file, const c
     if (!safe_name(name) || !safe_id(debug_id))
         return NULL;
     for (size_t i = 0; i < s->ndirs; i++) {
-        char *p = store_path(s->dirs[i], name, debug_id, name);
+        char *p = store_path(s, i, name, debug_id, name);
         if (!p)
-            p = flat(s->dirs[i], name, debug_id, pdb_matches);
+            p = flat(s, i, name, debug_id, pdb_matches);
         if (p)
             return p;
     }
@@ -314,11 +395,11 @@ char *dt_symstore_find_breakpad(const dt_symstore *s, const char *debug_file, co
         stem[len - 4] = 0;
     snprintf(sym, sizeof sym, "%s.sym", stem);
     for (size_t i = 0; i < s->ndirs; i++) {
-        char *p = store_path(s->dirs[i], name, debug_id, sym);
+        char *p = store_path(s, i, name, debug_id, sym);
         if (!p && strcmp(stem, name) != 0)
-            p = store_path(s->dirs[i], stem, debug_id, sym);
+            p = store_path(s, i, stem, debug_id, sym);
         if (!p)
-            p = flat(s->dirs[i], sym, debug_id, sym_matches);
+            p = flat(s, i, sym, debug_id, sym_matches);
         if (p)
             return p;
     }
@@ -333,9 +414,9 @@ char *dt_symstore_find_image(const dt_symstore *s, const char *code_file, const 
     if (!safe_name(name) || !safe_id(code_id))
         return NULL;
     for (size_t i = 0; i < s->ndirs; i++) {
-        char *p = store_path(s->dirs[i], name, code_id, name);
+        char *p = store_path(s, i, name, code_id, name);
         if (!p)
-            p = flat(s->dirs[i], name, code_id, image_matches);
+            p = flat(s, i, name, code_id, image_matches);
         if (p)
             return p;
     }

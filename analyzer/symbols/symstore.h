@@ -33,9 +33,14 @@
 /* Non-empty and not "0": use symbol-server caches only, no network. */
 #define DT_SYMBOL_OFFLINE_ENV "DUMPTRIAGE_SYMBOL_OFFLINE"
 
+struct dt_symstore_listing;
+
 typedef struct {
     char **dirs;          /* owned: local directories, searched first */
     size_t ndirs;
+    /* owned: per dir, its entry names read once for case-insensitive
+     * matching (a store root may hold many thousands of entries) */
+    struct dt_symstore_listing *listings;
     dt_sympath servers;   /* owned: symbol path elements; those with a URL
                              are asked (through their caches) after dirs */
     dt_symsrv *srv;       /* owned; NULL when no element names a server */

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "triage/json_read.h"
+#include "util/json.h"
 #include "triage/triage_internal.h"
 
 /* Folding looks at most this deep for writer-added frames. */
@@ -73,7 +73,7 @@ static void fmt_duration(double s, char *out, size_t outsz)
     else if (s < 7200)
         snprintf(out, outsz, "%.0f min", s / 60);
     else if (s < 2 * 86400)
-        snprintf(out, outsz, "%.0f h %.0f min", s / 3600 - 0.5, (double)((long)s % 3600) / 60);
+        snprintf(out, outsz, "%ld h %ld min", (long)s / 3600, (long)s % 3600 / 60);
     else
         snprintf(out, outsz, "%.1f days", s / 86400);
 }

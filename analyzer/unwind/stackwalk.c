@@ -298,6 +298,10 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
         goto done;
     }
     bool have_modules = in->modules && in->modules->count;
+    /* A kernel stack starts in kernel space; on x86 the stack must be there
+     * too, since large-address-aware (and WOW64) user code runs above 2 GB. */
+    bool kernel_walk = is_kernel_address(in->arch, out->frames[0].ip) &&
+                       (in->arch != DT_ARCH_X86 || is_kernel_address(in->arch, out->frames[0].sp));
     out->stop_reason = "frame limit reached";
     while (out->count < max) {
         const dt_frame *callee = &out->frames[out->count - 1];
@@ -319,7 +323,7 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
             out->stop_reason = "end of stack (return address 0)";
             break;
         }
-        if (is_kernel_address(in->arch, callee->ip) && !is_kernel_address(in->arch, f.ip)) {
+        if (kernel_walk && !is_kernel_address(in->arch, f.ip)) {
             out->has_boundary_context = true;
             out->boundary_context = f.context;
             out->stop_reason = "kernel entry from user mode";

@@ -3,18 +3,23 @@
  * image plus a stack, for each architecture: UNWIND_INFO/.xdata decoding
  * and execution, epilog recognition, frame-pointer chains and scanning.
  *
- * Input: byte 0 selects the architecture (low 2 bits) and whether the image
- * is in memory or only reachable as a file through the hook (bit 2); bytes
- * 1-4 give the stack length L; the last L bytes are the stack, the rest the
- * image.  The first stack words seed the registers.
+ * Layout: the input starts with the image (so a real PE seed is a real
+ * image); the last 8 bytes are controls: byte 0 picks the architecture
+ * (bits 0-1), keeps the image out of memory so it is reached only through
+ * the image_file hook (bit 2), and sets stack bounds (bit 3); bytes 1-4
+ * give the stack length L taken from just before the controls; bytes 5-7
+ * seed the instruction pointer.  With L = 0 a stack of pointers into the
+ * image is synthesized, so plain PE seeds unwind through their own .pdata.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "unwind/stackwalk.h"
 
 #define IMAGE_BASE 0x140000000ULL
 #define STACK_BASE 0x10000ULL
+#define SYNTH_STACK 4096
 
 typedef struct {
     const uint8_t *image;
@@ -58,50 +63,69 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 16)
         return 0;
+    const uint8_t *ctl = data + size - 8;
     static const dt_cpu_arch arches[4] = { DT_ARCH_AMD64, DT_ARCH_X86, DT_ARCH_ARM64, DT_ARCH_AMD64 };
-    dt_cpu_arch arch = arches[data[0] & 3];
-    uint32_t l = (uint32_t)data[1] | ((uint32_t)data[2] << 8) | ((uint32_t)data[3] << 16) |
-                 ((uint32_t)data[4] << 24);
-    size_t rest = size - 5;
+    dt_cpu_arch arch = arches[ctl[0] & 3];
+    uint32_t l = (uint32_t)ctl[1] | ((uint32_t)ctl[2] << 8) | ((uint32_t)ctl[3] << 16) | ((uint32_t)ctl[4] << 24);
+    uint32_t seed = (uint32_t)ctl[5] | ((uint32_t)ctl[6] << 8) | ((uint32_t)ctl[7] << 16);
+    size_t rest = size - 8;
     size_t stack_size = l % (rest + 1);
-    fuzz_space s = { data + 5, rest - stack_size, (data[0] & 4) == 0, data + size - stack_size, stack_size };
+    fuzz_space s = { data, rest - stack_size, (ctl[0] & 4) == 0, data + rest - stack_size, stack_size };
+    if (!s.image_size)
+        return 0;
+    uint8_t *synth = NULL;
+    if (!stack_size) {
+        synth = malloc(SYNTH_STACK);
+        if (!synth)
+            return 0;
+        uint64_t x = seed ^ (uint64_t)size;
+        for (size_t i = 0; i + 8 <= SYNTH_STACK; i += 8) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint64_t v = (x >> 33) % 4 ? IMAGE_BASE + (x >> 20) % s.image_size : 0;
+            memcpy(synth + i, &v, 8);
+        }
+        s.stack = synth;
+        s.stack_size = SYNTH_STACK;
+    }
 
     dt_module_list mods = { 0 };
     dt_module m;
     memset(&m, 0, sizeof m);
     m.base = IMAGE_BASE;
-    m.size = s.image_size ? s.image_size : 1;
-    if (!dt_module_list_add(&mods, &m))
+    m.size = s.image_size;
+    if (!dt_module_list_add(&mods, &m)) {
+        free(synth);
         return 0;
+    }
 
     uint64_t w[4] = { 0, 0, 0, 0 };
     for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 8 && (size_t)(i * 8 + b) < stack_size; b++)
+        for (int b = 0; b < 8 && (size_t)(i * 8 + b) < s.stack_size; b++)
             w[i] |= (uint64_t)s.stack[i * 8 + b] << (8 * b);
     dt_cpu_context ctx = { .arch = arch };
-    uint64_t ip = IMAGE_BASE + (s.image_size ? w[0] % s.image_size : 0);
-    uint64_t sp = STACK_BASE + (stack_size ? (w[1] % stack_size) & ~(uint64_t)7 : 0);
-    uint64_t fp = STACK_BASE + (stack_size ? w[2] % stack_size : 0);
+    uint64_t ip = IMAGE_BASE + ((uint64_t)seed * 97 + s.image_size / 2) % s.image_size;
+    uint64_t sp = STACK_BASE + ((w[1] % s.stack_size) & ~(uint64_t)7);
+    uint64_t fp = STACK_BASE + w[2] % s.stack_size;
     for (int r = 0; r < 16; r++)
         dt_ctx_set(&ctx, r, w[3] + (uint64_t)r);
     dt_ctx_set(&ctx, dt_cpu_context_ip_reg(arch), ip);
     dt_ctx_set(&ctx, dt_cpu_context_sp_reg(arch), sp);
     dt_ctx_set(&ctx, dt_cpu_context_fp_reg(arch), fp);
     if (arch == DT_ARCH_ARM64)
-        dt_ctx_set(&ctx, DT_ARM64_LR, IMAGE_BASE + (w[3] % (s.image_size + 1)));
+        dt_ctx_set(&ctx, DT_ARM64_LR, IMAGE_BASE + w[3] % s.image_size);
 
     dt_addrspace as = { &s, fuzz_read, NULL, arch == DT_ARCH_X86 ? 4u : 8u };
     dt_stackwalk_hooks hooks = { .ctx = &s, .image_file = fuzz_image };
     dt_stackwalk_input in = { .arch = arch, .start = &ctx, .memory = &as, .modules = &mods,
                               .hooks = &hooks, .max_frames = 64 };
-    if (data[0] & 8) {
+    if (ctl[0] & 8) {
         in.stack_low = STACK_BASE;
-        in.stack_high = STACK_BASE + stack_size;
+        in.stack_high = STACK_BASE + s.stack_size;
     }
     dt_stack st;
     if (dt_stackwalk(&in, &st, NULL) == DT_OK)
         dt_stack_free(&st);
-    mods.items[0].code_file = NULL;
     dt_module_list_free(&mods);
+    free(synth);
     return 0;
 }

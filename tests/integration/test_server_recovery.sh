@@ -14,7 +14,7 @@ upload_id() { # curl args… → prints the id of a 2xx upload, or nothing
 status_of() { curl -s "${AUTH[@]}" "$URL/api/dumps/$1" | jq -r "$2"; }
 
 # --- Hostile analyses (test hooks run in the analyzer child, before exec).
-start_server "$DATA" --test-hooks --analysis-timeout 10 --analysis-cpu 1 --analysis-memory 256M
+start_server "$DATA" --test-hooks --analysis-timeout 25 --analysis-cpu 1 --analysis-memory 256M
 crash=$(upload_id -F "user=@$D/user/breakpad__minidump2.dmp" -F "note=DT_TEST_HOOK=crash")
 hang=$(upload_id -F "user=@$D/user/lldb__sigsegv.dmp" -F "note=DT_TEST_HOOK=hang")
 cpu=$(upload_id -F "user=@$D/user/rizin__calc.dmp" -F "note=DT_TEST_HOOK=cpu")

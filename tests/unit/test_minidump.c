@@ -22,7 +22,7 @@
 #include "dt_test.h"
 #include "formats/minidump.h"
 #include "io/mapped_file.h"
-#include "report/json_util.h"
+#include "util/json.h"
 #include "report/user_report.h"
 
 typedef struct {
@@ -456,6 +456,13 @@ START_TEST(calc_misc_token_vm_counters)
     ck_assert_uint_eq(md->misc.flags1, 0x1d7);
     ck_assert(md->misc.has_timezone);
     ck_assert_str_eq(md->misc.tz_standard_name, "GMT Standard Time");
+    ck_assert_str_eq(md->misc.tz_daylight_name, "GMT Daylight Time");
+    ck_assert(md->misc.has_integrity);
+    ck_assert_uint_eq(md->misc.integrity_level, 0x2000);
+    ck_assert(md->misc.has_power);
+    ck_assert_uint_eq(md->misc.max_mhz, 1300);
+    ck_assert_str_eq(md->misc.build_string, "6.1.7601.18015 (win7sp1_gdr.121129-1432)");
+    ck_assert_str_eq(md->misc.dbg_build_string, "dbgeng.amd64,10.0.14321.1024");
     ck_assert(md->token.present);
     ck_assert_uint_eq(md->token.token_count, 1);
     ck_assert_uint_eq(md->token.total_size, 0x308);

@@ -7,12 +7,13 @@
  * exactly as docs/formats.md part A describes.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dt_test.h"
 #include "formats/minidump.h"
-#include "report/json_util.h"
+#include "util/json.h"
 #include "report/user_report.h"
 
 typedef struct {
@@ -292,6 +293,47 @@ START_TEST(huge_directory_is_bounded)
 }
 END_TEST
 
+/* The fuzz seeds written by tests/fuzz/fuzz_minidump.seedgen.py hold every
+ * stream kind at once; each must decode cleanly. */
+START_TEST(all_stream_seeds_decode)
+{
+    static const char *const seeds[] = { "synth_arm64_all_streams.dmp", "synth_x86_all_streams.dmp" };
+    const char *src = getenv("DT_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/fuzz/seeds/fuzz_minidump/%s", src ? src : ".", seeds[_i]);
+    size_t len;
+    uint8_t *bytes = dt_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(bytes);
+    dt_minidump *md;
+    ck_assert(dt_minidump_parse(dt_view_make(bytes, len), &md, NULL) == DT_OK);
+    ck_assert_msg(md->warnings.count == 0, "%s", md->warnings.count ? md->warnings.items[0] : "");
+    ck_assert_int_eq(md->system.arch, _i == 0 ? DT_ARCH_ARM64 : DT_ARCH_X86);
+    ck_assert_uint_eq(md->nstreams, 18);
+    ck_assert_str_eq(md->threads[0].name, "seed thread");
+    ck_assert(md->threads[0].has_info);
+    ck_assert(md->exception.present && md->exception.has_context);
+    ck_assert_uint_eq(md->modules.count, 2);
+    ck_assert_str_eq(md->modules.items[0].version, "10.0.19041.1");
+    ck_assert_str_eq(md->modules.items[1].debug_id, "5A1B2C3D11");
+    ck_assert_uint_eq(md->nunloaded, 1);
+    ck_assert_uint_eq(md->nhandles, 1);
+    ck_assert_str_eq(md->handles[0].object_name, "\\BaseNamedObjects\\seed");
+    ck_assert_uint_eq(md->nregions, 2);
+    ck_assert(md->misc.has_cookie && md->misc.has_timezone && md->misc.has_power);
+    ck_assert_uint_eq(md->misc.pid, 4242);
+    ck_assert(md->token.present && md->vm_counters.has_v2 && md->system_memory.present);
+    ck_assert_str_eq(md->comment_w, "seed comment");
+    ck_assert(md->assertion.present && md->breakpad.present && md->crashpad.present);
+    ck_assert(md->has_memory64);
+    ck_assert_uint_eq(md->memory.total_bytes, 0x1400);
+    uint8_t mz[2];
+    ck_assert(dt_as_read_exact(dt_minidump_addrspace(md), md->modules.items[0].base, mz, 2));
+    ck_assert_int_eq(memcmp(mz, "MZ", 2), 0);
+    dt_minidump_free(md);
+    free(bytes);
+}
+END_TEST
+
 static Suite *synth_suite(void)
 {
     Suite *s = suite_create("minidump_synth");
@@ -299,6 +341,7 @@ static Suite *synth_suite(void)
     tcase_add_test(tc, arm64_process);
     tcase_add_test(tc, memory64_threadex_duplicates_and_absurd_counts);
     tcase_add_test(tc, huge_directory_is_bounded);
+    tcase_add_loop_test(tc, all_stream_seeds_decode, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }

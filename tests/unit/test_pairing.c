@@ -294,8 +294,8 @@ END_TEST
 START_TEST(bugcheck_gets_a_crash_summary)
 {
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' analyze '%s' --format json", dt_test_bin(),
-             dt_test_data("kernel/rizin__triage_x64.dmp"));
+    snprintf(cmd, sizeof cmd, "'%s' analyze '%s' --symbols '%s' --format json", dt_test_bin(),
+             dt_test_data("kernel/rizin__triage_x64.dmp"), dt_test_data("symstore-kernel"));
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     static char buf[1 << 23];
@@ -309,6 +309,32 @@ START_TEST(bugcheck_gets_a_crash_summary)
     ck_assert_str_eq(str(crash, "code"), "0x1000007e");
     ck_assert_str_eq(str(crash, "faulting_module"), "amdppm.sys+0x334c");
     ck_assert_str_eq(str(get(doc, "triage"), "signature"), "bugcheck|SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M|amdppm");
+    /* The faulting context's stack (.cxr) through amdppm's and Wdf01000's
+     * .pdata, as rizin's PDB backtrace frames 8-24 show it. */
+    static const struct {
+        const char *function, *offset, *module_offset;
+    } want[] = {
+        { "WriteIoMemRawEx", "0x70", "0x334c" },      { "WriteGenAddrEx", "0x6b", "0x313f" },
+        { "WriteGenAddrMaybeHiddenEx", "0x18", "0x3234" }, { "InitAcpiCpc", "0x317", "0x20e8f" },
+        { "ProcLibDeviceStart", "0x886", "0x283f6" }, { "EvtDevicePrepareHardware", "0xd2", "0x1f852" },
+    };
+    const cJSON *cf = get(get(get(doc, "kernel"), "bugcheck"), "context_frames");
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const cJSON *f = cJSON_GetArrayItem(cf, (int)i);
+        ck_assert_str_eq(str(f, "module"), "amdppm.sys");
+        ck_assert_str_eq(str(f, "function"), want[i].function);
+        ck_assert_str_eq(str(f, "function_offset"), want[i].offset);
+        ck_assert_str_eq(str(f, "module_offset"), want[i].module_offset);
+    }
+    static const char *wdf[] = { "0x7c027", "0x16f81", "0x7b227", "0x79e21", "0x799da",
+                                 "0x7b6b1", "0x7b47a", "0x8299e", "0xcc5f",  "0xa866" };
+    for (size_t i = 0; i < sizeof wdf / sizeof wdf[0]; i++) {
+        const cJSON *f = cJSON_GetArrayItem(cf, (int)(6 + i));
+        ck_assert_str_eq(str(f, "module"), "Wdf01000.sys");
+        ck_assert_str_eq(str(f, "module_offset"), wdf[i]);
+        ck_assert_str_eq(str(f, "trust"), "cfi");
+    }
+    ck_assert_str_eq(str(cJSON_GetArrayItem(cf, 16), "module_offset"), "0x252f55"); /* nt!IofCallDriver+0x55 */
     cJSON_Delete(doc);
 }
 END_TEST

@@ -292,6 +292,36 @@ START_TEST(functions_and_lines_match_dump_syms)
 }
 END_TEST
 
+/* Public symbols at the addresses dump_syms put them; on x86 also named as
+ * it names them, C decorations dropped (___CxxFrameHandler3 ->
+ * __CxxFrameHandler3, __CxxThrowException@8 -> _CxxThrowException).  (On
+ * x64 dump_syms drops one more underscore than the symbol has: we keep the
+ * stored name, as WinDbg shows it.) */
+START_TEST(public_names_match_dump_syms)
+{
+    dt_pdb *p = open_pdb(pairs[_i].pdb);
+    dt_breakpad_sym *sym = NULL;
+    ck_assert(dt_breakpad_sym_load(&sym, dt_test_data(pairs[_i].sym), NULL) == DT_OK);
+    size_t n, checked = 0;
+    const dt_breakpad_public *bp = dt_breakpad_sym_publics(sym, &n);
+    for (size_t i = 0; i < n; i++) {
+        dt_pdb_symbol ps;
+        if (bp[i].multiple || !dt_pdb_lookup(p, bp[i].rva, &ps) || !ps.from_public)
+            continue;
+        ck_assert_uint_eq(ps.function_rva, bp[i].rva);
+        if (dt_pdb_get_info(p)->machine != 0x14c)
+            continue;
+        ck_assert_msg(strcmp(ps.function, bp[i].name) == 0 || bp[i].name[0] == '?' || strchr(bp[i].name, ' '),
+                      "%s 0x%x: %s vs dump_syms %s", pairs[_i].pdb, bp[i].rva, ps.function, bp[i].name);
+        checked++;
+    }
+    if (dt_pdb_get_info(p)->machine == 0x14c)
+        ck_assert_uint_ge(checked, 20);
+    dt_breakpad_sym_free(sym);
+    dt_pdb_close(p);
+}
+END_TEST
+
 START_TEST(line_spot_values)
 {
     dt_pdb *p = open_pdb("symbols/breakpad__dump_syms_regtest64.pdb");
@@ -439,6 +469,7 @@ static Suite *suite(void)
     tcase_add_test(tc, publics_equal_llvm_pdbutil);
     tcase_add_loop_test(tc, functions_and_lines_match_dump_syms, 0, sizeof pairs / sizeof *pairs);
     tcase_add_test(tc, line_spot_values);
+    tcase_add_loop_test(tc, public_names_match_dump_syms, 0, sizeof pairs / sizeof *pairs);
     tcase_add_test(tc, static_function_from_module_stream);
     tcase_add_test(tc, publics_only_lookup);
     tcase_add_test(tc, field_offsets_from_tpi);

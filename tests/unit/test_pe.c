@@ -255,6 +255,129 @@ START_TEST(pdata_matches_llvm_readobj)
 }
 END_TEST
 
+/* ---- second oracle: GNU objdump -p (it also reads UNWIND_INFO version 2) ------- */
+
+#define OBJDUMP "/usr/bin/objdump"
+
+static void render_ours_objdump_style(const dt_pe *pe, text *t)
+{
+    static const char *const lower[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                           "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
+    size_t n = dt_pe_pdata_count(pe);
+    uint32_t prev = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        dt_pe_runtime_function rf;
+        ck_assert(dt_pe_pdata_get(pe, i, &rf));
+        if (rf.unwind_info & 1)
+            continue;
+        if (rf.unwind_info == prev) {
+            text_add(t, "also 0x%llX", (unsigned long long)(pe->image_base + rf.begin));
+            continue;
+        }
+        prev = rf.unwind_info;
+        text_add(t, "blk 0x%X 0x%llX 0x%llX", rf.unwind_info, (unsigned long long)(pe->image_base + rf.begin),
+                 (unsigned long long)(pe->image_base + rf.end));
+        dt_unwind_info ui;
+        ck_assert_int_eq(dt_pe_unwind_info(pe, rf.unwind_info, &ui, NULL), DT_OK);
+        text_add(t, "v%u codes=%u prolog=0x%X", ui.version, ui.code_count, ui.prolog_size);
+        for (size_t k = 0; k < ui.op_count; k++) {
+            const dt_unwind_op *op = &ui.ops[k];
+            switch (op->op) {
+            case DT_UWOP_PUSH_NONVOL:
+                text_add(t, "op 0x%02X push %s", op->code_offset, lower[op->info]);
+                break;
+            case DT_UWOP_ALLOC_SMALL:
+            case DT_UWOP_ALLOC_LARGE:
+                text_add(t, "op 0x%02X alloc 0x%X", op->code_offset, op->value);
+                break;
+            case DT_UWOP_SAVE_NONVOL:
+            case DT_UWOP_SAVE_NONVOL_FAR:
+                text_add(t, "op 0x%02X save %s 0x%X", op->code_offset, lower[op->info], op->value);
+                break;
+            case DT_UWOP_EPILOG:
+                if (ui.version == 2)
+                    break; /* objdump prints epilog descriptors in its own form */
+                /* fall through */
+            default:
+                text_add(t, "op 0x%02X other", op->code_offset);
+                break;
+            }
+        }
+        if (ui.has_chain)
+            text_add(t, "chain 0x%X 0x%X", ui.chained.begin, ui.chained.end);
+    }
+}
+
+static bool render_objdump(const char *path, text *t)
+{
+    char cmd[4096], line[1024];
+    snprintf(cmd, sizeof cmd, "%s -p '%s' 2>/dev/null", OBJDUMP, path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    bool in_blocks = false;
+    while (fgets(line, sizeof line, p)) {
+        line[strcspn(line, "\n")] = '\0';
+        const char *v;
+        unsigned long long a, b, r;
+        if ((v = strstr(line, "(rva: ")) && sscanf(v, "(rva: %llx): %llx - %llx", &r, &a, &b) == 3) {
+            in_blocks = true;
+            text_add(t, "blk 0x%llX 0x%llX 0x%llX", r, a, b);
+        } else if (!in_blocks) {
+            continue;
+        } else if ((v = strstr(line, " also used for function at "))) {
+            text_add(t, "also 0x%llX", strtoull(v + 27, NULL, 16));
+        } else if ((v = strstr(line, "Version: "))) {
+            text_add(t, "v%lu", strtoul(v + 9, NULL, 10));
+        } else if ((v = strstr(line, "Nbr codes: "))) {
+            unsigned codes, prolog;
+            ck_assert_int_eq(sscanf(v, "Nbr codes: %u, Prologue size: %x", &codes, &prolog), 2);
+            t->len--;
+            text_add(t, " codes=%u prolog=0x%X", codes, prolog);
+        } else if ((v = strstr(line, "pc+0x"))) {
+            unsigned off = (unsigned)strtoul(v + 3, NULL, 16);
+            const char *what = strchr(v, ':');
+            char reg[16];
+            unsigned val;
+            if (!what)
+                continue;
+            what += 2;
+            if (sscanf(what, "push %15s", reg) == 1)
+                text_add(t, "op 0x%02X push %s", off, reg);
+            else if (sscanf(what, "alloc small area: rsp = rsp - %x", &val) == 1 ||
+                     sscanf(what, "alloc large area: rsp = rsp - %x", &val) == 1)
+                text_add(t, "op 0x%02X alloc 0x%X", off, val);
+            else if (sscanf(what, "save %15s at rsp + %x", reg, &val) == 2 && reg[0] == 'r')
+                text_add(t, "op 0x%02X save %s 0x%X", off, reg, val);
+            else
+                text_add(t, "op 0x%02X other", off);
+        } else if ((v = strstr(line, "Chain: start: "))) {
+            unsigned long long cs, ce;
+            ck_assert_int_eq(sscanf(v, "Chain: start: %llx, end: %llx", &cs, &ce), 2);
+            text_add(t, "chain 0x%llX 0x%llX", cs, ce);
+        }
+    }
+    return pclose(p) == 0 && in_blocks;
+}
+
+START_TEST(unwind_info_matches_objdump)
+{
+    const char *rel = x64_images[_i];
+    if (access(OBJDUMP, X_OK) != 0) {
+        fprintf(stderr, "note: %s absent, UNWIND_INFO of %s not compared\n", OBJDUMP, rel);
+        return;
+    }
+    opened_pe o;
+    open_pe(&o, rel);
+    text ours = { 0 }, theirs = { 0 };
+    render_ours_objdump_style(&o.pe, &ours);
+    ck_assert_msg(render_objdump(dt_test_data(rel), &theirs), "objdump failed on %s", rel);
+    assert_same_text(rel, &ours, &theirs);
+    free(ours.s);
+    free(theirs.s);
+    close_pe(&o);
+}
+END_TEST
+
 /* Exports, rendered as "ordinal name rva" lines by both sides. */
 static void exports_vs_llvm(const char *rel, size_t min_named)
 {
@@ -460,6 +583,7 @@ static Suite *pe_suite(void)
     TCase *tc = tcase_create("pe");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, pdata_matches_llvm_readobj, 0, (int)(sizeof x64_images / sizeof *x64_images));
+    tcase_add_loop_test(tc, unwind_info_matches_objdump, 0, (int)(sizeof x64_images / sizeof *x64_images));
     tcase_add_test(tc, exports_match_llvm_readobj);
     tcase_add_test(tc, headers_and_codeview_identity);
     tcase_add_test(tc, mapped_image_reads_like_the_file);

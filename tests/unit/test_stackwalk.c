@@ -690,6 +690,18 @@ START_TEST(x86_ebp_chain_and_scan)
     ck_assert_uint_eq(st.frames[3].sp, 0x12f044);
     dt_stack_free(&st);
 
+    /* Large-address-aware user code above 2 GB calling down is not a
+     * kernel → user transition: the stack is a user stack. */
+    add_module(&mods, 0x90000000, 0x10000, "high.dll");
+    dt_module_list_sort(&mods);
+    dt_ctx_set(&ctx, DT_X86_EIP, 0x90001010);
+    ck_assert_int_eq(dt_stackwalk(&in, &st, NULL), DT_OK);
+    ck_assert_uint_ge(st.count, 3);
+    ck_assert(!st.has_boundary_context);
+    ck_assert_uint_eq(st.frames[1].ip, 0x401234);
+    dt_stack_free(&st);
+    dt_ctx_set(&ctx, DT_X86_EIP, 0x401010);
+
     /* A self-referencing EBP chain ends; the frame limit holds. */
     put32(&s, 0x12f010, 0x12f010);
     in.max_frames = 3;

@@ -232,6 +232,13 @@ START_TEST(debug_identity_from_image)
     ck_assert(m.symbols_loaded);
     ck_assert_str_eq(m.debug_file, "amdppm.pdb");
     ck_assert_str_eq(m.debug_id, "1C19FDDB27BB3399D9B45973EFEAFCF31");
+    /* the identity filled in does not make it a different module */
+    const struct dt_pdb *cached = dt_symbolizer_pdb(s, &m);
+    ck_assert_ptr_nonnull(cached);
+    dt_module copy = m;
+    copy.debug_file = NULL;
+    copy.debug_id[0] = 0;
+    ck_assert_ptr_eq(dt_symbolizer_pdb(s, &copy), cached);
     free(m.debug_file);
     free(m.symbol_source);
     dt_pdb_close(pdb);

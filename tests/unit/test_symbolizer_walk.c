@@ -20,9 +20,10 @@
 
 #include "dt_test.h"
 #include "formats/minidump.h"
+#include "model/kernel_dump.h"
 #include "io/mapped_file.h"
 #include "symbols/symbolizer.h"
-#include "symbols/walker_hooks.h"
+#include "unwind/symbol_hooks.h"
 #include "unwind/stackwalk.h"
 
 static char tmp[256];
@@ -97,7 +98,8 @@ START_TEST(minidump2_crashing_thread_equals_stackwalk)
     const char *dirs[] = { tmp };
     dt_symbolizer *s = dt_symbolizer_new(dirs, 1, &err);
     dt_stackwalk_hooks hooks;
-    dt_symbolizer_walker_hooks(s, &hooks);
+    dt_symbol_hooks hctx;
+    dt_symbol_hooks_init(&hctx, &hooks, s, dt_minidump_addrspace(md));
 
     ck_assert(md->exception.present && md->exception.has_context);
     const dt_md_thread *t = dt_minidump_find_thread(md, md->exception.thread_id);
@@ -140,6 +142,7 @@ START_TEST(minidump2_crashing_thread_equals_stackwalk)
             ck_assert_ptr_nonnull(strstr(m->symbol_source, "breakpad:"));
     }
     dt_stack_free(&st);
+    dt_symbol_hooks_free(&hctx);
     dt_symbolizer_free(s);
     dt_minidump_free(md);
     dt_mapped_file_close(&f);
@@ -169,9 +172,10 @@ START_TEST(wine_multi_hang_static_functions_from_pdb)
     ck_assert_msg(dt_minidump_parse(f.view, &md, &err) == DT_OK, "%s", err.message);
     const char *dirs[] = { dt_test_data("wine/bin/clang") };
     dt_symbolizer *s = dt_symbolizer_new(dirs, 1, &err);
-    dt_stackwalk_hooks hooks;
-    dt_symbolizer_walker_hooks(s, &hooks);
     const dt_addrspace *as = dt_minidump_addrspace(md);
+    dt_stackwalk_hooks hooks;
+    dt_symbol_hooks hctx;
+    dt_symbol_hooks_init(&hctx, &hooks, s, as);
 
     size_t jn;
     char *json = (char *)dt_test_read_file(dt_test_data("wine/multi_hang.verify.json"), &jn);
@@ -243,9 +247,60 @@ START_TEST(wine_multi_hang_static_functions_from_pdb)
     ck_assert_uint_ge(compared_pdb, 12);
     cJSON_Delete(root);
     free(json);
+    dt_symbol_hooks_free(&hctx);
     dt_symbolizer_free(s);
     dt_minidump_free(md);
     dt_mapped_file_close(&f);
+}
+END_TEST
+
+static bool image_hook(void *ctx, const dt_module *m, dt_view *pe_file)
+{
+    return dt_symbolizer_image_file(ctx, m, pe_file);
+}
+
+/* kernel/rizin__triage_x64.dmp: the driver list has names, timestamps and
+ * sizes but no CodeView records; with symstore-kernel/ on the path the
+ * amdppm.sys frames of rizin's expected backtrace (pdb.amdppm.NAME+DEC)
+ * are named from amdppm.pdb, reached through amdppm.sys's debug directory. */
+START_TEST(kernel_triage_driver_names_from_pdb)
+{
+    const char *dirs[] = { dt_test_data("symstore-kernel") };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, NULL);
+    dt_mapped_file f;
+    dt_error err = { 0 };
+    ck_assert(dt_mapped_file_open(&f, dt_test_data("kernel/rizin__triage_x64.dmp"), &err) == DT_OK);
+    dt_kernel_options opts = { .image_file = image_hook, .image_file_ctx = s };
+    dt_kernel_dump kd;
+    ck_assert_msg(dt_kernel_dump_open(f.view, &opts, &kd, &err) == DT_OK, "%s", err.message);
+
+    FILE *ex = fopen(dt_test_data("expected/rizin__triage_x64.dbt.txt"), "r");
+    ck_assert_ptr_nonnull(ex);
+    char line[1024];
+    size_t checked = 0;
+    while (fgets(line, sizeof line, ex)) {
+        unsigned long long addr;
+        char *p = strstr(line, "pdb.amdppm.");
+        if (!p || sscanf(line, "%*d %llx", &addr) != 1)
+            continue;
+        char want[256];
+        ck_assert(sscanf(p + 11, "%255s", want) == 1);
+        const dt_module *m = dt_module_list_find(&kd.drivers, addr);
+        ck_assert_msg(m != NULL, "no driver at 0x%llx", addr);
+        dt_symbol sym;
+        ck_assert_msg(dt_symbolizer_lookup(s, m, &kd.as, addr, &sym), "0x%llx", addr);
+        char got[300];
+        snprintf(got, sizeof got, "%s+%llu", sym.function, (unsigned long long)sym.function_offset);
+        ck_assert_str_eq(got, want);
+        ck_assert_str_eq(sym.provider, "pdb");
+        dt_symbol_clear(&sym);
+        checked++;
+    }
+    fclose(ex);
+    ck_assert_uint_eq(checked, 6);
+    dt_kernel_dump_close(&kd);
+    dt_mapped_file_close(&f);
+    dt_symbolizer_free(s);
 }
 END_TEST
 
@@ -256,6 +311,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, minidump2_crashing_thread_equals_stackwalk);
     tcase_add_test(tc, wine_multi_hang_static_functions_from_pdb);
+    tcase_add_test(tc, kernel_triage_driver_names_from_pdb);
     suite_add_tcase(s, tc);
     return s;
 }

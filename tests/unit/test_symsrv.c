@@ -122,7 +122,9 @@ START_TEST(symbol_path_syntax)
     ck_assert_str_eq(p.items[4].dir, "/mnt/share"); /* a server that is a path */
     ck_assert_str_eq(p.items[4].caches[0], "/cc");
     dt_sympath_free(&p);
-    ck_assert_int_ne(dt_sympath_parse("srv*", NULL, &p, &err), DT_OK + 99);
+    ck_assert_int_eq(dt_sympath_parse("srv*", NULL, &p, &err), DT_ERR_FORMAT);
+    ck_assert_msg(strstr(err.message, "names no server") != NULL, "%s", err.message);
+    ck_assert_int_eq(dt_sympath_parse("C:\\syms;srv*C:\\cache*", NULL, &p, &err), DT_ERR_FORMAT);
     ck_assert(!dt_symsrv_valid_key("../../etc/passwd", "AB"));
     ck_assert(!dt_symsrv_valid_key("a.pdb", "AB/CD"));
     ck_assert(dt_symsrv_valid_key(PDB_NAME, PDB_ID));

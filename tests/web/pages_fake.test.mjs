@@ -93,6 +93,22 @@ for (const [status, code, expect] of [
   });
 }
 
+test('upload: links from the reply are used only when they are paths on this site', async () => {
+  const { context, page } = await uploadPage((req, url) => {
+    if (url.pathname === '/api/dumps' && req.method() === 'POST') {
+      return { status: 202, json: { id: 'ab12', status: 'done', status_url: 'https://elsewhere.example/x', view_url: 'javascript:alert(1)' } };
+    }
+    return undefined;
+  });
+  await page.setInputFiles('#file-user', { name: 'a.dmp', mimeType: 'application/octet-stream', buffer: MDMP });
+  await page.click('#send');
+  await page.waitForSelector('#result:not([hidden])');
+  assert.equal(await page.getAttribute('#view-link', 'href'), ORIGIN + '/triage/ab12');
+  await page.click('#view-link').catch(() => {});
+  assert.deepEqual(page.problems.filter((p) => p.startsWith('dialog')), []);
+  await context.close();
+});
+
 test('upload: nothing chosen is refused before sending; a non-dump is flagged', async () => {
   let posts = 0;
   const { context, page } = await uploadPage((req, url) => { if (req.method() === 'POST') posts++; return undefined; });
@@ -106,6 +122,30 @@ test('upload: nothing chosen is refused before sending; a non-dump is flagged', 
   await page.waitForSelector('.drop[data-role=file] .ok-text');
   assert.equal(await page.textContent('.drop[data-role=user] .chosen'), '');
   assert.equal(posts, 0);
+  await context.close();
+});
+
+test('upload: a server in token mode asks for the upload token first', async () => {
+  let signedIn = false;
+  const { context, page } = await uploadPage((req, url) => {
+    if (url.pathname === '/api/me') return { json: { role: signedIn ? 'uploader' : 'anonymous', upload_open: false } };
+    if (url.pathname === '/api/login') {
+      signedIn = JSON.parse(req.postData()).token === 'up-123';
+      return signedIn ? { json: { role: 'uploader' } } : { status: 401, json: { error: { code: 'unauthorized', message: 'bad' } } };
+    }
+    return undefined;
+  });
+  await page.waitForSelector('#need-token:not([hidden])');
+  assert.equal(await page.isVisible('#upload-form'), false);
+  await page.fill('#upload-token', 'nope');
+  await page.press('#upload-token', 'Enter');
+  await page.waitForSelector('#message .error');
+  assert.match(await page.textContent('#message'), /not accepted/);
+  await page.fill('#upload-token', 'up-123');
+  await page.press('#upload-token', 'Enter');
+  await page.waitForLoadState('load');
+  await page.waitForFunction(() => document.querySelector('#need-token').hidden && !document.querySelector('#upload-form').hidden);
+  assert.equal(await page.isVisible('#upload-form'), true);
   await context.close();
 });
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launch, watchedPage, screenshot } from './lib/browser.mjs';
-import { serverMissing, startServer, helloBlockDump, hostileNameDump, pairedCase, XSS_NAME } from './lib/real_server.mjs';
+import { serverMissing, startServer, helloBlockDump, hostileNameDump, multiHangDump, pairedCase, XSS_NAME } from './lib/real_server.mjs';
 
 const missing = serverMissing();
 
@@ -50,7 +50,8 @@ describe('with the real server', { skip: missing || false }, () => {
       watch('#job-status', window.dtSeen.status);
     });
     await page.click('#send');
-    await page.waitForSelector('#result:not([hidden])', { timeout: 60000 });
+    await page.waitForSelector('#result:not([hidden]), #message .error', { timeout: 60000 });
+    if (!(await page.isVisible('#result'))) assert.fail('upload refused: ' + (await page.textContent('#message')));
     await page.waitForFunction(() => ['done', 'failed'].includes(document.querySelector('#job-status').textContent), null, { timeout: 180000 });
     const seen = await page.evaluate(() => window.dtSeen);
     const view = await page.getAttribute('#view-link', 'href');
@@ -72,6 +73,9 @@ describe('with the real server', { skip: missing || false }, () => {
       { caseId: 'CASE-E2E', note: 'console app hangs at start' });
     assert.match(view, new RegExp('^' + server.origin + '/triage/[0-9a-f]+\\?key=.+'));
     // Progress: bytes of the whole, then the hand-over to the server.
+    assert.ok(progress.some((t) => / — [\d.]+ [KMG]?B\/s/.test(t)), 'speed shown: ' + progress.join(' | '));
+    // Lines before the end also say how long is left.
+    assert.ok(progress.filter((t) => /\((\d|[1-9]\d)%\)/.test(t)).every((t) => / — about .+ left$/.test(t)), progress.join(' | '));
     assert.ok(progress.some((t) => / of 21\.8 MB \(\d+%\)/.test(t)), 'progress line: ' + progress.join(' | '));
     assert.ok(progress.some((t) => /^21\.8 MB sent/.test(t)), 'progress line: ' + progress.join(' | '));
     // Live status: it went from queued/analyzing to done, without reload.
@@ -93,11 +97,15 @@ describe('with the real server', { skip: missing || false }, () => {
     uploaded.hello = view;
     await screenshot(page, 'real-triage-hello_block');
 
-    // Needs the analyzer's user threads: the one thread waits in ReadFile.
-    const threads = report?.user?.threads;
-    if (Array.isArray(threads) && threads.length) {
-      const text = await page.textContent('article[data-tid="36"]');
-      assert.match(text, /ReadFile/);
+    // Needs the analyzer's user threads: thread 36 (the only one) is shown
+    // with every frame the report gives it, and once the stack walk names
+    // functions, the ReadFile it waits in.
+    const t36 = (report?.user?.threads || []).find((t) => t.thread_id === 36);
+    if (t36) {
+      const calls = await page.$$eval('article[data-tid="36"] table.stacks td.fr.user .call', (c) => c.map((x) => x.textContent));
+      assert.equal(calls.length, t36.frames.length);
+      assert.match(calls[0], /^ntdll[!+]/);
+      if (t36.frames.some((f) => /ReadFile/.test(f.function || ''))) assert.ok(calls.some((c) => /ReadFile/.test(c)), calls.join('\n'));
     }
     assert.deepEqual(page.problems, []);
     await context.close();
@@ -119,6 +127,39 @@ describe('with the real server', { skip: missing || false }, () => {
     await screenshot(tp, 'real-triage-hostile-name');
     assert.deepEqual(tp.problems, [], 'no dialog, no CSP violation, no error');
     assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('a real deadlock (Wine multi_hang) is drawn as a cycle of named threads', async (t) => {
+    const { context, view, statuses } = await uploadThroughPage({ user: multiHangDump(tmp) }, { caseId: 'CASE-DEADLOCK' });
+    assert.equal(statuses[statuses.length - 1], 'done');
+    const { page, report } = await openTriage(context, view);
+    await screenshot(page, 'real-triage-multi_hang');
+    assert.deepEqual(page.problems, []);
+    const dl = report?.triage?.deadlocks;
+    if (!Array.isArray(dl) || !dl.length) { t.skip('the analyzer reports no deadlock here yet'); await context.close(); return; }
+    const names = new Map((report.triage.threads || []).map((x) => [x.thread_id, x.thread_name]));
+    const nodes = await page.$$eval('#deadlocks .cycle .node', (n) => n.map((x) => x.textContent));
+    const want = [...dl[0].threads, dl[0].threads[0]].map((tid) => 'Thread 0x' + tid.toString(16) + ' (' + tid + ')' + (names.get(tid) ? ' ' + names.get(tid) : ''));
+    assert.deepEqual(nodes, want);
+    // Stuck threads first, in the analyzer's order (primary first); idle ones collapsed.
+    const stuck = await page.$$eval('#stuck article.thread', (a) => a.map((x) => Number(x.dataset.tid)));
+    assert.deepEqual(stuck, report.triage.threads.filter((x) => x.stuck).map((x) => x.thread_id));
+    assert.equal(stuck[0], report.triage.primary.thread_id);
+    assert.equal(await page.textContent(`article[data-tid="${stuck[0]}"] .verdict`), report.triage.primary.verdict);
+    await context.close();
+  });
+
+  test('a file that is not a dump is refused by the server with a plain sentence', async () => {
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(server.origin + '/');
+    await page.setInputFiles('#file-user', { name: 'notes.dmp', mimeType: 'application/octet-stream', buffer: Buffer.from('these are not the bytes of a dump\n'.repeat(100)) });
+    await page.click('#send');
+    await page.waitForSelector('#message .error', { timeout: 30000 });
+    const text = await page.textContent('#message');
+    assert.match(text, /^That file is not a format dumptriage reads\./, text);
+    assert.equal(await page.isVisible('#result'), false);
     await context.close();
   });
 
@@ -168,22 +209,42 @@ describe('with the real server', { skip: missing || false }, () => {
     await context.close();
   });
 
-  const pair = pairedCase();
-  test('the paired case: ntdll!…ReadFile beside nt!NtReadFile, and the verdict', { skip: pair ? false : 'no tests/data/paired/ case yet' }, async (t) => {
-    const { context, view, statuses } = await uploadThroughPage({ user: pair.user, kernel: pair.kernel });
+  test('paired user + kernel dumps: user stack beside kernel stack; with triage, ntdll!…ReadFile beside nt!NtReadFile and the verdict', async (t) => {
+    const pair = pairedCase(tmp);
+    if (!pair) { t.skip('no paired case in the corpus'); return; }
+    const { context, view, statuses } = await uploadThroughPage({ user: pair.user, kernel: pair.kernel }, { caseId: 'CASE-PAIR' });
     assert.equal(statuses[statuses.length - 1], 'done');
     const { page, report } = await openTriage(context, view);
     await screenshot(page, 'real-triage-paired');
-    if (!report || typeof report.triage !== 'object' || !report.triage) {
-      t.skip('the analyzer has no triage part yet');
-      await context.close();
-      return;
-    }
-    const row = await page.$eval('#stuck table.stacks tr.syscall', (tr) => [...tr.querySelectorAll('td.fr .call')].map((c) => c.textContent));
-    assert.match(row[0], /^ntdll!(Nt|Zw)ReadFile\+0x/);
-    assert.match(row[1], /^nt!NtReadFile\+0x/);
-    assert.match(await page.textContent('#primary .verdict'), /ReadFile/);
     assert.deepEqual(page.problems, []);
+    assert.match(await page.textContent('#summary'), /user-mode minidump, kernel: /);
+
+    if (report && typeof report.triage === 'object' && report.triage) {
+      // The analyzer paired the threads and joined them at the syscall.
+      const stuck = (report.triage.threads || []).filter((x) => x.stuck && x.syscall && Number.isInteger(x.syscall.user_frame) && Number.isInteger(x.syscall.kernel_frame));
+      assert.ok(stuck.length, 'a stuck thread with its system call');
+      const row = await page.$eval(`article[data-tid="${stuck[0].thread_id}"] table.stacks tr.syscall`,
+        (tr) => [...tr.querySelectorAll('td.fr .call')].map((c) => c.textContent));
+      const named = stuck[0].kernel_frames.some((f) => f.function === 'NtReadFile');
+      if (named) {
+        assert.match(row[0], /^ntdll!(Nt|Zw)ReadFile\+0x/);
+        assert.match(row[1], /^nt!NtReadFile\+0x/);
+      }
+      assert.ok((await page.textContent('#primary .verdict')).length > 0);
+      assert.equal(await page.textContent('#primary .verdict'), report.triage.primary.verdict);
+    } else {
+      // No triage part yet: the page pairs by pid and thread id itself.
+      const upid = report?.user?.process?.pid ?? report?.user?.pid;
+      const uts = new Set((report?.user?.threads || []).map((x) => x.thread_id));
+      const kt = (report?.kernel?.threads || []).find((k) => k.pid === upid && uts.has(k.tid));
+      assert.ok(kt, 'the kernel dump has a thread of the user dump\'s process');
+      const card = page.locator(`#user-threads article[data-tid="${kt.tid}"]`);
+      assert.equal(await card.locator('table.stacks.pair').count(), 1, 'user and kernel stacks side by side');
+      const kcalls = await card.locator('td.fr.kernel .call').allTextContents();
+      assert.equal(kcalls.length, kt.frames.length);
+      assert.match(kcalls[0], /^nt[!+]/);
+      assert.match(await card.textContent(), new RegExp(kt.wait_reason_name || 'Waiting'));
+    }
     await context.close();
   });
 });

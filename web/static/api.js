@@ -13,6 +13,12 @@ export function withKey(path, key = viewKey()) {
   return path + (path.includes('?') ? '&' : '?') + 'key=' + encodeURIComponent(key);
 }
 
+/** A server-given link used only when it is a path on this site (never a
+ *  javascript: or another origin's URL); otherwise `fallback`. */
+export function sitePath(p, fallback) {
+  return typeof p === 'string' && /^\/(?![\/\\])/.test(p) ? p : fallback;
+}
+
 const PLAIN = {
   too_large: 'The file is larger than this server accepts.',
   unsupported_media_type: 'That file is not a format dumptriage reads. Send a Windows user-mode dump (.dmp, MDMP), a kernel dump (.Kernel.dmp, MEMORY.DMP, a triage dump), or one .zip/.tar/.7z archive holding them.',

@@ -64,7 +64,7 @@ function row(it) {
       status === 'failed' && str(it.error) ? el('div', { class: 'small error-text' }, str(it.error)) : null),
     el('td', null, el('a', { href: '/triage/' + encodeURIComponent(id) }, str(sum.process) || '(' + (id.slice(0, 12) || 'upload') + ')')),
     el('td', { class: 'mono' }, str(sum.pid)),
-    el('td', { class: 'mono' }, str(sum.bugcheck)),
+    el('td', { class: 'mono' }, /^0x0+$/i.test(str(sum.bugcheck)) ? '' : str(sum.bugcheck)),
     el('td', { class: 'verdict-cell' }, str(sum.verdict)),
     el('td', { class: 'mono small' }, sigBtn),
     el('td', null, str(it.case_id), str(it.customer) ? el('div', { class: 'small muted' }, str(it.customer)) : null),
@@ -138,6 +138,6 @@ function start() {
 }
 
 (async () => {
-  const role = await setupNav();
+  const { role } = await setupNav();
   if (role === 'staff' || role === 'admin') start(); else showLogin();
 })();

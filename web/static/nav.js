@@ -4,13 +4,12 @@
 
 import { getJSON, postJSON } from './api.js';
 
-/** Resolves to the role ('staff', 'uploader', …) or '' when unknown. */
+/** Resolves to /api/me's answer, {role: 'staff'|'uploader'|'anonymous'|'',
+ *  upload_open}, with role '' when the server could not say. */
 export async function setupNav() {
-  let role = '';
-  try {
-    const me = await getJSON('/api/me');
-    role = me && typeof me.role === 'string' ? me.role : '';
-  } catch { role = ''; }
+  let me = {};
+  try { me = (await getJSON('/api/me')) || {}; } catch { me = {}; }
+  const role = typeof me.role === 'string' ? me.role : '';
   const staff = role === 'staff' || role === 'admin';
   for (const a of document.querySelectorAll('[data-staff-only]')) a.hidden = !staff;
   const out = document.getElementById('logout');
@@ -21,5 +20,5 @@ export async function setupNav() {
       location.reload();
     });
   }
-  return role;
+  return { role, upload_open: me.upload_open !== false };
 }

@@ -4,7 +4,7 @@
 // triage_view.js.  Polling backs off and stops when the page is hidden.
 
 import { $, el, setChildren, str, isObj } from './dom.js';
-import { getJSON, withKey, ApiError } from './api.js';
+import { getJSON, withKey, sitePath, ApiError } from './api.js';
 import { renderReport, renderHeader } from './triage_view.js';
 import { setupNav } from './nav.js';
 
@@ -23,7 +23,7 @@ const STATUS_TEXT = {
 
 function showStatus(st, extra) {
   const s = str(st.status);
-  const raw = withKey(str(st.report_url) || '/api/dumps/' + encodeURIComponent(id) + '/report');
+  const raw = withKey(sitePath(st.report_url, '/api/dumps/' + encodeURIComponent(id) + '/report'));
   setChildren(statusBox,
     el('span', { class: 'badge status status-' + s.replace(/[^a-z]/g, '') }, s || 'unknown'), ' ',
     el('span', { class: 'status-text' }, STATUS_TEXT[s] || ''),
@@ -55,7 +55,7 @@ async function poll() {
   if (s === 'done') {
     showStatus(st);
     try {
-      const report = await getJSON(withKey(str(st.report_url) || '/api/dumps/' + encodeURIComponent(id) + '/report'));
+      const report = await getJSON(withKey(sitePath(st.report_url, '/api/dumps/' + encodeURIComponent(id) + '/report')));
       setChildren(reportBox, renderReport(st, report));
       document.title = ($('#summary-h') ? $('#summary-h').textContent : 'Triage') + ' — dumptriage';
       reportBox.dataset.rendered = 'report';

@@ -50,22 +50,25 @@ export function renderHeader(status, report) {
   const dumpKinds = [];
   if (Object.keys(user).length) dumpKinds.push('user-mode minidump');
   const kdump = isObj(kern.dump) ? kern.dump : {};
-  if (str(kdump.type_name)) dumpKinds.push('kernel: ' + str(kdump.type_name));
+  if (str(kdump.type_name)) dumpKinds.push('kernel: ' + str(kdump.type_name) + (kdump.live_dump === true ? ' (live dump)' : '') + (kdump.truncated === true ? ', truncated' : ''));
   else if (Object.keys(kern).length) dumpKinds.push('kernel dump');
 
   const os = [str(sys.os), str(sys.os_ver)].filter(Boolean).join(' ');
   // A live kernel dump (procdump -mk) carries bugcheck code 0: no crash, no line.
   const bug = isObj(kern.bugcheck) && (toBigOr0(kern.bugcheck.code) !== 0n || str(kern.bugcheck.name)) ? kern.bugcheck : null;
   const bugText = bug ? [hex(bug.code) ? '0x' + hex(bug.code).slice(2).toUpperCase().padStart(8, '0') : '', str(bug.name),
-    arr(bug.parameters).length ? '(' + arr(bug.parameters).map(hex).join(', ') + ')' : ''].filter(Boolean).join(' ') : str(sum.bugcheck);
+    arr(bug.parameters).length ? '(' + arr(bug.parameters).map(hex).join(', ') + ')' : ''].filter(Boolean).join(' ')
+    : toBig(sum.bugcheck) === 0n ? '' : str(sum.bugcheck);
   const ci = isObj(user.crash_info) ? user.crash_info : null;
   const excText = ci ? [str(ci.type), hex(ci.code) ? 'code ' + hex(ci.code) : '', hex(ci.address) ? 'at ' + hex(ci.address) : '',
     ci.thread_id !== undefined ? 'thread ' + tidText(ci.thread_id) : ''].filter(Boolean).join(' ') : '';
   const times = [];
   if (str(proc.create_time)) times.push('process started ' + formatTime(proc.create_time));
-  for (const [label, v] of [['user dump written', user.dump_time], ['kernel dump written', kdump.time || kdump.dump_time]]) {
+  const udump = isObj(user.dump) ? user.dump : {};
+  for (const [label, v] of [['user dump written', udump.time || user.dump_time], ['kernel dump written', ksys.system_time || kdump.time]]) {
     if (str(v)) times.push(label + ' ' + formatTime(v));
   }
+  if (str(ksys.uptime)) times.push('system up ' + str(ksys.uptime));
   if (str(st.created_at)) times.push('uploaded ' + formatTime(st.created_at));
 
   const head = el('section', { id: 'summary', class: 'panel summary', 'aria-labelledby': 'summary-h' },
@@ -77,7 +80,7 @@ export function renderHeader(status, report) {
         str(sys.cpu_count) ? str(sys.cpu_count) + ' CPUs' : ''].filter(Boolean).join(', ')],
       ['Dumps', dumpKinds.join(', ')],
       ['Files', files],
-      ['Times', times.join('; ')],
+      ['Times', times.length ? el('ul', { class: 'plain' }, times.map((t) => el('li', null, t))) : ''],
       ['Bugcheck', bugText],
       ['Exception', excText],
       ['Case', str(st.case_id)],
@@ -185,7 +188,7 @@ export function threadCard({ tid, name, state, verdict, explanation, stuck, wait
   return el('article', { class: 'thread' + (stuck ? ' stuck' : ''), id: anchor(tid), 'data-tid': tidKey(tid) },
     el('header', { class: 'thread-head' },
       el('h3', null, el('span', { class: 'tid' }, 'Thread ' + tidText(tid)), name ? el('span', { class: 'tname' }, name) : null,
-        state ? el('span', { class: 'badge state state-' + state.replace(/[^a-z]/g, '') }, state) : null,
+        state ? el('span', { class: 'badge state state-' + state.toLowerCase().replace(/[^a-z]/g, '') }, state) : null,
         stuck ? el('span', { class: 'badge stuck' }, 'stuck') : null),
       copyBtn),
     manual,
@@ -212,6 +215,15 @@ function moduleTable(id, title, modules) {
     el('div', { class: 'scroll' }, el('table', { class: 'grid' },
       el('thead', null, el('tr', null, ...['Base', 'End', 'Name', 'Version', 'Debug file / id', 'Symbols'].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', null, rows))));
+}
+
+/** A kernel thread's state and wait, from the kernel part's names (the
+ *  numbers are KTHREAD_STATE / KWAIT_REASON, shown only without a name). */
+function kernelFacts(k) {
+  const state = (str(k.state_name) || str(k.state)).toLowerCase();
+  const wait = { reason: str(k.wait_reason_name) || str(k.wait_reason), mode: k.wait_mode, alertable: k.alertable,
+    seconds: typeof k.wait_time_s === 'number' ? k.wait_time_s : undefined };
+  return { state, wait };
 }
 
 /** The whole report.  Returns a DocumentFragment. */
@@ -268,14 +280,19 @@ export function renderReport(status, report) {
     // kernel thread by thread id when the kernel dump has it.
     const cards = [];
     const used = new Set();
-    for (const t of userThreads) {
+    // The thread that raised the dump's exception comes first.
+    const crashTid = isObj(user.crash_info) ? tidKey(user.crash_info.thread_id) : '';
+    const ordered = crashTid ? [...userThreads.filter((t) => tidKey(t.thread_id) === crashTid), ...userThreads.filter((t) => tidKey(t.thread_id) !== crashTid)] : userThreads;
+    for (const t of ordered) {
+      const crashed = crashTid !== '' && tidKey(t.thread_id) === crashTid;
       const k = kByTid.get(tidKey(t.thread_id));
       if (k) used.add(k);
-      cards.push(threadCard({ tid: t.thread_id, name: str(t.thread_name), state: k ? str(k.state) : '',
-        verdict: '', stuck: false, wait: k ? { reason: k.wait_reason, mode: k.wait_mode, alertable: k.alertable, seconds: k.wait_time_s } : null,
+      const kf = k ? kernelFacts(k) : null;
+      cards.push(threadCard({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : kf ? kf.state : '',
+        verdict: '', stuck: false, wait: kf ? kf.wait : null,
         userFrames: t.frames, kernelFrames: k ? k.frames : [], syscall: null, modules }));
-      allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: k ? str(k.state) : '', stuck: '',
-        reason: k ? str(k.wait_reason) : '', secs: k && typeof k.wait_time_s === 'number' ? formatDuration(k.wait_time_s) : '',
+      allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : kf ? kf.state : '', stuck: '',
+        reason: kf ? kf.wait.reason : '', secs: kf && kf.wait.seconds !== undefined ? formatDuration(kf.wait.seconds) : '',
         top: frameText(arr(t.frames)[0]), ktop: k ? frameText(arr(k.frames)[0]) : '', verdict: '' });
     }
     frag.append(el('p', { class: 'notice' }, userThreads.length || kThreads.length
@@ -286,9 +303,8 @@ export function renderReport(status, report) {
     if (rest.length) {
       frag.append(el('section', { id: 'kernel-threads', class: 'panel' }, el('details', { open: userThreads.length ? null : true },
         el('summary', null, el('h2', null, 'Kernel threads (' + rest.length + ')')),
-        rest.map((k) => threadCard({ tid: k.tid, name: [str(k.image), str(k.pid) ? 'pid ' + str(k.pid) : ''].filter(Boolean).join(', '),
-          state: str(k.state), verdict: '', stuck: false,
-          wait: { reason: k.wait_reason, mode: k.wait_mode, alertable: k.alertable, seconds: k.wait_time_s },
+        rest.map((k) => threadCard({ tid: k.tid, name: [str(k.image) || str(k.label), str(k.pid) ? 'pid ' + str(k.pid) : ''].filter(Boolean).join(', '),
+          state: kernelFacts(k).state, verdict: '', stuck: false, wait: kernelFacts(k).wait,
           userFrames: [], kernelFrames: k.frames, syscall: null, modules })))));
     }
   }

@@ -5,7 +5,7 @@
 // the analysis is done or failed.
 
 import { $, el, setChildren, str, isObj, formatBytes, formatDuration } from './dom.js';
-import { describeError, getJSON } from './api.js';
+import { describeError, getJSON, postJSON, sitePath } from './api.js';
 import { setupNav } from './nav.js';
 
 const form = $('#upload-form');
@@ -153,7 +153,7 @@ function done(res) {
   form.hidden = true;
   const result = $('#result');
   result.hidden = false;
-  const view = new URL(str(res.view_url) || '/triage/' + encodeURIComponent(str(res.id)), location.href).href;
+  const view = new URL(sitePath(res.view_url, '/triage/' + encodeURIComponent(str(res.id))), location.href).href;
   const link = $('#view-link');
   link.href = view;
   link.textContent = view;
@@ -161,9 +161,10 @@ function done(res) {
   $('#copy-link').addEventListener('click', async () => {
     try { await navigator.clipboard.writeText(view); $('#copy-link').textContent = 'Copied'; } catch { $('#copy-link').textContent = 'Select the link to copy it'; }
   });
-  result.focus && result.setAttribute('tabindex', '-1');
+  // Move focus to the result so keyboard and screen-reader users land on the link.
+  result.setAttribute('tabindex', '-1');
   result.focus();
-  follow(str(res.status_url) || '/api/dumps/' + encodeURIComponent(str(res.id)), str(res.status) || 'queued', 1000);
+  follow(sitePath(res.status_url, '/api/dumps/' + encodeURIComponent(str(res.id))), str(res.status) || 'queued', 1000);
 }
 
 function showJob(status, detail) {
@@ -173,11 +174,11 @@ function showJob(status, detail) {
   setChildren($('#job-detail'), detail || null);
 }
 
-async function follow(url, status, delay) {
+async function follow(url, status, delay, note) {
   const view = $('#view-link').href;
   if (status === 'done') { showJob('done', el('a', { href: view }, 'Open the triage page')); return; }
   if (status === 'failed') return;
-  showJob(status, status === 'queued' ? 'waiting for an analyzer…' : 'analyzing the dumps…');
+  showJob(status, note || (status === 'queued' ? 'waiting for an analyzer…' : 'analyzing the dumps…'));
   setTimeout(async () => {
     try {
       const st = await getJSON(url);
@@ -185,11 +186,27 @@ async function follow(url, status, delay) {
       if (s === 'failed') { showJob('failed', 'Reason: ' + (str(st.error) || 'unknown')); return; }
       follow(url, s, Math.min(delay * 1.3, 5000));
     } catch (e) {
-      showJob(status, (e.info ? e.info.plain : 'Cannot reach the server') + ' — retrying…');
-      follow(url, status, Math.min(delay * 2, 10000));
+      follow(url, status, Math.min(delay * 2, 10000), (e.info ? e.info.plain : 'Cannot reach the server.') + ' Retrying…');
     }
   }, delay);
 }
 
 $('#again').addEventListener('click', () => location.reload());
-setupNav();
+
+// A server in token mode (--upload-auth token) takes uploads only from a
+// signed-in uploader or staff member: offer the sign-in first.
+$('#token-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  try {
+    await postJSON('/api/login', { token: $('#upload-token').value });
+    location.reload();
+  } catch (x) {
+    message('error', x.info && (x.info.status === 401 || x.info.status === 403) ? 'That token was not accepted.' : (x.info ? x.info.plain : String(x)));
+  }
+});
+setupNav().then((me) => {
+  if (!me.upload_open && (me.role === 'anonymous' || me.role === '')) {
+    $('#need-token').hidden = false;
+    form.hidden = true;
+  }
+});

@@ -36,7 +36,8 @@ export async function startServer() {
   const port = await freePort();
   const token = 'staff-' + Math.random().toString(16).slice(2) + Math.random().toString(16).slice(2);
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:' + port, '--data-dir', path.join(dir, 'data'),
-    '--web-dir', path.join(REPO, 'web'), '--admin-token', token, '--workers', '2', '--analysis-timeout', '120'],
+    '--web-dir', path.join(REPO, 'web'), '--admin-token', token, '--workers', '2', '--analysis-timeout', '120',
+  ].concat(process.env.DT_ANALYZER ? ['--analyzer', process.env.DT_ANALYZER] : []),
   { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
@@ -71,6 +72,14 @@ export function helloBlockDump(dir) {
   return out;
 }
 
+/** The Wine multi_hang dump, unpacked: seven named threads, two of them in
+ *  a critical-section deadlock. */
+export function multiHangDump(dir) {
+  const out = path.join(dir, 'multi_hang.dmp');
+  if (!existsSync(out)) writeFileSync(out, gunzipSync(readFileSync(path.join(DATA, 'wine', 'multi_hang.dmp.gz'))));
+  return out;
+}
+
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 /** breakpad__thread_name_list.dmp with one thread renamed to XSS_NAME: the
@@ -99,14 +108,30 @@ export function hostileNameDump(dir) {
   return out;
 }
 
-/** A paired user + kernel dump of one hung process, when the corpus has one:
- *  tests/data/paired/ with a file whose name says "kernel" and one that
- *  does not.  null otherwise. */
-export function pairedCase() {
-  const dir = path.join(DATA, 'paired');
-  if (!existsSync(dir)) return null;
-  const files = readdirSync(dir).filter((f) => /\.dmp(\.gz)?$/i.test(f));
-  const kernel = files.find((f) => /kernel/i.test(f));
-  const user = files.find((f) => !/kernel/i.test(f));
-  return kernel && user ? { user: path.join(dir, user), kernel: path.join(dir, kernel) } : null;
+function unpacked(file, dir) {
+  if (!file.endsWith('.gz')) return file;
+  const out = path.join(dir, 'paired-' + path.basename(file, '.gz'));
+  if (!existsSync(out)) writeFileSync(out, gunzipSync(readFileSync(file)));
+  return out;
+}
+
+/** A paired user + kernel dump of one hung process: tests/data/paired/ (a
+ *  file whose name says "kernel" and one that does not; hello_block's real
+ *  user dump with a synthesized procdump -mk kernel dump) when the corpus
+ *  has one; else the Wine hello_block dump (pid 32, its thread 36 in ReadFile)
+ *  with the synthetic procdump -mk style triage dump the kernel track made
+ *  for the same pid and tid (tests/fuzz/seeds/fuzz_kdump/synth_triage.dmp).
+ *  null when neither is there. */
+export function pairedCase(dir) {
+  const pd = path.join(DATA, 'paired');
+  if (existsSync(pd)) {
+    const files = readdirSync(pd).filter((f) => /\.dmp(\.gz)?$/i.test(f));
+    const kernel = files.find((f) => /kernel/i.test(f));
+    const user = files.find((f) => !/kernel/i.test(f));
+    // Sent unpacked: the server takes a gzip part as an archive, and an
+    // archive may not come with separate dump parts.
+    if (kernel && user) return { user: unpacked(path.join(pd, user), dir), kernel: unpacked(path.join(pd, kernel), dir) };
+  }
+  const synth = path.join(REPO, 'tests', 'fuzz', 'seeds', 'fuzz_kdump', 'synth_triage.dmp');
+  return existsSync(synth) ? { user: helloBlockDump(dir), kernel: synth } : null;
 }

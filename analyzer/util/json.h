@@ -1,5 +1,6 @@
 /*
- * json_util.h — small cJSON helpers every report builder shares.
+ * json.h — small cJSON helpers shared by every layer that writes or reads the
+ * report document (report builders, triage, the CLI).
  *
  * Conventions of the report (docs/report.md): addresses and other 64-bit
  * values are hex strings "0x…" (JavaScript numbers lose precision above
@@ -8,8 +9,8 @@
  * document.  Adders return the added item, or NULL on OOM (the document is
  * then merely incomplete).
  */
-#ifndef DT_REPORT_JSON_UTIL_H
-#define DT_REPORT_JSON_UTIL_H
+#ifndef DT_UTIL_JSON_H
+#define DT_UTIL_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,5 +41,13 @@ double dt_json_get_num(const cJSON *obj, const char *name, double fallback);
 bool dt_json_get_bool(const cJSON *obj, const char *name);
 /* Parses a "0x…" member; false when absent or malformed. */
 bool dt_json_get_hex(const cJSON *obj, const char *name, uint64_t *out);
+
+/* Readers that accept both spellings a stored or foreign report may use: a
+ * number or a hex/decimal string ("0x1f"), for values that must fit 64 bits;
+ * false when absent or malformed. */
+bool dt_json_u64(const cJSON *obj, const char *key, uint64_t *out);
+/* Present-or-not readers (the getters above return a fallback instead). */
+bool dt_json_bool(const cJSON *obj, const char *key, bool *out);
+bool dt_json_num(const cJSON *obj, const char *key, double *out);
 
 #endif

@@ -1,11 +1,12 @@
 /*
- * json_util.c — cJSON helpers (see json_util.h).  The UTF-8 sanitizer is
+ * json.c — cJSON helpers (see json.h).  The UTF-8 sanitizer is
  * here because cJSON copies bytes verbatim: a module name with a stray 0xFF
  * would otherwise make the whole report invalid JSON for browsers.
  */
-#include "report/json_util.h"
+#include "util/json.h"
 
 #include <inttypes.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,5 +166,48 @@ bool dt_json_get_hex(const cJSON *obj, const char *name, uint64_t *out)
     if (*end)
         return false;
     *out = v;
+    return true;
+}
+
+static bool parse_u64(const cJSON *v, uint64_t *out)
+{
+    if (cJSON_IsNumber(v)) {
+        if (v->valuedouble < 0 || v->valuedouble > 18446744073709549568.0)
+            return false;
+        *out = (uint64_t)v->valuedouble;
+        return true;
+    }
+    if (cJSON_IsString(v) && v->valuestring && *v->valuestring) {
+        errno = 0;
+        char *end = NULL;
+        unsigned long long x = strtoull(v->valuestring, &end, 0);
+        if (errno || !end || *end)
+            return false;
+        *out = x;
+        return true;
+    }
+    return false;
+}
+
+bool dt_json_u64(const cJSON *obj, const char *key, uint64_t *out)
+{
+    return obj && parse_u64(cJSON_GetObjectItemCaseSensitive(obj, key), out);
+}
+
+bool dt_json_bool(const cJSON *obj, const char *key, bool *out)
+{
+    const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    if (!cJSON_IsBool(v))
+        return false;
+    *out = cJSON_IsTrue(v);
+    return true;
+}
+
+bool dt_json_num(const cJSON *obj, const char *key, double *out)
+{
+    const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    if (!cJSON_IsNumber(v))
+        return false;
+    *out = v->valuedouble;
     return true;
 }

@@ -1,0 +1,276 @@
+/*
+ * test_store.c — the SQLite store: migrations, tokens and sessions, upload →
+ * lease → report in one transaction, reuse of an identical pair, retries,
+ * lease recovery, listing, deletion with orphaned blobs.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dt_test.h"
+#include "report_index.h"
+#include "store.h"
+
+static char dir[256];
+static char db[300];
+
+static dt_store *open_fresh(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dt-test-store.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/db.sqlite", dir);
+    char mig[1024];
+    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
+    dt_error err = { 0 };
+    dt_store *s = dt_store_open(db, mig, &err);
+    ck_assert_msg(s != NULL, "open: %s", err.message);
+    return s;
+}
+
+static void remove_fresh(dt_store *s)
+{
+    dt_store_close(s);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static dt_upload_new one_upload(const char *user_sha, const char *kernel_sha)
+{
+    dt_upload_new u;
+    memset(&u, 0, sizeof u);
+    if (user_sha) {
+        dt_file_rec *f = &u.files[u.nfiles++];
+        strcpy(f->role, "user");
+        strcpy(f->sha256, user_sha);
+        f->size = 36724;
+        strcpy(f->kind, "minidump");
+        strcpy(f->name, "calc.dmp");
+    }
+    if (kernel_sha) {
+        dt_file_rec *f = &u.files[u.nfiles++];
+        strcpy(f->role, "kernel");
+        strcpy(f->sha256, kernel_sha);
+        f->size = 1444532;
+        strcpy(f->kind, "kernel64");
+    }
+    u.note = "stuck in the print dialog";
+    u.case_id = "CASE-42";
+    return u;
+}
+
+#define SHA_A "a8efc968340ae2055b9aecca2fd624b3065e95b8545b0d5098999aba85f4904a"
+#define SHA_B "6875e8ff013eddb9d562165067be24e2a231a8851690bb101f6597ca9534cd28"
+#define SHA_C "0000000000000000000000000000000000000000000000000000000000000001"
+
+static const char *report_json =
+    "{\"schema_version\":1,\"user\":{\"pid\":4242,\"process\":{\"image\":\"C:\\\\Windows\\\\calc.exe\"},"
+    "\"threads\":[{\"thread_id\":100,\"thread_name\":\"main\",\"frames\":[{\"module\":\"ntdll\",\"function\":"
+    "\"NtWaitForSingleObject\"}]},{\"thread_id\":200}]},\"kernel\":{\"bugcheck\":{\"code\":268435582,"
+    "\"name\":\"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M\"}},\"triage\":{\"primary\":{\"thread_id\":100,"
+    "\"verdict\":\"deadlock\",\"signature\":\"calc.exe|deadlock|ntdll!NtWaitForSingleObject\"},"
+    "\"threads\":[{\"thread_id\":100,\"state\":\"Waiting\",\"verdict\":\"deadlock\",\"stuck\":true}]},"
+    "\"warnings\":[]}";
+
+START_TEST(migrations_apply_once)
+{
+    dt_store *s = open_fresh();
+    ck_assert_int_eq(dt_store_migration_count(s), 1);
+    dt_store_close(s);
+    char mig[1024];
+    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
+    dt_error err = { 0 };
+    s = dt_store_open(db, mig, &err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(dt_store_migration_count(s), 1);
+    remove_fresh(s);
+}
+END_TEST
+
+START_TEST(tokens_and_sessions)
+{
+    dt_store *s = open_fresh();
+    ck_assert_int_eq(dt_store_has_staff(s), 0);
+    char tok[80];
+    int64_t id = 0;
+    ck_assert_int_eq(dt_store_token_create(s, DT_ROLE_STAFF, "admin", NULL, tok, sizeof tok, &id, NULL), DT_OK);
+    ck_assert_int_eq(strncmp(tok, "dt_", 3), 0);
+    ck_assert_int_eq(strlen(tok), 3 + 48);
+    ck_assert_int_eq(dt_store_has_staff(s), 1);
+    int64_t got = 0;
+    ck_assert_int_eq(dt_store_token_lookup(s, tok, &got), DT_ROLE_STAFF);
+    ck_assert_int_eq(got, id);
+    ck_assert_int_eq(dt_store_token_lookup(s, "dt_wrong", NULL), DT_ROLE_ANONYMOUS);
+    ck_assert_int_eq(dt_store_token_create(s, DT_ROLE_UPLOADER, "u", "short", NULL, 0, NULL, NULL), DT_ERR_ARG);
+    char sid[65];
+    ck_assert_int_eq(dt_store_session_create(s, id, 60, sid, NULL), DT_OK);
+    ck_assert_int_eq(dt_store_session_lookup(s, sid, &got), DT_ROLE_STAFF);
+    dt_store_session_delete(s, sid);
+    ck_assert_int_eq(dt_store_session_lookup(s, sid, &got), DT_ROLE_ANONYMOUS);
+    remove_fresh(s);
+}
+END_TEST
+
+START_TEST(upload_lease_finish_reuse)
+{
+    dt_store *s = open_fresh();
+    dt_upload_new u = one_upload(SHA_A, SHA_B);
+    ck_assert_int_eq(dt_store_upload_create(s, &u, NULL), DT_OK);
+    ck_assert_int_eq(u.reused, 0);
+    ck_assert_int_eq(strlen(u.id), 24);
+    ck_assert_int_eq(strlen(u.view_key), 48);
+    ck_assert_int_eq(dt_store_queue_depth(s), 1);
+
+    dt_job job;
+    ck_assert_int_eq(dt_store_job_lease(s, "test", 60, &job), 1);
+    ck_assert_int_eq(job.attempts, 1);
+    ck_assert_int_eq(job.nfiles, 2);
+    ck_assert_str_eq(job.files[0].sha256, SHA_A);
+    ck_assert_str_eq(job.note, "stuck in the print dialog");
+    ck_assert_int_eq(dt_store_job_lease(s, "test", 60, &(dt_job){ 0 }), 0);
+
+    cJSON *root = cJSON_Parse(report_json);
+    dt_report_index idx;
+    dt_report_index_build(root, &idx);
+    ck_assert_str_eq(idx.process, "C:\\Windows\\calc.exe");
+    ck_assert_int_eq(idx.pid, 4242);
+    ck_assert_str_eq(idx.bugcheck, "SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M (0x1000007E)");
+    ck_assert_int_eq(idx.thread_count, 2);
+    ck_assert_int_eq(idx.nthreads, 2);
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    job.upload_seq = ref.seq;
+    ck_assert_int_eq(dt_store_job_finish(s, &job, report_json, &idx, 1234, NULL), DT_OK);
+    /* A second finish of the same lease is refused (the job is done). */
+    ck_assert_int_ne(dt_store_job_finish(s, &job, report_json, &idx, 1234, NULL), DT_OK);
+    dt_report_index_free(&idx);
+    cJSON_Delete(root);
+
+    cJSON *o = dt_store_upload_json(s, ref.seq);
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "done");
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "case_id")->valuestring, "CASE-42");
+    cJSON *sum = cJSON_GetObjectItem(o, "summary");
+    ck_assert_str_eq(cJSON_GetObjectItem(sum, "verdict")->valuestring, "deadlock");
+    ck_assert_str_eq(cJSON_GetObjectItem(sum, "signature")->valuestring,
+                     "calc.exe|deadlock|ntdll!NtWaitForSingleObject");
+    ck_assert_int_eq(cJSON_GetObjectItem(sum, "pid")->valueint, 4242);
+    ck_assert_int_eq(cJSON_GetObjectItem(sum, "thread_count")->valueint, 2);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "files")), 2);
+    cJSON_Delete(o);
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    char *text = dt_store_report_text(s, ref.report_id);
+    ck_assert_str_eq(text, report_json);
+    free(text);
+    cJSON *row = dt_store_thread_row(s, ref.report_id, 100);
+    ck_assert_str_eq(cJSON_GetObjectItem(row, "name")->valuestring, "main");
+    ck_assert_str_eq(cJSON_GetObjectItem(row, "state")->valuestring, "Waiting");
+    ck_assert_str_eq(cJSON_GetObjectItem(row, "top_frame")->valuestring, "ntdll!NtWaitForSingleObject");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(row, "stuck")));
+    cJSON_Delete(row);
+
+    /* The same pair again: the analysis is reused, no job queued. */
+    dt_upload_new again = one_upload(SHA_A, SHA_B);
+    ck_assert_int_eq(dt_store_upload_create(s, &again, NULL), DT_OK);
+    ck_assert_int_eq(again.reused, 1);
+    ck_assert_int_eq(dt_store_queue_depth(s), 0);
+    dt_upload_ref ref2;
+    ck_assert_int_eq(dt_store_upload_find(s, again.id, &ref2), 1);
+    ck_assert_str_eq(ref2.status, "done");
+    ck_assert_int_eq(ref2.report_id, ref.report_id);
+    cJSON *sigs = dt_store_signatures(s, -1);
+    cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(sigs, "items"), 0);
+    ck_assert_int_eq(cJSON_GetObjectItem(first, "count")->valueint, 2);
+    cJSON_Delete(sigs);
+
+    /* Search and filters. */
+    dt_upload_filter f = { .q = "NtWaitFor", .owner_token_id = -1, .limit = 10 };
+    cJSON *l = dt_store_upload_list(s, &f);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 2);
+    cJSON_Delete(l);
+    dt_upload_filter f2 = { .q = "100%_", .owner_token_id = -1, .limit = 10 };
+    l = dt_store_upload_list(s, &f2);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 0);
+    cJSON_Delete(l);
+    dt_upload_filter f3 = { .owner_token_id = -1, .limit = 1 };
+    l = dt_store_upload_list(s, &f3);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 1);
+    const char *cursor = cJSON_GetObjectItem(l, "next_cursor")->valuestring;
+    ck_assert_ptr_nonnull(cursor);
+    f3.cursor = atoll(cursor);
+    cJSON_Delete(l);
+    l = dt_store_upload_list(s, &f3);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), 1);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(l, "next_cursor")));
+    cJSON_Delete(l);
+
+    /* Deleting one of two uploads that share blobs orphans nothing; deleting
+     * the second orphans both blobs and drops the shared report. */
+    char **orphans;
+    size_t n;
+    ck_assert_int_eq(dt_store_upload_delete(s, ref2.seq, &orphans, &n, NULL), DT_OK);
+    ck_assert_int_eq(n, 0);
+    free(orphans);
+    ck_assert_int_eq(dt_store_upload_delete(s, ref.seq, &orphans, &n, NULL), DT_OK);
+    ck_assert_int_eq(n, 2);
+    for (size_t i = 0; i < n; i++)
+        free(orphans[i]);
+    free(orphans);
+    ck_assert_ptr_null(dt_store_report_text(s, ref.report_id));
+    remove_fresh(s);
+}
+END_TEST
+
+START_TEST(failures_retry_and_recovery)
+{
+    dt_store *s = open_fresh();
+    dt_upload_new u = one_upload(SHA_C, NULL);
+    ck_assert_int_eq(dt_store_upload_create(s, &u, NULL), DT_OK);
+    dt_job job;
+    ck_assert_int_eq(dt_store_job_lease(s, "w1", 60, &job), 1);
+    /* A crash is retried once... */
+    ck_assert_int_eq(dt_store_job_fail(s, &job, "crash", "signal 11", 1, NULL), DT_OK);
+    ck_assert_int_eq(dt_store_queue_depth(s), 1);
+    ck_assert_int_eq(dt_store_job_lease(s, "w1", 60, &job), 1);
+    ck_assert_int_eq(job.attempts, 2);
+    /* ...but not twice. */
+    ck_assert_int_eq(dt_store_job_fail(s, &job, "crash", "signal 11", 1, NULL), DT_OK);
+    ck_assert_int_eq(dt_store_queue_depth(s), 0);
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    ck_assert_str_eq(ref.status, "failed");
+    cJSON *o = dt_store_upload_json(s, ref.seq);
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "error")->valuestring, "crash: signal 11");
+    cJSON_Delete(o);
+
+    /* A lease held by a dead server comes back at start. */
+    ck_assert_int_eq(dt_store_upload_reanalyze(s, ref.seq, NULL), DT_OK);
+    ck_assert_int_eq(dt_store_job_lease(s, "dead", 600, &job), 1);
+    ck_assert_int_eq(dt_store_requeue_expired(s, 0), 0); /* not expired yet */
+    ck_assert_int_eq(dt_store_requeue_expired(s, 1), 1); /* start-up: all */
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    ck_assert_str_eq(ref.status, "queued");
+    /* The dead server's result no longer counts. */
+    ck_assert_int_ne(dt_store_job_finish(s, &job, "{}", &(dt_report_index){ .thread_count = -1 }, 1, NULL), DT_OK);
+    char *m = dt_store_metrics(s);
+    ck_assert_ptr_nonnull(strstr(m, "dt_queue_depth 1\n"));
+    ck_assert_ptr_nonnull(strstr(m, "dt_uploads 1\n"));
+    free(m);
+    remove_fresh(s);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store");
+    tcase_add_test(tc, migrations_apply_once);
+    tcase_add_test(tc, tokens_and_sessions);
+    tcase_add_test(tc, upload_lease_finish_reuse);
+    tcase_add_test(tc, failures_retry_and_recovery);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+DT_TEST_MAIN(store_suite)
