@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages, whatever the build, the server and the tests
 # need and this machine lacks. Silent and fast (one dpkg query) when all is
-# present; works as root or through sudo. Usage: scripts/bootstrap.sh [--tests]
+# present; works as root or through sudo. Usage: scripts/bootstrap.sh [--tests|--runtime]
 set -euo pipefail
 
 # Build and run: compiler, CMake, and the libraries the design card names.
@@ -10,10 +10,16 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
       libcurl4-openssl-dev curl ca-certificates)
 # Tests add: clang + libFuzzer runtime (fuzz targets, sanitizers), llvm
 # (llvm-pdbutil / llvm-readobj as oracles), the sqlite3 shell, python3 (a
-# loopback symbol server), and Chromium + Node for the browser tests.
+# loopback symbol server), Chromium + Node for the browser tests, and wrk
+# (the read-API benchmark smoke run); jq reads JSON in the shell tests.
+# --runtime: only what the built server needs to run (the image's last stage).
+if [[ "${1:-}" == "--runtime" ]]; then
+  pkgs=(libmicrohttpd12 libsqlite3-0 libcjson1 libarchive13 zlib1g libssl3
+        libcurl4 curl ca-certificates sqlite3)
+fi
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip gcab
-         chromium time procps)
+         chromium time procps wrk jq)
 fi
 
 missing=()

@@ -219,7 +219,9 @@ const char *dt_config_help(void)
         if (off < sizeof text)
             snprintf(text + off, sizeof text - off,
                      "  %-28s %s\n\nSignals: SIGTERM/SIGINT stop accepting, let running analyses finish\n"
-                     "within --drain-grace, requeue the rest, and exit.\n",
+                     "within --drain-grace, requeue the rest, and exit.\n"
+                     "\nHealth: GET /healthz answers 200 while the store is usable (container\n"
+                     "HEALTHCHECK, load balancers); GET /metrics is Prometheus text (staff token).\n",
                      "--help", "this text");
     }
     return text;
