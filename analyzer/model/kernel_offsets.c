@@ -28,8 +28,10 @@ typedef struct {
 } layout;
 
 /* Sources: [RZ] rizin subprojects/rzwinkd/profiles.h; [ND] ntdiff/headers
- * _KTHREAD/_ETHREAD/_EPROCESS dumps for 19041-family x64; [V] verified on
- * tests/data/kernel triage dumps (docs/formats.md C.4). */
+ * _KTHREAD/_ETHREAD/_EPROCESS dumps (PDB type dumps, one folder per build);
+ * [EO] I3r1h0n/eprocess_offsets README; [V] verified on tests/data/kernel
+ * triage dumps (docs/formats.md C.4).  Per-value confidence is in
+ * docs/kernel_offsets.md. */
 static const layout layouts[] = {
     /* Windows 10 2004/20H2/21H1/21H2/22H2, Server 2022 is 20348 (not here). */
     { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
@@ -41,6 +43,19 @@ static const layout layouts[] = {
       { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
       { 0x4e8, 0x540, 0x558, U },
       { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0, U } },
+    /* Windows 11 24H2 / Server 2025 x64 (build 26100) [ND Win11_2409_24H2
+     * x64 ntoskrnl.exe]: KTHREAD head unchanged from 19041, EPROCESS and
+     * ETHREAD shrank (KPROCESS 0x1c8, KTHREAD 0x4c0). */
+    { "win11-26100-x64", DT_ARCH_AMD64, 26100, 26100,
+      { 0x1d0, 0x1d8, 0x338, 0x370, 0x1f8, 0x2e0 },
+      { 0x508, 0x560, 0x578, 0x4c0 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+    /* Windows 10 1809 / Server 2019 x64 (build 17763) [ND Win10_1809_RS5
+     * x64; EO for UniqueProcessId/ActiveProcessLinks]. */
+    { "win10-17763-x64", DT_ARCH_AMD64, 17763, 17763,
+      { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
+      { 0x638, 0x690, 0x6a8, 0x5f0 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 10 1903/1909 x64 [RZ WIN10_19H1]. */
     { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
       { 0x2e8, 0x2f0, 0x450, 0x488, U, 0x3f8 },
