@@ -28,8 +28,12 @@ typedef struct {
 } layout;
 
 /* Sources: [RZ] rizin subprojects/rzwinkd/profiles.h; [ND] ntdiff/headers
- * _KTHREAD/_ETHREAD/_EPROCESS dumps for 19041-family x64; [V] verified on
- * tests/data/kernel triage dumps (docs/formats.md C.4). */
+ * _KTHREAD/_ETHREAD/_EPROCESS dumps (PDB type dumps, one folder per build);
+ * [VG] novafacing/vergilius-rs headers/bindings-10.0.BUILD-x64.h (Vergilius
+ * Project layouts with offsets); [EO] I3r1h0n/eprocess_offsets README;
+ * [V] verified on tests/data/kernel triage dumps (docs/formats.md C.4).
+ * Per-value confidence is in docs/kernel_offsets.md.  The 19041 row stays
+ * first: validation of unknown builds tries rows in this order. */
 static const layout layouts[] = {
     /* Windows 10 2004/20H2/21H1/21H2/22H2, Server 2022 is 20348 (not here). */
     { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
@@ -41,21 +45,57 @@ static const layout layouts[] = {
       { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
       { 0x4e8, 0x540, 0x558, U },
       { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0, U } },
-    /* Windows 10 1903/1909 x64 [RZ WIN10_19H1]. */
+    /* Windows 11 24H2 / Server 2025 x64 (build 26100) [ND Win11_2409_24H2
+     * x64 ntoskrnl.exe]: KTHREAD head unchanged from 19041, EPROCESS and
+     * ETHREAD shrank (KPROCESS 0x1c8, KTHREAD 0x4c0). */
+    { "win11-26100-x64", DT_ARCH_AMD64, 26100, 26100,
+      { 0x1d0, 0x1d8, 0x338, 0x370, 0x1f8, 0x2e0 },
+      { 0x508, 0x560, 0x578, 0x4c0 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+    /* Windows 11 21H2 x64 (build 22000) [VG 22000.1 and 22000.194; EO for
+     * UniqueProcessId/ActiveProcessLinks]: EPROCESS as 19041, ETHREAD not. */
+    { "win11-22000-x64", DT_ARCH_AMD64, 22000, 22000,
+      { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
+      { 0x4c8, 0x520, 0x538, 0x480 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+    /* Windows 11 22H2/23H2 x64 (22621, 22631 = 22621 + enablement package)
+     * [VG 22621.382 and 22631.2428; EO for 22621 UniqueProcessId/
+     * ActiveProcessLinks]. */
+    { "win11-22621-x64", DT_ARCH_AMD64, 22621, 22631,
+      { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
+      { 0x4c8, 0x520, 0x538, 0x480 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+    /* Windows 11 24H2 ARM64 (build 26100) [ND Win11_2409_24H2 ARM64
+     * ntoskrnl.exe]: ETHREAD and the KDBG-visible KTHREAD fields equal the
+     * 22000 ARM64 row; EPROCESS moved (KPROCESS 0x1b8). */
+    { "win11-26100-arm64", DT_ARCH_ARM64, 26100, 26100,
+      { 0x1c0, 0x1c8, 0x328, 0x360, 0x1e8, 0x2d0 },
+      { 0x4e8, 0x540, 0x558, 0x4a0 },
+      { 0x17c, 0x2a3, 0x17f, 0x6c, 4, 0x1ac, 0xc8, 0x2ac, 0x2fc, 0xe8, 0xb0, 0x26b } },
+    /* Windows 10 1809 / Server 2019 x64 (build 17763) [ND Win10_1809_RS5
+     * x64 and VG 17763.107 agree on every value]. */
+    { "win10-17763-x64", DT_ARCH_AMD64, 17763, 17763,
+      { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
+      { 0x638, 0x690, 0x6a8, 0x5f0 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+    /* Windows 10 1903/1909 x64 [RZ WIN10_19H1 and VG 18362.30/.418 for the
+     * identity fields; VG alone for CreateTime and KTHREAD]. */
     { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
-      { 0x2e8, 0x2f0, 0x450, 0x488, U, 0x3f8 },
-      { 0x648, 0x6a0, 0x6b8, U },
-      { U, U, U, U, U, U, U, U, U, U, U, U } },
-    /* Windows 10 1803 x64 [RZ WIN10_RS4]. */
+      { 0x2e8, 0x2f0, 0x450, 0x488, 0x310, 0x3f8 },
+      { 0x648, 0x6a0, 0x6b8, 0x600 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+    /* Windows 10 1803 x64 [RZ WIN10_RS4 and VG 17134.1; VG alone for
+     * CreateTime and KTHREAD]. */
     { "win10-17134-x64", DT_ARCH_AMD64, 17134, 17134,
-      { 0x2e0, 0x2e8, 0x450, 0x488, U, 0x3f8 },
-      { 0x638, 0x690, 0x6a8, U },
-      { U, U, U, U, U, U, U, U, U, U, U, U } },
-    /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1]. */
+      { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
+      { 0x638, 0x690, 0x6a8, 0x5f0 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+    /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1 and VG 14393.0; VG
+     * alone for CreateTime and KTHREAD]. */
     { "win10-14393-x64", DT_ARCH_AMD64, 14393, 14393,
-      { 0x2e8, 0x2f0, 0x450, 0x488, U, 0x3f8 },
-      { 0x630, 0x688, 0x698, U },
-      { U, U, U, U, U, U, U, U, U, U, U, U } },
+      { 0x2e8, 0x2f0, 0x450, 0x488, 0x308, 0x3f8 },
+      { 0x630, 0x688, 0x698, 0x5e0 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
 };
 
 void dt_kernel_offsets_init(dt_kernel_offsets *o)

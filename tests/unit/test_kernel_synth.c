@@ -156,7 +156,7 @@ END_TEST
 
 START_TEST(unknown_build_validates_layout)
 {
-    dt_kw_system s = system_desc(26100);
+    dt_kw_system s = system_desc(28000);
     size_t size;
     uint8_t *dump = dt_kw_build_triage(&s, &size);
     dt_kernel_dump kd;
@@ -165,7 +165,7 @@ START_TEST(unknown_build_validates_layout)
     ck_assert_str_eq(kd.offsets.table_name, "win10-19041-x64");
     bool warned = false;
     for (size_t i = 0; i < kd.warnings.count; i++)
-        warned |= strstr(kd.warnings.items[i], "26100") != NULL;
+        warned |= strstr(kd.warnings.items[i], "28000") != NULL;
     ck_assert(warned);
     check_app_threads(&kd);
     dt_kernel_dump_close(&kd);
@@ -185,7 +185,7 @@ static bool pdb_says_cid_elsewhere(void *ctx, const char *type, const char *fiel
 
 START_TEST(pdb_provider_is_used)
 {
-    dt_kw_system s = system_desc(26100);
+    dt_kw_system s = system_desc(28000);
     size_t size;
     uint8_t *dump = dt_kw_build_triage(&s, &size);
     dt_kernel_options o = { 0 };
