@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static int make_dir(const char *path)
 {
@@ -144,6 +145,28 @@ dt_file_kind dt_spool_kind(const dt_spool *sp)
     if (k == DT_KIND_UNKNOWN && sp->head_len >= 262 && memcmp(sp->head + 257, "ustar", 5) == 0)
         k = DT_KIND_TAR;
     return k;
+}
+
+dt_file_kind dt_spool_gzip_inner_kind(const dt_spool *sp)
+{
+    /* Customers mail `.dmp.gz`: a gzip part whose content is one dump is
+     * that dump (the analyzer inflates it itself), not an archive. */
+    if (dt_spool_kind(sp) != DT_KIND_GZIP || sp->fd < 0)
+        return DT_KIND_UNKNOWN;
+    /* Its own descriptor: the spool's write offset must not move. */
+    int fd = open(sp->tmp_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return DT_KIND_UNKNOWN;
+    gzFile gz = gzdopen(fd, "rb");
+    if (!gz) {
+        close(fd);
+        return DT_KIND_UNKNOWN;
+    }
+    uint8_t head[DT_SNIFF_BYTES];
+    int n = gzread(gz, head, sizeof head);
+    gzclose(gz);
+    dt_file_kind k = n > 0 ? dt_sniff(head, (size_t)n) : DT_KIND_UNKNOWN;
+    return dt_file_kind_is_dump(k) ? k : DT_KIND_UNKNOWN;
 }
 
 static void fsync_dir(const char *path)

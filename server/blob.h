@@ -45,6 +45,9 @@ dt_status dt_spool_open(dt_spool *sp, const char *data_dir, dt_error *err);
 dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *err);
 /* The kind sniffed from the first bytes (dumps, archives, tar by "ustar"). */
 dt_file_kind dt_spool_kind(const dt_spool *sp);
+/* For a gzip spool holding one dump: that dump's kind (read from the first
+ * inflated bytes); DT_KIND_UNKNOWN for anything else. */
+dt_file_kind dt_spool_gzip_inner_kind(const dt_spool *sp);
 /* fsync, hash, rename into blobs/; sha256 gets the hex digest.  Closes sp. */
 dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err);
 /* Closes and unlinks; safe on a closed or zeroed-and-never-opened spool

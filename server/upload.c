@@ -348,6 +348,9 @@ int dt_upload_finish(dt_upload *u, dt_upload_new *out)
         if (p->spool.fd < 0)
             continue;
         dt_file_kind k = dt_spool_kind(&p->spool);
+        dt_file_kind inner = dt_spool_gzip_inner_kind(&p->spool);
+        if (inner != DT_KIND_UNKNOWN)
+            k = inner; /* a gzip-compressed dump is that dump */
         const char *role = k == DT_KIND_MINIDUMP ? "user"
                          : (k == DT_KIND_KERNEL64 || k == DT_KIND_KERNEL32) ? "kernel" : "archive";
         int *seen = k == DT_KIND_MINIDUMP ? &have_user : dt_file_kind_is_dump(k) ? &have_kernel : &have_archive;
@@ -356,7 +359,7 @@ int dt_upload_finish(dt_upload *u, dt_upload_new *out)
         *seen = 1;
         dt_file_rec *f = &out->files[out->nfiles++];
         snprintf(f->role, sizeof f->role, "%s", role);
-        snprintf(f->kind, sizeof f->kind, "%s", dt_file_kind_name(k));
+        snprintf(f->kind, sizeof f->kind, "%s%s", dt_file_kind_name(k), inner != DT_KIND_UNKNOWN ? "+gzip" : "");
         snprintf(f->name, sizeof f->name, "%s", p->name);
         f->size = p->spool.size;
     }

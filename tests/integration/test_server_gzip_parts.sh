@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test_server_gzip_parts.sh — customers send `.dmp.gz`: a gzip-compressed
+# dump in the `user` (or `kernel`) part, beside the other dump, is that dump
+# (stored as uploaded, kind "minidump+gzip"; the analyzer inflates it), not
+# an archive to be refused next to a second file.
+source "$(dirname "$0")/server_lib.sh"
+start_server "$WORK/data"
+paired=$DT_TEST_DATA/paired
+gzip -c "$paired/hello_block.Kernel.dmp" >"$WORK/k.dmp.gz"
+for kernel in "$paired/hello_block.Kernel.dmp" "$WORK/k.dmp.gz"; do
+  out=$(curl -s "${AUTH[@]}" -F "user=@$paired/hello_block.dmp.gz" -F "kernel=@$kernel" "$URL/api/dumps")
+  id=$(jq -r .id <<<"$out")
+  check "gzip parts accepted ($kernel)" "queued" "$(jq -r '.status' <<<"$out")"
+  check "user part kind" "minidump+gzip" "$(jq -r '.files[] | select(.role=="user") | .kind' <<<"$out")"
+  check "analysis done" "done" "$(wait_done "$id" 120)"
+  s=$(curl -s "${AUTH[@]}" "$URL/api/dumps/$id")
+  check "paired pid" "32" "$(jq -r .summary.pid <<<"$s")"
+  check "verdict" "blocked 3 min in a synchronous read" "$(jq -r .summary.verdict <<<"$s" | cut -c1-35)"
+done
+# a gzip of something that is not a dump is still an archive, refused beside a dump
+head -c 4096 /dev/urandom | gzip -c >"$WORK/junk.gz"
+code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" -F "user=@$paired/hello_block.dmp.gz" -F "kernel=@$WORK/junk.gz" "$URL/api/dumps")
+check "non-dump gzip beside a dump" "400" "$code"
+stop_server
+finish
