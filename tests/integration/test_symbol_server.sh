@@ -43,7 +43,7 @@ PY
 
 python3 "$src/tests/tools/symserver.py" "$work/store" >"$work/port" 2>"$work/server.err" &
 server_pid=$!
-for _ in $(seq 100); do [[ -s $work/port ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $work/port ]] && break; sleep 0.1; done; [[ -s $work/port ]] || fail "symbol server did not start"
 port=$(head -1 "$work/port")
 url=http://127.0.0.1:$port
 
@@ -68,7 +68,7 @@ diff -u "$work/local.txt" "$work/dead.txt" || fail "cached run with the server d
 # Misbehaving servers: each costs warnings, never the analysis.
 python3 "$src/tests/tools/symserver.py" "$work/store" >"$work/port" 2>"$work/server.err" &
 server_pid=$!
-for _ in $(seq 100); do [[ -s $work/port && $(wc -l <"$work/port") -ge 1 ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $work/port ]] && break; sleep 0.1; done; [[ -s $work/port ]] || fail "symbol server did not start"
 port=$(head -1 "$work/port"); url=http://127.0.0.1:$port
 for mode in e500 slow garbage big; do
   rm -rf "$work/c-$mode"
@@ -99,7 +99,7 @@ stop_srv
 # tests/data/symstore-kernel, real amdppm.sys/Wdf01000.sys and amdppm.pdb).
 python3 "$src/tests/tools/symserver.py" "$data/symstore-kernel" >"$work/port" 2>"$work/server.err" &
 server_pid=$!
-for _ in $(seq 100); do [[ -s $work/port ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $work/port ]] && break; sleep 0.1; done; [[ -s $work/port ]] || fail "symbol server did not start"
 url=http://127.0.0.1:$(head -1 "$work/port")/store
 kdump=$data/kernel/rizin__triage_x64.dmp
 kframes() { python3 -c '
