@@ -226,7 +226,9 @@ const char *dt_config_help(void)
                      "  %-28s %s\n\nSignals: SIGTERM/SIGINT stop accepting, let running analyses finish\n"
                      "within --drain-grace, requeue the rest, and exit.\n"
                      "\nHealth: GET /healthz answers 200 while the store is usable (container\n"
-                     "HEALTHCHECK, load balancers); GET /metrics is Prometheus text (staff token).\n",
+                     "HEALTHCHECK, load balancers); GET /metrics is Prometheus text (staff token).\n"
+                     "\nLogs: stderr, one JSON object per line for each request, analysis job,\n"
+                     "retention sweep and deletion (never tokens or view keys).\n",
                      "--help", "this text");
     }
     return text;

@@ -83,7 +83,7 @@ static int delete_old_uploads(dt_server *srv, dt_store *st, int64_t now, int *bu
     while (*budget > 0 && !stop_requested(srv)) {
         int n = dt_store_retention_uploads(st, before, 0, seqs, BATCH);
         int progressed = 0;
-        for (int i = 0; i < n && *budget > 0; i++, (*budget)--) {
+        for (int i = 0; i < n && *budget > 0 && !stop_requested(srv); i++, (*budget)--) {
             char id[33] = "";
             int64_t created = now;
             dt_store_upload_by_seq(st, seqs[i], id, &created);
@@ -115,7 +115,7 @@ static int purge_old_dumps(dt_server *srv, dt_store *st, int64_t now, int *budge
     while (*budget > 0 && !stop_requested(srv)) {
         int n = dt_store_retention_uploads(st, before, 1, seqs, BATCH);
         int progressed = 0;
-        for (int i = 0; i < n && *budget > 0; i++, (*budget)--)
+        for (int i = 0; i < n && *budget > 0 && !stop_requested(srv); i++, (*budget)--)
             if (purge_one(srv, st, seqs[i], now, "retain-dumps", NULL) > 0)
                 progressed++;
         done += progressed;
@@ -134,7 +134,7 @@ static int purge_over_size(dt_server *srv, dt_store *st, int64_t now, int *budge
     while (total > limit && *budget > 0 && !stop_requested(srv)) {
         int n = dt_store_retention_uploads(st, INT64_MAX, 1, seqs, BATCH);
         int progressed = 0;
-        for (int i = 0; i < n && total > limit && *budget > 0; i++, (*budget)--) {
+        for (int i = 0; i < n && total > limit && *budget > 0 && !stop_requested(srv); i++, (*budget)--) {
             if (purge_one(srv, st, seqs[i], now, "max-dump-bytes", NULL) > 0) {
                 progressed++;
                 /* Measured again: a purged row may share its blob with a kept one. */
