@@ -19,9 +19,11 @@ cp "$data/symbols/breakpad__test_app.sym" "$tmp/bp/test_app.pdb/5A9832E5287241C1
 cp "$data/symbols/breakpad__kernel32.sym" "$tmp/bp/kernel32.pdb/BCE8785C57B44245A669896B6A19B9542/kernel32.sym"
 for n in hello_block multi_hang crash_av; do gzip -dc "$data/wine/$n.dmp.gz" >"$tmp/$n.dmp"; done
 
-# the Wine PDBs behind a loopback symbol server, cache warmed once
+# the Wine PDBs behind a loopback symbol server, cache warmed once; the
+# store's ids are the analyzer's own (debug_file/debug_id of each module)
 mkdir -p "$tmp/store"
-"$bin" analyze "$tmp/multi_hang.dmp" --format json | python3 -c '
+file_pdbs() { # dump
+  "$bin" analyze "$1" --format json | python3 -c '
 import json, os, shutil, sys
 for m in json.load(sys.stdin)["user"]["modules"]:
     n, i = m.get("debug_file"), m.get("debug_id")
@@ -30,17 +32,8 @@ for m in json.load(sys.stdin)["user"]["modules"]:
         os.makedirs(os.path.join(sys.argv[2], n, i), exist_ok=True)
         shutil.copy(src, os.path.join(sys.argv[2], n, i, n))
 ' "$data/wine/bin/clang" "$tmp/store"
-for n in hello_block crash_av; do
-  "$bin" analyze "$tmp/$n.dmp" --format json | python3 -c '
-import json, os, shutil, sys
-for m in json.load(sys.stdin)["user"]["modules"]:
-    n, i = m.get("debug_file"), m.get("debug_id")
-    src = os.path.join(sys.argv[1], n or "")
-    if n and i and os.path.exists(src):
-        os.makedirs(os.path.join(sys.argv[2], n, i), exist_ok=True)
-        shutil.copy(src, os.path.join(sys.argv[2], n, i, n))
-' "$data/wine/bin/clang" "$tmp/store"
-done
+}
+for n in hello_block multi_hang crash_av; do file_pdbs "$tmp/$n.dmp"; done
 python3 "$here/tests/tools/symserver.py" "$tmp/store" >"$tmp/port" 2>/dev/null &
 server=$!
 for _ in $(seq 100); do [[ -s $tmp/port ]] && break; sleep 0.1; done

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include "formats/pdb.h"
 #include "report/frames_json.h"
 #include "unwind/symbol_hooks.h"
 #include "unwind/stackwalk.h"
@@ -492,6 +494,27 @@ cJSON *dt_kernel_analyze_view_symbolized(dt_view file, const dt_kernel_options *
     if (dt_kernel_dump_open(file, &o, &kd, err) != DT_OK) {
         dt_kernel_dump_close(&kd);
         return NULL;
+    }
+    /* With symbols, the kernel image's own PDB knows every structure
+     * layout: when one is found for ntoskrnl, open again with its type
+     * information first in line (model/kernel_offsets.h), so builds missing
+     * from the built-in table still get ids, names and wait facts. */
+    if (sym && !o.field_offset && kd.drivers.count) {
+        const dt_module *nt = &kd.drivers.items[0];
+        for (size_t i = 0; i < kd.drivers.count; i++)
+            if (kd.drivers.items[i].code_file && strncasecmp(kd.drivers.items[i].code_file, "ntoskrnl", 8) == 0)
+                nt = &kd.drivers.items[i];
+        dt_symbolizer_annotate(sym, (dt_module *)nt, &kd.as);
+        struct dt_pdb *pdb = dt_symbolizer_pdb(sym, nt);
+        if (pdb) {
+            o.field_offset = dt_pdb_field_offset_fn;
+            o.field_offset_ctx = pdb;
+            dt_kernel_dump_close(&kd);
+            if (dt_kernel_dump_open(file, &o, &kd, err) != DT_OK) {
+                dt_kernel_dump_close(&kd);
+                return NULL;
+            }
+        }
     }
     dt_kernel_walk_stacks_ex(&kd, sym);
     cJSON *r = dt_kernel_report_symbolized(&kd, sym);

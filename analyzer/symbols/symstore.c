@@ -66,6 +66,9 @@ static dt_status add_sympath(dt_symstore *s, const char *text, const char *defau
             const char *t = getenv(DT_SYMBOL_TIMEOUT_ENV);
             if (t && atof(t) > 0)
                 o.timeout_ms = (long)(atof(t) * 1000);
+            const char *mx = getenv(DT_SYMBOL_MAX_BYTES_ENV);
+            if (mx && strtoull(mx, NULL, 10) > 0)
+                o.max_bytes = strtoull(mx, NULL, 10);
             const char *off = getenv(DT_SYMBOL_OFFLINE_ENV);
             o.offline = off && *off && strcmp(off, "0") != 0;
             if (!(s->srv = dt_symsrv_new(&o)))

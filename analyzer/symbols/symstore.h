@@ -30,6 +30,8 @@
 /* Seconds one symbol-server request may take (default 20; a server gets
  * twice that in total per analysis). */
 #define DT_SYMBOL_TIMEOUT_ENV "DUMPTRIAGE_SYMBOL_TIMEOUT"
+/* Largest symbol file (bytes) a server may send (default 2 GiB). */
+#define DT_SYMBOL_MAX_BYTES_ENV "DUMPTRIAGE_SYMBOL_MAX_BYTES"
 /* Non-empty and not "0": use symbol-server caches only, no network. */
 #define DT_SYMBOL_OFFLINE_ENV "DUMPTRIAGE_SYMBOL_OFFLINE"
 

@@ -70,17 +70,17 @@ python3 "$src/tests/tools/symserver.py" "$work/store" >"$work/port" 2>"$work/ser
 server_pid=$!
 for _ in $(seq 100); do [[ -s $work/port && $(wc -l <"$work/port") -ge 1 ]] && break; sleep 0.1; done
 port=$(head -1 "$work/port"); url=http://127.0.0.1:$port
-for mode in e500 slow garbage; do
+for mode in e500 slow garbage big; do
   rm -rf "$work/c-$mode"
   start=$(date +%s.%N)
-  DUMPTRIAGE_SYMBOL_TIMEOUT=1 "$bin" analyze "$dump" --symbols "srv*$work/c-$mode*$url/$mode" --format json \
+  DUMPTRIAGE_SYMBOL_TIMEOUT=1 DUMPTRIAGE_SYMBOL_MAX_BYTES=65536 "$bin" analyze "$dump" --symbols "srv*$work/c-$mode*$url/$mode" --format json \
     >"$work/$mode.json" || fail "$mode: analyze failed"
   secs=$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")
   python3 - "$work/$mode.json" "$mode" "$secs" <<'PY' || fail "$mode"
 import json, sys
 d, mode, secs = json.load(open(sys.argv[1])), sys.argv[2], float(sys.argv[3])
 w = [x for x in d["warnings"] if "symbols:" in x]
-want = {"e500": "HTTP status 500", "slow": "timed out", "garbage": "corrupt"}[mode]
+want = {"e500": "HTTP status 500", "slow": "timed out", "garbage": "corrupt", "big": "limit"}[mode]
 assert any(want in x and "multi_hang.pdb" in x or want in x for x in w), (mode, w[:5])
 assert any("multi_hang.pdb" in x for x in w), (mode, w[:5])
 # a 1 s request timeout, 2 s budget per server: well under 10 s in all
@@ -91,4 +91,28 @@ print("ok %s: %d warnings, %.1f s" % (mode, len(w), secs))
 PY
   [[ -z $(find "$work/c-$mode" -name '.dt-download-*' 2>/dev/null) ]] || fail "$mode: half-written download left in the cache"
 done
+stop_srv() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; server_pid=; }
+stop_srv
+
+# Kernel dumps: driver images by name + TimeDateStamp + SizeOfImage, their
+# debug directory, then their PDB — all from the server (the store is
+# tests/data/symstore-kernel, real amdppm.sys/Wdf01000.sys and amdppm.pdb).
+python3 "$src/tests/tools/symserver.py" "$data/symstore-kernel" >"$work/port" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 100); do [[ -s $work/port ]] && break; sleep 0.1; done
+url=http://127.0.0.1:$(head -1 "$work/port")/store
+kdump=$data/kernel/rizin__triage_x64.dmp
+kframes() { python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s!%s" % (f.get("module"), f.get("function")) for f in d["kernel"]["bugcheck"]["context_frames"]))
+' "$1"; }
+"$bin" analyze "$kdump" --symbols "$data/symstore-kernel" --format json >"$work/klocal.json"
+"$bin" analyze "$kdump" --symbols "srv*$work/kcache*$url" --format json >"$work/kremote.json"
+kframes "$work/klocal.json" >"$work/klocal.txt"
+kframes "$work/kremote.json" >"$work/kremote.txt"
+grep -q 'amdppm.sys!WriteIoMemRawEx' "$work/kremote.txt" || fail "kernel frames not named through the server"
+diff -u "$work/klocal.txt" "$work/kremote.txt" || fail "kernel names through the server differ from the local store's"
+[[ -f $work/kcache/amdppm.sys/c9c030003b000/amdppm.sys || -f $work/kcache/amdppm.sys/C9C030003B000/amdppm.sys ]] || fail "driver image not cached"
+[[ -n $(find "$work/kcache" -name amdppm.pdb -type f) ]] || fail "driver PDB not cached"
 echo "symbol server: all checks passed"

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""symserver.py ROOT — a symbol server for tests, on 127.0.0.1 (port printed on
-stdout's first line).  Serves ROOT (symstore layout) under /store/, and
+"""symserver.py ROOT [LOG] — a symbol server for tests, on 127.0.0.1 (port
+printed on stdout's first line).  Serves ROOT (symstore layout) under /store/,
+matching path components case-insensitively as Microsoft's (IIS) server does,
+and
 misbehaves on purpose under other prefixes so clients can be tested against
 real failure modes:
   /slow/...    waits 30 s before answering (timeouts)
@@ -8,11 +10,32 @@ real failure modes:
   /big/...     answers 200 with an endless body (size limits)
   /garbage/... answers 404 for the file and 200 junk for its CAB name (corrupt archives)
   /ptr/...     answers file.ptr redirects to /store/ for everything
-Every request is appended to ROOT/../requests.log (method path)."""
+Every request is appended to LOG (method path) when LOG is given."""
 import http.server, os, sys, time, socketserver
 
 ROOT = os.path.abspath(sys.argv[1])
-LOG = os.path.join(os.path.dirname(ROOT), "requests.log")
+LOG = sys.argv[2] if len(sys.argv) > 2 else None
+
+
+def resolve(root, rest):
+    """The file under root for the URL path rest, each component matched
+    without regard to case; None when absent."""
+    path = root
+    for part in rest.split("/"):
+        if part in ("", ".", ".."):
+            return None
+        exact = os.path.join(path, part)
+        if os.path.exists(exact):
+            path = exact
+            continue
+        try:
+            names = {n.lower(): n for n in os.listdir(path)}
+        except OSError:
+            return None
+        if part.lower() not in names:
+            return None
+        path = os.path.join(path, names[part.lower()])
+    return path if os.path.isfile(path) else None
 
 class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
@@ -24,8 +47,9 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
     def do_GET(self):
-        with open(LOG, "a") as f:
-            f.write("GET %s\n" % self.path)
+        if LOG:
+            with open(LOG, "a") as f:
+                f.write("GET %s\n" % self.path)
         parts = self.path.split("/", 2)
         mode, rest = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
         if mode == "slow":
@@ -54,8 +78,8 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send_body(404, b"")
         if mode != "store" or ".." in rest:
             return self.send_body(404, b"")
-        path = os.path.join(ROOT, rest)
-        if os.path.isfile(path):
+        path = resolve(ROOT, rest)
+        if path:
             with open(path, "rb") as f:
                 return self.send_body(200, f.read())
         return self.send_body(404, b"")
