@@ -90,8 +90,11 @@ dt_status dt_store_upload_purge_files(dt_store *s, int64_t seq, int64_t now, con
         out->bytes += sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
-    st = dt_sql_prepare(s, "UPDATE files SET purged_at = ?, purge_reason = ? WHERE upload_seq = ? AND purged_at IS NULL",
-                        err);
+    /* Checked again inside the transaction: a reanalysis queued since the
+     * candidates were listed needs the files. */
+    st = dt_sql_prepare(s, "UPDATE files SET purged_at = ?1, purge_reason = ?2 WHERE upload_seq = ?3"
+                           " AND purged_at IS NULL"
+                           " AND (SELECT status FROM uploads WHERE seq = ?3) IN ('done', 'failed')", err);
     if (!st)
         goto fail;
     sqlite3_bind_int64(st, 1, now);
@@ -102,6 +105,8 @@ dt_status dt_store_upload_purge_files(dt_store *s, int64_t seq, int64_t now, con
     if (rc != SQLITE_DONE)
         goto fail;
     out->files = sqlite3_changes(s->db);
+    if (out->files == 0)
+        out->bytes = 0;
     if (dt_sql_exec(s, "COMMIT", err) != 0)
         goto fail;
     out->orphans = calloc(nsha ? nsha : 1, sizeof *out->orphans);
