@@ -35,6 +35,9 @@ while read -r sha; do
   rel="${sha:0:2}/${sha:2}"
   if [[ -f $dest/blobs/$rel ]]; then continue; fi
   if [[ ! -f $data/blobs/$rel ]]; then
+    # Purged by retention since the snapshot: nothing to keep.
+    live=$(sqlite3 "$db" ".timeout 30000" "SELECT COUNT(*) FROM files WHERE sha256 = '$sha' AND purged_at IS NULL;")
+    [[ $live == 0 ]] && continue
     echo "backup: blob missing in the live data dir: $sha" >&2; missing=$((missing + 1)); continue
   fi
   mkdir -p "$dest/blobs/${sha:0:2}"
@@ -42,10 +45,10 @@ while read -r sha; do
   got=$(sha256sum "$dest/blobs/$rel.partial" | cut -d' ' -f1)
   [[ $got == "$sha" ]] || { echo "backup: blob $sha copied with hash $got" >&2; exit 1; }
   mv "$dest/blobs/$rel.partial" "$dest/blobs/$rel"
-done < <(sqlite3 "$tmpdb" "SELECT DISTINCT sha256 FROM files;")
+done < <(sqlite3 "$tmpdb" "SELECT DISTINCT sha256 FROM files WHERE purged_at IS NULL;")
 (( missing == 0 )) || exit 1
 sync -f "$dest" 2>/dev/null || sync
 mv "$tmpdb" "$dest/dumptriage.sqlite"
 uploads=$(sqlite3 "$dest/dumptriage.sqlite" "SELECT COUNT(*) FROM uploads;")
-blobs=$(sqlite3 "$dest/dumptriage.sqlite" "SELECT COUNT(DISTINCT sha256) FROM files;")
+blobs=$(sqlite3 "$dest/dumptriage.sqlite" "SELECT COUNT(DISTINCT sha256) FROM files WHERE purged_at IS NULL;")
 echo "backup: ok, $uploads uploads, $blobs blobs in $dest"

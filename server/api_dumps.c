@@ -16,6 +16,7 @@
 
 #include "blob.h"
 #include "http.h"
+#include "retention.h"
 #include "secrets.h"
 
 enum MHD_Result dt_api_upload_finish(dt_request *r)
@@ -106,6 +107,8 @@ static enum MHD_Result send_file(dt_request *r, const dt_upload_ref *u, const ch
         return dt_http_error(r, 404, "not_found", "files are user, kernel or archive");
     if (!dt_store_file_get(dt_http_store(r), u->seq, role, &f))
         return dt_http_error(r, 404, "not_found", "this upload has no %s file", role);
+    if (f.purged)
+        return dt_http_error(r, 410, "gone", "the %s file was deleted by the retention policy; the report is kept", role);
     char path[1200];
     if (dt_blob_path(r->srv->cfg.data_dir, f.sha256, path, sizeof path) != 0)
         return dt_http_error(r, 500, "internal", "bad blob name");
@@ -128,6 +131,7 @@ static enum MHD_Result send_file(dt_request *r, const dt_upload_ref *u, const ch
     MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
     MHD_add_response_header(resp, "Content-Disposition", disp);
     MHD_add_response_header(resp, "X-Content-SHA256", f.sha256);
+    dt_http_set_bytes(r, (int64_t)st.st_size);
     return dt_http_reply(r, 200, resp);
 }
 
@@ -218,6 +222,7 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
                 free(orphans[i]);
             }
             free(orphans);
+            dt_retention_log_deletion("upload", "staff", u.id, -1, -1, norphans, -1);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "id", u.id);
             cJSON_AddBoolToObject(o, "deleted", 1);
@@ -230,6 +235,12 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
             return dt_http_error(r, 405, "method_not_allowed", "use POST");
         if (r->who.role != DT_ROLE_STAFF)
             return dt_http_error(r, 403, "forbidden", "only staff may reanalyze uploads");
+        static const char *roles[] = { "user", "kernel", "archive" };
+        for (int i = 0; i < 3; i++) {
+            dt_file_rec f;
+            if (dt_store_file_get(st, u.seq, roles[i], &f) && f.purged)
+                return dt_http_error(r, 410, "gone", "the dump files were deleted by the retention policy");
+        }
         dt_error err = { 0 };
         if (dt_store_upload_reanalyze(st, u.seq, &err) != DT_OK)
             return dt_http_error(r, 500, "internal", "%s", err.message);

@@ -50,6 +50,10 @@ static const opt_def options[] = {
     { "admin-token", OPT_STR, O(admin_token), "staff token to create at start (otherwise one is generated and printed once)" },
     { "symbols", OPT_SYMBOLS, O(symbol_paths), "symbol directory passed to the analyzer; repeatable (env: colon-separated)" },
     { "cookie-secure", OPT_FLAG, O(cookie_secure), "mark the session cookie Secure (when served behind TLS)" },
+    { "retain-dumps", OPT_UINT, O(retain_dumps_days), "days to keep uploaded dump files; older ones are deleted, reports kept (default 0: forever)" },
+    { "retain-reports", OPT_UINT, O(retain_reports_days), "days to keep uploads at all; older ones are deleted with report and files (default 0: forever)" },
+    { "max-dump-bytes", OPT_SIZE, O(max_dump_bytes), "total size of stored dump files; above it the oldest are deleted, reports kept (default 0: no limit)" },
+    { "retention-interval", OPT_UINT, O(retention_interval), "seconds between retention sweeps; one also runs at start (default 3600)" },
     { "test-hooks", OPT_FLAG, O(test_hooks), "tests only: honour DT_TEST_HOOK=crash|hang|cpu|memory in an upload's note" },
 };
 
@@ -172,6 +176,7 @@ static void defaults(dt_server_config *cfg)
     cfg->max_connections = 64;
     cfg->drain_grace = 30;
     cfg->upload_open = 1;
+    cfg->retention_interval = 3600;
 #ifdef DT_SOURCE_DIR
     snprintf(cfg->web_dir, sizeof cfg->web_dir, "%s/web", DT_SOURCE_DIR);
     snprintf(cfg->migrations_dir, sizeof cfg->migrations_dir, "%s/migrations", DT_SOURCE_DIR);
@@ -221,7 +226,9 @@ const char *dt_config_help(void)
                      "  %-28s %s\n\nSignals: SIGTERM/SIGINT stop accepting, let running analyses finish\n"
                      "within --drain-grace, requeue the rest, and exit.\n"
                      "\nHealth: GET /healthz answers 200 while the store is usable (container\n"
-                     "HEALTHCHECK, load balancers); GET /metrics is Prometheus text (staff token).\n",
+                     "HEALTHCHECK, load balancers); GET /metrics is Prometheus text (staff token).\n"
+                     "\nLogs: stderr, one JSON object per line for each request, analysis job,\n"
+                     "retention sweep and deletion (never tokens or view keys).\n",
                      "--help", "this text");
     }
     return text;
@@ -292,6 +299,14 @@ int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, siz
     }
     if (cfg->workers < 1 || cfg->workers > 64) {
         snprintf(err, errlen, "--workers must be 1..64");
+        return -1;
+    }
+    if (cfg->retention_interval < 1) {
+        snprintf(err, errlen, "--retention-interval must be at least 1");
+        return -1;
+    }
+    if (cfg->retain_reports_days && cfg->retain_dumps_days > cfg->retain_reports_days) {
+        snprintf(err, errlen, "--retain-dumps cannot exceed --retain-reports (a report outlives its dumps, not the reverse)");
         return -1;
     }
     if (cfg->analysis_timeout < 1) {

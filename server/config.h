@@ -37,6 +37,10 @@ typedef struct {
     int symbol_path_count;
     int cookie_secure;           /* --cookie-secure: add Secure to the session cookie */
     int test_hooks;              /* --test-hooks: honour DT_TEST_HOOK=… in an upload's note */
+    unsigned retain_dumps_days;  /* --retain-dumps DAYS: purge dump files of older uploads (0: keep) */
+    unsigned retain_reports_days;/* --retain-reports DAYS: delete older uploads entirely (0: keep) */
+    uint64_t max_dump_bytes;     /* --max-dump-bytes: purge oldest dump files above this total (0: no limit) */
+    unsigned retention_interval; /* --retention-interval seconds between sweeps */
 } dt_server_config;
 
 /* Fills cfg with defaults, then the environment, then argv (argv[0] is

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "log.h"
 
 #define MAX_JSON_BODY (64 * 1024)
 
@@ -64,13 +65,20 @@ enum MHD_Result dt_http_reply(dt_request *r, unsigned status, struct MHD_Respons
     enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->replied = 1;
+    r->status = status;
     return ok;
+}
+
+void dt_http_set_bytes(dt_request *r, int64_t bytes)
+{
+    r->bytes = bytes;
 }
 
 enum MHD_Result dt_http_text(dt_request *r, unsigned status, const char *content_type, char *text)
 {
     if (!text)
         return dt_http_error(r, 500, "internal", "out of memory");
+    r->bytes = (int64_t)strlen(text);
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);
@@ -272,6 +280,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->method = method;
         r->url = url;
+        r->start_ms = dt_log_mono_ms();
+        r->bytes = -1;
+        dt_log_safe_path(url, r->path, sizeof r->path);
+        pthread_mutex_lock(&srv->mu);
+        r->request_id = ++srv->next_request_id;
+        pthread_mutex_unlock(&srv->mu);
         identify(r);
         if (strcmp(method, "POST") == 0 && strcmp(url, "/api/dumps") == 0)
             return begin_upload(r);
@@ -316,14 +330,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return route(r);
 }
 
+/* One line per request.  The path comes without its query string (view keys
+ * travel as ?key=) and tokens are never read into the line. */
+static void log_request(dt_request *r, enum MHD_RequestTerminationCode toe)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    char rid[24];
+    snprintf(rid, sizeof rid, "r%llu", (unsigned long long)r->request_id);
+    cJSON_AddStringToObject(o, "request_id", rid);
+    cJSON_AddStringToObject(o, "method", r->method ? r->method : "");
+    cJSON_AddStringToObject(o, "path", r->path);
+    cJSON_AddNumberToObject(o, "status", r->status);
+    if (r->bytes >= 0)
+        cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
+    else
+        cJSON_AddNullToObject(o, "bytes");
+    cJSON_AddNumberToObject(o, "duration_ms", (double)(dt_log_mono_ms() - r->start_ms));
+    cJSON_AddStringToObject(o, "role", r->who.bad_credentials ? "invalid" : dt_role_name(r->who.role));
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        cJSON_AddStringToObject(o, "aborted", toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
+                                              : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? "client" : "server");
+    dt_log_event("request", o);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)conn;
-    (void)toe;
     dt_request *r = *con_cls;
     if (!r)
         return;
+    log_request(r, toe);
     dt_upload_free(r->upload); /* removes the temp files of an unfinished upload */
     dt_symbol_upload_free(r->symbols);
     dt_store_close(r->store);

@@ -38,6 +38,12 @@ typedef struct {
     int body_too_large;
     int replied;            /* a reply was queued before the body ended */
     int counted;            /* upload counted in metrics */
+    /* For the request log line (log.h). */
+    uint64_t request_id;
+    int64_t start_ms;       /* monotonic */
+    unsigned status;        /* 0 until a reply is queued */
+    int64_t bytes;          /* response body size, -1 unknown */
+    char path[512];         /* URL path without the query, secrets hidden */
 } dt_request;
 
 /* The request's store connection (opened on first use; NULL on failure). */
@@ -47,6 +53,9 @@ const char *dt_http_arg(dt_request *r, const char *name);
 /* A request header or NULL. */
 const char *dt_http_header(dt_request *r, const char *name);
 
+/* Records the body size of the reply about to be queued (for the log);
+ * dt_http_text sets it itself. */
+void dt_http_set_bytes(dt_request *r, int64_t bytes);
 /* Replies; each adds the security headers.  They return MHD_YES/MHD_NO for
  * the access handler to return. */
 enum MHD_Result dt_http_reply(dt_request *r, unsigned status, struct MHD_Response *resp);

@@ -21,6 +21,7 @@
 #include "blob.h"
 #include "config.h"
 #include "http.h"
+#include "retention.h"
 #include "secrets.h"
 #include "server.h"
 #include "worker.h"
@@ -167,6 +168,14 @@ int dt_cli_serve(int argc, char **argv)
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->wake, NULL);
 
+    /* The first sweep runs before the port opens, so a server started after a
+     * long stop never serves what it should have deleted. */
+    if (srv->cfg.retain_dumps_days || srv->cfg.retain_reports_days || srv->cfg.max_dump_bytes) {
+        dt_store *rst = dt_server_store(srv);
+        dt_retention_sweep(srv, rst);
+        dt_store_close(rst);
+    }
+
     /* Signals are taken by sigwait below; every thread inherits the mask. */
     sigset_t set;
     sigemptyset(&set);
@@ -180,9 +189,15 @@ int dt_cli_serve(int argc, char **argv)
         fprintf(stderr, "dumptriage serve: cannot start workers\n");
         return 1;
     }
+    if (dt_retention_start(srv) != 0) {
+        fprintf(stderr, "dumptriage serve: cannot start the retention thread\n");
+        dt_workers_stop(srv);
+        return 1;
+    }
     unsigned port = 0;
     if (dt_http_start(srv, &port, err, sizeof err) != 0) {
         fprintf(stderr, "dumptriage serve: %s\n", err);
+        dt_retention_stop(srv);
         dt_workers_stop(srv);
         close(lock_fd);
         return 1;
@@ -201,6 +216,7 @@ int dt_cli_serve(int argc, char **argv)
     fprintf(stderr, "dumptriage serve: %s: draining (up to %u s for running analyses)\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT", srv->cfg.drain_grace);
     dt_http_quiesce(srv);
+    dt_retention_stop(srv);
     dt_workers_stop(srv);
     dt_http_stop(srv);
     pthread_cond_destroy(&srv->wake);

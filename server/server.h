@@ -32,8 +32,14 @@ typedef struct dt_server {
     /* Counters since start (under mu), for /metrics. */
     uint64_t uploads_accepted, upload_bytes_accepted, uploads_rejected;
     uint64_t analyses_done, analyses_failed;
+    uint64_t next_request_id;   /* request ids in the log */
 
     struct MHD_Daemon *daemon;
+
+    /* Retention (retention.c). */
+    pthread_t retention_thread;
+    int retention_running;      /* the thread was started */
+    int retention_stop;         /* under mu: the thread should return */
 } dt_server;
 
 /* Opens a store connection for the calling thread (NULL on failure). */

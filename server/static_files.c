@@ -108,5 +108,6 @@ enum MHD_Result dt_static_serve(dt_request *r)
     }
     MHD_add_response_header(resp, "Content-Type", content_type(real));
     MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    dt_http_set_bytes(r, (int64_t)st.st_size);
     return dt_http_reply(r, 200, resp);
 }

@@ -53,6 +53,7 @@ typedef struct {
     uint64_t size;
     char kind[16];    /* dt_file_kind_name() */
     char name[256];   /* client's file name, sanitized; may be empty */
+    int purged;       /* read from the store: the blob was deleted by retention */
 } dt_file_rec;
 
 #define DT_MAX_UPLOAD_FILES 3
@@ -111,8 +112,33 @@ dt_status dt_store_upload_reanalyze(dt_store *s, int64_t seq, dt_error *err);
 /* {"items":[{signature,count,first_seen,last_seen}]}, optionally only over
  * one owner's uploads (owner -1: all). */
 cJSON *dt_store_signatures(dt_store *s, int64_t owner_token_id);
-/* 1 if any file row names this blob. */
+/* 1 if any file row whose blob was not purged names this blob. */
 int dt_store_blob_referenced(dt_store *s, const char *sha256);
+
+/* ---- retention (store_retention.c) ---- */
+
+/* Seqs of uploads created before `before` (seconds), oldest first, up to max.
+ * With unpurged_only, only finished (done/failed) uploads that still have a
+ * file not purged — the ones whose dumps a purge would free. */
+int dt_store_retention_uploads(dt_store *s, int64_t before, int unpurged_only, int64_t *seqs, int max);
+/* Total size of the distinct blobs named by unpurged file rows. */
+int64_t dt_store_dump_bytes(dt_store *s);
+
+typedef struct {
+    char upload_id[33];
+    int files;          /* rows marked purged now */
+    int64_t bytes;      /* their total size (as recorded) */
+    int64_t created_at; /* the upload's */
+    char **orphans;     /* blobs no unpurged row names any more: the caller
+                           unlinks them, then frees with dt_store_purge_free */
+    size_t norphans;
+} dt_purge_result;
+/* Marks every unpurged file of upload seq purged (at now, for reason). */
+dt_status dt_store_upload_purge_files(dt_store *s, int64_t seq, int64_t now, const char *reason,
+                                      dt_purge_result *out, dt_error *err);
+void dt_store_purge_free(dt_purge_result *r);
+/* Id and creation time of an upload by seq; 1 found. */
+int dt_store_upload_by_seq(dt_store *s, int64_t seq, char id[33], int64_t *created_at);
 
 /* ---- jobs (store_jobs.c) ---- */
 

@@ -112,8 +112,8 @@ dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
     if (u->reused) {
         /* An archive identical to an analyzed one: list the dumps found in
          * it then, so this upload's files can be downloaded too. */
-        st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
-                               " SELECT ?1, role, sha256, size, kind, name FROM files"
+        st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name, purged_at, purge_reason)"
+                               " SELECT ?1, role, sha256, size, kind, name, purged_at, purge_reason FROM files"
                                " WHERE upload_seq = (SELECT seq FROM uploads WHERE id = ?2)"
                                " AND role IN ('user', 'kernel')"
                                " AND role NOT IN (SELECT role FROM files WHERE upload_seq = ?1)", err);
@@ -198,7 +198,8 @@ static cJSON *iso_time(int64_t t)
 static cJSON *files_json(dt_store *s, int64_t seq)
 {
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files WHERE upload_seq = ?"
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name, purged_at IS NOT NULL"
+                                         " FROM files WHERE upload_seq = ?"
                                          " ORDER BY CASE role WHEN 'user' THEN 0 WHEN 'kernel' THEN 1 ELSE 2 END, id",
                                       NULL);
     if (!st)
@@ -211,6 +212,7 @@ static cJSON *files_json(dt_store *s, int64_t seq)
         cJSON_AddNumberToObject(f, "size", (double)sqlite3_column_int64(st, 2));
         cJSON_AddItemToObject(f, "kind", dt_sql_column_json(st, 3));
         cJSON_AddItemToObject(f, "name", dt_sql_column_json(st, 4));
+        cJSON_AddBoolToObject(f, "purged", sqlite3_column_int(st, 5));
         cJSON_AddItemToArray(arr, f);
     }
     sqlite3_finalize(st);
@@ -394,7 +396,7 @@ cJSON *dt_store_thread_row(dt_store *s, int64_t report_id, int64_t thread_id)
 
 int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *out)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files"
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name, purged_at IS NOT NULL FROM files"
                                          " WHERE upload_seq = ? AND role = ? ORDER BY id LIMIT 1", NULL);
     int found = 0;
     if (st) {
@@ -407,6 +409,7 @@ int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *o
             out->size = (uint64_t)sqlite3_column_int64(st, 2);
             dt_sql_column_copy(st, 3, out->kind, sizeof out->kind);
             dt_sql_column_copy(st, 4, out->name, sizeof out->name);
+            out->purged = sqlite3_column_int(st, 5);
         }
     }
     sqlite3_finalize(st);
@@ -415,7 +418,7 @@ int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *o
 
 int dt_store_blob_referenced(dt_store *s, const char *sha256)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM files WHERE sha256 = ? LIMIT 1", NULL);
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM files WHERE sha256 = ? AND purged_at IS NULL LIMIT 1", NULL);
     int found = 1; /* on error, keep the blob */
     if (st) {
         dt_sql_bind_text(st, 1, sha256);

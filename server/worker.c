@@ -30,6 +30,7 @@
 #include "analysis_child.h"
 #include "archive_unpack.h"
 #include "blob.h"
+#include "log.h"
 #include "report_index.h"
 #include "symbol_store.h"
 
@@ -113,8 +114,19 @@ static void count(dt_server *srv, int ok)
     pthread_mutex_unlock(&srv->mu);
 }
 
-static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char *cls, const char *msg, int retry)
+/* What the job's log line reports. */
+typedef struct {
+    const char *result;     /* done | failed | retry | requeued */
+    const char *failure;    /* failure class or NULL */
+    int ran;                /* the analyzer child ran */
+    dt_child_result child;
+} job_outcome;
+
+static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char *cls, const char *msg, int retry,
+                     job_outcome *oc)
 {
+    oc->result = retry && job->attempts <= 1 ? "retry" : "failed";
+    oc->failure = cls;
     dt_error err = { 0 };
     if (dt_store_job_fail(st, job, cls, msg, retry, &err) != DT_OK)
         fprintf(stderr, "dumptriage serve: job %lld: %s\n", (long long)job->job_id, err.message);
@@ -123,7 +135,7 @@ static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char
         dt_server_notify_job(srv);
 }
 
-static void run_job(dt_server *srv, dt_store *st, dt_job *job)
+static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
 {
     const char *data = srv->cfg.data_dir;
     dt_file_rec *user = NULL, *kernel = NULL, *archive = NULL;
@@ -145,11 +157,11 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
         int n = 0;
         dt_error err = { 0 };
         if (dt_archive_unpack(data, path, &lim, unpacked, &n, &err) != DT_OK) {
-            fail_job(srv, st, job, "archive", err.message, 0);
+            fail_job(srv, st, job, "archive", err.message, 0, oc);
             return;
         }
         if (dt_store_job_add_files(st, job->upload_seq, unpacked, n, &err) != DT_OK) {
-            fail_job(srv, st, job, "spawn", err.message, 1);
+            fail_job(srv, st, job, "spawn", err.message, 1, oc);
             return;
         }
         for (int i = 0; i < n; i++) {
@@ -160,7 +172,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
         }
     }
     if (!user && !kernel) {
-        fail_job(srv, st, job, "unusable", "the upload holds no dump", 0);
+        fail_job(srv, st, job, "unusable", "the upload holds no dump", 0, oc);
         return;
     }
     char upath[1200] = "", kpath[1200] = "";
@@ -216,41 +228,48 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
     dt_child_result res;
     dt_error err = { 0 };
     if (dt_child_run(&spec, &res, &err) != DT_OK) {
-        fail_job(srv, st, job, "spawn", err.message, 1);
+        fail_job(srv, st, job, "spawn", err.message, 1, oc);
         unlink(out);
         unlink(errp);
         return;
     }
+    oc->ran = 1;
+    oc->child = res;
     char why[400], msg[600];
     last_line(errp, why, sizeof why);
     if (res.cancelled) {
         dt_store_job_requeue(st, job->job_id, NULL);
+        oc->result = "requeued";
     } else if (res.timed_out) {
         snprintf(msg, sizeof msg, "the analysis did not finish within %u s", srv->cfg.analysis_timeout);
-        fail_job(srv, st, job, "timeout", msg, 0);
+        fail_job(srv, st, job, "timeout", msg, 0, oc);
     } else if (res.signaled) {
         int cpu_out = srv->cfg.analysis_cpu && res.cpu_ms >= (int64_t)srv->cfg.analysis_cpu * 1000;
         const char *cls = res.signal == SIGXCPU || (res.signal == SIGKILL && cpu_out) ? "cpu_limit" : res.signal == SIGXFSZ ? "output_limit"
                         : res.signal == SIGKILL ? "killed" : "crash";
         snprintf(msg, sizeof msg, "the analyzer was killed by signal %d (%s)%s%s", res.signal,
                  strsignal(res.signal), why[0] ? ": " : "", why);
-        fail_job(srv, st, job, cls, msg, strcmp(cls, "crash") == 0 || strcmp(cls, "killed") == 0);
+        fail_job(srv, st, job, cls, msg, strcmp(cls, "crash") == 0 || strcmp(cls, "killed") == 0, oc);
     } else if (res.exit_code != 0) {
         int mem = strstr(why, "memory") != NULL || strstr(why, "Cannot allocate") != NULL;
         snprintf(msg, sizeof msg, "%s (exit status %d)", why[0] ? why : "the analyzer failed", res.exit_code);
-        fail_job(srv, st, job, mem ? "memory_limit" : res.exit_code == 1 ? "unusable" : "error", msg, 0);
+        fail_job(srv, st, job, mem ? "memory_limit" : res.exit_code == 1 ? "unusable" : "error", msg, 0, oc);
     } else {
         char *text = read_report(out, &err);
         cJSON *root = text ? cJSON_Parse(text) : NULL;
         if (!root || !cJSON_IsObject(root)) {
-            fail_job(srv, st, job, "invalid_output", text ? "the analyzer printed no JSON object" : err.message, 0);
+            fail_job(srv, st, job, "invalid_output", text ? "the analyzer printed no JSON object" : err.message, 0, oc);
         } else {
             dt_report_index idx;
             dt_report_index_build(root, &idx);
-            if (dt_store_job_finish(st, job, text, &idx, res.duration_ms, &err) != DT_OK)
+            if (dt_store_job_finish(st, job, text, &idx, res.duration_ms, &err) != DT_OK) {
                 fprintf(stderr, "dumptriage serve: job %lld: %s\n", (long long)job->job_id, err.message);
-            else
+                oc->result = "failed";
+                oc->failure = "store";
+            } else {
                 count(srv, 1);
+                oc->result = "done";
+            }
             dt_report_index_free(&idx);
         }
         cJSON_Delete(root);
@@ -258,6 +277,31 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job)
     }
     unlink(out);
     unlink(errp);
+}
+
+static void log_job(const dt_job *job, const job_outcome *oc, int64_t ms)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddNumberToObject(o, "job_id", (double)job->job_id);
+    cJSON_AddStringToObject(o, "upload_id", job->upload_id);
+    cJSON_AddNumberToObject(o, "attempt", job->attempts);
+    cJSON_AddStringToObject(o, "result", oc->result ? oc->result : "unknown");
+    if (oc->failure)
+        cJSON_AddStringToObject(o, "failure", oc->failure);
+    else
+        cJSON_AddNullToObject(o, "failure");
+    cJSON_AddNumberToObject(o, "duration_ms", (double)ms);
+    if (oc->ran && oc->child.exited && !oc->child.timed_out && !oc->child.cancelled)
+        cJSON_AddNumberToObject(o, "analyzer_exit", oc->child.exit_code);
+    else
+        cJSON_AddNullToObject(o, "analyzer_exit");
+    if (oc->ran && oc->child.signaled)
+        cJSON_AddNumberToObject(o, "analyzer_signal", oc->child.signal);
+    if (oc->ran)
+        cJSON_AddNumberToObject(o, "analyzer_cpu_ms", (double)oc->child.cpu_ms);
+    dt_log_event("job", o);
 }
 
 static void *worker_main(void *arg)
@@ -279,7 +323,10 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&srv->mu);
             srv->running++;
             pthread_mutex_unlock(&srv->mu);
-            run_job(srv, st, &job);
+            job_outcome oc = { 0 };
+            int64_t t0 = dt_log_mono_ms();
+            run_job(srv, st, &job, &oc);
+            log_job(&job, &oc, dt_log_mono_ms() - t0);
             pthread_mutex_lock(&srv->mu);
             srv->running--;
             pthread_cond_broadcast(&srv->wake);

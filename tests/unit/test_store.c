@@ -1,7 +1,7 @@
 /*
  * test_store.c — the SQLite store: migrations, tokens and sessions, upload →
  * lease → report in one transaction, reuse of an identical pair, retries,
- * lease recovery, listing, deletion with orphaned blobs.
+ * lease recovery, listing, deletion with orphaned blobs, retention purges.
  */
 #include <check.h>
 #include <stdio.h>
@@ -77,14 +77,14 @@ static const char *report_json =
 START_TEST(migrations_apply_once)
 {
     dt_store *s = open_fresh();
-    ck_assert_int_eq(dt_store_migration_count(s), 2); /* 001_initial, 002_symbols */
+    ck_assert_int_eq(dt_store_migration_count(s), 3); /* 001_initial, 002_symbols, 003_retention */
     dt_store_close(s);
     char mig[1024];
     snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
     dt_error err = { 0 };
     s = dt_store_open(db, mig, &err);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dt_store_migration_count(s), 2); /* 001_initial, 002_symbols */
+    ck_assert_int_eq(dt_store_migration_count(s), 3); /* 001_initial, 002_symbols, 003_retention */
     remove_fresh(s);
 }
 END_TEST
@@ -261,6 +261,62 @@ START_TEST(failures_retry_and_recovery)
 }
 END_TEST
 
+/* Retention: purging keeps the row (API says purged), frees only blobs no
+ * unpurged row names, and only finished uploads are candidates. */
+START_TEST(retention_purge_shared_blob)
+{
+    dt_store *s = open_fresh();
+    dt_upload_new old = one_upload(SHA_A, SHA_B);
+    ck_assert_int_eq(dt_store_upload_create(s, &old, NULL), DT_OK);
+    dt_job job;
+    ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &job), 1);
+    ck_assert_int_eq(dt_store_job_finish(s, &job, report_json, &(dt_report_index){ .thread_count = -1 }, 1, NULL),
+                     DT_OK);
+    dt_upload_new newer = one_upload(SHA_A, NULL); /* shares the user dump only; stays queued */
+    ck_assert_int_eq(dt_store_upload_create(s, &newer, NULL), DT_OK);
+    ck_assert_int_eq(dt_store_dump_bytes(s), 36724 + 1444532);
+
+    int64_t seqs[8];
+    /* Only the finished upload can be purged; the queued one is being analyzed. */
+    ck_assert_int_eq(dt_store_retention_uploads(s, INT64_MAX, 1, seqs, 8), 1);
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(s, old.id, &ref), 1);
+    ck_assert_int_eq(seqs[0], ref.seq);
+    ck_assert_int_eq(dt_store_retention_uploads(s, INT64_MAX, 0, seqs, 8), 2);
+    ck_assert_int_eq(dt_store_retention_uploads(s, 0, 0, seqs, 8), 0); /* none older than 1970 */
+
+    dt_purge_result pr;
+    ck_assert_int_eq(dt_store_upload_purge_files(s, ref.seq, 1000, "test", &pr, NULL), DT_OK);
+    ck_assert_str_eq(pr.upload_id, old.id);
+    ck_assert_int_eq(pr.files, 2);
+    ck_assert_int_eq(pr.bytes, 36724 + 1444532);
+    ck_assert_int_eq(pr.norphans, 1); /* the kernel dump; the user dump is still the newer upload's */
+    ck_assert_str_eq(pr.orphans[0], SHA_B);
+    dt_store_purge_free(&pr);
+    ck_assert_int_eq(dt_store_blob_referenced(s, SHA_A), 1);
+    ck_assert_int_eq(dt_store_blob_referenced(s, SHA_B), 0);
+    ck_assert_int_eq(dt_store_dump_bytes(s), 36724);
+    dt_file_rec f;
+    ck_assert_int_eq(dt_store_file_get(s, ref.seq, "user", &f), 1);
+    ck_assert_int_eq(f.purged, 1);
+    ck_assert_str_eq(f.sha256, SHA_A); /* the row still says what was analyzed */
+    cJSON *o = dt_store_upload_json(s, ref.seq);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "files"), 0), "purged")));
+    ck_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "done");
+    cJSON_Delete(o);
+    ck_assert_int_ne(ref.report_id, 0);
+    char *text = dt_store_report_text(s, ref.report_id);
+    ck_assert_ptr_nonnull(text);
+    free(text);
+    /* A second purge finds nothing left. */
+    ck_assert_int_eq(dt_store_upload_purge_files(s, ref.seq, 1001, "test", &pr, NULL), DT_OK);
+    ck_assert_int_eq(pr.files, 0);
+    dt_store_purge_free(&pr);
+    ck_assert_int_eq(dt_store_retention_uploads(s, INT64_MAX, 1, seqs, 8), 0);
+    remove_fresh(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -269,6 +325,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, tokens_and_sessions);
     tcase_add_test(tc, upload_lease_finish_reuse);
     tcase_add_test(tc, failures_retry_and_recovery);
+    tcase_add_test(tc, retention_purge_shared_blob);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,124 @@
+/*
+ * store_retention.c — the store's side of retention (retention.c decides
+ * when): finding uploads past an age, marking an upload's dump files purged,
+ * and measuring what stored dumps take.
+ *
+ * A purged file keeps its row (hash, size, name: the report still says what
+ * was analyzed); only rows not purged keep a blob alive, so a blob shared
+ * with a newer upload (same content) stays until that one goes too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+int dt_store_retention_uploads(dt_store *s, int64_t before, int unpurged_only, int64_t *seqs, int max)
+{
+    const char *sql = unpurged_only
+        ? "SELECT u.seq FROM uploads u WHERE u.created_at < ? AND u.status IN ('done', 'failed')"
+          " AND EXISTS (SELECT 1 FROM files f WHERE f.upload_seq = u.seq AND f.purged_at IS NULL)"
+          " ORDER BY u.created_at, u.seq LIMIT ?"
+        : "SELECT seq FROM uploads WHERE created_at < ? ORDER BY created_at, seq LIMIT ?";
+    sqlite3_stmt *st = dt_sql_prepare(s, sql, NULL);
+    int n = 0;
+    if (!st)
+        return 0;
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int(st, 2, max);
+    while (n < max && sqlite3_step(st) == SQLITE_ROW)
+        seqs[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+int64_t dt_store_dump_bytes(dt_store *s)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT COALESCE(SUM(size), 0) FROM (SELECT sha256, MAX(size) AS size"
+                                         " FROM files WHERE purged_at IS NULL GROUP BY sha256)", NULL);
+    int64_t total = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return total;
+}
+
+int dt_store_upload_by_seq(dt_store *s, int64_t seq, char id[33], int64_t *created_at)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id, created_at FROM uploads WHERE seq = ?", NULL);
+    int found = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, seq);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            found = 1;
+            dt_sql_column_copy(st, 0, id, 33);
+            *created_at = sqlite3_column_int64(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+void dt_store_purge_free(dt_purge_result *r)
+{
+    for (size_t i = 0; i < r->norphans; i++)
+        free(r->orphans[i]);
+    free(r->orphans);
+    r->orphans = NULL;
+    r->norphans = 0;
+}
+
+dt_status dt_store_upload_purge_files(dt_store *s, int64_t seq, int64_t now, const char *reason,
+                                      dt_purge_result *out, dt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    enum { MAX_ROWS = DT_MAX_UPLOAD_FILES * 4 };
+    char shas[MAX_ROWS][65];
+    size_t nsha = 0;
+    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
+        return DT_ERR_IO;
+    if (!dt_store_upload_by_seq(s, seq, out->upload_id, &out->created_at)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return dt_error_set(err, DT_ERR_NOT_FOUND, "no upload %lld", (long long)seq);
+    }
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT sha256, size FROM files WHERE upload_seq = ? AND purged_at IS NULL"
+                                         " LIMIT 12", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, seq);
+    while (nsha < MAX_ROWS && sqlite3_step(st) == SQLITE_ROW) {
+        dt_sql_column_copy(st, 0, shas[nsha++], 65);
+        out->bytes += sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    /* Checked again inside the transaction: a reanalysis queued since the
+     * candidates were listed needs the files. */
+    st = dt_sql_prepare(s, "UPDATE files SET purged_at = ?1, purge_reason = ?2 WHERE upload_seq = ?3"
+                           " AND purged_at IS NULL"
+                           " AND (SELECT status FROM uploads WHERE seq = ?3) IN ('done', 'failed')", err);
+    if (!st)
+        goto fail;
+    sqlite3_bind_int64(st, 1, now);
+    dt_sql_bind_text(st, 2, reason);
+    sqlite3_bind_int64(st, 3, seq);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        goto fail;
+    out->files = sqlite3_changes(s->db);
+    if (out->files == 0)
+        out->bytes = 0;
+    if (dt_sql_exec(s, "COMMIT", err) != 0)
+        goto fail;
+    out->orphans = calloc(nsha ? nsha : 1, sizeof *out->orphans);
+    for (size_t i = 0; out->orphans && i < nsha; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i; j++)
+            dup |= strcmp(shas[i], shas[j]) == 0;
+        if (!dup && !dt_store_blob_referenced(s, shas[i]))
+            out->orphans[out->norphans++] = strdup(shas[i]);
+    }
+    return DT_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return dt_error_set(err, DT_ERR_IO, "cannot purge files: %s", sqlite3_errmsg(s->db));
+}
