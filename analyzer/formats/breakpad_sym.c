@@ -14,12 +14,7 @@
 #include <string.h>
 
 #include "io/mapped_file.h"
-
-struct bp_chunk {
-    struct bp_chunk *next;
-    size_t used, cap;
-    char data[];
-};
+#include "util/arena.h"
 
 typedef struct {
     uint32_t number;
@@ -36,7 +31,7 @@ typedef struct {
 struct dt_breakpad_sym {
     dt_breakpad_module module;
     dt_warnings warnings;
-    struct bp_chunk *arena;
+    dt_arena arena;
     GROWABLE(dt_breakpad_func) funcs;
     GROWABLE(dt_breakpad_public) publics;
     GROWABLE(dt_breakpad_line) lines;
@@ -68,22 +63,7 @@ static bool grow(void **v, size_t *cap, size_t elem)
 
 static const char *arena_strn(dt_breakpad_sym *s, const char *p, size_t len)
 {
-    struct bp_chunk *c = s->arena;
-    if (!c || c->cap - c->used < len + 1) {
-        size_t cap = len + 1 > 65536 ? len + 1 : 65536;
-        c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->used = 0;
-        c->cap = cap;
-        c->next = s->arena;
-        s->arena = c;
-    }
-    char *d = c->data + c->used;
-    memcpy(d, p, len);
-    d[len] = 0;
-    c->used += len + 1;
-    return d;
+    return dt_arena_strn(&s->arena, p, len);
 }
 
 /* ---- tokenizing ----------------------------------------------------------- */
@@ -460,11 +440,7 @@ void dt_breakpad_sym_free(dt_breakpad_sym *s)
 {
     if (!s)
         return;
-    while (s->arena) {
-        struct bp_chunk *n = s->arena->next;
-        free(s->arena);
-        s->arena = n;
-    }
+    dt_arena_free(&s->arena);
     free(s->funcs.v);
     free(s->publics.v);
     free(s->lines.v);

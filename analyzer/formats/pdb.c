@@ -34,12 +34,6 @@ enum {
 
 /* ---- arena ---------------------------------------------------------- */
 
-struct dt_pdb_chunk {
-    struct dt_pdb_chunk *next;
-    size_t used, cap;
-    char data[];
-};
-
 /* Copies at most max bytes of the NUL-terminated string at p (stopping at
  * the end of the view) into the arena. */
 static const char *arena_str(dt_pdb *pdb, dt_view v, uint64_t off)
@@ -50,22 +44,7 @@ static const char *arena_str(dt_pdb *pdb, dt_view v, uint64_t off)
         return NULL;
     const uint8_t *nul = memchr(p, 0, avail);
     size_t len = nul ? (size_t)(nul - p) : avail;
-    struct dt_pdb_chunk *c = pdb->arena;
-    if (!c || c->cap - c->used < len + 1) {
-        size_t cap = len + 1 > 65536 ? len + 1 : 65536;
-        c = malloc(sizeof *c + cap);
-        if (!c)
-            return NULL;
-        c->used = 0;
-        c->cap = cap;
-        c->next = pdb->arena;
-        pdb->arena = c;
-    }
-    char *s = c->data + c->used;
-    memcpy(s, p, len);
-    s[len] = 0;
-    c->used += len + 1;
-    return s;
+    return dt_arena_strn(&pdb->arena, (const char *)p, len);
 }
 
 /* ---- numeric leaves (shared with pdb_types.c) ------------------------ */
@@ -317,11 +296,7 @@ void dt_pdb_close(dt_pdb *pdb)
 {
     if (!pdb)
         return;
-    while (pdb->arena) {
-        struct dt_pdb_chunk *next = pdb->arena->next;
-        free(pdb->arena);
-        pdb->arena = next;
-    }
+    dt_arena_free(&pdb->arena);
     free(pdb->sections);
     free(pdb->orig_sections);
     free(pdb->omap_from_src);

@@ -7,6 +7,7 @@
 
 #include "formats/msf.h"
 #include "formats/pdb.h"
+#include "util/arena.h"
 #include "io/mapped_file.h"
 
 /* Numeric leaf (CodeView LF_NUMERIC encoding) at off in v: the value and the
@@ -46,7 +47,7 @@ struct dt_pdb {
     size_t nomap;
 
     /* arena of chunks that never move: all names returned live here */
-    struct dt_pdb_chunk *arena;
+    dt_arena arena;
 
     dt_pdb_public *publics;
     size_t npublics;
