@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "blob_gc.h"
 #include "http.h"
 #include "retention.h"
 #include "secrets.h"
@@ -25,7 +26,8 @@ enum MHD_Result dt_api_upload_finish(dt_request *r)
         return dt_http_error(r, 400, "bad_request", "no upload body");
     dt_upload_new u;
     memset(&u, 0, sizeof u);
-    if (dt_upload_finish(r->upload, &u) != 0) {
+    int blob_lock = -1;
+    if (dt_upload_finish(r->upload, &u, &blob_lock) != 0) {
         int status;
         const char *code, *msg;
         dt_upload_error(r->upload, &status, &code, &msg);
@@ -37,7 +39,9 @@ enum MHD_Result dt_api_upload_finish(dt_request *r)
     u.owner_token_id = r->who.role == DT_ROLE_ANONYMOUS ? 0 : r->who.token_id;
     dt_store *st = dt_http_store(r);
     dt_error err = { 0 };
-    if (!st || dt_store_upload_create(st, &u, &err) != DT_OK)
+    dt_status created = st ? dt_store_upload_create(st, &u, &err) : DT_ERR_IO;
+    dt_blob_unlock(blob_lock);
+    if (created != DT_OK)
         return dt_http_error(r, 500, "internal", "cannot record the upload: %s", err.message);
     uint64_t bytes = 0;
     for (int i = 0; i < u.nfiles; i++)
@@ -217,12 +221,11 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
             dt_error err = { 0 };
             if (dt_store_upload_delete(st, u.seq, &orphans, &norphans, &err) != DT_OK)
                 return dt_http_error(r, 500, "internal", "%s", err.message);
-            for (size_t i = 0; i < norphans; i++) {
-                dt_blob_remove(r->srv->cfg.data_dir, orphans[i]);
+            size_t removed = dt_blob_gc(r->srv->cfg.data_dir, st, orphans, norphans);
+            for (size_t i = 0; i < norphans; i++)
                 free(orphans[i]);
-            }
             free(orphans);
-            dt_retention_log_deletion("upload", "staff", u.id, -1, -1, norphans, -1);
+            dt_retention_log_deletion("upload", "staff", u.id, -1, -1, removed, -1);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "id", u.id);
             cJSON_AddBoolToObject(o, "deleted", 1);

@@ -5,9 +5,9 @@
  * re-analysis of reports that lacked them, and listing what is stored.
  *
  * Bodies are streamed to spool files under DATA_DIR/tmp as they arrive (a PDB
- * may be hundreds of MB), never held in memory.  Each file is committed as a
- * blob first (fsync + SHA-256) and then moved into the store, so the store
- * only ever holds complete files.  Archive entries are streamed the same way,
+ * may be hundreds of MB), never held in memory.  Each file is sealed (fsync +
+ * SHA-256) and then moved from the spool into the store, so the store only
+ * ever holds complete files; symbol files never enter the dump blob store.  Archive entries are streamed the same way,
  * with limits on entries, unpacked bytes and the unpacking ratio.
  */
 #include <archive.h>
@@ -225,7 +225,7 @@ static void skip(ingest *in, const char *name, unsigned status, const char *code
     }
 }
 
-/* Commits a received spool, identifies it and moves it into the store. */
+/* Seals a received spool, identifies it and moves it into the store. */
 static void file_spool(dt_request *r, ingest *in, dt_spool *sp, const char *name)
 {
     const char *data = r->srv->cfg.data_dir;
@@ -235,31 +235,28 @@ static void file_spool(dt_request *r, ingest *in, dt_spool *sp, const char *name
         skip(in, name, 413, "too_large", "too many symbol files in one request");
         return;
     }
-    char sha[65], blob[1200], tmp[1300];
-    if (dt_spool_commit(sp, data, sha, &err) != DT_OK) {
+    /* Symbol files never enter the dump blob store: the sealed spool file is
+     * identified in place and moved into the symbol store. */
+    char sha[65];
+    if (dt_spool_seal(sp, sha, &err) != DT_OK) {
         skip(in, name, 507, "insufficient_storage", err.message);
         return;
     }
-    dt_blob_path(data, sha, blob, sizeof blob);
     dt_symbol_entry *e = &in->stored[in->nstored];
-    dt_status rc = dt_symbol_identify(blob, name, e, &err);
+    dt_status rc = dt_symbol_identify(sp->tmp_path, name, e, &err);
     if (rc == DT_OK) {
         snprintf(e->sha256, sizeof e->sha256, "%s", sha);
-        /* A link, not a rename: the blob may also belong to an upload. */
-        snprintf(tmp, sizeof tmp, "%s/tmp/sym-%s", data, sha);
-        unlink(tmp);
-        if (link(blob, tmp) != 0 || dt_symbol_file_into_store(data, tmp, e, &err) != DT_OK) {
-            unlink(tmp);
-            skip(in, name, 500, "internal", err.message[0] ? err.message : "cannot link the received file");
+        if (dt_symbol_file_into_store(data, sp->tmp_path, e, &err) != DT_OK) {
+            skip(in, name, 500, "internal", err.message[0] ? err.message : "cannot store the received file");
         } else {
+            sp->tmp_path[0] = 0; /* moved: nothing left for abort to unlink */
             in->nstored++;
         }
     } else {
         skip(in, name, rc == DT_ERR_ARG ? 400 : 415, rc == DT_ERR_ARG ? "bad_request" : "unsupported_media_type",
              err.message);
     }
-    if (!dt_store_blob_referenced(dt_http_store(r), sha))
-        dt_blob_remove(data, sha);
+    dt_spool_abort(sp);
 }
 
 static int is_archive(dt_file_kind k)
@@ -291,11 +288,11 @@ static void unpack(dt_request *r, ingest *in, sym_part *p)
     dt_error err = { 0 };
     uint64_t packed = p->spool.size;
     char sha[65], path[1200];
-    if (dt_spool_commit(&p->spool, data, sha, &err) != DT_OK) {
+    if (dt_spool_seal(&p->spool, sha, &err) != DT_OK) {
         skip(in, p->name, 507, "insufficient_storage", err.message);
         return;
     }
-    dt_blob_path(data, sha, path, sizeof path);
+    snprintf(path, sizeof path, "%s", p->spool.tmp_path);
     uint64_t ratio_cap = packed * cfg->max_archive_ratio;
     if (ratio_cap < (1u << 20))
         ratio_cap = 1u << 20;
@@ -384,8 +381,7 @@ static void unpack(dt_request *r, ingest *in, sym_part *p)
     }
     archive_read_free(a);
 out:
-    if (!dt_store_blob_referenced(dt_http_store(r), sha))
-        dt_blob_remove(data, sha);
+    dt_spool_abort(&p->spool);
 }
 
 static enum MHD_Result finish_upload(dt_request *r)

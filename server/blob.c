@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -82,6 +83,35 @@ void dt_blob_remove(const char *data_dir, const char *sha256)
     char p[1200];
     if (dt_blob_path(data_dir, sha256, p, sizeof p) == 0)
         unlink(p);
+}
+
+int dt_blob_exists(const char *data_dir, const char *sha256, uint64_t size)
+{
+    char p[1200];
+    struct stat st;
+    return dt_blob_path(data_dir, sha256, p, sizeof p) == 0 && stat(p, &st) == 0 && (uint64_t)st.st_size == size;
+}
+
+int dt_blob_lock(const char *data_dir)
+{
+    char p[1200];
+    snprintf(p, sizeof p, "%s/blobs.lock", data_dir);
+    int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+void dt_blob_unlock(int lock_fd)
+{
+    if (lock_fd >= 0)
+        close(lock_fd); /* closing the only descriptor releases the flock */
 }
 
 uint64_t dt_blob_free_space(const char *data_dir)
@@ -178,8 +208,12 @@ static void fsync_dir(const char *path)
     }
 }
 
-dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err)
+dt_status dt_spool_seal(dt_spool *sp, char sha256[65], dt_error *err)
 {
+    if (sp->sealed) {
+        memcpy(sha256, sp->sha256, 65);
+        return DT_OK;
+    }
     unsigned char md[32];
     unsigned int mdlen = 0;
     if (sp->fd < 0 || EVP_DigestFinal_ex(sp->md, md, &mdlen) != 1 || mdlen != 32) {
@@ -187,12 +221,21 @@ dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], d
         return dt_error_set(err, DT_ERR_IO, "cannot finish hashing");
     }
     for (int i = 0; i < 32; i++)
-        snprintf(sha256 + 2 * i, 3, "%02x", md[i]);
+        snprintf(sp->sha256 + 2 * i, 3, "%02x", md[i]);
     if (fsync(sp->fd) != 0) {
         int e = errno;
         dt_spool_abort(sp);
         return dt_error_set(err, DT_ERR_IO, "cannot fsync upload: %s", strerror(e));
     }
+    sp->sealed = 1;
+    memcpy(sha256, sp->sha256, 65);
+    return DT_OK;
+}
+
+dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err)
+{
+    if (dt_spool_seal(sp, sha256, err) != DT_OK)
+        return DT_ERR_IO;
     char dir[1200], path[1200];
     snprintf(dir, sizeof dir, "%s/blobs/%.2s", data_dir, sha256);
     if (make_dir(dir) != 0) {

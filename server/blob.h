@@ -8,6 +8,14 @@
  * they are hashed and their first bytes kept for sniffing; commit fsyncs it
  * and renames it to its blob name, so a blob path always names a complete,
  * durable file.  Identical content is stored once.
+ *
+ * Because identical content is shared, "nobody references this blob any
+ * more, unlink it" races with "this content is already stored, reference
+ * it".  The blob lock (an flock on data/blobs.lock, so it also holds
+ * between processes) closes that window: it is held from placing a blob
+ * until the row that references it is committed, and while checking that a
+ * blob is unreferenced and unlinking it (blob_gc.c).  Sealing — the hash
+ * and the fsync, the slow part — happens before the lock is taken.
  */
 #ifndef DT_SERVER_BLOB_H
 #define DT_SERVER_BLOB_H
@@ -27,6 +35,8 @@ typedef struct {
     uint64_t size;
     uint8_t head[DT_SPOOL_HEAD];
     size_t head_len;
+    int sealed;             /* hash final and data fsync'ed */
+    char sha256[65];        /* valid once sealed */
 } dt_spool;
 
 /* Creates data_dir, data_dir/tmp and data_dir/blobs. */
@@ -37,6 +47,12 @@ int dt_blob_clean_tmp(const char *data_dir);
 int dt_blob_path(const char *data_dir, const char *sha256, char *out, size_t len);
 /* Unlinks a blob (ignores a missing one). */
 void dt_blob_remove(const char *data_dir, const char *sha256);
+/* 1 if the blob is present with this size. */
+int dt_blob_exists(const char *data_dir, const char *sha256, uint64_t size);
+/* Takes the blob lock (blocking); returns the descriptor to pass to
+ * dt_blob_unlock, or -1 if the lock file cannot be opened. */
+int dt_blob_lock(const char *data_dir);
+void dt_blob_unlock(int lock_fd);
 /* Free bytes on the data disk, or UINT64_MAX if unknown. */
 uint64_t dt_blob_free_space(const char *data_dir);
 
@@ -48,7 +64,13 @@ dt_file_kind dt_spool_kind(const dt_spool *sp);
 /* For a gzip spool holding one dump: that dump's kind (read from the first
  * inflated bytes); DT_KIND_UNKNOWN for anything else. */
 dt_file_kind dt_spool_gzip_inner_kind(const dt_spool *sp);
-/* fsync, hash, rename into blobs/; sha256 gets the hex digest.  Closes sp. */
+/* Finishes the hash and fsyncs the data (idempotent); sha256 gets the hex
+ * digest.  Done before taking the blob lock, so the lock never waits on a
+ * large fsync.  On failure sp is aborted. */
+dt_status dt_spool_seal(dt_spool *sp, char sha256[65], dt_error *err);
+/* Seals if not yet sealed, then renames into blobs/ (or drops the data if
+ * identical content is already there).  Closes sp.  Callers that will
+ * reference the blob hold the blob lock across this and their row insert. */
 dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err);
 /* Closes and unlinks; safe on a closed or zeroed-and-never-opened spool
  * only when fd is -1 (dt_spool_init). */

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "blob.h"
+#include "blob_gc.h"
 #include "log.h"
 
 #define BATCH 64
@@ -63,10 +64,9 @@ static int purge_one(dt_server *srv, dt_store *st, int64_t seq, int64_t now, con
     dt_error err = { 0 };
     if (dt_store_upload_purge_files(st, seq, now, reason, &pr, &err) != DT_OK)
         return -1;
-    for (size_t i = 0; i < pr.norphans; i++)
-        dt_blob_remove(srv->cfg.data_dir, pr.orphans[i]);
+    size_t removed = dt_blob_gc(srv->cfg.data_dir, st, pr.orphans, pr.norphans);
     if (pr.files > 0)
-        dt_retention_log_deletion("dump_files", reason, pr.upload_id, pr.files, pr.bytes, pr.norphans,
+        dt_retention_log_deletion("dump_files", reason, pr.upload_id, pr.files, pr.bytes, removed,
                                   now - pr.created_at);
     if (freed)
         *freed += pr.bytes;
@@ -92,12 +92,11 @@ static int delete_old_uploads(dt_server *srv, dt_store *st, int64_t now, int *bu
             dt_error err = { 0 };
             if (dt_store_upload_delete(st, seqs[i], &orphans, &norphans, &err) != DT_OK)
                 continue;
-            for (size_t k = 0; k < norphans; k++) {
-                dt_blob_remove(srv->cfg.data_dir, orphans[k]);
+            size_t removed = dt_blob_gc(srv->cfg.data_dir, st, orphans, norphans);
+            for (size_t k = 0; k < norphans; k++)
                 free(orphans[k]);
-            }
             free(orphans);
-            dt_retention_log_deletion("upload", "retain-reports", id, -1, -1, norphans, now - created);
+            dt_retention_log_deletion("upload", "retain-reports", id, -1, -1, removed, now - created);
             progressed++;
         }
         done += progressed;

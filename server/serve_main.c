@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "blob.h"
+#include "blob_gc.h"
 #include "config.h"
 #include "http.h"
 #include "retention.h"
@@ -68,10 +69,7 @@ static int collect_orphan_blobs(dt_server *srv, dt_store *st)
                 continue;
             char sha[65];
             snprintf(sha, sizeof sha, "%.2s%.62s", e->d_name, f->d_name);
-            if (!dt_store_blob_referenced(st, sha)) {
-                dt_blob_remove(srv->cfg.data_dir, sha);
-                removed++;
-            }
+            removed += dt_blob_gc_one(srv->cfg.data_dir, st, sha);
         }
         closedir(s);
     }

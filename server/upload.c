@@ -315,7 +315,7 @@ int dt_upload_feed(dt_upload *u, const char *data, size_t len)
     return 0;
 }
 
-int dt_upload_finish(dt_upload *u, dt_upload_new *out)
+int dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock)
 {
     if (u->failed)
         return -1;
@@ -371,11 +371,27 @@ int dt_upload_finish(dt_upload *u, dt_upload_new *out)
         if (p->spool.fd < 0)
             continue;
         dt_error err = { 0 };
-        if (dt_spool_commit(&p->spool, u->limits.data_dir, out->files[j].sha256, &err) != DT_OK)
+        if (dt_spool_seal(&p->spool, out->files[j].sha256, &err) != DT_OK)
             return fail(u, 507, "insufficient_storage", "%s", err.message);
+        j++;
+    }
+    int lock = dt_blob_lock(u->limits.data_dir);
+    if (lock < 0)
+        return fail(u, 500, "internal", "cannot take the blob lock");
+    j = 0;
+    for (int i = 0; i < u->nparts; i++) {
+        part *p = &u->parts[i];
+        if (p->spool.fd < 0)
+            continue;
+        dt_error err = { 0 };
+        if (dt_spool_commit(&p->spool, u->limits.data_dir, out->files[j].sha256, &err) != DT_OK) {
+            dt_blob_unlock(lock);
+            return fail(u, 507, "insufficient_storage", "%s", err.message);
+        }
         p->committed = 1;
         j++;
     }
+    *blob_lock = lock;
     out->note = u->note[0] ? u->note : NULL;
     out->case_id = u->case_id[0] ? u->case_id : NULL;
     out->customer = u->customer[0] ? u->customer : NULL;

@@ -35,10 +35,14 @@ dt_upload *dt_upload_begin(struct MHD_Connection *connection, const dt_upload_li
 /* Feeds body bytes as they arrive.  0 ok; -1 the upload failed (see
  * dt_upload_error; further feeds are ignored). */
 int dt_upload_feed(dt_upload *u, const char *data, size_t len);
-/* The body is complete: checks the parts, commits the spools to blobs and
- * fills out (files and text fields, which point into u: keep u alive while
- * out is used).  0 ok; -1 failed (see dt_upload_error). */
-int dt_upload_finish(dt_upload *u, dt_upload_new *out);
+/* The body is complete: checks the parts, seals the spools (hash + fsync),
+ * then takes the blob lock and places them as blobs, and fills out (files
+ * and text fields, which point into u: keep u alive while out is used).
+ * 0 ok, and *blob_lock holds the lock (blob.h): release it with
+ * dt_blob_unlock once the rows naming the blobs are committed, so no
+ * concurrent delete can unlink a blob this upload shares.  -1 failed (see
+ * dt_upload_error), with no lock held. */
+int dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock);
 /* Why the upload failed: HTTP status, API error code, message. */
 void dt_upload_error(const dt_upload *u, int *status, const char **code, const char **message);
 /* Decoded bytes received so far. */

@@ -160,8 +160,18 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
             fail_job(srv, st, job, "archive", err.message, 0, oc);
             return;
         }
-        if (dt_store_job_add_files(st, job->upload_seq, unpacked, n, &err) != DT_OK) {
-            fail_job(srv, st, job, "spawn", err.message, 1, oc);
+        /* The entries were placed without the blob lock (unpacking may take
+         * long); under it, make sure none was unlinked meanwhile as the
+         * orphan of a deleted upload with the same content, then reference
+         * them.  A vanished one is unpacked again on the retry. */
+        int lock = dt_blob_lock(data);
+        int present = lock >= 0;
+        for (int i = 0; present && i < n; i++)
+            present = dt_blob_exists(data, unpacked[i].sha256, unpacked[i].size);
+        dt_status added = present ? dt_store_job_add_files(st, job->upload_seq, unpacked, n, &err) : DT_ERR_IO;
+        dt_blob_unlock(lock);
+        if (added != DT_OK) {
+            fail_job(srv, st, job, "spawn", present ? err.message : "an unpacked file was removed meanwhile", 1, oc);
             return;
         }
         for (int i = 0; i < n; i++) {

@@ -79,7 +79,10 @@ START_TEST(raw_body_is_hashed_and_stored)
     dt_upload *u = begin(NULL, 1 << 20);
     feed_chunks(u, data, len, 1000);
     dt_upload_new out;
-    ck_assert_int_eq(dt_upload_finish(u, &out), 0);
+    int lock = -1;
+    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), 0);
+    ck_assert_int_ge(lock, 0);
+    dt_blob_unlock(lock);
     ck_assert_int_eq(out.nfiles, 1);
     ck_assert_str_eq(out.files[0].role, "user");
     ck_assert_str_eq(out.files[0].kind, "minidump");
@@ -117,7 +120,10 @@ START_TEST(gzip_body_is_decoded)
     dt_upload *u = begin("gzip", 1 << 22);
     feed_chunks(u, gz, gzlen, 777);
     dt_upload_new out;
-    ck_assert_int_eq(dt_upload_finish(u, &out), 0);
+    int lock = -1;
+    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), 0);
+    ck_assert_int_ge(lock, 0);
+    dt_blob_unlock(lock);
     ck_assert_str_eq(out.files[0].role, "kernel");
     ck_assert_str_eq(out.files[0].kind, "kernel64");
     ck_assert_int_eq(out.files[0].size, 1444532);
@@ -140,7 +146,8 @@ START_TEST(limits_and_unknown_content_leave_nothing)
     int status;
     const char *code, *msg;
     dt_upload_new out;
-    ck_assert_int_eq(dt_upload_finish(u, &out), -1);
+    int lock = -1;
+    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), -1);
     dt_upload_error(u, &status, &code, &msg);
     ck_assert_int_eq(status, 413);
     ck_assert_str_eq(code, "too_large");
@@ -150,7 +157,7 @@ START_TEST(limits_and_unknown_content_leave_nothing)
     u = begin(NULL, 1 << 20);
     static const char text[] = "this is not a dump, and it is long enough to be sniffed properly..........";
     ck_assert_int_eq(dt_upload_feed(u, text, sizeof text - 1), 0);
-    ck_assert_int_eq(dt_upload_finish(u, &out), -1);
+    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), -1);
     dt_upload_error(u, &status, &code, &msg);
     ck_assert_int_eq(status, 415);
     ck_assert_str_eq(code, "unsupported_media_type");
@@ -158,7 +165,7 @@ START_TEST(limits_and_unknown_content_leave_nothing)
     dt_upload_free(u);
 
     u = begin(NULL, 1 << 20);
-    ck_assert_int_eq(dt_upload_finish(u, &out), -1);
+    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), -1);
     dt_upload_error(u, &status, &code, &msg);
     ck_assert_int_eq(status, 400);
     dt_upload_free(u);
