@@ -195,78 +195,133 @@ static cJSON *iso_time(int64_t t)
     return cJSON_CreateString(buf);
 }
 
+static cJSON *file_row_json(sqlite3_stmt *st, int c)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddItemToObject(f, "role", dt_sql_column_json(st, c));
+    cJSON_AddItemToObject(f, "sha256", dt_sql_column_json(st, c + 1));
+    cJSON_AddNumberToObject(f, "size", (double)sqlite3_column_int64(st, c + 2));
+    cJSON_AddItemToObject(f, "kind", dt_sql_column_json(st, c + 3));
+    cJSON_AddItemToObject(f, "name", dt_sql_column_json(st, c + 4));
+    cJSON_AddBoolToObject(f, "purged", sqlite3_column_int(st, c + 5));
+    return f;
+}
+
+#define FILE_COLUMNS "role, sha256, size, kind, name, purged_at IS NOT NULL"
+#define FILE_ORDER "CASE role WHEN 'user' THEN 0 WHEN 'kernel' THEN 1 ELSE 2 END, id"
+
 static cJSON *files_json(dt_store *s, int64_t seq)
 {
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name, purged_at IS NOT NULL"
-                                         " FROM files WHERE upload_seq = ?"
-                                         " ORDER BY CASE role WHEN 'user' THEN 0 WHEN 'kernel' THEN 1 ELSE 2 END, id",
-                                      NULL);
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT " FILE_COLUMNS " FROM files WHERE upload_seq = ?"
+                                         " ORDER BY " FILE_ORDER, NULL);
     if (!st)
         return arr;
     sqlite3_bind_int64(st, 1, seq);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        cJSON *f = cJSON_CreateObject();
-        cJSON_AddItemToObject(f, "role", dt_sql_column_json(st, 0));
-        cJSON_AddItemToObject(f, "sha256", dt_sql_column_json(st, 1));
-        cJSON_AddNumberToObject(f, "size", (double)sqlite3_column_int64(st, 2));
-        cJSON_AddItemToObject(f, "kind", dt_sql_column_json(st, 3));
-        cJSON_AddItemToObject(f, "name", dt_sql_column_json(st, 4));
-        cJSON_AddBoolToObject(f, "purged", sqlite3_column_int(st, 5));
-        cJSON_AddItemToArray(arr, f);
-    }
+    while (sqlite3_step(st) == SQLITE_ROW)
+        cJSON_AddItemToArray(arr, file_row_json(st, 0));
     sqlite3_finalize(st);
     return arr;
 }
 
+/* The columns upload_row_json reads, in its order; FROM uploads u LEFT JOIN
+ * reports r. */
+#define UPLOAD_COLUMNS \
+    "u.id, u.view_key, u.status, u.error, u.created_at, u.note, u.case_id, u.customer, u.reused_from," \
+    " r.id, r.process, r.pid, r.bugcheck, r.verdict, r.signature, r.thread_count"
+
+/* The API object of one upload from a row of UPLOAD_COLUMNS; takes files
+ * (an array the caller may still fill: a list page reads the files of all
+ * its uploads in one query). */
+static cJSON *upload_row_json_at(sqlite3_stmt *st, int b, cJSON *files)
+{
+    cJSON *o = cJSON_CreateObject();
+    const char *id = (const char *)sqlite3_column_text(st, b + 0);
+    const char *key = (const char *)sqlite3_column_text(st, b + 1);
+    char url[256];
+    cJSON_AddStringToObject(o, "id", id ? id : "");
+    cJSON_AddItemToObject(o, "status", dt_sql_column_json(st, b + 2));
+    cJSON_AddItemToObject(o, "error", dt_sql_column_json(st, b + 3));
+    cJSON_AddItemToObject(o, "created_at", iso_time(sqlite3_column_int64(st, b + 4)));
+    cJSON_AddItemToObject(o, "note", dt_sql_column_json(st, b + 5));
+    cJSON_AddItemToObject(o, "case_id", dt_sql_column_json(st, b + 6));
+    cJSON_AddItemToObject(o, "customer", dt_sql_column_json(st, b + 7));
+    cJSON_AddBoolToObject(o, "reused", sqlite3_column_type(st, b + 8) != SQLITE_NULL);
+    cJSON_AddItemToObject(o, "reused_from", dt_sql_column_json(st, b + 8));
+    cJSON_AddItemToObject(o, "files", files);
+    cJSON *sum = cJSON_AddObjectToObject(o, "summary");
+    int has_report = sqlite3_column_type(st, b + 9) != SQLITE_NULL;
+    cJSON_AddItemToObject(sum, "process", dt_sql_column_json(st, b + 10));
+    if (sqlite3_column_type(st, b + 11) != SQLITE_NULL)
+        cJSON_AddNumberToObject(sum, "pid", (double)sqlite3_column_int64(st, b + 11));
+    else
+        cJSON_AddNullToObject(sum, "pid");
+    cJSON_AddItemToObject(sum, "bugcheck", dt_sql_column_json(st, b + 12));
+    cJSON_AddItemToObject(sum, "verdict", dt_sql_column_json(st, b + 13));
+    cJSON_AddItemToObject(sum, "signature", dt_sql_column_json(st, b + 14));
+    if (sqlite3_column_type(st, b + 15) != SQLITE_NULL)
+        cJSON_AddNumberToObject(sum, "thread_count", sqlite3_column_int(st, b + 15));
+    else
+        cJSON_AddNullToObject(sum, "thread_count");
+    if (has_report) {
+        snprintf(url, sizeof url, "/api/dumps/%s/report", id);
+        cJSON_AddStringToObject(o, "report_url", url);
+    } else {
+        cJSON_AddNullToObject(o, "report_url");
+    }
+    snprintf(url, sizeof url, "/triage/%s?key=%s", id, key ? key : "");
+    cJSON_AddStringToObject(o, "view_url", url);
+    return o;
+}
+
+/* Fills files[i] with the file objects of upload seqs[i], for n uploads,
+ * with one statement (the seqs go in as a JSON array). */
+static void attach_files(dt_store *s, const int64_t *seqs, cJSON **files, int n)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT upload_seq, " FILE_COLUMNS " FROM files"
+                                         " WHERE upload_seq IN (SELECT value FROM json_each(?1))"
+                                         " ORDER BY upload_seq, " FILE_ORDER, NULL);
+    if (!st)
+        return;
+    char *list = malloc((size_t)n * 21 + 3);
+    if (!list) {
+        sqlite3_finalize(st);
+        return;
+    }
+    size_t off = 0;
+    list[off++] = '[';
+    for (int i = 0; i < n; i++)
+        off += (size_t)sprintf(list + off, "%s%lld", i ? "," : "", (long long)seqs[i]);
+    list[off++] = ']';
+    list[off] = 0;
+    dt_sql_bind_text(st, 1, list);
+    int at = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t seq = sqlite3_column_int64(st, 0);
+        if (seqs[at] != seq)
+            for (at = 0; at < n && seqs[at] != seq; at++)
+                ;
+        if (at == n) {
+            at = 0;
+            continue;
+        }
+        cJSON_AddItemToArray(files[at], file_row_json(st, 1));
+    }
+    sqlite3_finalize(st);
+    free(list);
+}
+
 cJSON *dt_store_upload_json(dt_store *s, int64_t seq)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s,
-        "SELECT u.id, u.view_key, u.status, u.error, u.created_at, u.note, u.case_id, u.customer, u.reused_from,"
-        " r.id, r.process, r.pid, r.bugcheck, r.verdict, r.signature, r.thread_count"
-        " FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE u.seq = ?", NULL);
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT " UPLOAD_COLUMNS
+                                         " FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE u.seq = ?",
+                                      NULL);
     if (!st)
         return NULL;
     sqlite3_bind_int64(st, 1, seq);
     cJSON *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        o = cJSON_CreateObject();
-        const char *id = (const char *)sqlite3_column_text(st, 0);
-        const char *key = (const char *)sqlite3_column_text(st, 1);
-        char url[256];
-        cJSON_AddStringToObject(o, "id", id);
-        cJSON_AddItemToObject(o, "status", dt_sql_column_json(st, 2));
-        cJSON_AddItemToObject(o, "error", dt_sql_column_json(st, 3));
-        cJSON_AddItemToObject(o, "created_at", iso_time(sqlite3_column_int64(st, 4)));
-        cJSON_AddItemToObject(o, "note", dt_sql_column_json(st, 5));
-        cJSON_AddItemToObject(o, "case_id", dt_sql_column_json(st, 6));
-        cJSON_AddItemToObject(o, "customer", dt_sql_column_json(st, 7));
-        cJSON_AddBoolToObject(o, "reused", sqlite3_column_type(st, 8) != SQLITE_NULL);
-        cJSON_AddItemToObject(o, "reused_from", dt_sql_column_json(st, 8));
-        cJSON_AddItemToObject(o, "files", files_json(s, seq));
-        cJSON *sum = cJSON_AddObjectToObject(o, "summary");
-        int has_report = sqlite3_column_type(st, 9) != SQLITE_NULL;
-        cJSON_AddItemToObject(sum, "process", dt_sql_column_json(st, 10));
-        if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-            cJSON_AddNumberToObject(sum, "pid", (double)sqlite3_column_int64(st, 11));
-        else
-            cJSON_AddNullToObject(sum, "pid");
-        cJSON_AddItemToObject(sum, "bugcheck", dt_sql_column_json(st, 12));
-        cJSON_AddItemToObject(sum, "verdict", dt_sql_column_json(st, 13));
-        cJSON_AddItemToObject(sum, "signature", dt_sql_column_json(st, 14));
-        if (sqlite3_column_type(st, 15) != SQLITE_NULL)
-            cJSON_AddNumberToObject(sum, "thread_count", sqlite3_column_int(st, 15));
-        else
-            cJSON_AddNullToObject(sum, "thread_count");
-        if (has_report) {
-            snprintf(url, sizeof url, "/api/dumps/%s/report", id);
-            cJSON_AddStringToObject(o, "report_url", url);
-        } else {
-            cJSON_AddNullToObject(o, "report_url");
-        }
-        snprintf(url, sizeof url, "/triage/%s?key=%s", id, key);
-        cJSON_AddStringToObject(o, "view_url", url);
-    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        o = upload_row_json_at(st, 0, files_json(s, seq));
     sqlite3_finalize(st);
     return o;
 }
@@ -290,9 +345,41 @@ static char *like_pattern(const char *s)
     return p;
 }
 
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* An FTS5 phrase matching s literally: quoted, inner quotes doubled. */
+static char *fts_phrase(const char *s)
+{
+    size_t n = strlen(s);
+    char *p = malloc(2 * n + 3);
+    if (!p)
+        return NULL;
+    size_t j = 0;
+    p[j++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            p[j++] = '"';
+        p[j++] = s[i];
+    }
+    p[j++] = '"';
+    p[j] = 0;
+    return p;
+}
+
 cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
 {
-    char sql[1536] = "SELECT u.seq FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE 1";
+    /* Two statements per page whatever its size: the uploads with their
+     * report summaries, then the files of all of them.  The page's seqs are
+     * chosen by an inner query, so that a search matching thousands of rows
+     * sorts only their seqs, not whole rows. */
+    char sql[2048] = "SELECT u.seq, " UPLOAD_COLUMNS " FROM uploads u LEFT JOIN reports r ON r.id = u.report_id"
+                     " WHERE u.seq IN (SELECT u.seq FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE 1";
     size_t off = strlen(sql);
     int limit = f->limit < 1 ? 50 : f->limit > 200 ? 200 : f->limit;
 #define ADD(clause) off += (size_t)snprintf(sql + off, sizeof sql - off, "%s", clause)
@@ -301,11 +388,20 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
     if (f->signature) ADD(" AND r.signature = ?3");
     if (f->process) ADD(" AND r.process LIKE ?4 ESCAPE '\\'");
     if (f->owner_token_id >= 0) ADD(" AND u.owner_token_id = ?5");
-    if (f->q)
+    /* Text search: the trigram indexes of migration 004 answer substrings of
+     * three characters or more; a shorter q scans with LIKE, as it must. */
+    int indexed = f->q && utf8_chars(f->q) >= 3;
+    if (f->q && indexed)
+        ADD(" AND (u.id = ?6"
+            " OR u.seq IN (SELECT rowid FROM upload_search WHERE upload_search MATCH ?7)"
+            " OR u.report_id IN (SELECT rowid FROM report_search WHERE report_search MATCH ?7)"
+            " OR u.seq IN (SELECT upload_seq FROM files WHERE sha256 = lower(?6)"
+            "   OR id IN (SELECT rowid FROM file_search WHERE file_search MATCH ?7)))");
+    else if (f->q)
         ADD(" AND (u.id = ?6 OR u.note LIKE ?7 ESCAPE '\\' OR u.case_id LIKE ?7 ESCAPE '\\'"
             " OR u.customer LIKE ?7 ESCAPE '\\' OR r.search_text LIKE ?7 ESCAPE '\\'"
             " OR EXISTS (SELECT 1 FROM files x WHERE x.upload_seq = u.seq AND (x.sha256 = lower(?6) OR x.name LIKE ?7 ESCAPE '\\')))");
-    ADD(" ORDER BY u.seq DESC LIMIT ?8");
+    ADD(" ORDER BY u.seq DESC LIMIT ?8) ORDER BY u.seq DESC");
 #undef ADD
     cJSON *out = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(out, "items");
@@ -315,7 +411,7 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
         return out;
     }
     char *proc = f->process ? like_pattern(f->process) : NULL;
-    char *q = f->q ? like_pattern(f->q) : NULL;
+    char *q = !f->q ? NULL : indexed ? fts_phrase(f->q) : like_pattern(f->q);
     if (f->cursor > 0) sqlite3_bind_int64(st, 1, f->cursor);
     if (f->status) dt_sql_bind_text(st, 2, f->status);
     if (f->signature) dt_sql_bind_text(st, 3, f->signature);
@@ -328,22 +424,23 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
     sqlite3_bind_int(st, 8, limit + 1);
     int count = 0;
     int64_t last = 0, more = 0;
-    int64_t seqs[201];
+    int64_t seqs[200];
+    cJSON *files[200];
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (count == limit) {
             more = 1;
             break;
         }
-        seqs[count++] = last = sqlite3_column_int64(st, 0);
+        seqs[count] = last = sqlite3_column_int64(st, 0);
+        files[count] = cJSON_CreateArray();
+        cJSON_AddItemToArray(items, upload_row_json_at(st, 1, files[count]));
+        count++;
     }
     sqlite3_finalize(st);
     free(proc);
     free(q);
-    for (int i = 0; i < count; i++) {
-        cJSON *o = dt_store_upload_json(s, seqs[i]);
-        if (o)
-            cJSON_AddItemToArray(items, o);
-    }
+    if (count > 0)
+        attach_files(s, seqs, files, count);
     if (more) {
         char c[32];
         snprintf(c, sizeof c, "%lld", (long long)last);

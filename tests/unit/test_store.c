@@ -77,14 +77,14 @@ static const char *report_json =
 START_TEST(migrations_apply_once)
 {
     dt_store *s = open_fresh();
-    ck_assert_int_eq(dt_store_migration_count(s), 3); /* 001_initial, 002_symbols, 003_retention */
+    ck_assert_int_eq(dt_store_migration_count(s), 4); /* 001_initial, 002_symbols, 003_retention, 004_search */
     dt_store_close(s);
     char mig[1024];
     snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
     dt_error err = { 0 };
     s = dt_store_open(db, mig, &err);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dt_store_migration_count(s), 3); /* 001_initial, 002_symbols, 003_retention */
+    ck_assert_int_eq(dt_store_migration_count(s), 4); /* 001_initial, 002_symbols, 003_retention, 004_search */
     remove_fresh(s);
 }
 END_TEST
@@ -317,6 +317,62 @@ START_TEST(retention_purge_shared_blob)
 }
 END_TEST
 
+/* Text search: substrings of note, case, customer, report text and file
+ * names, case-insensitive, through the trigram indexes (three characters or
+ * more) or LIKE (shorter); the indexes follow inserts and deletes. */
+static int search_count(dt_store *s, const char *q)
+{
+    dt_upload_filter f = { .q = q, .owner_token_id = -1, .limit = 50 };
+    cJSON *l = dt_store_upload_list(s, &f);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(l, "items"));
+    cJSON_Delete(l);
+    return n;
+}
+
+START_TEST(search_indexes)
+{
+    dt_store *s = open_fresh();
+    dt_upload_new a = one_upload(SHA_A, NULL);
+    a.note = "hangs after login";
+    a.case_id = "CASE-7";
+    a.customer = "Contoso Ltd";
+    ck_assert_int_eq(dt_store_upload_create(s, &a, NULL), DT_OK);
+    dt_upload_new b = one_upload(SHA_C, NULL);
+    b.note = "print dialog, 100% CPU";
+    b.case_id = NULL;
+    strcpy(b.files[0].name, "printer_hang.dmp");
+    ck_assert_int_eq(dt_store_upload_create(s, &b, NULL), DT_OK);
+
+    ck_assert_int_eq(search_count(s, "contoso"), 1);
+    ck_assert_int_eq(search_count(s, "ntoso L"), 1);   /* across a word boundary */
+    ck_assert_int_eq(search_count(s, "se-7"), 1);
+    ck_assert_int_eq(search_count(s, "ER_HANG"), 1);   /* file name */
+    ck_assert_int_eq(search_count(s, "calc.dmp"), 1);
+    ck_assert_int_eq(search_count(s, SHA_C), 1);       /* a file's hash */
+    ck_assert_int_eq(search_count(s, a.id), 1);        /* the upload id */
+    ck_assert_int_eq(search_count(s, "100%"), 1);
+    ck_assert_int_eq(search_count(s, "100%_"), 0);
+    ck_assert_int_eq(search_count(s, "a\"b"), 0);      /* a quote is text */
+    ck_assert_int_eq(search_count(s, "-7"), 1);        /* short: LIKE */
+    ck_assert_int_eq(search_count(s, "%"), 1);
+    ck_assert_int_eq(search_count(s, "dmp"), 2);
+    ck_assert_int_eq(search_count(s, "nothing like it"), 0);
+
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(s, a.id, &ref), 1);
+    char **orphans;
+    size_t n;
+    ck_assert_int_eq(dt_store_upload_delete(s, ref.seq, &orphans, &n, NULL), DT_OK);
+    for (size_t i = 0; i < n; i++)
+        free(orphans[i]);
+    free(orphans);
+    ck_assert_int_eq(search_count(s, "contoso"), 0);
+    ck_assert_int_eq(search_count(s, "calc.dmp"), 0);
+    ck_assert_int_eq(search_count(s, "dmp"), 1);
+    remove_fresh(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -326,6 +382,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, upload_lease_finish_reuse);
     tcase_add_test(tc, failures_retry_and_recovery);
     tcase_add_test(tc, retention_purge_shared_blob);
+    tcase_add_test(tc, search_indexes);
     suite_add_tcase(s, tc);
     return s;
 }
