@@ -16,6 +16,8 @@ dt_module *dt_module_list_add(dt_module_list *list, const dt_module *m)
         list->items = n;
         list->cap = ncap;
     }
+    free(list->reach);
+    list->reach = NULL;
     list->items[list->count] = *m;
     return &list->items[list->count++];
 }
@@ -26,10 +28,21 @@ static int by_base(const void *a, const void *b)
     return x->base < y->base ? -1 : x->base > y->base;
 }
 
+static uint64_t module_end(const dt_module *m)
+{
+    return m->base + m->size < m->base ? UINT64_MAX : m->base + m->size;
+}
+
 void dt_module_list_sort(dt_module_list *list)
 {
     if (list->count > 1)
         qsort(list->items, list->count, sizeof *list->items, by_base);
+    free(list->reach);
+    list->reach = list->count ? malloc(list->count * sizeof *list->reach) : NULL;
+    for (size_t i = 0; list->reach && i < list->count; i++) {
+        size_t best = i ? list->reach[i - 1] : 0;
+        list->reach[i] = module_end(&list->items[i]) >= module_end(&list->items[best]) ? i : best;
+    }
 }
 
 const dt_module *dt_module_list_find(const dt_module_list *list, uint64_t addr)
@@ -45,10 +58,15 @@ const dt_module *dt_module_list_find(const dt_module_list *list, uint64_t addr)
     if (lo == 0)
         return NULL;
     const dt_module *m = &list->items[lo - 1];
-    /* Overlapping entries (hostile or odd dumps) fall back to a linear scan
-     * of the candidates below, so a bogus huge module cannot hide others. */
     if (addr - m->base < m->size)
         return m;
+    /* Overlapping entries (hostile or odd dumps): a lower module may still
+     * cover addr.  The one reaching highest does if any does; without the
+     * reach index, scan (a list sorted before it could be built). */
+    if (list->reach) {
+        const dt_module *r = &list->items[list->reach[lo - 1]];
+        return addr - r->base < r->size ? r : NULL;
+    }
     for (size_t i = lo - 1; i-- > 0;) {
         const dt_module *c = &list->items[i];
         if (addr - c->base < c->size)
@@ -66,6 +84,7 @@ void dt_module_list_free(dt_module_list *list)
         free(list->items[i].symbol_source);
     }
     free(list->items);
+    free(list->reach);
     memset(list, 0, sizeof *list);
 }
 

@@ -36,6 +36,11 @@ typedef struct {
     dt_module *items;    /* sorted by base after dt_module_list_sort */
     size_t count;
     size_t cap;
+    /* reach[i]: the index j <= i whose module ends highest, so a lookup that
+     * misses the nearest module below an address knows at once whether any
+     * lower (overlapping) module covers it.  Built by dt_module_list_sort,
+     * dropped by dt_module_list_add; NULL means "scan". */
+    size_t *reach;
 } dt_module_list;
 
 /* Appends a copy of the struct; string members are taken over (the list

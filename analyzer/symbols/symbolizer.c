@@ -41,7 +41,45 @@ struct dt_symbolizer {
     size_t nproviders;
     module_entry *entries;
     size_t n, cap;
+    /* Open-addressing index of entries by base (entry index + 1; 0 empty),
+     * so that a dump with tens of thousands of modules (hostile, or a
+     * fuzzer's) is not quadratic: entry_for runs per module and per scanned
+     * stack word. */
+    size_t *slots;
+    size_t nslots;          /* a power of two, > 2 n */
 };
+
+static size_t slot_of(uint64_t base, size_t nslots)
+{
+    return (size_t)((base * 0x9E3779B97F4A7C15ull) >> 32) & (nslots - 1);
+}
+
+/* Adds entry i to the index, growing it first when half full. */
+static bool index_entry(dt_symbolizer *s, size_t i)
+{
+    if (2 * (s->n + 1) > s->nslots) {
+        size_t nslots = s->nslots ? s->nslots * 2 : 64;
+        size_t *slots = calloc(nslots, sizeof *slots);
+        if (!slots)
+            return false;
+        for (size_t k = 0; k < s->nslots; k++) {
+            if (!s->slots[k])
+                continue;
+            size_t j = slot_of(s->entries[s->slots[k] - 1].base, nslots);
+            while (slots[j])
+                j = (j + 1) & (nslots - 1);
+            slots[j] = s->slots[k];
+        }
+        free(s->slots);
+        s->slots = slots;
+        s->nslots = nslots;
+    }
+    size_t j = slot_of(s->entries[i].base, s->nslots);
+    while (s->slots[j])
+        j = (j + 1) & (s->nslots - 1);
+    s->slots[j] = i + 1;
+    return true;
+}
 
 void dt_symbol_clear(dt_symbol *s)
 {
@@ -87,6 +125,7 @@ void dt_symbolizer_free(dt_symbolizer *s)
         free(e->key);
     }
     free(s->entries);
+    free(s->slots);
     dt_symstore_free(&s->store);
     dt_warnings_free(&s->warnings);
     free(s);
@@ -161,13 +200,15 @@ static module_entry *entry_for(dt_symbolizer *s, const dt_module *m, const dt_ad
     /* Called per scanned stack word: compare bases before building keys. */
     char *key = NULL;
     module_entry *e = NULL;
-    for (size_t i = 0; i < s->n && !e; i++) {
-        if (s->entries[i].base != m->base)
+    for (size_t j = s->nslots ? slot_of(m->base, s->nslots) : 0; s->nslots && s->slots[j] && !e;
+         j = (j + 1) & (s->nslots - 1)) {
+        module_entry *c = &s->entries[s->slots[j] - 1];
+        if (c->base != m->base)
             continue;
         if (!key && !(key = module_key(m)))
             return NULL;
-        if (strcmp(s->entries[i].key, key) == 0)
-            e = &s->entries[i];
+        if (strcmp(c->key, key) == 0)
+            e = c;
     }
     if (!e && !key && !(key = module_key(m)))
         return NULL;
@@ -200,9 +241,14 @@ static module_entry *entry_for(dt_symbolizer *s, const dt_module *m, const dt_ad
             s->entries = t;
             s->cap = ncap;
         }
-        e = &s->entries[s->n++];
+        e = &s->entries[s->n];
         memset(e, 0, sizeof *e);
         e->base = m->base;
+        if (!index_entry(s, s->n)) {
+            free(key);
+            return NULL;
+        }
+        s->n++;
         e->as = as;
         e->key = key;
     }
