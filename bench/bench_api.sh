@@ -64,4 +64,5 @@ run "upload status" "/api/dumps/$mid"
 run "list, first page (default limit)" "/api/dumps"
 run "list, 200 per page" "/api/dumps?limit=200"
 run "list, text search" "/api/dumps?q=fill%20$((n - 7))"
+run "list, text search matching every upload" "/api/dumps?q=calc.exe"
 stop_server
