@@ -43,7 +43,8 @@ static inline bool dt_view_sub(dt_view v, uint64_t off, uint64_t len, dt_view *o
         *out = dt_view_make(NULL, 0);
         return false;
     }
-    *out = dt_view_make(v.data + off, (size_t)len);
+    /* An empty view may have no data at all: NULL + 0 is undefined in C. */
+    *out = dt_view_make(v.data ? v.data + off : NULL, (size_t)len);
     return true;
 }
 
@@ -58,7 +59,7 @@ static inline dt_view dt_view_tail(dt_view v, uint64_t off)
 /* A pointer to len bytes at off, or NULL. */
 static inline const uint8_t *dt_view_ptr(dt_view v, uint64_t off, uint64_t len)
 {
-    return dt_view_has(v, off, len) ? v.data + off : NULL;
+    return dt_view_has(v, off, len) && v.data ? v.data + off : NULL;
 }
 
 static inline bool dt_view_u8(dt_view v, uint64_t off, uint8_t *out)

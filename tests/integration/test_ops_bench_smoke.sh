@@ -28,7 +28,7 @@ check "queue: all done" 12 "$(awk -F'|' '{print $6 + 0}' <<<"$row")"
 if command -v wrk >/dev/null; then
   out=$(bash "$SRC/bench/bench_api.sh" "$BUILD" 30 1)
   echo "$out"
-  check "api: 7 routes measured" 7 "$(grep -c '^| `GET' <<<"$out")"
+  check "api: 8 routes measured" 8 "$(grep -c '^| `GET' <<<"$out")"
 else
   echo "SKIP: wrk not installed (scripts/bootstrap.sh --tests installs it)"
 fi

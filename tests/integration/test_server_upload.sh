@@ -120,7 +120,7 @@ big_id=$(jq -r .id "$WORK/big.json")
 check "1 GiB upload accepted" queued "$(jq -r .status "$WORK/big.json")"
 check "1 GiB stored size" 1073741824 "$(jq -r '.files[0].size' "$WORK/big.json")"
 limit_kb=$((64 * 1024))
-if [[ $(ldd "$DT_BIN") == *libasan* ]]; then limit_kb=$((512 * 1024)); fi  # ASan: shadow + quarantine
+if grep -q __asan_init "$DT_BIN"; then limit_kb=$((512 * 1024)); fi  # ASan (gcc: libasan, clang: static): shadow + quarantine
 echo "server max RSS during the 1 GiB upload: $((max_rss / 1024)) MB (limit $((limit_kb / 1024)) MB)"
 if (( max_rss > 0 && max_rss < limit_kb )); then ok; else bad "RSS during 1 GiB upload: ${max_rss} kB"; fi
 wait_done "$big_id" 120 >/dev/null

@@ -460,12 +460,44 @@ START_TEST(damaged_pdbs_do_not_crash)
 }
 END_TEST
 
+/* Fuzz finding (fuzz_pdb, 2026-11-30): a module whose stream is empty and
+ * whose symbol, C11 and C13 sizes are 0 made the parser take a zero-length
+ * sub-view of a view with no data — NULL + 0, undefined behaviour that
+ * UBSan stops on.  Rebuilt here from the real PDB by patching module 0's
+ * record in the DBI stream (file offset 606306 = DBI's first block × 1024
+ * + 64 + 34): its stream 11 → 5 (a stream of size 0 in this file) and the
+ * three sizes after it → 0.  Functions and lines come from the other
+ * modules. */
+START_TEST(empty_module_stream)
+{
+    size_t size;
+    unsigned char *buf = dt_test_read_file(dt_test_data("symbols/breakpad__dump_syms_regtest64.pdb"), &size);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(size, 1010688);
+    const size_t rec = 606306 - 34;
+    ck_assert_uint_eq(buf[rec + 34] | buf[rec + 35] << 8, 11);
+    buf[rec + 34] = 5;
+    buf[rec + 35] = 0;
+    memset(buf + rec + 36, 0, 12);
+    dt_pdb *p = NULL;
+    ck_assert_int_eq(dt_pdb_open_view(&p, dt_view_make(buf, size), NULL), DT_OK);
+    size_t n = 0, nlines = 0;
+    ck_assert_ptr_nonnull(dt_pdb_functions(p, &n, NULL));
+    ck_assert_uint_gt(n, 0);
+    dt_pdb_lines(p, &nlines, NULL);
+    ck_assert_uint_gt(nlines, 0);
+    dt_pdb_close(p);
+    free(buf);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("pdb");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, identity_and_sections);
+    tcase_add_test(tc, empty_module_stream);
     tcase_add_test(tc, publics_equal_llvm_pdbutil);
     tcase_add_loop_test(tc, functions_and_lines_match_dump_syms, 0, sizeof pairs / sizeof *pairs);
     tcase_add_test(tc, line_spot_values);
