@@ -82,6 +82,7 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
         return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", spec->err_path, strerror(errno));
     }
     int64_t start = now_ms();
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
@@ -91,9 +92,11 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
     }
     if (pid == 0) {
         setpgid(0, 0);
-        /* Dies with the server, even on kill -9: no orphaned analyses. */
+        /* Dies with the server, even on kill -9: no orphaned analyses.  The
+         * server may have died before the prctl: then we were reparented.
+         * (Not "getppid() == 1": in a container the server is PID 1.) */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() == 1)
+        if (getppid() != parent)
             _exit(125);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0)
