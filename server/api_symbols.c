@@ -7,8 +7,9 @@
  * Bodies are streamed to spool files under DATA_DIR/tmp as they arrive (a PDB
  * may be hundreds of MB), never held in memory.  Each file is sealed (fsync +
  * SHA-256) and then moved from the spool into the store, so the store only
- * ever holds complete files; symbol files never enter the dump blob store.  Archive entries are streamed the same way,
- * with limits on entries, unpacked bytes and the unpacking ratio.
+ * ever holds complete files; symbol files never enter the dump blob store.
+ * Archive entries are streamed the same way, with limits on entries,
+ * unpacked bytes and the unpacking ratio.
  */
 #include <archive.h>
 #include <archive_entry.h>
