@@ -216,15 +216,10 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
         if (strcmp(r->method, "DELETE") == 0) {
             if (r->who.role != DT_ROLE_STAFF)
                 return dt_http_error(r, 403, "forbidden", "only staff may delete uploads");
-            char **orphans;
-            size_t norphans;
+            size_t removed = 0;
             dt_error err = { 0 };
-            if (dt_store_upload_delete(st, u.seq, &orphans, &norphans, &err) != DT_OK)
+            if (dt_blob_gc_delete_upload(r->srv->cfg.data_dir, st, u.seq, &removed, &err) != DT_OK)
                 return dt_http_error(r, 500, "internal", "%s", err.message);
-            size_t removed = dt_blob_gc(r->srv->cfg.data_dir, st, orphans, norphans);
-            for (size_t i = 0; i < norphans; i++)
-                free(orphans[i]);
-            free(orphans);
             dt_retention_log_deletion("upload", "staff", u.id, -1, -1, removed, -1);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "id", u.id);

@@ -4,6 +4,8 @@
  */
 #include "blob_gc.h"
 
+#include <stdlib.h>
+
 #include "blob.h"
 
 size_t dt_blob_gc(const char *data_dir, dt_store *st, char *const *shas, size_t n)
@@ -24,8 +26,18 @@ size_t dt_blob_gc(const char *data_dir, dt_store *st, char *const *shas, size_t 
     return removed;
 }
 
-int dt_blob_gc_one(const char *data_dir, dt_store *st, const char *sha256)
+dt_status dt_blob_gc_delete_upload(const char *data_dir, dt_store *st, int64_t seq, size_t *removed, dt_error *err)
 {
-    char *one[1] = { (char *)sha256 };
-    return dt_blob_gc(data_dir, st, one, 1) == 1;
+    char **orphans = NULL;
+    size_t n = 0;
+    dt_status rc = dt_store_upload_delete(st, seq, &orphans, &n, err);
+    if (rc != DT_OK)
+        return rc;
+    size_t gone = dt_blob_gc(data_dir, st, orphans, n);
+    for (size_t i = 0; i < n; i++)
+        free(orphans[i]);
+    free(orphans);
+    if (removed)
+        *removed = gone;
+    return DT_OK;
 }

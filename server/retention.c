@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "blob.h"
 #include "blob_gc.h"
 #include "log.h"
 
@@ -75,47 +74,31 @@ static int purge_one(dt_server *srv, dt_store *st, int64_t seq, int64_t now, con
     return did;
 }
 
-static int delete_old_uploads(dt_server *srv, dt_store *st, int64_t now, int *budget)
+/* Deletes one whole upload (report included); 1 if it was deleted. */
+static int delete_one(dt_server *srv, dt_store *st, int64_t seq, int64_t now)
 {
-    int64_t before = now - (int64_t)srv->cfg.retain_reports_days * DAY;
-    int64_t seqs[BATCH];
-    int done = 0;
-    while (*budget > 0 && !stop_requested(srv)) {
-        int n = dt_store_retention_uploads(st, before, 0, seqs, BATCH);
-        int progressed = 0;
-        for (int i = 0; i < n && *budget > 0 && !stop_requested(srv); i++, (*budget)--) {
-            char id[33] = "";
-            int64_t created = now;
-            dt_store_upload_by_seq(st, seqs[i], id, &created);
-            char **orphans = NULL;
-            size_t norphans = 0;
-            dt_error err = { 0 };
-            if (dt_store_upload_delete(st, seqs[i], &orphans, &norphans, &err) != DT_OK)
-                continue;
-            size_t removed = dt_blob_gc(srv->cfg.data_dir, st, orphans, norphans);
-            for (size_t k = 0; k < norphans; k++)
-                free(orphans[k]);
-            free(orphans);
-            dt_retention_log_deletion("upload", "retain-reports", id, -1, -1, removed, now - created);
-            progressed++;
-        }
-        done += progressed;
-        if (n < BATCH || !progressed)
-            break;
-    }
-    return done;
+    char id[33] = "";
+    int64_t created = now;
+    dt_store_upload_by_seq(st, seq, id, &created);
+    size_t removed = 0;
+    if (dt_blob_gc_delete_upload(srv->cfg.data_dir, st, seq, &removed, NULL) != DT_OK)
+        return 0;
+    dt_retention_log_deletion("upload", "retain-reports", id, -1, -1, removed, now - created);
+    return 1;
 }
 
-static int purge_old_dumps(dt_server *srv, dt_store *st, int64_t now, int *budget)
+/* Deletes (whole_uploads) or purges the dumps of the uploads created before
+ * `before`, oldest first, in batches, within the budget. */
+static int sweep_older(dt_server *srv, dt_store *st, int64_t now, int64_t before, int whole_uploads, int *budget)
 {
-    int64_t before = now - (int64_t)srv->cfg.retain_dumps_days * DAY;
     int64_t seqs[BATCH];
     int done = 0;
     while (*budget > 0 && !stop_requested(srv)) {
-        int n = dt_store_retention_uploads(st, before, 1, seqs, BATCH);
+        int n = dt_store_retention_uploads(st, before, !whole_uploads, seqs, BATCH);
         int progressed = 0;
         for (int i = 0; i < n && *budget > 0 && !stop_requested(srv); i++, (*budget)--)
-            if (purge_one(srv, st, seqs[i], now, "retain-dumps", NULL) > 0)
+            if ((whole_uploads ? delete_one(srv, st, seqs[i], now)
+                               : purge_one(srv, st, seqs[i], now, "retain-dumps", NULL)) > 0)
                 progressed++;
         done += progressed;
         if (n < BATCH || !progressed)
@@ -155,9 +138,9 @@ int dt_retention_sweep(dt_server *srv, dt_store *st)
     int budget = MAX_PER_SWEEP;
     int n = 0;
     if (srv->cfg.retain_reports_days)
-        n += delete_old_uploads(srv, st, now, &budget);
+        n += sweep_older(srv, st, now, now - (int64_t)srv->cfg.retain_reports_days * DAY, 1, &budget);
     if (srv->cfg.retain_dumps_days)
-        n += purge_old_dumps(srv, st, now, &budget);
+        n += sweep_older(srv, st, now, now - (int64_t)srv->cfg.retain_dumps_days * DAY, 0, &budget);
     if (srv->cfg.max_dump_bytes)
         n += purge_over_size(srv, st, now, &budget);
     cJSON *o = cJSON_CreateObject();

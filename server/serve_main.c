@@ -45,7 +45,8 @@ void dt_server_notify_job(dt_server *srv)
     pthread_mutex_unlock(&srv->mu);
 }
 
-/* Removes blobs that no file row names. */
+/* Removes blobs that no file row names, checked in batches so the blob lock
+ * is taken once per batch, not once per stored file. */
 static int collect_orphan_blobs(dt_server *srv, dt_store *st)
 {
     char blobs[1200];
@@ -53,6 +54,10 @@ static int collect_orphan_blobs(dt_server *srv, dt_store *st)
     DIR *d = opendir(blobs);
     if (!d)
         return 0;
+    enum { BATCH = 256 };
+    char names[BATCH][65];
+    char *batch[BATCH];
+    size_t n = 0;
     int removed = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -67,13 +72,17 @@ static int collect_orphan_blobs(dt_server *srv, dt_store *st)
         while ((f = readdir(s))) {
             if (strlen(f->d_name) != 62)
                 continue;
-            char sha[65];
-            snprintf(sha, sizeof sha, "%.2s%.62s", e->d_name, f->d_name);
-            removed += dt_blob_gc_one(srv->cfg.data_dir, st, sha);
+            snprintf(names[n], sizeof names[n], "%.2s%.62s", e->d_name, f->d_name);
+            batch[n] = names[n];
+            if (++n == BATCH) {
+                removed += (int)dt_blob_gc(srv->cfg.data_dir, st, batch, n);
+                n = 0;
+            }
         }
         closedir(s);
     }
     closedir(d);
+    removed += (int)dt_blob_gc(srv->cfg.data_dir, st, batch, n);
     return removed;
 }
 

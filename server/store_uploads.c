@@ -326,23 +326,37 @@ cJSON *dt_store_upload_json(dt_store *s, int64_t seq)
     return o;
 }
 
-/* LIKE pattern matching s anywhere, with %, _ and \ escaped. */
-static char *like_pattern(const char *s)
+/* s between two `edge` characters, each character of `special` in it
+ * preceded by `esc`: the quoting of a LIKE pattern ('%', escape '\\') and of
+ * an FTS5 phrase ('"', a quote doubled) alike. */
+static char *quoted(const char *s, char edge, const char *special, char esc)
 {
     size_t n = strlen(s);
     char *p = malloc(2 * n + 3);
     if (!p)
         return NULL;
     size_t j = 0;
-    p[j++] = '%';
+    p[j++] = edge;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' || s[i] == '_' || s[i] == '\\')
-            p[j++] = '\\';
+        if (strchr(special, s[i]))
+            p[j++] = esc;
         p[j++] = s[i];
     }
-    p[j++] = '%';
+    p[j++] = edge;
     p[j] = 0;
     return p;
+}
+
+/* LIKE pattern matching s anywhere, with %, _ and \ escaped. */
+static char *like_pattern(const char *s)
+{
+    return quoted(s, '%', "%_\\", '\\');
+}
+
+/* An FTS5 phrase matching s literally. */
+static char *fts_phrase(const char *s)
+{
+    return quoted(s, '"', "\"", '"');
 }
 
 static size_t utf8_chars(const char *s)
@@ -351,25 +365,6 @@ static size_t utf8_chars(const char *s)
     for (; *s; s++)
         n += ((unsigned char)*s & 0xC0) != 0x80;
     return n;
-}
-
-/* An FTS5 phrase matching s literally: quoted, inner quotes doubled. */
-static char *fts_phrase(const char *s)
-{
-    size_t n = strlen(s);
-    char *p = malloc(2 * n + 3);
-    if (!p)
-        return NULL;
-    size_t j = 0;
-    p[j++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            p[j++] = '"';
-        p[j++] = s[i];
-    }
-    p[j++] = '"';
-    p[j] = 0;
-    return p;
 }
 
 cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)

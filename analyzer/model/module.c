@@ -75,6 +75,19 @@ const dt_module *dt_module_list_find(const dt_module_list *list, uint64_t addr)
     return NULL;
 }
 
+dt_module *dt_module_list_at_base(dt_module_list *list, uint64_t base)
+{
+    size_t lo = 0, hi = list->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (list->items[mid].base < base)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < list->count && list->items[lo].base == base ? &list->items[lo] : NULL;
+}
+
 void dt_module_list_free(dt_module_list *list)
 {
     for (size_t i = 0; i < list->count; i++) {

@@ -49,6 +49,9 @@ dt_module *dt_module_list_add(dt_module_list *list, const dt_module *m);
 void dt_module_list_sort(dt_module_list *list);
 /* The module containing addr, or NULL (list must be sorted). */
 const dt_module *dt_module_list_find(const dt_module_list *list, uint64_t addr);
+/* The first module whose base is exactly base, or NULL (list must be
+ * sorted).  A binary search: a hostile dump may list many thousands. */
+dt_module *dt_module_list_at_base(dt_module_list *list, uint64_t base);
 void dt_module_list_free(dt_module_list *list);
 
 /* Fills code_file from path (last component after '\\' or '/'). */

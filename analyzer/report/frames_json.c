@@ -58,41 +58,16 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
     return arr;
 }
 
-/* The first module of the sorted list whose base is base.  The JSON lists
- * the modules in the list's order, so *hint (the index after the last one
- * found) usually answers at once; otherwise a binary search, never a scan:
- * a hostile dump may list tens of thousands of modules. */
-static dt_module *module_at_base(dt_module_list *list, uint64_t base, size_t *hint)
-{
-    size_t i = *hint;
-    if (!(i < list->count && list->items[i].base == base && (i == 0 || list->items[i - 1].base != base))) {
-        size_t lo = 0, hi = list->count;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (list->items[mid].base < base)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        i = lo;
-    }
-    if (i >= list->count || list->items[i].base != base)
-        return NULL;
-    *hint = i + 1;
-    return &list->items[i];
-}
-
 void dt_report_annotate_modules(cJSON *modules_json, dt_module_list *list, dt_symbolizer *sym,
                                 const dt_addrspace *as)
 {
-    size_t hint = 0;
     cJSON *o;
     cJSON_ArrayForEach(o, modules_json)
     {
         uint64_t base;
         if (!dt_json_u64(o, "base_addr", &base))
             continue;
-        dt_module *m = module_at_base(list, base, &hint);
+        dt_module *m = dt_module_list_at_base(list, base);
         if (!m)
             continue;
         if (sym)

@@ -627,12 +627,12 @@ char *dt_kernel_report_text(const cJSON *k)
         const cJSON *f;
         cJSON_ArrayForEach(f, cf) {
             const char *fn = js(f, "function"), *mod = js(f, "module"), *trust = js(f, "trust");
+            const char *scan = trust && strcmp(trust, "scan") == 0 ? "   [scan]" : "";
             if (fn)
                 sb_printf(&s, "  %02llx %s!%s+%s%s\n", ji(f, "frame"), or(mod, "?"), fn, or(js(f, "function_offset"), "0x0"),
-                          trust && strcmp(trust, "scan") == 0 ? "   [scan]" : "");
+                          scan);
             else
-                sb_printf(&s, "  %02llx %s+%s%s\n", ji(f, "frame"), or(mod, "?"), or(js(f, "module_offset"), "?"),
-                          trust && strcmp(trust, "scan") == 0 ? "   [scan]" : "");
+                sb_printf(&s, "  %02llx %s+%s%s\n", ji(f, "frame"), or(mod, "?"), or(js(f, "module_offset"), "?"), scan);
         }
     }
 

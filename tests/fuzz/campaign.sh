@@ -10,19 +10,12 @@
 # records.  Merge the grown corpus into the seeds with seeds_merge.sh.
 set -euo pipefail
 bin=$(realpath "$1") name=$2 secs=$3 out=$4
-here=$(cd "$(dirname "$0")" && pwd)
-data=${DT_TEST_DATA:-$here/../data}
+source "$(dirname "$0")/seed_dirs.sh"
 maxlen=${DT_FUZZ_MAX_LEN:-1048576}
 mkdir -p "$out/corpus" "$out/artifacts"
 out=$(realpath "$out")
-dirs=("$out/corpus")
-[[ -d $here/seeds/$name ]] && dirs+=("$here/seeds/$name")
-if [[ -f $here/$name.dirs ]]; then
-  while read -r d; do
-    [[ -z $d || $d == \#* ]] && continue
-    [[ -d $data/$d ]] && dirs+=("$data/$d")
-  done <"$here/$name.dirs"
-fi
+mapfile -t dirs < <(seed_dirs "$name")
+dirs=("$out/corpus" "${dirs[@]}")
 
 start=$(date +%s) round=0 execs=0
 cpu_before=$(awk '{print $16+$17}' /proc/$$/stat)

@@ -5,18 +5,11 @@
 # source tree is never written.  Any crash, leak or timeout fails the test.
 set -euo pipefail
 bin=$1 name=$2 secs=$3
-here=$(cd "$(dirname "$0")" && pwd)
-data=${DT_TEST_DATA:-$here/../data}
+source "$(dirname "$0")/seed_dirs.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-dirs=("$work")
-[[ -d $here/seeds/$name ]] && dirs+=("$here/seeds/$name")
-if [[ -f $here/$name.dirs ]]; then
-  while read -r d; do
-    [[ -z $d || $d == \#* ]] && continue
-    [[ -d $data/$d ]] && dirs+=("$data/$d")
-  done <"$here/$name.dirs"
-fi
+mapfile -t dirs < <(seed_dirs "$name")
+dirs=("$work" "${dirs[@]}")
 cd "$work"
 exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4194304 \
   -print_final_stats=1 "${dirs[@]}"

@@ -10,7 +10,7 @@
 set -euo pipefail
 bin=$(realpath "$1") name=$2 corpus=$(realpath "$3") max=${4:-65536}
 here=$(cd "$(dirname "$0")" && pwd)
-data=${DT_TEST_DATA:-$here/../data}
+source "$here/seed_dirs.sh"
 seeds=$here/seeds/$name
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -19,14 +19,9 @@ mkdir -p "$work/base" "$work/cand" "$seeds"
 # The baseline: everything the target already starts from, under names that
 # cannot collide with libFuzzer's (it names new inputs by their SHA-1).
 n=0
-add_base() { for f in "$1"/*; do [[ -f $f ]] && cp "$f" "$work/base/base-$((n++))"; done; return 0; }
-add_base "$seeds"
-if [[ -f $here/$name.dirs ]]; then
-  while read -r d; do
-    [[ -z $d || $d == \#* ]] && continue
-    [[ -d $data/$d ]] && add_base "$data/$d"
-  done <"$here/$name.dirs"
-fi
+while read -r d; do
+  for f in "$d"/*; do [[ -f $f ]] && cp "$f" "$work/base/base-$((n++))"; done
+done < <(seed_dirs "$name")
 find "$corpus" -maxdepth 1 -type f -size -"$((max + 1))"c -exec cp {} "$work/cand/" \;
 
 (cd "$work" && "$bin" -merge=1 -timeout=60 -rss_limit_mb=3072 -malloc_limit_mb=2048 \

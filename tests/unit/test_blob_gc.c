@@ -166,7 +166,8 @@ START_TEST(referenced_blob_is_kept)
     ck_assert_int_eq(dt_spool_commit(&sp, dir, sha, NULL), DT_OK);
     dt_upload_new u = upload_of(sha, sizeof bytes);
     ck_assert_int_eq(dt_store_upload_create(s, &u, NULL), DT_OK);
-    ck_assert_int_eq(dt_blob_gc_one(dir, s, sha), 0);
+    char *one[] = { sha };
+    ck_assert_int_eq(dt_blob_gc(dir, s, one, 1), 0);
     ck_assert(dt_blob_exists(dir, sha, sizeof bytes));
     dt_store_close(s);
     cleanup();
