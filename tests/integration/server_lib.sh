@@ -53,6 +53,13 @@ kill9_server() {
 
 AUTH=(-H "Authorization: Bearer $ADMIN")
 
+# The tests and benchmarks read the server's live database with the sqlite3
+# CLI.  In WAL mode a reader can still meet a lock for a moment (a
+# checkpoint resetting the WAL, the schema being read while a migration or a
+# trigger-heavy write commits); the server's own connections wait for that
+# with a busy timeout, and so must these reads, or they fail at random.
+sqlite3() { command sqlite3 -cmd '.timeout 10000' "$@"; }
+
 # wait_done ID [seconds] — polls until done/failed; prints the final status.
 wait_done() {
   local id=$1 limit=${2:-60} s=""
