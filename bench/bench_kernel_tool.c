@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "kdump_writer.h"
 #include "report/kernel_report.h"
 

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "util/error.h"
+#include "base/error.h"
 
 typedef struct {
     char *const *argv;          /* argv[0] is the binary's path */

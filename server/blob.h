@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "formats/sniff.h"
-#include "util/error.h"
+#include "base/error.h"
 
 #define DT_SPOOL_HEAD 512
 

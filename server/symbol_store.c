@@ -19,7 +19,7 @@
 #include "formats/breakpad_sym.h"
 #include "formats/pdb.h"
 #include "formats/pe.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "secrets.h"
 #include "store_internal.h"
 #include "symbols/symsrv.h"

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "store.h"
-#include "util/error.h"
+#include "base/error.h"
 
 typedef struct {
     char kind[12];         /* pdb | pe | breakpad */

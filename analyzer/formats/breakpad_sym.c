@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/mapped_file.h"
-#include "util/arena.h"
+#include "base/mapped_file.h"
+#include "base/arena.h"
 
 typedef struct {
     uint32_t number;

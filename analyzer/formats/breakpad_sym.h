@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/view.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/error.h"
 
 typedef struct dt_breakpad_sym dt_breakpad_sym;
 

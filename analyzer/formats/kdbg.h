@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/view.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/error.h"
 
 #define DT_KDBG_TAG 0x4742444Bu /* "KDBG" */
 

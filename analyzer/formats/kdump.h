@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/cpu_context.h"
-#include "io/view.h"
-#include "util/error.h"
+#include "base/cpu_context.h"
+#include "base/view.h"
+#include "base/error.h"
 
 #define DT_KDUMP_PAGE_FILLER 0x45474150u /* "PAGE" */
 #define DT_KDUMP_PAGE_SIZE 0x1000u

@@ -20,9 +20,9 @@
 
 #include "formats/kdbg.h"
 #include "formats/kdump.h"
-#include "io/view.h"
-#include "model/module.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/module.h"
+#include "base/error.h"
 
 #define DT_TRIAGE_VALID 0x44475254u /* bytes "TRGD" */
 

@@ -4,7 +4,7 @@
  * dt_minidump_parse reads the header, the stream directory and every small
  * stream eagerly into plain structs (threads, modules, exception, system and
  * misc info, handles, memory regions, …); process memory stays in the file
- * and is reached lazily through an address space (memory/user_memory.h) that
+ * and is reached lazily through an address space (base/user_memory.h) that
  * maps the memory lists without copying.  Every count, size, RVA and string
  * length comes from an untrusted file: they are clamped against the bytes
  * that could hold them, and what cannot be read becomes a warning in
@@ -21,12 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/cpu_context.h"
-#include "io/view.h"
-#include "memory/addrspace.h"
-#include "memory/user_memory.h"
-#include "model/module.h"
-#include "util/error.h"
+#include "base/cpu_context.h"
+#include "base/view.h"
+#include "base/addrspace.h"
+#include "base/user_memory.h"
+#include "base/module.h"
+#include "base/error.h"
 
 #define DT_MDMP_SIGNATURE 0x504D444Du
 #define DT_MDMP_VERSION   0xA793u

@@ -3,7 +3,7 @@
  * (16): where the captured process memory lives in the file, and the
  * process's region map.
  *
- * The memory lists only feed the range index of memory/user_memory.c; no
+ * The memory lists only feed the range index of base/user_memory.c; no
  * byte of captured memory is copied.  Memory64List stores its data
  * back-to-back from BaseRva, so each range's file offset is a running sum —
  * computed with overflow checks, since every size in it is untrusted.

@@ -2,7 +2,7 @@
  * minidump_modules.c — ModuleList and UnloadedModuleList: loaded images with
  * their symbol identities, and images the process had unloaded.
  *
- * A module's identity is what symbol lookup needs (model/module.h): the
+ * A module's identity is what symbol lookup needs (base/module.h): the
  * CodeView record gives debug_file + debug_id (RSDS: GUID + age; NB10:
  * signature + age), TimeDateStamp + SizeOfImage give code_id.  The module
  * list is handed on sorted by base; the process image is remembered apart,

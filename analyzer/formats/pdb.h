@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/view.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/error.h"
 
 typedef struct dt_pdb dt_pdb;
 

@@ -7,8 +7,8 @@
 
 #include "formats/msf.h"
 #include "formats/pdb.h"
-#include "util/arena.h"
-#include "io/mapped_file.h"
+#include "base/arena.h"
+#include "base/mapped_file.h"
 
 /* Numeric leaf (CodeView LF_NUMERIC encoding) at off in v: the value and the
  * number of bytes it occupied; false when truncated or of an unknown kind. */

@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/view.h"
-#include "memory/addrspace.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/addrspace.h"
+#include "base/error.h"
 
 #define DT_PE_MACHINE_I386  0x14C
 #define DT_PE_MACHINE_AMD64 0x8664

@@ -17,11 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/cpu_context.h"
+#include "base/cpu_context.h"
 #include "formats/kdump.h"
-#include "memory/addrspace.h"
+#include "base/addrspace.h"
 #include "memory/vtop_walk.h"
-#include "util/error.h"
+#include "base/error.h"
 
 typedef struct {
     uint64_t va;

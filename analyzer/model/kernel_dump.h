@@ -23,15 +23,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/cpu_context.h"
+#include "base/cpu_context.h"
 #include "formats/kdbg.h"
 #include "formats/kdump.h"
 #include "formats/kdump_triage.h"
-#include "memory/addrspace.h"
+#include "base/addrspace.h"
 #include "memory/kernel_memory.h"
 #include "model/kernel_offsets.h"
-#include "model/module.h"
-#include "util/error.h"
+#include "base/module.h"
+#include "base/error.h"
 
 typedef struct {
     uint64_t ip;

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/cpu_context.h"
+#include "base/cpu_context.h"
 #include "formats/kdbg.h"
 
 #define DT_OFF_UNKNOWN UINT32_MAX

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/json.h"
-#include "util/json.h"
+#include "base/json.h"
+#include "base/json.h"
 
 cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as)
 {

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "memory/addrspace.h"
+#include "base/addrspace.h"
 #include "symbols/symbolizer.h"
 #include "unwind/stackwalk.h"
 

@@ -12,10 +12,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "io/view.h"
+#include "base/view.h"
 #include "model/kernel_dump.h"
 #include "symbols/symbolizer.h"
-#include "util/error.h"
+#include "base/error.h"
 
 /* The JSON object for one analyzed kernel dump; caller frees (cJSON_Delete).
  * NULL on OOM. */

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/json.h"
+#include "base/json.h"
 
 /* ---- exception names ---------------------------------------------------- */
 

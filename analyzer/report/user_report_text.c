@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/json.h"
+#include "base/json.h"
 #include "report/user_report.h"
 
 static void put_clean(FILE *out, const char *s)

@@ -5,7 +5,7 @@
 
 #include "report/frames_json.h"
 #include "unwind/symbol_hooks.h"
-#include "util/json.h"
+#include "base/json.h"
 #include "unwind/stackwalk.h"
 
 void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym, dt_warnings *w)

@@ -10,7 +10,7 @@
 
 #include "formats/minidump.h"
 #include "symbols/symbolizer.h"
-#include "util/error.h"
+#include "base/error.h"
 
 /* user is the part built by dt_user_report(md); sym may be NULL.  Walk
  * problems become warnings in w (may be NULL); nothing here fails the

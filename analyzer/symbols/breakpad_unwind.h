@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "formats/breakpad_sym.h"
-#include "formats/cpu_context.h"
-#include "memory/addrspace.h"
+#include "base/cpu_context.h"
+#include "base/addrspace.h"
 
 typedef struct {
     const dt_addrspace *as;          /* target memory (the stack) */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "memory/addrspace.h"
+#include "base/addrspace.h"
 
 #define DT_POSTFIX_MAX_VARS 96
 #define DT_POSTFIX_MAX_STACK 64

@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util/error.h"
+#include "base/error.h"
 
 typedef struct {
     char *dir;        /* local store (plain element, or the server itself when it is a path) */

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "formats/pe.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "symbols/providers.h"
 
 #define MAX_PROVIDERS 8

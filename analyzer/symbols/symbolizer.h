@@ -25,13 +25,13 @@
 #include <stdint.h>
 
 #include "formats/breakpad_sym.h"
-#include "formats/cpu_context.h"
-#include "io/view.h"
-#include "memory/addrspace.h"
-#include "model/module.h"
+#include "base/cpu_context.h"
+#include "base/view.h"
+#include "base/addrspace.h"
+#include "base/module.h"
 #include "symbols/breakpad_unwind.h"
 #include "symbols/symstore.h"
-#include "util/error.h"
+#include "base/error.h"
 
 typedef struct {
     char *function;            /* owned; NULL when nothing was found */

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "symbols/symbol_path.h"
-#include "util/error.h"
+#include "base/error.h"
 
 typedef struct {
     long connect_timeout_ms;  /* default 5000 */

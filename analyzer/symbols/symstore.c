@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "formats/pdb.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 
 struct dt_symstore_listing {
     bool loaded;

@@ -20,7 +20,7 @@
 
 #include "symbols/symbol_path.h"
 #include "symbols/symsrv.h"
-#include "util/error.h"
+#include "base/error.h"
 
 /* The environment variable holding extra directories, ';' or ':' separated,
  * or a symbol path in _NT_SYMBOL_PATH syntax when it contains a '*'. */

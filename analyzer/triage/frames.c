@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/json.h"
+#include "base/json.h"
 #include "triage/triage_internal.h"
 
 /* "C:\\x\\KERNELBASE.dll" -> "KERNELBASE" (case kept), with module aliases. */

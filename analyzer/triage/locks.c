@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/json.h"
+#include "base/json.h"
 #include "triage/triage_internal.h"
 
 /* The scan never reads more than this much stack per thread. */

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/json.h"
+#include "base/json.h"
 #include "triage/triage_internal.h"
 
 static const char *norm_or_dash(const dt_tframe *f, int idx)

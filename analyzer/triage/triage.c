@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "util/json.h"
+#include "base/json.h"
 #include "triage/triage_internal.h"
 
 /* Folding looks at most this deep for writer-added frames. */

@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "memory/addrspace.h"
+#include "base/addrspace.h"
 #include "triage/rules.h"
-#include "util/error.h"
+#include "base/error.h"
 
 typedef struct {
     const dt_rules *rules;            /* required */

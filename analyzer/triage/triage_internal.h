@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "memory/addrspace.h"
+#include "base/addrspace.h"
 #include "triage/rules.h"
 
 typedef struct {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/json.h"
+#include "base/json.h"
 #include "triage/triage.h"
 
 static const cJSON *get(const cJSON *o, const char *k)

@@ -23,11 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "formats/cpu_context.h"
-#include "io/view.h"
-#include "memory/addrspace.h"
-#include "model/module.h"
-#include "util/error.h"
+#include "base/cpu_context.h"
+#include "base/view.h"
+#include "base/addrspace.h"
+#include "base/module.h"
+#include "base/error.h"
 
 typedef enum {
     DT_TRUST_NONE = 0,

@@ -14,7 +14,7 @@
 
 #include "dt_test.h"
 #include "formats/breakpad_sym.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "symbols/breakpad_unwind.h"
 #include "symbols/postfix.h"
 

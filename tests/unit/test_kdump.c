@@ -13,7 +13,7 @@
 #include "dt_test.h"
 #include "formats/kdump.h"
 #include "formats/kdump_triage.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "model/kernel_dump.h"
 #include "report/kernel_report.h"
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "dt_test.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "kdump_writer.h"
 #include "memory/kernel_memory.h"
 #include "model/kernel_dump.h"

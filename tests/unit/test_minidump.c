@@ -21,8 +21,8 @@
 
 #include "dt_test.h"
 #include "formats/minidump.h"
-#include "io/mapped_file.h"
-#include "util/json.h"
+#include "base/mapped_file.h"
+#include "base/json.h"
 #include "report/user_report.h"
 
 typedef struct {

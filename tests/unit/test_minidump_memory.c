@@ -9,8 +9,8 @@
 
 #include "dt_test.h"
 #include "formats/minidump.h"
-#include "io/mapped_file.h"
-#include "memory/user_memory.h"
+#include "base/mapped_file.h"
+#include "base/user_memory.h"
 
 static uint8_t bytes64[64];
 

@@ -15,7 +15,7 @@
 
 #include "dt_test.h"
 #include "formats/minidump.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "report/user_report.h"
 
 /* Parses bytes[0..len) as a minidump and drives every consumer of the

@@ -13,7 +13,7 @@
 
 #include "dt_test.h"
 #include "formats/minidump.h"
-#include "util/json.h"
+#include "base/json.h"
 #include "report/user_report.h"
 
 typedef struct {

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "dt_test.h"
-#include "model/module.h"
+#include "base/module.h"
 
 static uint64_t next_rand(uint64_t *state)
 {

@@ -12,7 +12,7 @@
 
 #include "dt_test.h"
 #include "formats/pe.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 
 #define LLVM_READOBJ "/usr/bin/llvm-readobj"
 

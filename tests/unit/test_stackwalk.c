@@ -15,7 +15,7 @@
 
 #include "dt_test.h"
 #include "formats/pe.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "unwind/scan.h"
 #include "unwind/stackwalk.h"
 #include "unwind/unwind_arm64.h"

@@ -21,7 +21,7 @@
 #include "dt_test.h"
 #include "formats/minidump.h"
 #include "model/kernel_dump.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "symbols/symbolizer.h"
 #include "unwind/symbol_hooks.h"
 #include "unwind/stackwalk.h"

@@ -20,7 +20,7 @@
 #include "dt_test.h"
 #include "formats/minidump.h"
 #include "formats/pe.h"
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 #include "model/kernel_dump.h"
 #include "unwind/stackwalk.h"
 #include "unwind/symbol_hooks.h"

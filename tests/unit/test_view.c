@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "dt_test.h"
-#include "formats/cpu_context.h"
+#include "base/cpu_context.h"
 #include "formats/sniff.h"
-#include "io/mapped_file.h"
-#include "io/view.h"
+#include "base/mapped_file.h"
+#include "base/view.h"
 
 START_TEST(view_reads_stay_in_bounds)
 {

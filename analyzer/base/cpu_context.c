@@ -6,7 +6,7 @@
  * Crashpad versions) set only the group bits, so the caller's architecture
  * (from SystemInfo or the kernel header) decides the layout.
  */
-#include "formats/cpu_context.h"
+#include "base/cpu_context.h"
 
 #define CTX_AMD64_CONTROL 0x1u
 #define CTX_AMD64_INTEGER 0x2u

@@ -9,8 +9,8 @@
  * (a page the dump did not capture) ends the read, and the caller learns how
  * many bytes were there.
  */
-#ifndef DT_MEMORY_ADDRSPACE_H
-#define DT_MEMORY_ADDRSPACE_H
+#ifndef DT_BASE_ADDRSPACE_H
+#define DT_BASE_ADDRSPACE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,7 +8,7 @@
  * trimming the later range, so every lookup afterwards is a plain binary
  * search over disjoint ranges.
  */
-#include "memory/user_memory.h"
+#include "base/user_memory.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * mapped_file.c — mmap a dump, inflating gzip input to an unlinked temp file
  * first (see mapped_file.h for why not into memory).
  */
-#include "io/mapped_file.h"
+#include "base/mapped_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -11,8 +11,8 @@
  * A view does not own its bytes: it lives as long as the mapping or buffer it
  * was taken from.
  */
-#ifndef DT_IO_VIEW_H
-#define DT_IO_VIEW_H
+#ifndef DT_BASE_VIEW_H
+#define DT_BASE_VIEW_H
 
 #include <stdbool.h>
 #include <stddef.h>

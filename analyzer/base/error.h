@@ -8,8 +8,8 @@
  * stream, a count larger than the file) go to a `dt_warnings` list instead,
  * so that a damaged dump still yields whatever is sure.
  */
-#ifndef DT_UTIL_ERROR_H
-#define DT_UTIL_ERROR_H
+#ifndef DT_BASE_ERROR_H
+#define DT_BASE_ERROR_H
 
 #include <stddef.h>
 

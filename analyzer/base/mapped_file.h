@@ -6,14 +6,14 @@
  * once into an unlinked temporary file, which is then mapped the same way:
  * memory stays proportional to what is read, never to the file size.
  */
-#ifndef DT_IO_MAPPED_FILE_H
-#define DT_IO_MAPPED_FILE_H
+#ifndef DT_BASE_MAPPED_FILE_H
+#define DT_BASE_MAPPED_FILE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/view.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/error.h"
 
 typedef struct {
     dt_view view;        /* the (decompressed) contents */

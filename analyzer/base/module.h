@@ -8,8 +8,8 @@
  *   debug_file + debug_id PDB/.sym: pdb basename, 32 hex GUID digits + `%X` age
  * Strings are owned by the module (freed by dt_module_list_free).
  */
-#ifndef DT_MODEL_MODULE_H
-#define DT_MODEL_MODULE_H
+#ifndef DT_BASE_MODULE_H
+#define DT_BASE_MODULE_H
 
 #include <stdbool.h>
 #include <stddef.h>

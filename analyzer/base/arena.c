@@ -1,7 +1,7 @@
 /*
  * arena.c — see arena.h.
  */
-#include "util/arena.h"
+#include "base/arena.h"
 
 #include <stdlib.h>
 #include <string.h>

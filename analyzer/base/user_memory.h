@@ -14,16 +14,16 @@
  * offsets in any view), which is why the parser in formats/ may fill it
  * without the memory layer depending on formats.
  */
-#ifndef DT_MEMORY_USER_MEMORY_H
-#define DT_MEMORY_USER_MEMORY_H
+#ifndef DT_BASE_USER_MEMORY_H
+#define DT_BASE_USER_MEMORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/view.h"
-#include "memory/addrspace.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/addrspace.h"
+#include "base/error.h"
 
 typedef struct {
     uint64_t start;      /* virtual address */

@@ -1,7 +1,7 @@
 /*
  * error.c — dt_error and dt_warnings (see error.h for the policy).
  */
-#include "util/error.h"
+#include "base/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * module.c — the sorted module list (see module.h).
  */
-#include "model/module.h"
+#include "base/module.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,8 +9,8 @@
  * document.  Adders return the added item, or NULL on OOM (the document is
  * then merely incomplete).
  */
-#ifndef DT_UTIL_JSON_H
-#define DT_UTIL_JSON_H
+#ifndef DT_BASE_JSON_H
+#define DT_BASE_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,7 +3,7 @@
  * here because cJSON copies bytes verbatim: a module name with a stray 0xFF
  * would otherwise make the whole report invalid JSON for browsers.
  */
-#include "util/json.h"
+#include "base/json.h"
 
 #include <inttypes.h>
 #include <errno.h>

@@ -6,8 +6,8 @@
  * per name and a free per name for files holding hundreds of thousands.
  * Zero-initialise a dt_arena; release it with dt_arena_free.
  */
-#ifndef DT_UTIL_ARENA_H
-#define DT_UTIL_ARENA_H
+#ifndef DT_BASE_ARENA_H
+#define DT_BASE_ARENA_H
 
 #include <stddef.h>
 

@@ -8,14 +8,14 @@
  * register recovered by unwinding is valid exactly when the unwinder could
  * recover it).  ContextFlags decide which groups are valid.
  */
-#ifndef DT_FORMATS_CPU_CONTEXT_H
-#define DT_FORMATS_CPU_CONTEXT_H
+#ifndef DT_BASE_CPU_CONTEXT_H
+#define DT_BASE_CPU_CONTEXT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/view.h"
-#include "util/error.h"
+#include "base/view.h"
+#include "base/error.h"
 
 typedef enum {
     DT_ARCH_UNKNOWN = 0,
