@@ -1,6 +1,7 @@
 /*
- * serve_main.c — `dumptriage serve`: configuration, start-up recovery, the
- * HTTP daemon and workers, and the SIGTERM drain.
+ * serve_main.c — `dumptriage-server serve` (also reached as `dumptriage
+ * serve`): configuration, start-up recovery, the HTTP daemon and workers,
+ * and the SIGTERM drain.
  *
  * Start-up order matters for crash safety: take the data directory's lock
  * (one server per data directory, so every lease found at start belongs to
@@ -108,6 +109,31 @@ static int setup_admin(dt_server *srv, dt_store *st)
     return 0;
 }
 
+/* The analyzer run per job is the lean `dumptriage` installed beside this
+ * binary (same directory as /proc/self/exe): it links none of the server's
+ * libraries, so each job starts faster and smaller than a copy of the
+ * server would.  Checked here, so a broken install fails at start, not on
+ * every job. */
+static int default_analyzer(char *out, size_t outsz)
+{
+    char self[1024];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "dumptriage serve: cannot find my own binary\n");
+        return -1;
+    }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    int dir_len = slash ? (int)(slash - self) + 1 : 0;
+    snprintf(out, outsz, "%.*sdumptriage", dir_len, self);
+    if (access(out, X_OK) != 0) {
+        fprintf(stderr, "dumptriage serve: the analyzer %s is missing (%s); install it or give --analyzer\n",
+                out, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int dt_cli_serve(int argc, char **argv)
 {
     static dt_server srv_storage; /* large; lives for the whole command */
@@ -125,13 +151,8 @@ int dt_cli_serve(int argc, char **argv)
     }
     if (srv->cfg.analyzer[0]) {
         snprintf(srv->analyzer, sizeof srv->analyzer, "%.1100s", srv->cfg.analyzer);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", srv->analyzer, sizeof srv->analyzer - 1);
-        if (n <= 0) {
-            fprintf(stderr, "dumptriage serve: cannot find my own binary\n");
-            return 1;
-        }
-        srv->analyzer[n] = 0;
+    } else if (default_analyzer(srv->analyzer, sizeof srv->analyzer) != 0) {
+        return 1;
     }
     dt_error derr = { 0 };
     if (dt_blob_prepare_dirs(srv->cfg.data_dir, &derr) != DT_OK) {

@@ -1,5 +1,7 @@
 /*
  * cli.h — subcommands of the `dumptriage` binary and its exit statuses.
+ * (`serve` is not among them: main.c hands it to the dumptriage-server
+ * binary, so the analyzer never links the server.)
  *
  * Exit statuses (documented in README.md and `dumptriage analyze --help`):
  *   0  the report was produced (it may carry warnings)
@@ -16,7 +18,5 @@ enum {
 };
 
 int dt_cli_analyze(int argc, char **argv);
-/* Provided by the server (server/serve_main.c). */
-int dt_cli_serve(int argc, char **argv);
 
 #endif

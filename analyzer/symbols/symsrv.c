@@ -1,17 +1,16 @@
 /*
  * symsrv.c — the symbol-server client and its cache (see symsrv.h).
  *
- * HTTP is libcurl's; CAB (`name.pd_`) decompression is libarchive's.  A
+ * HTTP is libcurl's; CAB (`name.pd_`) decompression is libarchive's, both
+ * reached through the tables of symsrv_libs.h, loaded on the first download
+ * so that an analysis that downloads nothing never loads them.  A
  * download lands in a temporary file beside its final name and is renamed
  * only when complete and within limits, so a killed process never leaves a
  * half file that a later run would trust.
  */
 #include "symbols/symsrv.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +21,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "symbols/symsrv_libs.h"
 
 #define DEAD_SERVERS_MAX 16
 
@@ -210,12 +211,15 @@ typedef enum { GET_OK, GET_NOT_FOUND, GET_FAILED, GET_TIMEOUT } get_result;
 /* GET url into tmp_path; on failure err says why. */
 static get_result http_get(const dt_symsrv *s, const char *url, const char *tmp_path, dt_error *err)
 {
+    const dt_curl_api *cu = dt_symsrv_curl(err);
+    if (!cu)
+        return GET_FAILED;
     FILE *f = fopen(tmp_path, "wb");
     if (!f) {
         dt_error_set(err, DT_ERR_IO, "%s: %s", tmp_path, strerror(errno));
         return GET_FAILED;
     }
-    CURL *c = curl_easy_init();
+    CURL *c = cu->easy_init();
     if (!c) {
         fclose(f);
         dt_error_set(err, DT_ERR_NOMEM, "cannot start an HTTP request");
@@ -223,23 +227,23 @@ static get_result http_get(const dt_symsrv *s, const char *url, const char *tmp_
     }
     sink k = { f, 0, s->opt.max_bytes, 0 };
     char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &k);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->opt.connect_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, s->opt.timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "Microsoft-Symbol-Server/10.0 dumptriage/" DT_VERSION);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->opt.max_bytes);
-    CURLcode rc = curl_easy_perform(c);
+    cu->easy_setopt(c, CURLOPT_URL, url);
+    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    cu->easy_setopt(c, CURLOPT_WRITEDATA, &k);
+    cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    cu->easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->opt.connect_timeout_ms);
+    cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, s->opt.timeout_ms);
+    cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(c, CURLOPT_USERAGENT, "Microsoft-Symbol-Server/10.0 dumptriage/" DT_VERSION);
+    cu->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    cu->easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->opt.max_bytes);
+    CURLcode rc = cu->easy_perform(c);
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
+    cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    cu->easy_cleanup(c);
     int closed = fclose(f);
     if (rc == CURLE_OPERATION_TIMEDOUT) {
         dt_error_set(err, DT_ERR_IO, "timed out after %ld ms", s->opt.timeout_ms);
@@ -250,7 +254,7 @@ static get_result http_get(const dt_symsrv *s, const char *url, const char *tmp_
         return GET_FAILED;
     }
     if (rc != CURLE_OK) {
-        dt_error_set(err, DT_ERR_IO, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        dt_error_set(err, DT_ERR_IO, "%s", errbuf[0] ? errbuf : cu->easy_strerror(rc));
         return rc == CURLE_COULDNT_CONNECT ? GET_TIMEOUT : GET_FAILED;
     }
     if (status == 404 || status == 410)
@@ -269,35 +273,40 @@ static get_result http_get(const dt_symsrv *s, const char *url, const char *tmp_
 /* Extracts the single file of a CAB (or any archive libarchive reads) to out. */
 static dt_status extract_cab(const dt_symsrv *s, const char *cab, const char *out, dt_error *err)
 {
-    struct archive *a = archive_read_new();
-    archive_read_support_format_cab(a);
-    archive_read_support_format_zip(a);
-    archive_read_support_filter_all(a);
+    const dt_archive_api *ar = dt_symsrv_archive(err);
+    if (!ar)
+        return err ? err->code : DT_ERR_UNSUPPORTED;
+    struct archive *a = ar->read_new();
+    if (!a)
+        return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+    ar->read_support_format_cab(a);
+    ar->read_support_format_zip(a);
+    ar->read_support_filter_all(a);
     dt_status st = DT_OK;
-    if (archive_read_open_filename(a, cab, 65536) != ARCHIVE_OK) {
-        st = dt_error_set(err, DT_ERR_CORRUPT, "compressed symbol file is corrupt: %s", archive_error_string(a));
-        archive_read_free(a);
+    if (ar->read_open_filename(a, cab, 65536) != ARCHIVE_OK) {
+        st = dt_error_set(err, DT_ERR_CORRUPT, "compressed symbol file is corrupt: %s", ar->error_string(a));
+        ar->read_free(a);
         return st;
     }
     struct archive_entry *e;
-    if (archive_read_next_header(a, &e) != ARCHIVE_OK) {
-        st = dt_error_set(err, DT_ERR_CORRUPT, "compressed symbol file is corrupt: %s", archive_error_string(a));
-        archive_read_free(a);
+    if (ar->read_next_header(a, &e) != ARCHIVE_OK) {
+        st = dt_error_set(err, DT_ERR_CORRUPT, "compressed symbol file is corrupt: %s", ar->error_string(a));
+        ar->read_free(a);
         return st;
     }
     FILE *f = fopen(out, "wb");
     if (!f) {
-        archive_read_free(a);
+        ar->read_free(a);
         return dt_error_set(err, DT_ERR_IO, "%s: %s", out, strerror(errno));
     }
     char buf[65536];
     uint64_t total = 0;
     for (;;) {
-        la_ssize_t n = archive_read_data(a, buf, sizeof buf);
+        la_ssize_t n = ar->read_data(a, buf, sizeof buf);
         if (n == 0)
             break;
         if (n < 0) {
-            st = dt_error_set(err, DT_ERR_CORRUPT, "compressed symbol file is corrupt: %s", archive_error_string(a));
+            st = dt_error_set(err, DT_ERR_CORRUPT, "compressed symbol file is corrupt: %s", ar->error_string(a));
             break;
         }
         total += (uint64_t)n;
@@ -313,7 +322,7 @@ static dt_status extract_cab(const dt_symsrv *s, const char *cab, const char *ou
     }
     if (fclose(f) != 0 && st == DT_OK)
         st = dt_error_set(err, DT_ERR_IO, "%s: %s", out, strerror(errno));
-    archive_read_free(a);
+    ar->read_free(a);
     return st;
 }
 
@@ -446,6 +455,9 @@ dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *n
     snprintf(marker, sizeof marker, "%s/.dt-notfound", dir);
     if (negative_fresh(s, marker))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "not on the server (remembered miss)");
+    /* A download is due: only now is libcurl needed, and loaded. */
+    if (!dt_symsrv_curl(err))
+        return err ? err->code : DT_ERR_UNSUPPORTED;
     if (mkdirs(dir) != 0)
         return dt_error_set(err, DT_ERR_IO, "%s: %s", dir, strerror(errno));
 
