@@ -35,15 +35,41 @@ sqlite3_stmt *dt_sql_prepare(dt_store *s, const char *sql, dt_error *err)
     return st;
 }
 
-int dt_sql_exec(dt_store *s, const char *sql, dt_error *err)
+dt_status dt_sql_exec(dt_store *s, const char *sql, dt_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         dt_error_set(err, DT_ERR_IO, "sql: %s", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
-        return -1;
+        return DT_ERR_IO;
     }
-    return 0;
+    return DT_OK;
+}
+
+dt_status dt_sql_fail(dt_store *s, dt_error *err, const char *what)
+{
+    if (err && err->message[0])
+        return err->code ? err->code : DT_ERR_IO;
+    return dt_error_set(err, DT_ERR_IO, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+dt_status dt_sql_txn(dt_store *s, dt_sql_txn_body body, void *ctx, dt_error *err)
+{
+    dt_status rc = dt_sql_exec(s, "BEGIN IMMEDIATE", err);
+    if (rc != DT_OK)
+        return rc;
+    rc = body(s, ctx, err);
+    if (rc == DT_OK)
+        rc = dt_sql_exec(s, "COMMIT", err);
+    if (rc != DT_OK) {
+        /* A failed COMMIT may leave the transaction open (SQLITE_BUSY):
+         * roll back in every failure case so the connection is reusable. */
+        if (!sqlite3_get_autocommit(s->db))
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (err && !err->message[0])
+            dt_error_set(err, rc, "transaction failed: %s", sqlite3_errmsg(s->db));
+    }
+    return rc;
 }
 
 void dt_sql_bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -88,16 +114,37 @@ static char *read_small_file(const char *path, size_t limit)
     return buf;
 }
 
-static int migrate(dt_store *s, const char *dir, dt_error *err)
+typedef struct {
+    long version;
+    const char *name, *sql;
+} migration_step;
+
+/* One migration and the row recording it (inside dt_sql_txn). */
+static dt_status apply_migration(dt_store *s, void *ctx, dt_error *err)
+{
+    const migration_step *m = ctx;
+    if (dt_sql_exec(s, m->sql, err) != DT_OK)
+        return DT_ERR_IO;
+    sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, m->version);
+    dt_sql_bind_text(st, 2, m->name);
+    sqlite3_bind_int64(st, 3, dt_now());
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, "cannot record migration");
+}
+
+static dt_status migrate(dt_store *s, const char *dir, dt_error *err)
 {
     if (dt_sql_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-                    err) != 0)
-        return -1;
+                    err) != DT_OK)
+        return DT_ERR_IO;
     DIR *d = opendir(dir);
     if (!d) {
-        dt_error_set(err, DT_ERR_IO, "cannot open migrations directory %s", dir);
-        return -1;
+        return dt_error_set(err, DT_ERR_IO, "cannot open migrations directory %s", dir);
     }
     char *names[256];
     size_t n = 0;
@@ -109,17 +156,16 @@ static int migrate(dt_store *s, const char *dir, dt_error *err)
     }
     closedir(d);
     qsort(names, n, sizeof names[0], cmp_names);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    dt_status rc = DT_OK;
+    for (size_t i = 0; i < n && rc == DT_OK; i++) {
         if (!names[i]) {
-            dt_error_set(err, DT_ERR_NOMEM, "out of memory");
-            rc = -1;
+            rc = dt_error_set(err, DT_ERR_NOMEM, "out of memory");
             break;
         }
         long version = strtol(names[i], NULL, 10);
         sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM schema_migrations WHERE version = ?", err);
         if (!st) {
-            rc = -1;
+            rc = DT_ERR_IO;
             break;
         }
         sqlite3_bind_int64(st, 1, version);
@@ -131,37 +177,11 @@ static int migrate(dt_store *s, const char *dir, dt_error *err)
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         char *sql = read_small_file(path, 1 << 20);
         if (!sql) {
-            dt_error_set(err, DT_ERR_IO, "cannot read migration %s", path);
-            rc = -1;
+            rc = dt_error_set(err, DT_ERR_IO, "cannot read migration %s", path);
             break;
         }
-        if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) == 0) {
-            if (dt_sql_exec(s, sql, err) == 0) {
-                st = dt_sql_prepare(s, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)", err);
-                if (st) {
-                    sqlite3_bind_int64(st, 1, version);
-                    dt_sql_bind_text(st, 2, names[i]);
-                    sqlite3_bind_int64(st, 3, dt_now());
-                    if (sqlite3_step(st) != SQLITE_DONE)
-                        rc = -1;
-                    sqlite3_finalize(st);
-                } else {
-                    rc = -1;
-                }
-            } else {
-                rc = -1;
-            }
-            if (rc == 0 && dt_sql_exec(s, "COMMIT", err) == 0)
-                ;
-            else {
-                if (err && !err->message[0])
-                    dt_error_set(err, DT_ERR_IO, "migration %s failed", names[i]);
-                sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-                rc = -1;
-            }
-        } else {
-            rc = -1;
-        }
+        migration_step m = { version, names[i], sql };
+        rc = dt_sql_txn(s, apply_migration, &m, err);
         free(sql);
     }
     for (size_t i = 0; i < n; i++)
@@ -186,8 +206,8 @@ dt_store *dt_store_open(const char *path, const char *migrations_dir, dt_error *
     sqlite3_busy_timeout(s->db, 15000);
     /* WAL: readers never block the writer; synchronous=FULL: a commit that
      * returned is on disk, so a 202 is never lost to a crash. */
-    if (dt_sql_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) != 0
-        || (migrations_dir && migrate(s, migrations_dir, err) != 0)) {
+    if (dt_sql_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) != DT_OK
+        || (migrations_dir && migrate(s, migrations_dir, err) != DT_OK)) {
         dt_store_close(s);
         return NULL;
     }

@@ -7,6 +7,7 @@
  * was analyzed); only rows not purged keep a blob alive, so a blob shared
  * with a newer upload (same content) stays until that one goes too.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,26 +68,27 @@ void dt_store_purge_free(dt_purge_result *r)
     r->norphans = 0;
 }
 
-dt_status dt_store_upload_purge_files(dt_store *s, int64_t seq, int64_t now, const char *reason,
-                                      dt_purge_result *out, dt_error *err)
+typedef struct {
+    int64_t seq, now;
+    const char *reason;
+    dt_purge_result *out;
+    char shas[DT_MAX_UPLOAD_FILES * 4][65];
+    size_t nsha;
+} purge_ctx;
+
+static dt_status purge_body(dt_store *s, void *ctx, dt_error *err)
 {
-    memset(out, 0, sizeof *out);
-    enum { MAX_ROWS = DT_MAX_UPLOAD_FILES * 4 };
-    char shas[MAX_ROWS][65];
-    size_t nsha = 0;
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return DT_ERR_IO;
-    if (!dt_store_upload_by_seq(s, seq, out->upload_id, &out->created_at)) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        return dt_error_set(err, DT_ERR_NOT_FOUND, "no upload %lld", (long long)seq);
-    }
+    purge_ctx *c = ctx;
+    dt_purge_result *out = c->out;
+    if (!dt_store_upload_by_seq(s, c->seq, out->upload_id, &out->created_at))
+        return dt_error_set(err, DT_ERR_NOT_FOUND, "no upload %lld", (long long)c->seq);
     sqlite3_stmt *st = dt_sql_prepare(s, "SELECT sha256, size FROM files WHERE upload_seq = ? AND purged_at IS NULL"
                                          " LIMIT 12", err);
     if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, seq);
-    while (nsha < MAX_ROWS && sqlite3_step(st) == SQLITE_ROW) {
-        dt_sql_column_copy(st, 0, shas[nsha++], 65);
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, c->seq);
+    while (c->nsha < sizeof c->shas / sizeof c->shas[0] && sqlite3_step(st) == SQLITE_ROW) {
+        dt_sql_column_copy(st, 0, c->shas[c->nsha++], 65);
         out->bytes += sqlite3_column_int64(st, 1);
     }
     sqlite3_finalize(st);
@@ -96,29 +98,35 @@ dt_status dt_store_upload_purge_files(dt_store *s, int64_t seq, int64_t now, con
                            " AND purged_at IS NULL"
                            " AND (SELECT status FROM uploads WHERE seq = ?3) IN ('done', 'failed')", err);
     if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, now);
-    dt_sql_bind_text(st, 2, reason);
-    sqlite3_bind_int64(st, 3, seq);
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, c->now);
+    dt_sql_bind_text(st, 2, c->reason);
+    sqlite3_bind_int64(st, 3, c->seq);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        goto fail;
+        return dt_sql_fail(s, err, "cannot purge files");
     out->files = sqlite3_changes(s->db);
     if (out->files == 0)
         out->bytes = 0;
-    if (dt_sql_exec(s, "COMMIT", err) != 0)
-        goto fail;
-    out->orphans = calloc(nsha ? nsha : 1, sizeof *out->orphans);
-    for (size_t i = 0; out->orphans && i < nsha; i++) {
-        int dup = 0;
+    return DT_OK;
+}
+
+dt_status dt_store_upload_purge_files(dt_store *s, int64_t seq, int64_t now, const char *reason,
+                                      dt_purge_result *out, dt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    purge_ctx c = { .seq = seq, .now = now, .reason = reason, .out = out };
+    dt_status rc = dt_sql_txn(s, purge_body, &c, err);
+    if (rc != DT_OK)
+        return rc;
+    out->orphans = calloc(c.nsha ? c.nsha : 1, sizeof *out->orphans);
+    for (size_t i = 0; out->orphans && i < c.nsha; i++) {
+        bool dup = false;
         for (size_t j = 0; j < i; j++)
-            dup |= strcmp(shas[i], shas[j]) == 0;
-        if (!dup && !dt_store_blob_referenced(s, shas[i]))
-            out->orphans[out->norphans++] = strdup(shas[i]);
+            dup |= strcmp(c.shas[i], c.shas[j]) == 0;
+        if (!dup && !dt_store_blob_referenced(s, c.shas[i]))
+            out->orphans[out->norphans++] = strdup(c.shas[i]);
     }
     return DT_OK;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return dt_error_set(err, DT_ERR_IO, "cannot purge files: %s", sqlite3_errmsg(s->db));
 }

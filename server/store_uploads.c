@@ -8,11 +8,13 @@
  */
 #include "store_internal.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "report/report_upgrade.h"
 #include "secrets.h"
 
 static void pair_key(const dt_upload_new *u, char *out, size_t len)
@@ -27,13 +29,13 @@ static void pair_key(const dt_upload_new *u, char *out, size_t len)
                 off += (size_t)snprintf(out + off, len - off, "%s:%s;", order[r], u->files[i].sha256);
 }
 
-static int insert_files(dt_store *s, int64_t seq, const dt_file_rec *files, int n, dt_error *err)
+static dt_status insert_files(dt_store *s, int64_t seq, const dt_file_rec *files, int n, dt_error *err)
 {
     for (int i = 0; i < n; i++) {
         sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
                                              " VALUES (?,?,?,?,?,?)", err);
         if (!st)
-            return -1;
+            return DT_ERR_IO;
         sqlite3_bind_int64(st, 1, seq);
         dt_sql_bind_text(st, 2, files[i].role);
         dt_sql_bind_text(st, 3, files[i].sha256);
@@ -42,12 +44,96 @@ static int insert_files(dt_store *s, int64_t seq, const dt_file_rec *files, int 
         dt_sql_bind_text(st, 6, files[i].name[0] ? files[i].name : NULL);
         int rc = sqlite3_step(st);
         sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            dt_error_set(err, DT_ERR_IO, "cannot record file: %s", sqlite3_errmsg(s->db));
-            return -1;
-        }
+        if (rc != SQLITE_DONE)
+            return dt_sql_fail(s, err, "cannot record file");
     }
-    return 0;
+    return DT_OK;
+}
+
+typedef struct {
+    dt_upload_new *u;
+    const char *key;
+    uint64_t bytes;
+} upload_create_ctx;
+
+static dt_status upload_create_body(dt_store *s, void *ctx, dt_error *err)
+{
+    upload_create_ctx *c = ctx;
+    int64_t reuse_report = 0;
+    char reuse_id[33] = "";
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT report_id, id FROM uploads WHERE pair_key = ? AND status = 'done'"
+                                         " AND report_id IS NOT NULL ORDER BY seq DESC LIMIT 1", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, c->key);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        reuse_report = sqlite3_column_int64(st, 0);
+        dt_sql_column_copy(st, 1, reuse_id, sizeof reuse_id);
+    }
+    sqlite3_finalize(st);
+    c->u->reused = reuse_report != 0;
+
+    int64_t now = dt_now();
+    st = dt_sql_prepare(s, "INSERT INTO uploads(id, view_key, owner_token_id, status, created_at, updated_at, note,"
+                           " case_id, customer, pair_key, report_id, reused_from, bytes)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, c->u->id);
+    dt_sql_bind_text(st, 2, c->u->view_key);
+    if (c->u->owner_token_id > 0)
+        sqlite3_bind_int64(st, 3, c->u->owner_token_id);
+    else
+        sqlite3_bind_null(st, 3);
+    dt_sql_bind_text(st, 4, c->u->reused ? "done" : "queued");
+    sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int64(st, 6, now);
+    dt_sql_bind_text(st, 7, c->u->note);
+    dt_sql_bind_text(st, 8, c->u->case_id);
+    dt_sql_bind_text(st, 9, c->u->customer);
+    dt_sql_bind_text(st, 10, c->key);
+    if (c->u->reused)
+        sqlite3_bind_int64(st, 11, reuse_report);
+    else
+        sqlite3_bind_null(st, 11);
+    dt_sql_bind_text(st, 12, c->u->reused ? reuse_id : NULL);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)c->bytes);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return dt_sql_fail(s, err, "cannot record upload");
+    int64_t seq = sqlite3_last_insert_rowid(s->db);
+    if (insert_files(s, seq, c->u->files, c->u->nfiles, err) != DT_OK)
+        return dt_sql_fail(s, err, "cannot record upload");
+    if (c->u->reused) {
+        /* An archive identical to an analyzed one: list the dumps found in
+         * it then, so this upload's files can be downloaded too. */
+        st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name, purged_at, purge_reason)"
+                               " SELECT ?1, role, sha256, size, kind, name, purged_at, purge_reason FROM files"
+                               " WHERE upload_seq = (SELECT seq FROM uploads WHERE id = ?2)"
+                               " AND role IN ('user', 'kernel')"
+                               " AND role NOT IN (SELECT role FROM files WHERE upload_seq = ?1)", err);
+        if (!st)
+            return DT_ERR_IO;
+        sqlite3_bind_int64(st, 1, seq);
+        dt_sql_bind_text(st, 2, reuse_id);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return dt_sql_fail(s, err, "cannot record upload");
+    }
+    if (!c->u->reused) {
+        st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
+        if (!st)
+            return DT_ERR_IO;
+        sqlite3_bind_int64(st, 1, seq);
+        sqlite3_bind_int64(st, 2, now);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return dt_sql_fail(s, err, "cannot queue job");
+    }
+    return DT_OK;
 }
 
 dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
@@ -59,92 +145,8 @@ dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
     uint64_t bytes = 0;
     for (int i = 0; i < u->nfiles; i++)
         bytes += u->files[i].size;
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return DT_ERR_IO;
-    int64_t reuse_report = 0;
-    char reuse_id[33] = "";
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT report_id, id FROM uploads WHERE pair_key = ? AND status = 'done'"
-                                         " AND report_id IS NOT NULL ORDER BY seq DESC LIMIT 1", err);
-    if (!st)
-        goto fail;
-    dt_sql_bind_text(st, 1, key);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        reuse_report = sqlite3_column_int64(st, 0);
-        dt_sql_column_copy(st, 1, reuse_id, sizeof reuse_id);
-    }
-    sqlite3_finalize(st);
-    u->reused = reuse_report != 0;
-
-    int64_t now = dt_now();
-    st = dt_sql_prepare(s, "INSERT INTO uploads(id, view_key, owner_token_id, status, created_at, updated_at, note,"
-                           " case_id, customer, pair_key, report_id, reused_from, bytes)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
-    if (!st)
-        goto fail;
-    dt_sql_bind_text(st, 1, u->id);
-    dt_sql_bind_text(st, 2, u->view_key);
-    if (u->owner_token_id > 0)
-        sqlite3_bind_int64(st, 3, u->owner_token_id);
-    else
-        sqlite3_bind_null(st, 3);
-    dt_sql_bind_text(st, 4, u->reused ? "done" : "queued");
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int64(st, 6, now);
-    dt_sql_bind_text(st, 7, u->note);
-    dt_sql_bind_text(st, 8, u->case_id);
-    dt_sql_bind_text(st, 9, u->customer);
-    dt_sql_bind_text(st, 10, key);
-    if (u->reused)
-        sqlite3_bind_int64(st, 11, reuse_report);
-    else
-        sqlite3_bind_null(st, 11);
-    dt_sql_bind_text(st, 12, u->reused ? reuse_id : NULL);
-    sqlite3_bind_int64(st, 13, (sqlite3_int64)bytes);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        dt_error_set(err, DT_ERR_IO, "cannot record upload: %s", sqlite3_errmsg(s->db));
-        goto fail;
-    }
-    int64_t seq = sqlite3_last_insert_rowid(s->db);
-    if (insert_files(s, seq, u->files, u->nfiles, err) != 0)
-        goto fail;
-    if (u->reused) {
-        /* An archive identical to an analyzed one: list the dumps found in
-         * it then, so this upload's files can be downloaded too. */
-        st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name, purged_at, purge_reason)"
-                               " SELECT ?1, role, sha256, size, kind, name, purged_at, purge_reason FROM files"
-                               " WHERE upload_seq = (SELECT seq FROM uploads WHERE id = ?2)"
-                               " AND role IN ('user', 'kernel')"
-                               " AND role NOT IN (SELECT role FROM files WHERE upload_seq = ?1)", err);
-        if (!st)
-            goto fail;
-        sqlite3_bind_int64(st, 1, seq);
-        dt_sql_bind_text(st, 2, reuse_id);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
-    }
-    if (!u->reused) {
-        st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
-        if (!st)
-            goto fail;
-        sqlite3_bind_int64(st, 1, seq);
-        sqlite3_bind_int64(st, 2, now);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            dt_error_set(err, DT_ERR_IO, "cannot queue job: %s", sqlite3_errmsg(s->db));
-            goto fail;
-        }
-    }
-    if (dt_sql_exec(s, "COMMIT", err) != 0)
-        goto fail;
-    return DT_OK;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return err && err->code ? err->code : DT_ERR_IO;
+    upload_create_ctx c = { u, key, bytes };
+    return dt_sql_txn(s, upload_create_body, &c, err);
 }
 
 int dt_store_upload_find(dt_store *s, const char *id, dt_upload_ref *out)
@@ -458,6 +460,12 @@ char *dt_store_report_text(dt_store *s, int64_t report_id)
         }
     }
     sqlite3_finalize(st);
+    /* Reports stored by an older analyzer are read in today's schema. */
+    char *upgraded = dt_report_upgrade_text(text);
+    if (upgraded) {
+        free(text);
+        text = upgraded;
+    }
     return text;
 }
 
@@ -520,93 +528,98 @@ int dt_store_blob_referenced(dt_store *s, const char *sha256)
     return found;
 }
 
-dt_status dt_store_upload_delete(dt_store *s, int64_t seq, char ***orphans, size_t *norphans, dt_error *err)
-{
-    *orphans = NULL;
-    *norphans = 0;
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return DT_ERR_IO;
+typedef struct {
+    int64_t seq;
     char shas[DT_MAX_UPLOAD_FILES * 4][65];
-    size_t nsha = 0;
+    size_t nsha;
+} upload_delete_ctx;
+
+static dt_status upload_delete_body(dt_store *s, void *ctx, dt_error *err)
+{
+    upload_delete_ctx *c = ctx;
     int64_t report_id = 0;
     sqlite3_stmt *st = dt_sql_prepare(s, "SELECT sha256 FROM files WHERE upload_seq = ? LIMIT 12", err);
     if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, seq);
-    while (sqlite3_step(st) == SQLITE_ROW && nsha < 12)
-        dt_sql_column_copy(st, 0, shas[nsha++], 65);
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, c->seq);
+    while (sqlite3_step(st) == SQLITE_ROW && c->nsha < 12)
+        dt_sql_column_copy(st, 0, c->shas[c->nsha++], 65);
     sqlite3_finalize(st);
     st = dt_sql_prepare(s, "SELECT report_id FROM uploads WHERE seq = ?", err);
     if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, seq);
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, c->seq);
     if (sqlite3_step(st) == SQLITE_ROW)
         report_id = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     st = dt_sql_prepare(s, "DELETE FROM uploads WHERE seq = ?", err);
     if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, seq);
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, c->seq);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
-        goto fail;
+        return dt_sql_fail(s, err, "cannot delete upload");
     if (report_id) {
         st = dt_sql_prepare(s, "DELETE FROM reports WHERE id = ?1 AND NOT EXISTS"
                                " (SELECT 1 FROM uploads WHERE report_id = ?1)", err);
         if (!st)
-            goto fail;
+            return DT_ERR_IO;
         sqlite3_bind_int64(st, 1, report_id);
         sqlite3_step(st);
         sqlite3_finalize(st);
     }
-    if (dt_sql_exec(s, "COMMIT", err) != 0)
-        goto fail;
-    char **list = calloc(nsha ? nsha : 1, sizeof *list);
-    for (size_t i = 0; list && i < nsha; i++)
-        if (!dt_store_blob_referenced(s, shas[i]))
-            list[(*norphans)++] = strdup(shas[i]);
+    return DT_OK;
+}
+
+dt_status dt_store_upload_delete(dt_store *s, int64_t seq, char ***orphans, size_t *norphans, dt_error *err)
+{
+    *orphans = NULL;
+    *norphans = 0;
+    upload_delete_ctx c = { .seq = seq };
+    dt_status rc = dt_sql_txn(s, upload_delete_body, &c, err);
+    if (rc != DT_OK)
+        return rc;
+    char **list = calloc(c.nsha ? c.nsha : 1, sizeof *list);
+    for (size_t i = 0; list && i < c.nsha; i++)
+        if (!dt_store_blob_referenced(s, c.shas[i]))
+            list[(*norphans)++] = strdup(c.shas[i]);
     *orphans = list;
     return DT_OK;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return dt_error_set(err, DT_ERR_IO, "cannot delete upload: %s", sqlite3_errmsg(s->db));
+}
+
+static dt_status upload_reanalyze_body(dt_store *s, void *ctx, dt_error *err)
+{
+    int64_t seq = *(const int64_t *)ctx;
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM jobs WHERE upload_seq = ? AND state IN ('queued','leased')", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, seq);
+    bool busy = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (busy)
+        return DT_OK; /* already queued or running: nothing to add */
+    st = dt_sql_prepare(s, "UPDATE uploads SET status = 'queued', error = NULL, reused_from = NULL,"
+                           " updated_at = ?2 WHERE seq = ?1", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, dt_now());
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+    st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, dt_now());
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, "cannot requeue");
 }
 
 dt_status dt_store_upload_reanalyze(dt_store *s, int64_t seq, dt_error *err)
 {
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return DT_ERR_IO;
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM jobs WHERE upload_seq = ? AND state IN ('queued','leased')", err);
-    if (!st)
-        goto fail;
-    sqlite3_bind_int64(st, 1, seq);
-    int busy = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    if (!busy) {
-        st = dt_sql_prepare(s, "UPDATE uploads SET status = 'queued', error = NULL, reused_from = NULL,"
-                               " updated_at = ?2 WHERE seq = ?1", err);
-        if (!st)
-            goto fail;
-        sqlite3_bind_int64(st, 1, seq);
-        sqlite3_bind_int64(st, 2, dt_now());
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-        st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
-        if (!st)
-            goto fail;
-        sqlite3_bind_int64(st, 1, seq);
-        sqlite3_bind_int64(st, 2, dt_now());
-        int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
-    }
-    if (dt_sql_exec(s, "COMMIT", err) == 0)
-        return DT_OK;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return dt_error_set(err, DT_ERR_IO, "cannot requeue: %s", sqlite3_errmsg(s->db));
+    return dt_sql_txn(s, upload_reanalyze_body, &seq, err);
 }
 
 cJSON *dt_store_signatures(dt_store *s, int64_t owner_token_id)
