@@ -151,6 +151,24 @@ double dt_json_get_num(const cJSON *obj, const char *name, double fallback)
     return cJSON_IsNumber(it) ? it->valuedouble : fallback;
 }
 
+uint64_t dt_json_get_uint(const cJSON *obj, const char *name)
+{
+    double d = dt_json_get_num(obj, name, 0);
+    if (!(d >= 0))
+        return 0;
+    if (d >= 18446744073709551615.0)
+        return UINT64_MAX;
+    return (uint64_t)d;
+}
+
+long long dt_json_get_int(const cJSON *obj, const char *name)
+{
+    double v = dt_json_get_num(obj, name, 0);
+    if (!(v >= -9e18 && v <= 9e18))
+        return 0;
+    return (long long)v;
+}
+
 bool dt_json_get_bool(const cJSON *obj, const char *name)
 {
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, name));

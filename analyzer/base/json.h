@@ -39,6 +39,14 @@ char *dt_utf8_sanitize(const char *s);
 const char *dt_json_get_str(const cJSON *obj, const char *name);
 double dt_json_get_num(const cJSON *obj, const char *name, double fallback);
 bool dt_json_get_bool(const cJSON *obj, const char *name);
+/* A number as a 64-bit integer, 0 when absent, mistyped or out of range
+ * (stored reports may be foreign: never cast an unchecked double). */
+long long dt_json_get_int(const cJSON *obj, const char *name);
+/* A number as an unsigned id: 0 for negative or NaN, UINT64_MAX when too
+ * large (no undefined conversion whatever JSON is read). */
+uint64_t dt_json_get_uint(const cJSON *obj, const char *name);
+/* s, or fallback when s is NULL: for printing optional strings. */
+static inline const char *dt_or(const char *s, const char *fallback) { return s ? s : fallback; }
 /* Parses a "0x…" member; false when absent or malformed. */
 bool dt_json_get_hex(const cJSON *obj, const char *name, uint64_t *out);
 

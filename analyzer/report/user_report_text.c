@@ -22,18 +22,6 @@ static void put_clean(FILE *out, const char *s)
         fputc(*p < 0x20 || *p == 0x7F ? '?' : *p, out);
 }
 
-/* A JSON number as an unsigned id, without undefined conversions of
- * negative, huge or NaN values (the renderer accepts any JSON). */
-static uint64_t num_u64(const cJSON *o, const char *name)
-{
-    double d = dt_json_get_num(o, name, 0);
-    if (!(d >= 0))
-        return 0;
-    if (d >= 18446744073709551615.0)
-        return UINT64_MAX;
-    return (uint64_t)d;
-}
-
 /* s with control characters replaced, into buf (cut at n-1 bytes). */
 static const char *cleaned(const char *s, char *buf, size_t n)
 {
@@ -44,24 +32,18 @@ static const char *cleaned(const char *s, char *buf, size_t n)
     return buf;
 }
 
-static const char *str_or(const cJSON *o, const char *name, const char *fallback)
-{
-    const char *s = dt_json_get_str(o, name);
-    return s ? s : fallback;
-}
-
 static void section_process(const cJSON *user, FILE *out)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(user, "dump");
     const cJSON *si = cJSON_GetObjectItemCaseSensitive(user, "system_info");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(user, "process");
-    fprintf(out, "Dump:      user-mode minidump, written %s, flags %s\n", str_or(d, "time", "?"),
-            str_or(d, "flags", "?"));
+    fprintf(out, "Dump:      user-mode minidump, written %s, flags %s\n", dt_or(dt_json_get_str(d, "time"), "?"),
+            dt_or(dt_json_get_str(d, "flags"), "?"));
     fprintf(out, "System:    ");
-    put_clean(out, str_or(si, "os", "unknown"));
+    put_clean(out, dt_or(dt_json_get_str(si, "os"), "unknown"));
     fputc(' ', out);
-    put_clean(out, str_or(si, "os_ver", "?"));
-    fprintf(out, ", %s, %g CPU(s)", str_or(si, "cpu_arch", "unknown"), dt_json_get_num(si, "cpu_count", 0));
+    put_clean(out, dt_or(dt_json_get_str(si, "os_ver"), "?"));
+    fprintf(out, ", %s, %g CPU(s)", dt_or(dt_json_get_str(si, "cpu_arch"), "unknown"), dt_json_get_num(si, "cpu_count", 0));
     const char *cpu = dt_json_get_str(si, "cpu_info");
     if (cpu) {
         fputs(" (", out);
@@ -72,10 +54,10 @@ static void section_process(const cJSON *user, FILE *out)
     const cJSON *pid = cJSON_GetObjectItemCaseSensitive(p, "pid");
     fprintf(out, "Process:   ");
     if (cJSON_IsNumber(pid))
-        fprintf(out, "pid %" PRIu64 " (0x%" PRIx64 ")  ", num_u64(p, "pid"), num_u64(p, "pid"));
+        fprintf(out, "pid %" PRIu64 " (0x%" PRIx64 ")  ", dt_json_get_uint(p, "pid"), dt_json_get_uint(p, "pid"));
     else
         fprintf(out, "pid unknown  ");
-    put_clean(out, str_or(p, "image", "(image unknown)"));
+    put_clean(out, dt_or(dt_json_get_str(p, "image"), "(image unknown)"));
     fputc('\n', out);
     const char *created = dt_json_get_str(p, "create_time");
     if (created)
@@ -97,8 +79,8 @@ static void section_exception(const cJSON *user, FILE *out)
         fprintf(out, "Exception: none recorded\n");
         return;
     }
-    fprintf(out, "Exception: %s (%s) at %s", str_or(c, "type", "?"), str_or(c, "code", "?"),
-            str_or(c, "address", "?"));
+    fprintf(out, "Exception: %s (%s) at %s", dt_or(dt_json_get_str(c, "type"), "?"), dt_or(dt_json_get_str(c, "code"), "?"),
+            dt_or(dt_json_get_str(c, "address"), "?"));
     const char *ip = dt_json_get_str(c, "instruction");
     if (ip) {
         fprintf(out, ", instruction %s", ip);
@@ -109,7 +91,7 @@ static void section_exception(const cJSON *user, FILE *out)
         }
     }
     if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(c, "thread_id")))
-        fprintf(out, ", thread 0x%" PRIx64, num_u64(c, "thread_id"));
+        fprintf(out, ", thread 0x%" PRIx64, dt_json_get_uint(c, "thread_id"));
     fputc('\n', out);
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(c, "parameters");
     if (cJSON_IsArray(params) && cJSON_GetArraySize(params) > 0) {
@@ -132,9 +114,9 @@ static void thread_line(const cJSON *t, int index, bool crashing, FILE *out)
     if (mod && off)
         snprintf(where, sizeof where, "%s+%s", mod, off);
     fprintf(out, "%c%3d  %-6" PRIx64 " %4.0f %4.0f  %-18s %-18s %-18s %-18s ", crashing ? '.' : ' ',
-            index, num_u64(t, "thread_id"), dt_json_get_num(t, "suspend_count", 0),
-            dt_json_get_num(t, "priority", 0), str_or(t, "teb", "?"), str_or(t, "stack_start", "?"),
-            str_or(f0, "ip", "-"), str_or(f0, "sp", "-"));
+            index, dt_json_get_uint(t, "thread_id"), dt_json_get_num(t, "suspend_count", 0),
+            dt_json_get_num(t, "priority", 0), dt_or(dt_json_get_str(t, "teb"), "?"), dt_or(dt_json_get_str(t, "stack_start"), "?"),
+            dt_or(dt_json_get_str(f0, "ip"), "-"), dt_or(dt_json_get_str(f0, "sp"), "-"));
     put_clean(out, where);
     const char *name = dt_json_get_str(t, "thread_name");
     if (name) {
@@ -161,7 +143,7 @@ static void section_threads(const cJSON *user, FILE *out)
     }
     const cJSON *dump = cJSON_GetObjectItemCaseSensitive(user, "dump_thread");
     if (cJSON_IsObject(dump))
-        fprintf(out, "  (Breakpad dump thread 0x%" PRIx64 " not listed)\n", num_u64(dump, "thread_id"));
+        fprintf(out, "  (Breakpad dump thread 0x%" PRIx64 " not listed)\n", dt_json_get_uint(dump, "thread_id"));
 }
 
 static void section_modules(const cJSON *user, FILE *out)
@@ -173,12 +155,12 @@ static void section_modules(const cJSON *user, FILE *out)
     const cJSON *m;
     cJSON_ArrayForEach(m, mods) {
         char name[256];
-        fprintf(out, "  %-18s %-18s %-24s %-16s ", str_or(m, "base_addr", "?"), str_or(m, "end_addr", "?"),
-                cleaned(str_or(m, "filename", "?"), name, sizeof name), str_or(m, "version", "-"));
+        fprintf(out, "  %-18s %-18s %-24s %-16s ", dt_or(dt_json_get_str(m, "base_addr"), "?"), dt_or(dt_json_get_str(m, "end_addr"), "?"),
+                cleaned(dt_or(dt_json_get_str(m, "filename"), "?"), name, sizeof name), dt_or(dt_json_get_str(m, "version"), "-"));
         const char *df = dt_json_get_str(m, "debug_file");
         if (df) {
             put_clean(out, df);
-            fprintf(out, " %s", str_or(m, "debug_id", "?"));
+            fprintf(out, " %s", dt_or(dt_json_get_str(m, "debug_id"), "?"));
         } else {
             fputs("(no CodeView record)", out);
         }
@@ -188,8 +170,8 @@ static void section_modules(const cJSON *user, FILE *out)
     if (cJSON_GetArraySize(un) > 0) {
         fprintf(out, "\nUnloaded modules (%d):\n", cJSON_GetArraySize(un));
         cJSON_ArrayForEach(m, un) {
-            fprintf(out, "  %-18s %-18s ", str_or(m, "base_addr", "?"), str_or(m, "end_addr", "?"));
-            put_clean(out, str_or(m, "filename", "?"));
+            fprintf(out, "  %-18s %-18s ", dt_or(dt_json_get_str(m, "base_addr"), "?"), dt_or(dt_json_get_str(m, "end_addr"), "?"));
+            put_clean(out, dt_or(dt_json_get_str(m, "filename"), "?"));
             fputc('\n', out);
         }
     }
@@ -205,9 +187,9 @@ static void section_handles(const cJSON *user, FILE *out)
     const cJSON *h;
     cJSON_ArrayForEach(h, hs) {
         char type[64];
-        fprintf(out, "  %-10s %-22s access %-10s ", str_or(h, "handle", "?"),
-                cleaned(str_or(h, "type", "?"), type, sizeof type), str_or(h, "granted_access", "?"));
-        put_clean(out, str_or(h, "name", ""));
+        fprintf(out, "  %-10s %-22s access %-10s ", dt_or(dt_json_get_str(h, "handle"), "?"),
+                cleaned(dt_or(dt_json_get_str(h, "type"), "?"), type, sizeof type), dt_or(dt_json_get_str(h, "granted_access"), "?"));
+        put_clean(out, dt_or(dt_json_get_str(h, "name"), ""));
         fputc('\n', out);
     }
 }

@@ -728,13 +728,203 @@ bool dt_triage_bugcheck_faulting_module(const dt_rules *r, const cJSON *kernel, 
     return false;
 }
 
+/* User threads enter the model first, in file order. */
+static void collect_user_threads(dt_tmodel *m, const cJSON *user, uint64_t upid, bool has_upid)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, get(user, "threads"))
+    {
+        dt_tthread *x = &m->threads[m->count];
+        if (!thread_tid(t, &x->tid))
+            continue;
+        x->uthread = t;
+        x->order = m->count;
+        x->name = dt_json_get_str(t, "thread_name");
+        x->pid = upid;
+        x->has_pid = has_upid;
+        x->uf = dt_tframes_from_json(m->rules, get(t, "frames"), &x->nuf);
+        m->count++;
+    }
+}
+
+static void add_unpaired(cJSON *unpaired, uint64_t tid, const char *only_in, const char *reason)
+{
+    cJSON *u = cJSON_CreateObject();
+    cJSON_AddNumberToObject(u, "thread_id", (double)tid);
+    cJSON_AddStringToObject(u, "only_in", only_in);
+    cJSON_AddStringToObject(u, "reason", reason);
+    cJSON_AddItemToArray(unpaired, u);
+}
+
+/* Kernel threads join user threads by (pid, tid); in a kernel-only analysis
+ * every kernel thread is a thread of the triage.  Threads found on one side
+ * only go to unpaired with the likely reason. */
+static void pair_kernel_threads(dt_tmodel *m, const cJSON *user, const cJSON *kernel, uint64_t upid,
+                                bool has_upid, cJSON *unpaired)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, get(kernel, "threads"))
+    {
+        uint64_t tid = 0, pid = 0;
+        bool has_tid = thread_tid(t, &tid);
+        bool has_pid = dt_json_u64(t, "pid", &pid);
+        dt_tthread *match = NULL;
+        if (user) {
+            if (!has_tid || (has_pid && has_upid && pid != upid))
+                continue; /* another process's thread (or a cpuN thread) */
+            for (size_t i = 0; i < m->count; i++)
+                if (m->threads[i].uthread && m->threads[i].tid == tid && !m->threads[i].kthread)
+                    match = &m->threads[i];
+            if (!match)
+                add_unpaired(unpaired, tid, "kernel",
+                             "no thread with this id in the user dump (it may have started after, or "
+                             "ended before, the user dump was written)");
+        }
+        if (!match) {
+            match = &m->threads[m->count];
+            match->tid = tid;
+            match->order = m->count;
+            match->name = dt_json_get_str(t, "label") ? dt_json_get_str(t, "label") : dt_json_get_str(t, "image");
+            m->count++;
+        }
+        match->kthread = t;
+        if (has_pid) {
+            match->pid = pid;
+            match->has_pid = true;
+        }
+        match->kf = dt_tframes_from_json(m->rules, get(t, "frames"), &match->nkf);
+    }
+    if (!user || !kernel)
+        return;
+    for (size_t i = 0; i < m->count; i++)
+        if (m->threads[i].uthread && !m->threads[i].kthread)
+            add_unpaired(unpaired, m->threads[i].tid, "user",
+                         "the kernel dump holds no ETHREAD for this thread id (a per-process kernel "
+                         "triage dump captures a limited number of threads)");
+}
+
+/* Every thread's state, idle/stuck flags and wait facts.  *has_crash is
+ * cleared when the exception is only a debugger's break-in: a breakpoint in
+ * a hang dump is how winedbg, WinDbg or cdb broke in to write it, not what
+ * went wrong. */
+static void classify_threads(dt_tmodel *m, const cJSON *user, bool *has_crash, uint64_t *crash_tid)
+{
+    *has_crash = dt_json_u64(get(user, "crash_info"), "thread_id", crash_tid);
+    const char *code = dt_json_get_str(get(user, "crash_info"), "code");
+    bool debugger_break_in = *has_crash && code && strcasecmp(code, "0x80000003") == 0;
+    if (debugger_break_in)
+        *has_crash = false;
+    for (size_t i = 0; i < m->count; i++) {
+        dt_tthread *x = &m->threads[i];
+        x->syscall_kernel_idx = -1;
+        analyse_user_frames(m->rules, x);
+        analyse_kernel_frames(m->rules, x);
+        decide_state(x, *crash_tid, *has_crash);
+        if (debugger_break_in && x->uthread && x->tid == *crash_tid && !x->idle_rule) {
+            x->idle = true;
+            x->stuck = false;
+            x->idle_rule = dt_rules_match(m->rules, DT_RULE_IDLE, "ntdll!dbguiremotebreakin");
+        }
+    }
+}
+
+/* Primary: a deadlocked thread, else the stuck thread most likely to be the
+ * cause (I/O and locks before plain waits), the earliest on ties, else the
+ * crashed thread. */
+static const dt_tthread *choose_primary(const dt_tmodel *m, bool has_crash)
+{
+    for (size_t i = 0; i < m->count; i++)
+        if (m->threads[i].in_deadlock)
+            return &m->threads[i];
+    const dt_tthread *primary = NULL;
+    int best = -1;
+    for (size_t i = 0; i < m->count; i++) {
+        const dt_tthread *x = &m->threads[i];
+        if (!x->stuck)
+            continue;
+        int s = io_score(x) * 2 + (x->kthread ? 1 : 0);
+        if (s > best) {
+            best = s;
+            primary = x;
+        }
+    }
+    if (!primary && has_crash)
+        for (size_t i = 0; i < m->count && !primary; i++)
+            if (strcmp(m->threads[i].state, "crashed") == 0)
+                primary = &m->threads[i];
+    return primary;
+}
+
+/* "process" and "counts" of the triage object. */
+static void add_process_and_counts(const dt_tmodel *m, const cJSON *user, const cJSON *kproc, uint64_t upid,
+                                   bool has_upid, size_t ndeadlocks, cJSON *tri, size_t *nstuck)
+{
+    cJSON *proc = cJSON_AddObjectToObject(tri, "process");
+    if (has_upid)
+        cJSON_AddNumberToObject(proc, "pid", (double)upid);
+    const char *img = dt_json_get_str(get(user, "process"), "image");
+    if (!img && kproc)
+        img = dt_json_get_str(kproc, "image");
+    if (img)
+        cJSON_AddStringToObject(proc, "image", img);
+    size_t nidle = 0;
+    *nstuck = 0;
+    for (size_t i = 0; i < m->count; i++) {
+        *nstuck += m->threads[i].stuck;
+        nidle += m->threads[i].idle;
+    }
+    cJSON *counts = cJSON_AddObjectToObject(tri, "counts");
+    cJSON_AddNumberToObject(counts, "threads", (double)m->count);
+    cJSON_AddNumberToObject(counts, "stuck", (double)*nstuck);
+    cJSON_AddNumberToObject(counts, "idle", (double)nidle);
+    cJSON_AddNumberToObject(counts, "deadlocks", (double)ndeadlocks);
+}
+
+static void add_primary(const dt_tmodel *m, const dt_tthread *primary, size_t nstuck, cJSON *tri)
+{
+    if (!primary) {
+        cJSON_AddNullToObject(tri, "primary");
+        return;
+    }
+    cJSON *p = cJSON_AddObjectToObject(tri, "primary");
+    cJSON_AddNumberToObject(p, "thread_id", (double)primary->tid);
+    cJSON_AddStringToObject(p, "thread_name", primary->name ? primary->name : "");
+    char verdict[1536], expl[2048];
+    build_verdict(m, primary, verdict, sizeof verdict, expl, sizeof expl);
+    cJSON_AddStringToObject(p, "verdict", verdict);
+    char why[2300];
+    snprintf(why, sizeof why, "%s%s", expl,
+             primary->in_deadlock ? " It is part of a lock cycle, so it will never continue on its own."
+             : nstuck > 1          ? " Chosen as primary because its wait (I/O or a lock) is the most likely "
+                                     "cause among the stuck threads."
+                                   : "");
+    cJSON_AddStringToObject(p, "explanation", why);
+}
+
+/* "threads": the primary first, then by rank (by_rank). */
+static void add_threads(const dt_tmodel *m, const dt_tthread *primary, cJSON *tri)
+{
+    cJSON *threads = cJSON_AddArrayToObject(tri, "threads");
+    size_t *idx = malloc((m->count ? m->count : 1) * sizeof *idx);
+    if (!idx)
+        return;
+    for (size_t i = 0; i < m->count; i++)
+        idx[i] = i;
+    qsort_r(idx, m->count, sizeof *idx, by_rank, m->threads);
+    if (primary)
+        cJSON_AddItemToArray(threads, thread_out(m, primary));
+    for (size_t i = 0; i < m->count; i++)
+        if (&m->threads[idx[i]] != primary)
+            cJSON_AddItemToArray(threads, thread_out(m, &m->threads[idx[i]]));
+    free(idx);
+}
+
 dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triage_options *opt, cJSON **out,
                           dt_error *err)
 {
     *out = NULL;
     if (!opt || !opt->rules)
         return dt_error_set(err, DT_ERR_ARG, "triage needs rules");
-    const dt_rules *r = opt->rules;
     cJSON *tri = cJSON_CreateObject();
     cJSON *checks = cJSON_CreateArray();
     cJSON *warnings = cJSON_CreateArray();
@@ -748,12 +938,11 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
     }
     uint64_t upid = 0;
     bool has_upid = user && user_pid(user, &upid);
-
     const cJSON *uthreads = get(user, "threads");
     const cJSON *kthreads = get(kernel, "threads");
     size_t cap = (size_t)(cJSON_IsArray(uthreads) ? cJSON_GetArraySize(uthreads) : 0) +
                  (size_t)(cJSON_IsArray(kthreads) ? cJSON_GetArraySize(kthreads) : 0);
-    dt_tmodel m = { .rules = r, .user_memory = opt->user_memory };
+    dt_tmodel m = { .rules = opt->rules, .user_memory = opt->user_memory };
     m.threads = calloc(cap ? cap : 1, sizeof *m.threads);
     if (!m.threads) {
         cJSON_Delete(tri);
@@ -761,156 +950,21 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
         cJSON_Delete(warnings);
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
     }
-    const cJSON *t;
-    cJSON_ArrayForEach(t, uthreads)
-    {
-        dt_tthread *x = &m.threads[m.count];
-        if (!thread_tid(t, &x->tid))
-            continue;
-        x->uthread = t;
-        x->order = m.count;
-        x->name = dt_json_get_str(t, "thread_name");
-        x->pid = upid;
-        x->has_pid = has_upid;
-        x->uf = dt_tframes_from_json(r, get(t, "frames"), &x->nuf);
-        m.count++;
-    }
     cJSON *unpaired = cJSON_CreateArray();
-    /* Kernel threads: join to user threads by (pid, tid); in a kernel-only
-     * analysis every kernel thread is a thread of the triage. */
-    cJSON_ArrayForEach(t, kthreads)
-    {
-        uint64_t tid = 0, pid = 0;
-        bool has_tid = thread_tid(t, &tid);
-        bool has_pid = dt_json_u64(t, "pid", &pid);
-        dt_tthread *match = NULL;
-        if (user) {
-            if (!has_tid || (has_pid && has_upid && pid != upid))
-                continue; /* another process's thread (or a cpuN thread) */
-            for (size_t i = 0; i < m.count; i++)
-                if (m.threads[i].uthread && m.threads[i].tid == tid && !m.threads[i].kthread)
-                    match = &m.threads[i];
-            if (!match) {
-                cJSON *u = cJSON_CreateObject();
-                cJSON_AddNumberToObject(u, "thread_id", (double)tid);
-                cJSON_AddStringToObject(u, "only_in", "kernel");
-                cJSON_AddStringToObject(u, "reason",
-                                        "no thread with this id in the user dump (it may have started after, or "
-                                        "ended before, the user dump was written)");
-                cJSON_AddItemToArray(unpaired, u);
-            }
-        }
-        if (!match) {
-            match = &m.threads[m.count];
-            match->tid = tid;
-            match->order = m.count;
-            match->name = dt_json_get_str(t, "label") ? dt_json_get_str(t, "label") : dt_json_get_str(t, "image");
-            m.count++;
-        }
-        match->kthread = t;
-        if (has_pid) {
-            match->pid = pid;
-            match->has_pid = true;
-        }
-        match->kf = dt_tframes_from_json(r, get(t, "frames"), &match->nkf);
-    }
-    if (paired) {
-        for (size_t i = 0; i < m.count; i++)
-            if (m.threads[i].uthread && !m.threads[i].kthread) {
-                cJSON *u = cJSON_CreateObject();
-                cJSON_AddNumberToObject(u, "thread_id", (double)m.threads[i].tid);
-                cJSON_AddStringToObject(u, "only_in", "user");
-                cJSON_AddStringToObject(u, "reason",
-                                        "the kernel dump holds no ETHREAD for this thread id (a per-process kernel "
-                                        "triage dump captures a limited number of threads)");
-                cJSON_AddItemToArray(unpaired, u);
-            }
-    }
-
+    collect_user_threads(&m, user, upid, has_upid);
+    pair_kernel_threads(&m, user, kernel, upid, has_upid, unpaired);
+    bool has_crash;
     uint64_t crash_tid = 0;
-    bool has_crash = dt_json_u64(get(user, "crash_info"), "thread_id", &crash_tid);
-    /* A breakpoint in a hang dump is how a debugger (winedbg, WinDbg, cdb)
-     * broke in to write it, not what went wrong. */
-    const char *code = dt_json_get_str(get(user, "crash_info"), "code");
-    bool debugger_break_in = has_crash && code && strcasecmp(code, "0x80000003") == 0;
-    if (debugger_break_in)
-        has_crash = false;
-    for (size_t i = 0; i < m.count; i++) {
-        dt_tthread *x = &m.threads[i];
-        x->syscall_kernel_idx = -1;
-        analyse_user_frames(r, x);
-        analyse_kernel_frames(r, x);
-        decide_state(x, crash_tid, has_crash);
-        if (debugger_break_in && x->uthread && x->tid == crash_tid && !x->idle_rule) {
-            x->idle = true;
-            x->stuck = false;
-            x->idle_rule = dt_rules_match(r, DT_RULE_IDLE, "ntdll!dbguiremotebreakin");
-        }
-    }
+    classify_threads(&m, user, &has_crash, &crash_tid);
     cJSON *deadlocks = cJSON_CreateArray();
     dt_triage_find_locks(&m, deadlocks);
-
-    /* Primary: a deadlocked thread, else the stuck thread most likely to be
-     * the cause (I/O and locks before plain waits), the earliest on ties. */
-    const dt_tthread *primary = NULL;
-    for (size_t i = 0; i < m.count && !primary; i++)
-        if (m.threads[i].in_deadlock)
-            primary = &m.threads[i];
-    int best = -1;
-    for (size_t i = 0; i < m.count && !primary; i++) {
-        const dt_tthread *x = &m.threads[i];
-        if (!x->stuck)
-            continue;
-        int s = io_score(x) * 2 + (x->kthread ? 1 : 0);
-        if (s > best) {
-            best = s;
-            primary = x;
-        }
-    }
-    if (!primary && has_crash)
-        for (size_t i = 0; i < m.count && !primary; i++)
-            if (strcmp(m.threads[i].state, "crashed") == 0)
-                primary = &m.threads[i];
+    const dt_tthread *primary = choose_primary(&m, has_crash);
 
     cJSON_AddBoolToObject(tri, "paired", paired);
     cJSON_AddItemToObject(tri, "checks", checks);
-    cJSON *proc = cJSON_AddObjectToObject(tri, "process");
-    if (has_upid)
-        cJSON_AddNumberToObject(proc, "pid", (double)upid);
-    const char *img = dt_json_get_str(get(user, "process"), "image");
-    if (!img && kproc)
-        img = dt_json_get_str(kproc, "image");
-    if (img)
-        cJSON_AddStringToObject(proc, "image", img);
-
-    size_t nstuck = 0, nidle = 0;
-    for (size_t i = 0; i < m.count; i++) {
-        nstuck += m.threads[i].stuck;
-        nidle += m.threads[i].idle;
-    }
-    cJSON *counts = cJSON_AddObjectToObject(tri, "counts");
-    cJSON_AddNumberToObject(counts, "threads", (double)m.count);
-    cJSON_AddNumberToObject(counts, "stuck", (double)nstuck);
-    cJSON_AddNumberToObject(counts, "idle", (double)nidle);
-    cJSON_AddNumberToObject(counts, "deadlocks", cJSON_GetArraySize(deadlocks));
-
-    if (primary) {
-        cJSON *p = cJSON_AddObjectToObject(tri, "primary");
-        cJSON_AddNumberToObject(p, "thread_id", (double)primary->tid);
-        cJSON_AddStringToObject(p, "thread_name", primary->name ? primary->name : "");
-        char verdict[1536], expl[2048];
-        build_verdict(&m, primary, verdict, sizeof verdict, expl, sizeof expl);
-        cJSON_AddStringToObject(p, "verdict", verdict);
-        char why[2300];
-        snprintf(why, sizeof why, "%s%s", expl,
-                 primary->in_deadlock ? " It is part of a lock cycle, so it will never continue on its own."
-                 : nstuck > 1          ? " Chosen as primary because its wait (I/O or a lock) is the most likely "
-                                         "cause among the stuck threads."
-                                       : "");
-        cJSON_AddStringToObject(p, "explanation", why);
-    } else {
-        cJSON_AddNullToObject(tri, "primary");
-    }
+    size_t nstuck;
+    add_process_and_counts(&m, user, kproc, upid, has_upid, (size_t)cJSON_GetArraySize(deadlocks), tri, &nstuck);
+    add_primary(&m, primary, nstuck, tri);
     cJSON_AddItemToObject(tri, "deadlocks", deadlocks);
     add_crash_summary(&m, user, kernel, tri);
     dt_triage_signature(&m, primary, user, kernel, tri);
@@ -920,20 +974,7 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
         if (cJSON_IsString(sig) && p)
             cJSON_AddStringToObject(p, "signature", sig->valuestring);
     }
-
-    size_t *idx = malloc((m.count ? m.count : 1) * sizeof *idx);
-    cJSON *threads = cJSON_AddArrayToObject(tri, "threads");
-    if (idx) {
-        for (size_t i = 0; i < m.count; i++)
-            idx[i] = i;
-        qsort_r(idx, m.count, sizeof *idx, by_rank, m.threads);
-        if (primary)
-            cJSON_AddItemToArray(threads, thread_out(&m, primary));
-        for (size_t i = 0; i < m.count; i++)
-            if (&m.threads[idx[i]] != primary)
-                cJSON_AddItemToArray(threads, thread_out(&m, &m.threads[idx[i]]));
-        free(idx);
-    }
+    add_threads(&m, primary, tri);
     cJSON_AddItemToObject(tri, "unpaired", unpaired);
     cJSON_AddItemToObject(tri, "warnings", warnings);
 

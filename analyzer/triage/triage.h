@@ -37,6 +37,5 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
                           cJSON **out, dt_error *err);
 
 /* Renders the triage part as a WinDbg-user-friendly summary. */
-void dt_triage_text(const cJSON *triage, FILE *out);
 
 #endif

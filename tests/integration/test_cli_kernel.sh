@@ -27,7 +27,7 @@ assert len(k["drivers"]) == 151
 nt = [d for d in k["drivers"] if d["filename"] == "ntoskrnl.exe"][0]
 assert nt["base_addr"] == "0xfffff8047ba00000" and nt["end_addr"] == "0xfffff8047ca46000" and nt["code_id"] == "0D8333E61046000"
 cur = [t for t in k["threads"] if t["current"]][0]
-assert (cur["pid"], cur["tid"], cur["image"]) == (4, 0x108, "System"), cur
+assert (cur["pid"], cur["thread_id"], cur["image"]) == (4, 0x108, "System"), cur
 mods = [(f["module"], f["module_offset"]) for f in cur["frames"]]
 for want in [("nt", "0x40f4e1"), ("nt", "0x3cc052"), ("nt", "0x407bac"), ("amdppm", "0x313f"), ("nt", "0x3fd0d8")]:
     assert want in mods, want
@@ -40,7 +40,7 @@ python3 - "$work/ta.json" <<'PY'
 import json, sys
 k = json.load(open(sys.argv[1]))["kernel"]
 assert k["bugcheck"]["code"] == "0x000001c8" and len(k["drivers"]) == 245
-t = [t for t in k["threads"] if t["tid"] == 0x20c][0]
+t = [t for t in k["threads"] if t["thread_id"] == 0x20c][0]
 assert t["pid"] == 4 and t["origin"] == "data_block"
 cur = [t for t in k["threads"] if t["current"]][0]
 assert [f["ip"] for f in cur["frames"]] == ["0xfffff803f32de014", "0xfffff803f33442a0", "0xfffff803f309ff1c",

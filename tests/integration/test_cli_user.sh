@@ -25,7 +25,7 @@ expect_exit 0 "$DT_BIN" analyze "$DT_TEST_DATA/user/breakpad__minidump2.dmp"
 python3 - "$tmp/out" <<'EOF' || fail "minidump2 JSON"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["schema_version"] == 1 and d["generator"].startswith("dumptriage ")
+assert d["schema_version"] == 2 and d["generator"].startswith("dumptriage ")
 assert d["kernel"] is None and d["warnings"] == []
 u = d["user"]
 assert u["system_info"]["os"] == "Windows NT"

@@ -15,6 +15,8 @@
 #include "formats/kdump_triage.h"
 #include "base/mapped_file.h"
 #include "model/kernel_dump.h"
+#include "unwind/kernel_stacks.h"
+#include "analysis/analysis.h"
 #include "report/kernel_report.h"
 
 static dt_mapped_file open_data(const char *rel)
@@ -138,6 +140,7 @@ START_TEST(x64_triage_threads_and_stack)
     dt_kernel_dump kd;
     dt_error err = { 0 };
     ck_assert_int_eq(dt_kernel_dump_open(f.view, NULL, &kd, &err), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert_str_eq(kd.offsets.source, "table");
     ck_assert_uint_eq(kd.drivers.count, 151);
     const dt_module *nt = dt_module_list_find(&kd.drivers, UINT64_C(0xfffff8047ba00000));
@@ -145,7 +148,7 @@ START_TEST(x64_triage_threads_and_stack)
     ck_assert_str_eq(nt->code_file, "ntoskrnl.exe");
     ck_assert_uint_eq(nt->size, 0x1046000);
     char name[32];
-    ck_assert_str_eq(dt_kernel_module_short_name(nt, name, sizeof name), "nt");
+    ck_assert_str_eq(dt_module_short_name(nt->code_file, name, sizeof name), "nt");
 
     const dt_kernel_thread *cur = current_thread(&kd);
     ck_assert_ptr_nonnull(cur);
@@ -228,6 +231,7 @@ START_TEST(x64_triage_stack_with_images)
     o.image_file_ctx = &st;
     dt_kernel_dump kd;
     ck_assert_int_eq(dt_kernel_dump_open(f.view, &o, &kd, NULL), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert_int_eq(st.n, 2); /* amdppm.sys and Wdf01000.sys were found */
     const dt_kernel_thread *cur = current_thread(&kd);
     uint64_t exp[64];
@@ -255,7 +259,7 @@ START_TEST(x64_triage_symbolized)
     dt_error err = { 0 };
     dt_symbolizer *sym = dt_symbolizer_new(dirs, 1, &err);
     ck_assert_ptr_nonnull(sym);
-    cJSON *r = dt_kernel_analyze_view_symbolized(f.view, NULL, sym, &err);
+    cJSON *r = dt_analyze_kernel_view(f.view, NULL, sym, &err);
     ck_assert_ptr_nonnull(r);
     static const struct { const char *fn, *off; } want[] = {
         { "WriteGenAddrEx", "0x6b" }, { "WriteGenAddrMaybeHiddenEx", "0x18" }, { "InitAcpiCpc", "0x317" },
@@ -295,6 +299,7 @@ START_TEST(arm64_triage)
     dt_kernel_dump kd;
     dt_error err = { 0 };
     ck_assert_int_eq(dt_kernel_dump_open(f.view, NULL, &kd, &err), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert_uint_eq(kd.header.bugcheck_code, 0x1C8);
     ck_assert_uint_eq(kd.header.build, 22000);
     ck_assert_int_eq(kd.header.arch, DT_ARCH_ARM64);
@@ -344,6 +349,7 @@ START_TEST(truncated_full_dump)
     dt_kernel_dump kd;
     dt_error err = { 0 };
     ck_assert_int_eq(dt_kernel_dump_open(f.view, NULL, &kd, &err), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     const dt_kdump *h = &kd.header;
     ck_assert_uint_eq(h->dump_type, DT_KDUMP_TYPE_FULL);
     ck_assert_uint_eq(h->build, 19045);
@@ -358,7 +364,7 @@ START_TEST(truncated_full_dump)
     for (size_t i = 0; i < kd.warnings.count; i++)
         said |= strstr(kd.warnings.items[i], "truncated") != NULL;
     ck_assert(said);
-    cJSON *r = dt_kernel_report(&kd);
+    cJSON *r = dt_kernel_report(&kd, NULL);
     cJSON *d = cJSON_GetObjectItem(r, "dump");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(d, "truncated")));
     ck_assert_str_eq(cJSON_GetObjectItem(d, "type_name")->valuestring, "full");
@@ -372,7 +378,7 @@ START_TEST(report_json_fields)
 {
     dt_mapped_file f = open_data("kernel/rizin__triage_x64.dmp");
     dt_error err = { 0 };
-    cJSON *r = dt_kernel_analyze_view(f.view, NULL, &err);
+    cJSON *r = dt_analyze_kernel_view(f.view, NULL, NULL, &err);
     ck_assert_ptr_nonnull(r);
     cJSON *bc = cJSON_GetObjectItem(r, "bugcheck");
     ck_assert_str_eq(cJSON_GetObjectItem(bc, "code")->valuestring, "0x1000007e");
@@ -382,12 +388,17 @@ START_TEST(report_json_fields)
     ck_assert_str_eq(cJSON_GetObjectItem(d0, "base_addr")->valuestring, "0xfffff80479440000"); /* hal: lowest */
     cJSON *threads = cJSON_GetObjectItem(r, "threads");
     cJSON *t0 = cJSON_GetArrayItem(threads, 0);
-    ck_assert_int_eq((int)cJSON_GetObjectItem(t0, "tid")->valuedouble, 0x108);
+    ck_assert_int_eq((int)cJSON_GetObjectItem(t0, "thread_id")->valuedouble, 0x108);
     cJSON *fr1 = cJSON_GetArrayItem(cJSON_GetObjectItem(t0, "frames"), 1);
     ck_assert_str_eq(cJSON_GetObjectItem(fr1, "module")->valuestring, "nt");
     ck_assert_str_eq(cJSON_GetObjectItem(fr1, "module_offset")->valuestring, "0x40f4e1");
     ck_assert_str_eq(cJSON_GetObjectItem(fr1, "trust")->valuestring, "scan");
-    char *text = dt_kernel_report_text(r);
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *mem = open_memstream(&text, &text_len);
+    ck_assert_ptr_nonnull(mem);
+    dt_kernel_report_text(r, mem);
+    fclose(mem);
     ck_assert_ptr_nonnull(strstr(text, "BugCheck 0x1000007e"));
     ck_assert_ptr_nonnull(strstr(text, "Cid 0004.0108"));
     ck_assert_ptr_nonnull(strstr(text, "nt+0x40f4e1"));

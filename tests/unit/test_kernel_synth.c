@@ -20,6 +20,7 @@
 #include "kdump_writer.h"
 #include "memory/kernel_memory.h"
 #include "model/kernel_dump.h"
+#include "unwind/kernel_stacks.h"
 #include "report/kernel_report.h"
 
 #define NT(off) (DT_KW_NT_BASE + (off))
@@ -113,6 +114,7 @@ START_TEST(procdump_mk_triage)
     dt_kernel_dump kd;
     dt_error err = { 0 };
     ck_assert_int_eq(dt_kernel_dump_open(dt_view_make(dump, size), NULL, &kd, &err), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert_uint_eq(kd.header.dump_type, 4);
     ck_assert(kd.header.has_attributes && (kd.header.attributes & 0x10));
     ck_assert(kd.triage.valid_signature);
@@ -126,11 +128,11 @@ START_TEST(procdump_mk_triage)
     /* The System worker thread was added as a block too. */
     ck_assert_ptr_nonnull(dt_kernel_dump_find_thread(&kd, 4, 0x108));
     /* JSON: the pairing keys and wait names. */
-    cJSON *r = dt_kernel_report(&kd);
+    cJSON *r = dt_kernel_report(&kd, NULL);
     cJSON *t;
     bool seen = false;
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(r, "threads")) {
-        if (cJSON_GetObjectItem(t, "tid")->valuedouble == 0x28) {
+        if (cJSON_GetObjectItem(t, "thread_id")->valuedouble == 0x28) {
             seen = true;
             ck_assert_int_eq((int)cJSON_GetObjectItem(t, "pid")->valuedouble, 0x20);
             ck_assert_str_eq(cJSON_GetObjectItem(t, "wait_reason")->valuestring, "DelayExecution");
@@ -141,7 +143,7 @@ START_TEST(procdump_mk_triage)
             ck_assert_str_eq(cJSON_GetObjectItem(t, "state")->valuestring, "Waiting");
             ck_assert_int_eq((int)cJSON_GetObjectItem(t, "state_code")->valuedouble, 5);
         }
-        if (cJSON_GetObjectItem(t, "tid")->valuedouble == 0x24) {
+        if (cJSON_GetObjectItem(t, "thread_id")->valuedouble == 0x24) {
             cJSON *wo = cJSON_GetArrayItem(cJSON_GetObjectItem(t, "wait_objects"), 0);
             ck_assert_str_eq(cJSON_GetObjectItem(wo, "type")->valuestring, "Mutant");
             ck_assert_int_eq((int)cJSON_GetObjectItem(wo, "owner_thread_id")->valuedouble, 0x2c);
@@ -161,6 +163,7 @@ START_TEST(unknown_build_validates_layout)
     uint8_t *dump = dt_kw_build_triage(&s, &size);
     dt_kernel_dump kd;
     ck_assert_int_eq(dt_kernel_dump_open(dt_view_make(dump, size), NULL, &kd, NULL), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert_str_eq(kd.offsets.source, "validated");
     ck_assert_str_eq(kd.offsets.table_name, "win10-19041-x64");
     bool warned = false;
@@ -192,6 +195,7 @@ START_TEST(pdb_provider_is_used)
     o.field_offset = pdb_says_cid_elsewhere;
     dt_kernel_dump kd;
     ck_assert_int_eq(dt_kernel_dump_open(dt_view_make(dump, size), &o, &kd, NULL), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert_str_eq(kd.offsets.source, "pdb");
     const dt_kernel_thread *t = dt_kernel_dump_find_thread(&kd, 0x20, 0x24);
     ck_assert_ptr_nonnull(t);
@@ -215,6 +219,7 @@ static void physical_case(dt_kw_layout layout, bool large, bool transition)
     ck_assert_int_eq(dt_mapped_file_open(&f, path, &err), DT_OK);
     dt_kernel_dump kd;
     ck_assert_int_eq(dt_kernel_dump_open(f.view, NULL, &kd, &err), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert_uint_eq(kd.header.dump_type, (unsigned)layout);
     ck_assert(!kd.header.truncated);
     ck_assert(kd.has_kdbg);
@@ -248,6 +253,7 @@ static void physical_case(dt_kw_layout layout, bool large, bool transition)
     /* Cut the file in half: truncation reported, no crash, header intact. */
     size_t half = f.view.size / 2;
     ck_assert_int_eq(dt_kernel_dump_open(dt_view_make(f.view.data, half), NULL, &kd, &err), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
     ck_assert(kd.header.truncated);
     ck_assert_uint_lt(kd.header.pages_in_file, kd.header.pages_claimed);
     dt_kernel_dump_close(&kd);

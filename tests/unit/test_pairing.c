@@ -1,6 +1,6 @@
 /*
  * test_pairing.c — one report from a user dump and a kernel dump, end to end
- * through the `dumptriage analyze` binary.
+ * through the analysis entry point (analysis/analysis.h), in-process.
  *
  * The user dump is real (tests/data/wine/hello_block.dmp.gz: a process blocked
  * in ReadFile on stdin, pid 32, thread 36).  No real `procdump -mk` file is
@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "analysis/analysis.h"
 #include "dt_test.h"
 #include "paired_case.h"
 
@@ -37,37 +37,18 @@ static const char *write_kernel(const char *name, uint32_t pid, const char *imag
     return p;
 }
 
-/* Runs `dumptriage analyze --user U --kernel K --format json`; returns the
- * parsed report (NULL when the command failed) and its exit status. */
+/* Analyzes (user, kernel) in-process through dt_analyze with the Wine
+ * build's symbols; returns the report (NULL when the inputs are unusable),
+ * the exit status the CLI would give (0 or 1) and the CLI's stderr line. */
 static cJSON *analyze(const char *user, const char *kernel, int *status, char *err, size_t errsz)
 {
-    char cmd[2048], errfile[128];
-    snprintf(errfile, sizeof errfile, "%s/stderr.txt", tmpdir);
-    char kernel_arg[512] = "";
-    if (kernel)
-        snprintf(kernel_arg, sizeof kernel_arg, "--kernel '%s'", kernel);
-    snprintf(cmd, sizeof cmd, "'%s' analyze --user '%s' %s --symbols '%s' --format json 2>'%s'", dt_test_bin(),
-             user, kernel_arg, dt_test_data("wine/bin/clang"), errfile);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += n;
-        if (len + 1 == cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = '\0';
-    int st = pclose(p);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    FILE *e = fopen(errfile, "r");
-    size_t el = e ? fread(err, 1, errsz - 1, e) : 0;
-    err[el] = '\0';
-    if (e)
-        fclose(e);
-    cJSON *doc = *status == 0 ? cJSON_Parse(buf) : NULL;
-    free(buf);
+    const char *symbols[] = { dt_test_data("wine/bin/clang") };
+    dt_analysis_request req = { .user_path = user, .kernel_path = kernel, .route_by_content = true,
+                                .symbol_paths = symbols, .nsymbol_paths = 1 };
+    cJSON *doc = NULL;
+    dt_error e = { 0 };
+    *status = dt_analyze(&req, &doc, &e) == DT_OK ? 0 : 1;
+    snprintf(err, errsz, "%s", *status ? e.message : "");
     return doc;
 }
 
@@ -293,16 +274,12 @@ END_TEST
  * the faulting instruction; rizin's PDB stack agrees: amdppm!WriteIoMemRawEx). */
 START_TEST(bugcheck_gets_a_crash_summary)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' analyze '%s' --symbols '%s' --format json", dt_test_bin(),
-             dt_test_data("kernel/rizin__triage_x64.dmp"), dt_test_data("symstore-kernel"));
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    static char buf[1 << 23];
-    size_t n = fread(buf, 1, sizeof buf - 1, p);
-    buf[n] = '\0';
-    ck_assert_int_eq(pclose(p), 0);
-    cJSON *doc = cJSON_Parse(buf);
+    const char *symbols[] = { dt_test_data("symstore-kernel") };
+    dt_analysis_request req = { .user_path = dt_test_data("kernel/rizin__triage_x64.dmp"),
+                                .route_by_content = true, .symbol_paths = symbols, .nsymbol_paths = 1 };
+    cJSON *doc = NULL;
+    dt_error e = { 0 };
+    ck_assert_msg(dt_analyze(&req, &doc, &e) == DT_OK, "%s", e.message);
     ck_assert_ptr_nonnull(doc);
     const cJSON *crash = get(get(doc, "triage"), "crash");
     ck_assert_str_eq(str(crash, "kind"), "bugcheck");

@@ -66,7 +66,7 @@ static dt_upload_new one_upload(const char *user_sha, const char *kernel_sha)
 #define SHA_C "0000000000000000000000000000000000000000000000000000000000000001"
 
 static const char *report_json =
-    "{\"schema_version\":1,\"user\":{\"pid\":4242,\"process\":{\"image\":\"C:\\\\Windows\\\\calc.exe\"},"
+    "{\"schema_version\":2,\"user\":{\"pid\":4242,\"process\":{\"image\":\"C:\\\\Windows\\\\calc.exe\"},"
     "\"threads\":[{\"thread_id\":100,\"thread_name\":\"main\",\"frames\":[{\"module\":\"ntdll\",\"function\":"
     "\"NtWaitForSingleObject\"}]},{\"thread_id\":200}]},\"kernel\":{\"bugcheck\":{\"code\":268435582,"
     "\"name\":\"SYSTEM_THREAD_EXCEPTION_NOT_HANDLED_M\"}},\"triage\":{\"primary\":{\"thread_id\":100,"

@@ -97,7 +97,7 @@ static cJSON *kernel_read_wait(unsigned pid, unsigned tid, const char *image, co
     cJSON *threads = cJSON_AddArrayToObject(k, "threads");
     cJSON *t = cJSON_CreateObject();
     cJSON_AddNumberToObject(t, "pid", pid);
-    cJSON_AddNumberToObject(t, "tid", tid);
+    cJSON_AddNumberToObject(t, "thread_id", tid);
     cJSON_AddStringToObject(t, "state", "Waiting");
     cJSON_AddStringToObject(t, "wait_reason", reason);
     cJSON_AddStringToObject(t, "wait_mode", "KernelMode");

@@ -241,7 +241,7 @@ export function renderReport(status, report) {
   const userByTid = new Map(userThreads.map((t) => [tidKey(t.thread_id), t]));
   const userPid = str(isObj(user.process) ? user.process.pid : '') || str(user.pid);
   const kThreads = arr(kern.threads).filter(isObj);
-  const kByTid = new Map(kThreads.filter((k) => !userPid || str(k.pid) === userPid).map((k) => [tidKey(k.tid), k]));
+  const kByTid = new Map(kThreads.filter((k) => !userPid || str(k.pid) === userPid).map((k) => [tidKey(k.thread_id ?? k.tid), k]));
 
   const allRows = [];
   if (triage) {
@@ -303,7 +303,7 @@ export function renderReport(status, report) {
     if (rest.length) {
       frag.append(el('section', { id: 'kernel-threads', class: 'panel' }, el('details', { open: userThreads.length ? null : true },
         el('summary', null, el('h2', null, 'Kernel threads (' + rest.length + ')')),
-        rest.map((k) => threadCard({ tid: k.tid, name: [str(k.image) || str(k.label), str(k.pid) ? 'pid ' + str(k.pid) : ''].filter(Boolean).join(', '),
+        rest.map((k) => threadCard({ tid: k.thread_id ?? k.tid, name: [str(k.image) || str(k.label), str(k.pid) ? 'pid ' + str(k.pid) : ''].filter(Boolean).join(', '),
           state: kernelFacts(k).state, verdict: '', stuck: false, wait: kernelFacts(k).wait,
           userFrames: [], kernelFrames: k.frames, syscall: null, modules })))));
     }

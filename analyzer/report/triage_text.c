@@ -8,12 +8,11 @@
 #include <string.h>
 
 #include "base/json.h"
-#include "triage/triage.h"
+#include "report/report_text.h"
 
-static const cJSON *get(const cJSON *o, const char *k)
-{
-    return o ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
+/* cJSON's lookup is NULL-safe for the object, which renderers of partial
+ * (stored, possibly foreign) reports rely on. */
+#define get cJSON_GetObjectItemCaseSensitive
 
 static void print_frames(FILE *out, const cJSON *frames, const char *side, int mark)
 {
