@@ -1,10 +1,12 @@
 /*
- * module.c — the sorted module list (see module.h).
+ * module.c — the sorted module list and module identity (see module.h).
  */
 #include "base/module.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 dt_module *dt_module_list_add(dt_module_list *list, const dt_module *m)
 {
@@ -105,10 +107,79 @@ void dt_module_set_code_file_from_path(dt_module *m)
 {
     if (!m->path)
         return;
-    const char *base = m->path;
-    for (const char *p = m->path; *p; p++)
+    free(m->code_file);
+    m->code_file = strdup(dt_module_file_name(m->path));
+}
+
+/* ---- identity ---------------------------------------------------------------- */
+
+const char *dt_module_file_name(const char *path)
+{
+    if (!path)
+        return "";
+    const char *base = path;
+    for (const char *p = path; *p; p++)
         if (*p == '\\' || *p == '/')
             base = p + 1;
-    free(m->code_file);
-    m->code_file = strdup(base);
+    return base;
+}
+
+/* Length of a file name without its extension (the last '.' not at the
+ * start: ".hidden" has no extension). */
+static size_t stem_length(const char *file)
+{
+    const char *dot = strrchr(file, '.');
+    return dot && dot != file ? (size_t)(dot - file) : strlen(file);
+}
+
+static bool stem_in(const char *file, const char *const *names, size_t n)
+{
+    size_t len = stem_length(file);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(names[i]) == len && strncasecmp(file, names[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* The kernel's file names by build (uniprocessor, multiprocessor, PAE,
+ * PAE multiprocessor, 5-level paging); the loader list usually says
+ * ntoskrnl.exe whatever file was loaded, symbol files keep the real one. */
+static const char *const kernel_names[] = { "ntoskrnl", "ntkrnlmp", "ntkrnlpa", "ntkrpamp", "ntkrla57" };
+/* The HAL is loaded as hal.dll, but older systems shipped one file per
+ * platform and symbol files keep those names; WinDbg calls each "hal". */
+static const char *const hal_names[] = { "hal", "halacpi", "halaacpi", "halapic", "halmacpi", "halmps", "halsp" };
+
+bool dt_module_is_kernel_image(const char *path)
+{
+    const char *f = dt_module_file_name(path);
+    return *f && stem_in(f, kernel_names, sizeof kernel_names / sizeof kernel_names[0]);
+}
+
+/* Drops a multi-byte UTF-8 sequence that truncation cut in half. */
+static void utf8_trim(char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < need)
+        s[i - 1] = 0;
+}
+
+const char *dt_module_short_name(const char *path, char *buf, size_t cap)
+{
+    if (!cap)
+        return buf;
+    const char *f = dt_module_file_name(path);
+    if (*f && stem_in(f, kernel_names, sizeof kernel_names / sizeof kernel_names[0]))
+        snprintf(buf, cap, "nt");
+    else if (*f && stem_in(f, hal_names, sizeof hal_names / sizeof hal_names[0]))
+        snprintf(buf, cap, "hal");
+    else
+        snprintf(buf, cap, "%.*s", (int)stem_length(f), f);
+    utf8_trim(buf);
+    return buf;
 }

@@ -7,6 +7,10 @@
  *   code_file + code_id   PE image: basename, `%08X` TimeDateStamp + `%X` SizeOfImage
  *   debug_file + debug_id PDB/.sym: pdb basename, 32 hex GUID digits + `%X` age
  * Strings are owned by the module (freed by dt_module_list_free).
+ *
+ * Module identity for display lives here too, once, so the kernel model,
+ * the report, the triage rules and (through the report's frames) the web
+ * page cannot disagree on which module is "nt" or how a name is shortened.
  */
 #ifndef DT_BASE_MODULE_H
 #define DT_BASE_MODULE_H
@@ -56,5 +60,22 @@ void dt_module_list_free(dt_module_list *list);
 
 /* Fills code_file from path (last component after '\\' or '/'). */
 void dt_module_set_code_file_from_path(dt_module *m);
+
+/* The file name of a module path: what follows the last '\\' or '/'
+ * ("C:\\Windows\\System32\\ntdll.dll" -> "ntdll.dll").  Points into path;
+ * "" for NULL. */
+const char *dt_module_file_name(const char *path);
+
+/* True when path (or a bare file name) names the kernel image under any of
+ * its build names: ntoskrnl, ntkrnlmp, ntkrnlpa, ntkrpamp, ntkrla57, any
+ * case, with or without an extension. */
+bool dt_module_is_kernel_image(const char *path);
+
+/* The short name WinDbg uses before '!' in module!function: the file name
+ * without its extension, case kept ("KERNELBASE.dll" -> "KERNELBASE"), except
+ * that the kernel image is "nt" and the HAL's build variants (halmacpi.dll,
+ * halacpi.dll, …) are "hal".  Writes into buf (truncated at a UTF-8
+ * character boundary) and returns it. */
+const char *dt_module_short_name(const char *path, char *buf, size_t cap);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * kernel_dump.c — opening a kernel dump into the neutral model: header,
  * kernel address space, KDBG, structure offsets and the driver list.
- * Threads and stacks are in kernel_threads.c and kernel_stack.c.
+ * Threads are in kernel_threads.c; their stacks are walked above the model,
+ * by unwind/kernel_stacks.h.
  *
  * For triage dumps the address space is the data blocks plus the copies
  * the triage header holds, placed at their kernel addresses so that every
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "model/kernel_dump_internal.h"
 
@@ -262,7 +262,6 @@ dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_ke
     if (st != DT_OK)
         return st;
     size_t max_threads = opts && opts->max_threads ? opts->max_threads : 4096;
-    size_t max_frames = opts && opts->max_frames ? opts->max_frames : 256;
 
     if (kd->header.dump_type == DT_KDUMP_TYPE_TRIAGE) {
         kd->is_triage = true;
@@ -314,7 +313,6 @@ dt_status dt_kernel_dump_open(dt_view file, const dt_kernel_options *opts, dt_ke
     st = dt_kernel_collect_threads(kd, max_threads);
     if (st != DT_OK)
         return dt_error_set(err, st, "out of memory collecting threads");
-    dt_kernel_walk_stacks(kd, max_frames);
     return DT_OK;
 }
 
@@ -343,41 +341,6 @@ const dt_kernel_thread *dt_kernel_dump_find_thread(const dt_kernel_dump *kd, uin
             return t;
     }
     return NULL;
-}
-
-/* Drops a multi-byte UTF-8 sequence that truncation cut in half. */
-static void utf8_trim(char *s)
-{
-    size_t n = strlen(s), i = n;
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-        i--;
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)s[i - 1];
-    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (n - (i - 1) < need)
-        s[i - 1] = 0;
-}
-
-const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t cap)
-{
-    if (!cap)
-        return buf;
-    buf[0] = 0;
-    const char *f = m && m->code_file ? m->code_file : "";
-    static const char *const kernels[] = { "ntoskrnl.exe", "ntkrnlmp.exe", "ntkrnlpa.exe", "ntkrpamp.exe" };
-    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
-        if (strcasecmp(f, kernels[i]) == 0) {
-            snprintf(buf, cap, "nt");
-            return buf;
-        }
-    }
-    snprintf(buf, cap, "%s", f);
-    utf8_trim(buf);
-    char *dot = strrchr(buf, '.');
-    if (dot && dot != buf)
-        *dot = 0;
-    return buf;
 }
 
 const char *dt_kernel_thread_state_name(int s)

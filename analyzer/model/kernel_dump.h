@@ -138,10 +138,6 @@ void dt_kernel_dump_close(dt_kernel_dump *kd);
 /* The thread with this pid/tid, or NULL (pairing with a user dump). */
 const dt_kernel_thread *dt_kernel_dump_find_thread(const dt_kernel_dump *kd, uint64_t pid, uint64_t tid);
 
-/* WinDbg-style short module name for a driver: "nt" for the kernel image,
- * otherwise the file name without extension ("amdppm").  Writes into buf. */
-const char *dt_kernel_module_short_name(const dt_module *m, char *buf, size_t cap);
-
 /* Names for KTHREAD_STATE, KWAIT_REASON and dispatcher object types, or NULL. */
 const char *dt_kernel_thread_state_name(int state);
 const char *dt_kernel_wait_reason_name(int reason);

@@ -1,6 +1,6 @@
 /*
  * kernel_dump_internal.h — what the kernel_*.c model files share and no one
- * else calls: thread/process extraction and stack walking steps.
+ * else calls: thread/process extraction.
  */
 #ifndef DT_MODEL_KERNEL_DUMP_INTERNAL_H
 #define DT_MODEL_KERNEL_DUMP_INTERNAL_H
@@ -13,8 +13,5 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads);
  * used to validate candidate layouts.  False when implausible. */
 bool dt_kernel_check_identity(const dt_addrspace *as, const dt_kernel_offsets *o, uint64_t ethread,
                               uint64_t eprocess);
-
-/* kernel_stack.c */
-void dt_kernel_walk_stacks(dt_kernel_dump *kd, size_t max_frames);
 
 #endif

@@ -10,11 +10,15 @@
  */
 #include "unwind/scan.h"
 
-bool dt_scan_call_precedes(const uint8_t *b, size_t n, bool x64)
+bool dt_scan_call_precedes(const uint8_t *b, size_t n, bool x64, bool from_file)
 {
     (void)x64; /* REX prefixes precede the forms below, so the tails match both */
     /* call rel32 */
     if (n >= 5 && b[n - 5] == 0xE8)
+        return true;
+    /* the file's `call [rip+disp32]` that memory holds as `call rel32; nop`
+     * [V: Wdf01000.sys rva 0x799da, 0xa866, both in rizin's PDB stack] */
+    if (from_file && n >= 5 && b[n - 5] == 0xFF && b[n - 4] == 0x15)
         return true;
     /* call r / call [r] (FF /2, mod 00 or 11, no SIB, no displacement) */
     if (n >= 2 && b[n - 2] == 0xFF) {
@@ -57,10 +61,26 @@ bool dt_scan_arm64_call_precedes(uint32_t insn)
     return (insn & 0xFEFFF800u) == 0xD63F0800u;
 }
 
+/* Bytes a call encoding can span before its return address. */
+#define CALL_BYTES 7
+
+int dt_scan_call_site(dt_walker *w, uint64_t ret)
+{
+    bool x64 = w->in->arch != DT_ARCH_X86;
+    uint8_t before[CALL_BYTES];
+    if (ret < CALL_BYTES)
+        return -1;
+    if (dt_as_read(w->in->memory, ret - CALL_BYTES, before, CALL_BYTES) == CALL_BYTES)
+        return dt_scan_call_precedes(before, CALL_BYTES, x64, false);
+    /* Not in memory: dt_walker_read_code answers from the image file. */
+    if (dt_walker_read_code(w, ret - CALL_BYTES, before, CALL_BYTES) == CALL_BYTES)
+        return dt_scan_call_precedes(before, CALL_BYTES, x64, true);
+    return -1;
+}
+
 bool dt_scan_for_return(dt_walker *w, uint64_t sp, size_t words, uint64_t *ret, uint64_t *slot)
 {
     unsigned ps = w->in->arch == DT_ARCH_X86 ? 4 : 8;
-    bool x64 = ps == 8;
     for (size_t i = 0; i < words; i++) {
         uint64_t at = sp + i * ps, v;
         if (at < sp)
@@ -79,9 +99,7 @@ bool dt_scan_for_return(dt_walker *w, uint64_t sp, size_t words, uint64_t *ret, 
             *slot = at;
             return true;
         }
-        uint8_t before[7];
-        size_t got = dt_walker_read_code(w, v - sizeof before, before, sizeof before);
-        if (got == sizeof before && !dt_scan_call_precedes(before, sizeof before, x64))
+        if (dt_scan_call_site(w, v) == 0)
             continue;
         *ret = v;
         *slot = at;

@@ -91,6 +91,14 @@ static void cache_bind(dt_stackwalk_cache *c, const dt_stackwalk_input *in)
     c->hooks = in->hooks;
 }
 
+void dt_walker_init(dt_walker *w, const dt_stackwalk_input *in, dt_stackwalk_cache *cache)
+{
+    memset(w, 0, sizeof *w);
+    w->in = in;
+    w->cache = cache;
+    cache_bind(cache, in);
+}
+
 const dt_pe *dt_walker_image(dt_walker *w, const dt_module *m)
 {
     const dt_module_list *list = w->in->modules;
@@ -190,25 +198,19 @@ bool dt_walker_hook_cfi(dt_walker *w, const dt_frame *callee, uint64_t lookup_ip
                         dt_frame_trust *trust)
 {
     const dt_stackwalk_hooks *h = w->in->hooks;
-    if (!h || (!h->cfi_unwind && !h->cfi_unwind_ex))
+    if (!h || !h->cfi_unwind)
         return false;
     const dt_module *m = dt_walker_module(w, lookup_ip);
     if (!m)
         return false;
     dt_cpu_context out = callee->context;
-    *trust = DT_TRUST_CFI;
-    if (h->cfi_unwind_ex) {
-        dt_cfi_frame_info info = { .context_frame = callee->trust == DT_TRUST_CONTEXT,
-                                   .callee_param_size = w->callee_param_size,
-                                   .is_code = is_code_thunk, .is_code_ctx = w };
-        if (!h->cfi_unwind_ex(h->ctx, m, lookup_ip - m->base, &callee->context, w->in->memory, &info, &out))
-            return false;
-        if (info.scanned)
-            *trust = DT_TRUST_CFI_SCAN;
-        w->next_param_size = info.param_size;
-    } else if (!h->cfi_unwind(h->ctx, m, lookup_ip - m->base, &callee->context, w->in->memory, &out)) {
+    dt_cfi_frame_info info = { .context_frame = callee->trust == DT_TRUST_CONTEXT,
+                               .callee_param_size = w->callee_param_size,
+                               .is_code = is_code_thunk, .is_code_ctx = w };
+    if (!h->cfi_unwind(h->ctx, m, lookup_ip - m->base, &callee->context, w->in->memory, &info, &out))
         return false;
-    }
+    *trust = info.scanned ? DT_TRUST_CFI_SCAN : DT_TRUST_CFI;
+    w->next_param_size = info.param_size;
     uint64_t v;
     if (!dt_ctx_get(&out, dt_cpu_context_ip_reg(w->in->arch), &v) ||
         !dt_ctx_get(&out, dt_cpu_context_sp_reg(w->in->arch), &v))
@@ -286,8 +288,8 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
         return dt_error_set(err, DT_ERR_ARG, "stackwalk: context lacks instruction or stack pointer");
     dt_stackwalk_cache local = { 0 };
     dt_stackwalk_cache *cache = in->cache ? in->cache : &local;
-    cache_bind(cache, in);
-    dt_walker w = { in, cache, 0, 0 };
+    dt_walker w;
+    dt_walker_init(&w, in, cache);
     size_t max = in->max_frames ? in->max_frames : DT_STACKWALK_MAX_FRAMES;
     size_t cap = 0;
     dt_status st = DT_OK;

@@ -62,13 +62,11 @@ typedef struct {
 typedef struct {
     void *ctx;
     /* Computes the caller's registers for a frame at rva inside m (rva of
-     * the return address - 1 for caller frames). */
+     * the return address - 1 for caller frames), given what info says of
+     * the frame.  A frame whose info->scanned comes back true gets trust
+     * cfi_scan. */
     bool (*cfi_unwind)(void *ctx, const dt_module *m, uint64_t rva, const dt_cpu_context *callee,
-                       const dt_addrspace *as, dt_cpu_context *caller);
-    /* The same with frame information; used instead of cfi_unwind when set.
-     * A frame whose info->scanned comes back true gets trust cfi_scan. */
-    bool (*cfi_unwind_ex)(void *ctx, const dt_module *m, uint64_t rva, const dt_cpu_context *callee,
-                          const dt_addrspace *as, dt_cfi_frame_info *info, dt_cpu_context *caller);
+                       const dt_addrspace *as, dt_cfi_frame_info *info, dt_cpu_context *caller);
     /* A PE file for m; the bytes must stay valid while ctx lives. */
     bool (*image_file)(void *ctx, const dt_module *m, dt_view *pe_file);
     /* True when rva is inside a known function of m. */

@@ -81,7 +81,7 @@ void dt_symbol_hooks_init(dt_symbol_hooks *ctx, dt_stackwalk_hooks *hooks, dt_sy
     ctx->memory = memory;
     memset(hooks, 0, sizeof *hooks);
     hooks->ctx = ctx;
-    hooks->cfi_unwind_ex = hook_cfi;
+    hooks->cfi_unwind = hook_cfi;
     hooks->image_file = hook_image;
     hooks->has_function = hook_has_function;
 }

@@ -31,7 +31,7 @@ struct dt_stackwalk_cache {
 typedef struct dt_walker {
     const dt_stackwalk_input *in;
     dt_stackwalk_cache *cache;    /* the input's, or one private to the walk */
-    uint32_t callee_param_size;   /* from the last cfi_unwind_ex, for the next frame */
+    uint32_t callee_param_size;   /* from the last cfi_unwind, for the next frame */
     uint32_t next_param_size;     /* what this step's hook reported */
 } dt_walker;
 
@@ -41,6 +41,10 @@ typedef struct {
     bool machine_frame;
 } dt_unwind_result;
 
+/* A walker over in, its images kept in cache (emptied first when it was
+ * filled for other inputs); for scans outside dt_stackwalk that share the
+ * walk's images (unwind/kernel_stacks.c). */
+void dt_walker_init(dt_walker *w, const dt_stackwalk_input *in, dt_stackwalk_cache *cache);
 const dt_module *dt_walker_module(const dt_walker *w, uint64_t addr);
 /* The PE image of m (memory or file), or NULL when none is usable. */
 const dt_pe *dt_walker_image(dt_walker *w, const dt_module *m);
@@ -51,7 +55,7 @@ size_t dt_walker_read_code(dt_walker *w, uint64_t addr, uint8_t *buf, size_t len
 /* addr lies in a module, in an executable section when the image is known,
  * and inside a function when hooks.has_function says so. */
 bool dt_walker_is_code(dt_walker *w, uint64_t addr);
-/* Tries hooks.cfi_unwind(_ex) for the frame; lookup_ip is the address to
+/* Tries hooks.cfi_unwind for the frame; lookup_ip is the address to
  * look unwind rules up at (ip - 1 for return addresses).  *trust is cfi, or
  * cfi_scan when the hook found the return address by scanning. */
 bool dt_walker_hook_cfi(dt_walker *w, const dt_frame *callee, uint64_t lookup_ip, dt_cpu_context *caller,

@@ -753,7 +753,7 @@ START_TEST(cfi_hooks_get_frame_info_and_set_trust)
     dt_ctx_set(&ctx, DT_X86_EIP, 0x401010);
     dt_ctx_set(&ctx, DT_X86_ESP, 0x12f000);
     hook_log log = { 0 };
-    dt_stackwalk_hooks hooks = { .ctx = &log, .cfi_unwind_ex = ex_hook };
+    dt_stackwalk_hooks hooks = { .ctx = &log, .cfi_unwind = ex_hook };
     dt_stackwalk_input in = { .arch = DT_ARCH_X86, .start = &ctx, .memory = &as, .modules = &mods,
                               .hooks = &hooks };
     dt_stack st;
@@ -781,13 +781,13 @@ START_TEST(call_instruction_forms)
     const uint8_t disp8[] = { 0, 0, 0, 0, 0xFF, 0x50, 0x10 };
     const uint8_t sib8[] = { 0, 0, 0, 0xFF, 0x54, 0x24, 0x08 };
     const uint8_t none[] = { 0x48, 0x89, 0xC8, 0x90, 0x90, 0x90, 0x90 };
-    ck_assert(dt_scan_call_precedes(rel32, 7, true));
-    ck_assert(dt_scan_call_precedes(rip_ind, 7, true));
-    ck_assert(dt_scan_call_precedes(reg, 7, true));
-    ck_assert(dt_scan_call_precedes(rex_reg, 7, true));
-    ck_assert(dt_scan_call_precedes(disp8, 7, true));
-    ck_assert(dt_scan_call_precedes(sib8, 7, true));
-    ck_assert(!dt_scan_call_precedes(none, 7, true));
+    ck_assert(dt_scan_call_precedes(rel32, 7, true, false));
+    ck_assert(dt_scan_call_precedes(rip_ind, 7, true, false));
+    ck_assert(dt_scan_call_precedes(reg, 7, true, false));
+    ck_assert(dt_scan_call_precedes(rex_reg, 7, true, false));
+    ck_assert(dt_scan_call_precedes(disp8, 7, true, false));
+    ck_assert(dt_scan_call_precedes(sib8, 7, true, false));
+    ck_assert(!dt_scan_call_precedes(none, 7, true, false));
     ck_assert(dt_scan_arm64_call_precedes(0x94000010));   /* bl */
     ck_assert(dt_scan_arm64_call_precedes(0xD63F0100));   /* blr x8 */
     ck_assert(!dt_scan_arm64_call_precedes(0xD65F03C0));  /* ret */
