@@ -1,14 +1,20 @@
 /*
- * api_auth.c — who am I, browser login/logout, and creating tokens.
+ * api_auth.c — owns who-am-I, browser login/logout, and the token resource
+ * (create, list, revoke).
  *
  * A browser session is a random 256-bit id in an HttpOnly, SameSite=Strict
  * cookie; the store keeps only its hash and the token it stands for, so
- * revoking the token ends its sessions too.
+ * revoking the token ends its sessions too.  A failed login counts as a
+ * failed credential guess of the client's address (ratelimit.h); while the
+ * address backs off, logins get 429 without the token being looked at.
+ * Listing never returns a secret: the store holds only hashes anyway.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "ratelimit.h"
 
 #define SESSION_TTL (12 * 3600)
 
@@ -36,11 +42,17 @@ enum MHD_Result dt_api_login(dt_request *r)
         return dt_http_error(r, 400, "bad_request", "send {\"token\":\"…\"}");
     }
     dt_store *st = dt_http_store(r);
+    if (!st) {
+        cJSON_Delete(root);
+        return dt_http_error(r, 503, "busy", "the store is not available");
+    }
     int64_t id = 0;
-    dt_role role = st ? dt_store_token_lookup(st, token, &id) : DT_ROLE_ANONYMOUS;
+    dt_role role = dt_store_token_lookup(st, token, &id);
     cJSON_Delete(root);
-    if (role == DT_ROLE_ANONYMOUS)
+    if (role == DT_ROLE_ANONYMOUS) {
+        dt_http_auth_failed(r, DT_AUTH_LOGIN);
         return dt_http_error(r, 401, "unauthorized", "the token is not valid");
+    }
     char session[65];
     dt_error err = { 0 };
     if (dt_store_session_create(st, id, SESSION_TTL, session, &err) != DT_OK)
@@ -75,12 +87,8 @@ enum MHD_Result dt_api_logout(dt_request *r)
     return dt_http_reply(r, 200, resp);
 }
 
-enum MHD_Result dt_api_tokens(dt_request *r)
+static enum MHD_Result create_token(dt_request *r)
 {
-    if (r->who.role == DT_ROLE_ANONYMOUS)
-        return dt_http_error(r, 401, "unauthorized", "creating tokens needs a staff token");
-    if (r->who.role != DT_ROLE_STAFF)
-        return dt_http_error(r, 403, "forbidden", "only staff may create tokens");
     cJSON *root = r->body ? cJSON_Parse(r->body) : NULL;
     const char *role_s = body_string(r, root, "role");
     const char *name = body_string(r, root, "name");
@@ -105,4 +113,43 @@ enum MHD_Result dt_api_tokens(dt_request *r)
         return dt_http_error(r, 500, "internal", "%s", err.message);
     }
     return dt_http_json(r, 201, o);
+}
+
+/* /api/tokens (POST: create, GET: list) and /api/tokens/{id} (DELETE:
+ * revoke), staff only. */
+enum MHD_Result dt_api_tokens(dt_request *r, const char *rest)
+{
+    if (r->who.role == DT_ROLE_ANONYMOUS)
+        return dt_http_error(r, 401, "unauthorized", "tokens need a staff token");
+    if (r->who.role != DT_ROLE_STAFF)
+        return dt_http_error(r, 403, "forbidden", "only staff may manage tokens");
+    dt_store *st = dt_http_store(r);
+    if (!st)
+        return dt_http_error(r, 503, "busy", "the store is not available");
+    bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (!*rest || strcmp(rest, "/") == 0) {
+        if (strcmp(r->method, "POST") == 0)
+            return create_token(r);
+        if (!get)
+            return dt_http_error(r, 405, "method_not_allowed", "use GET or POST");
+        dt_error err = { 0 };
+        cJSON *list = dt_store_token_list(st, &err);
+        return list ? dt_http_json(r, 200, list) : dt_http_error(r, 500, "internal", "%s", err.message);
+    }
+    char *end;
+    long long id = strtoll(rest + 1, &end, 10);
+    if (end == rest + 1 || *end || id <= 0)
+        return dt_http_error(r, 404, "not_found", "no such token");
+    if (strcmp(r->method, "DELETE") != 0)
+        return dt_http_error(r, 405, "method_not_allowed", "use DELETE");
+    dt_error err = { 0 };
+    dt_status s = dt_store_token_revoke(st, id, &err);
+    if (s == DT_ERR_NOT_FOUND)
+        return dt_http_error(r, 404, "not_found", "no such token");
+    if (s != DT_OK)
+        return dt_http_error(r, 500, "internal", "%s", err.message);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddBoolToObject(o, "revoked", 1);
+    return dt_http_json(r, 200, o);
 }

@@ -1,10 +1,15 @@
 /*
- * api_dumps.c — the /api/dumps resource: finishing an upload (202), listing,
- * one upload, its report, one thread, file downloads, reanalysis, deletion.
+ * api_dumps.c — owns the /api/dumps resource: finishing an upload (202),
+ * listing, one upload, its report, one thread, file downloads, reanalysis,
+ * deletion.
  *
  * Who may see an upload: staff; the uploader token that sent it; anyone who
  * holds its view key (?key=…, read-only).  Others get 404, so ids of other
  * people's uploads cannot be probed.  Changing an upload is for staff only.
+ * A wrong view key counts as a failed credential guess (ratelimit.h).
+ * `reused_from` names an earlier upload only to a caller who may see that
+ * upload too: to anyone else it would reveal that someone else sent the
+ * same dump, and that upload's id.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +22,7 @@
 #include "blob.h"
 #include "blob_gc.h"
 #include "http.h"
+#include "ratelimit.h"
 #include "retention.h"
 #include "secrets.h"
 
@@ -27,14 +33,12 @@ enum MHD_Result dt_api_upload_finish(dt_request *r)
     dt_upload_new u;
     memset(&u, 0, sizeof u);
     int blob_lock = -1;
-    if (dt_upload_finish(r->upload, &u, &blob_lock) != 0) {
-        int status;
-        const char *code, *msg;
-        dt_upload_error(r->upload, &status, &code, &msg);
+    if (dt_upload_finish(r->upload, &u, &blob_lock) != DT_OK) {
+        const dt_refusal *why = dt_upload_refusal(r->upload);
         pthread_mutex_lock(&r->srv->mu);
         r->srv->uploads_rejected++;
         pthread_mutex_unlock(&r->srv->mu);
-        return dt_http_error(r, (unsigned)status, code, "%s", msg);
+        return dt_http_error(r, why->http, why->code, "%s", why->err.message);
     }
     u.owner_token_id = r->who.role == DT_ROLE_ANONYMOUS ? 0 : r->who.token_id;
     dt_store *st = dt_http_store(r);
@@ -43,6 +47,10 @@ enum MHD_Result dt_api_upload_finish(dt_request *r)
     dt_blob_unlock(blob_lock);
     if (created != DT_OK)
         return dt_http_error(r, 500, "internal", "cannot record the upload: %s", err.message);
+    /* Who queued it, for the per-client queue share and fair leasing.
+     * Best effort: without it the job only escapes the share count. */
+    if (!u.reused)
+        dt_store_job_set_submitter(st, u.id, r->client_key, NULL);
     uint64_t bytes = 0;
     for (int i = 0; i < u.nfiles; i++)
         bytes += u.files[i].size;
@@ -73,14 +81,41 @@ enum MHD_Result dt_api_upload_finish(dt_request *r)
     return dt_http_json(r, 202, o);
 }
 
-static int can_view(dt_request *r, const dt_upload_ref *u)
+/* Whether the caller may see the upload without a view key. */
+static bool owns(const dt_request *r, const dt_upload_ref *u)
 {
     if (r->who.role == DT_ROLE_STAFF)
-        return 1;
-    if (r->who.role == DT_ROLE_UPLOADER && u->owner_token_id == r->who.token_id)
-        return 1;
+        return true;
+    return r->who.role == DT_ROLE_UPLOADER && u->owner_token_id == r->who.token_id;
+}
+
+static bool can_view(dt_request *r, const dt_upload_ref *u)
+{
+    if (owns(r, u))
+        return true;
     const char *key = dt_http_arg(r, "key");
     return key && dt_secret_equal(key, u->view_key);
+}
+
+/* Clears reused_from in one upload object unless the caller may see the
+ * earlier upload by token (a view key opens only its own upload). */
+static void hide_foreign_reuse(dt_request *r, dt_store *st, cJSON *upload)
+{
+    cJSON *from = cJSON_GetObjectItemCaseSensitive(upload, "reused_from");
+    if (!cJSON_IsString(from))
+        return;
+    dt_upload_ref earlier;
+    if (dt_store_upload_find(st, from->valuestring, &earlier) && owns(r, &earlier))
+        return;
+    cJSON_ReplaceItemViaPointer(upload, from, cJSON_CreateNull());
+}
+
+static cJSON *upload_json(dt_request *r, dt_store *st, int64_t seq)
+{
+    cJSON *o = dt_store_upload_json(st, seq);
+    if (o)
+        hide_foreign_reuse(r, st, o);
+    return o;
 }
 
 static enum MHD_Result list(dt_request *r)
@@ -101,7 +136,12 @@ static enum MHD_Result list(dt_request *r)
     if (f.q && !*f.q) f.q = NULL;
     if (f.signature && !*f.signature) f.signature = NULL;
     if (f.process && !*f.process) f.process = NULL;
-    return dt_http_json(r, 200, dt_store_upload_list(dt_http_store(r), &f));
+    dt_store *st = dt_http_store(r);
+    cJSON *page = st ? dt_store_upload_list(st, &f) : NULL;
+    cJSON *item, *items = cJSON_GetObjectItemCaseSensitive(page, "items");
+    cJSON_ArrayForEach(item, items)
+        hide_foreign_reuse(r, st, item);
+    return dt_http_json(r, 200, page);
 }
 
 static enum MHD_Result send_file(dt_request *r, const dt_upload_ref *u, const char *role)
@@ -208,11 +248,13 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
     if (!dt_store_upload_find(st, id, &u) || !can_view(r, &u)) {
         if (r->who.role == DT_ROLE_ANONYMOUS && !dt_http_arg(r, "key"))
             return dt_http_error(r, 401, "unauthorized", "a token or the upload's view key is needed");
+        if (dt_http_arg(r, "key"))
+            dt_http_auth_failed(r, DT_AUTH_VIEW_KEY);
         return dt_http_error(r, 404, "not_found", "no such upload");
     }
     if (!*sub) {
         if (get)
-            return dt_http_json(r, 200, dt_store_upload_json(st, u.seq));
+            return dt_http_json(r, 200, upload_json(r, st, u.seq));
         if (strcmp(r->method, "DELETE") == 0) {
             if (r->who.role != DT_ROLE_STAFF)
                 return dt_http_error(r, 403, "forbidden", "only staff may delete uploads");
@@ -243,7 +285,7 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
         if (dt_store_upload_reanalyze(st, u.seq, &err) != DT_OK)
             return dt_http_error(r, 500, "internal", "%s", err.message);
         dt_server_notify_job(r->srv);
-        return dt_http_json(r, 202, dt_store_upload_json(st, u.seq));
+        return dt_http_json(r, 202, upload_json(r, st, u.seq));
     }
     if (!get)
         return dt_http_error(r, 405, "method_not_allowed", "use GET");

@@ -1,11 +1,14 @@
 /*
- * api_misc.c — signatures (hang buckets), health and Prometheus metrics.
+ * api_misc.c — owns the signatures (hang buckets), health and Prometheus
+ * metrics endpoints.  /healthz reads nothing but the queue depth, so it
+ * stays cheap while the server is under attack.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "ratelimit.h"
 
 enum MHD_Result dt_api_signatures(dt_request *r)
 {
@@ -42,7 +45,13 @@ enum MHD_Result dt_api_metrics(dt_request *r)
                        rej = srv->uploads_rejected, done = srv->analyses_done, failed = srv->analyses_failed;
     int running = srv->running;
     pthread_mutex_unlock(&srv->mu);
-    size_t cap = (store_text ? strlen(store_text) : 0) + 2048;
+    dt_conn_stats cs;
+    dt_http_conn_stats(srv, &cs);
+    unsigned long long open_conns = cs.open, closed_header = cs.closed_header, closed_body = cs.closed_body,
+                       closed_slow = cs.closed_slow;
+    char limits_text[2048];
+    dt_ratelimit_metrics(srv->limits, limits_text, sizeof limits_text);
+    size_t cap = (store_text ? strlen(store_text) : 0) + 2048 + sizeof limits_text + 1024;
     char *text = malloc(cap);
     if (!text) {
         free(store_text);
@@ -60,8 +69,16 @@ enum MHD_Result dt_api_metrics(dt_request *r)
              "# HELP dt_analyses_failed_total Analyses failed since start.\n"
              "# TYPE dt_analyses_failed_total counter\ndt_analyses_failed_total %llu\n"
              "# HELP dt_workers_busy Workers running an analysis now.\n# TYPE dt_workers_busy gauge\n"
-             "dt_workers_busy %d\n%s",
-             acc, bytes, rej, done, failed, running, store_text ? store_text : "");
+             "dt_workers_busy %d\n"
+             "# HELP dt_connections_open Connections open now.\n# TYPE dt_connections_open gauge\n"
+             "dt_connections_open %llu\n"
+             "# HELP dt_connections_closed_total Connections closed by a deadline, by reason.\n"
+             "# TYPE dt_connections_closed_total counter\n"
+             "dt_connections_closed_total{reason=\"header_timeout\"} %llu\n"
+             "dt_connections_closed_total{reason=\"body_timeout\"} %llu\n"
+             "dt_connections_closed_total{reason=\"slow_body\"} %llu\n%s%s",
+             acc, bytes, rej, done, failed, running, open_conns, closed_header, closed_body, closed_slow,
+             limits_text, store_text ? store_text : "");
     free(store_text);
     return dt_http_text(r, 200, "text/plain; version=0.0.4", text);
 }

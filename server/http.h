@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,17 @@ typedef struct {
     unsigned status;        /* 0 until a reply is queued */
     int64_t bytes;          /* response body size, -1 unknown */
     char path[512];         /* URL path without the query, secrets hidden */
+    /* Who is asking, as an address and as a limit key (ratelimit.h). */
+    char client[64];        /* the peer's address (or X-Forwarded-For's, --trust-proxy) */
+    char ip_key[72];        /* "ip:<client>": credential guesses are counted per address */
+    char client_key[80];    /* "t:<token id>" for a token, else ip_key: uploads are limited per client */
+    struct dt_conn *conn_state; /* the connection's deadline record (http.c) */
+    unsigned retry_after;   /* non-zero: the reply carries Retry-After */
+    /* An upload admitted by the per-client limits: bytes reserved and
+     * received, released when the request ends. */
+    bool upload_admitted;
+    uint64_t reserved, received;
+    bool inflight_refused;  /* the body passed the client's in-flight budget */
 } dt_request;
 
 /* The request's store connection (opened on first use; NULL on failure). */
@@ -63,6 +75,14 @@ enum MHD_Result dt_http_reply(dt_request *r, unsigned status, struct MHD_Respons
 enum MHD_Result dt_http_json(dt_request *r, unsigned status, cJSON *json);
 /* Replies with text already serialized (takes ownership of text). */
 enum MHD_Result dt_http_text(dt_request *r, unsigned status, const char *content_type, char *text);
+/* 429 too_many_requests with Retry-After: seconds (at least 1). */
+enum MHD_Result dt_http_throttled(dt_request *r, unsigned seconds, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Whether the client is backing off after failed credential guesses; if so
+ * *seconds is how long (ratelimit.h). */
+bool dt_http_auth_blocked(dt_request *r, unsigned *seconds);
+/* Records a failed credential guess by this client. */
+void dt_http_auth_failed(dt_request *r, int kind /* dt_auth_kind */);
 /* {"error":{"code":…,"message":…}}. */
 enum MHD_Result dt_http_error(dt_request *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -74,21 +94,31 @@ enum MHD_Result dt_api_signatures(dt_request *r);
 enum MHD_Result dt_api_me(dt_request *r);
 enum MHD_Result dt_api_login(dt_request *r);
 enum MHD_Result dt_api_logout(dt_request *r);
-enum MHD_Result dt_api_tokens(dt_request *r);
+enum MHD_Result dt_api_tokens(dt_request *r, const char *rest); /* rest: after "/api/tokens" */
 enum MHD_Result dt_api_healthz(dt_request *r);
 enum MHD_Result dt_api_metrics(dt_request *r);
 enum MHD_Result dt_static_serve(dt_request *r);
 /* /api/symbols (api_symbols.c): _begin on the first call of a POST (checks
  * the principal and limits, starts spooling); _feed for each body chunk
- * (0 ok, -1 failed: the error goes out when the body ends); dt_api_symbols
+ * (DT_OK, or failed: the error goes out when the body ends); dt_api_symbols
  * when the body is complete, and for GET. */
 enum MHD_Result dt_api_symbols_begin(dt_request *r);
-int dt_symbol_upload_feed(dt_symbol_upload *u, const char *data, size_t len);
+dt_status dt_symbol_upload_feed(dt_symbol_upload *u, const char *data, size_t len);
 void dt_symbol_upload_free(dt_symbol_upload *u);
 enum MHD_Result dt_api_symbols(dt_request *r);
 
-/* Starts the daemon on cfg.listen_*; the bound port goes to *port. */
+/* Connections open now and closed by each deadline (for /metrics). */
+typedef struct {
+    uint64_t open, closed_header, closed_body, closed_slow;
+} dt_conn_stats;
+void dt_http_conn_stats(dt_server *srv, dt_conn_stats *out);
+
+/* Starts the daemon on cfg.listen_* with the connection deadlines and
+ * per-client limits of cfg; the bound port goes to *port.  0 ok, -1 with
+ * the reason in err (the int/char* form is kept for serve_main.c, which
+ * is not this file's owner's; dt_http_start_ex is the dt_status form). */
 int dt_http_start(dt_server *srv, unsigned *port, char *err, size_t errlen);
+dt_status dt_http_start_ex(dt_server *srv, unsigned *port, dt_error *err);
 /* Stops accepting new connections (drain). */
 void dt_http_quiesce(dt_server *srv);
 void dt_http_stop(dt_server *srv);

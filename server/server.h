@@ -36,6 +36,20 @@ typedef struct dt_server {
 
     struct MHD_Daemon *daemon;
 
+    /* Per-client limits (ratelimit.h); created by dt_http_start, NULL before
+     * (then nothing is limited). */
+    struct dt_ratelimit *limits;
+    /* Connection deadlines (http.c): every open connection is registered
+     * here; a watchdog thread closes those past their header or body
+     * deadline or below the minimum body rate. */
+    pthread_mutex_t conn_mu;
+    struct dt_conn *conns;      /* under conn_mu: list of open connections */
+    pthread_t conn_watchdog;
+    int conn_watchdog_running;  /* the thread was started */
+    int conn_watchdog_stop;     /* under conn_mu */
+    pthread_cond_t conn_wake;   /* tells the watchdog to stop */
+    uint64_t conn_closed_header, conn_closed_body, conn_closed_slow; /* under conn_mu, for /metrics */
+
     /* Retention (retention.c). */
     pthread_t retention_thread;
     int retention_running;      /* the thread was started */

@@ -1,5 +1,5 @@
 /*
- * static_files.c — the web pages: / (upload), /list, /login, /triage/{id}
+ * static_files.c — owns the web pages: / (upload), /list, /login, /triage/{id}
  * and /static/… from --web-dir, and the short view link /v/{key} (a
  * redirect to /triage/{id}?key=…).
  *
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "ratelimit.h"
 
 static const char *content_type(const char *path)
 {
@@ -74,8 +75,12 @@ enum MHD_Result dt_static_serve(dt_request *r)
         /* The short view link: redirect to the triage page with its key. */
         dt_upload_ref u;
         dt_store *st = dt_http_store(r);
-        if (!st || !dt_store_upload_find_by_key(st, url + 3, &u))
+        if (!st)
+            return dt_http_error(r, 503, "busy", "the store is not available");
+        if (!dt_store_upload_find_by_key(st, url + 3, &u)) {
+            dt_http_auth_failed(r, DT_AUTH_VIEW_KEY); /* a guessed view key */
             return dt_http_error(r, 404, "not_found", "no such link");
+        }
         char loc[200];
         snprintf(loc, sizeof loc, "/triage/%s?key=%s", u.id, u.view_key);
         struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);

@@ -11,6 +11,7 @@
 #define DT_SERVER_STORE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,13 +38,18 @@ int dt_store_migration_count(dt_store *s);
  * written to out (>= 80 bytes) and never stored in clear. */
 dt_status dt_store_token_create(dt_store *s, dt_role role, const char *name, const char *token,
                                 char *out, size_t outlen, int64_t *out_id, dt_error *err);
-int dt_store_has_staff(dt_store *s);
+bool dt_store_has_staff(dt_store *s);
 /* Role of a token secret (DT_ROLE_ANONYMOUS if unknown or revoked). */
 dt_role dt_store_token_lookup(dt_store *s, const char *token, int64_t *token_id);
 /* A new session for token_id, valid ttl seconds; its secret goes to out[65]. */
 dt_status dt_store_session_create(dt_store *s, int64_t token_id, int64_t ttl, char out[65], dt_error *err);
 dt_role dt_store_session_lookup(dt_store *s, const char *session, int64_t *token_id);
 void dt_store_session_delete(dt_store *s, const char *session);
+/* {"items":[{"id","name","role","created_at","last_used_at","revoked"}]},
+ * never a secret or its hash; NULL with err set on failure. */
+cJSON *dt_store_token_list(dt_store *s, dt_error *err);
+/* Revokes a token and ends its sessions; DT_ERR_NOT_FOUND for no such id. */
+dt_status dt_store_token_revoke(dt_store *s, int64_t token_id, dt_error *err);
 
 /* ---- uploads, files, reports (store_uploads.c) ---- */
 
@@ -182,9 +188,25 @@ dt_status dt_store_job_fail(dt_store *s, const dt_job *job, const char *error_cl
 /* Puts a leased job back in the queue without counting the attempt (drain). */
 dt_status dt_store_job_requeue(dt_store *s, int64_t job_id, dt_error *err);
 /* Requeues leased jobs whose lease ran out (all leased jobs if all is set:
- * at start, when the data-dir lock proves no other server is alive). */
+ * at start, when the data-dir lock proves no other server is alive).  Each
+ * such job was interrupted by the server dying (or hanging); one
+ * interrupted for the second time while the server itself worked on it
+ * (phase unpack/store), or leased DT_JOB_MAX_LEASES times, is failed with
+ * class "server_died" instead of being queued again.  Returns the number
+ * requeued, -1 on error. */
+#define DT_JOB_MAX_SERVER_DEATHS 2
+#define DT_JOB_MAX_LEASES 8
 int dt_store_requeue_expired(dt_store *s, int all);
 int64_t dt_store_queue_depth(dt_store *s);
+/* Queued jobs of one submitter ("t:<token id>" or "ip:<address>"); -1 on error. */
+int64_t dt_store_queue_depth_for(dt_store *s, const char *submitter);
+/* Records who queued the upload's job (for the per-client queue share and
+ * for leasing in turns between clients). */
+dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const char *submitter, dt_error *err);
+/* What the worker is doing with a leased job: "unpack", "analyze" or
+ * "store".  A server that dies in "unpack" or "store" (work done inside the
+ * server process) counts against the job (dt_store_requeue_expired). */
+dt_status dt_store_job_phase(dt_store *s, int64_t job_id, const char *phase, dt_error *err);
 /* Prometheus text for the store's counters (caller frees). */
 char *dt_store_metrics(dt_store *s);
 

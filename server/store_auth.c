@@ -1,14 +1,18 @@
 /*
- * store_auth.c — tokens and browser sessions in the store.
+ * store_auth.c — owns tokens and browser sessions in the store: creating,
+ * looking up, listing and revoking tokens; creating, looking up and ending
+ * sessions.
  *
  * Secrets are looked up by their SHA-256: the database holds only hashes, and
  * a lookup by hash needs no constant-time compare (the index finds an exact
- * 256-bit value or nothing).
+ * 256-bit value or nothing).  A token's last use is written at most once a
+ * minute, so reads authenticated by a token stay reads.
  */
 #include "store_internal.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "secrets.h"
 
@@ -55,7 +59,7 @@ dt_status dt_store_token_create(dt_store *s, dt_role role, const char *name, con
     return DT_OK;
 }
 
-int dt_store_has_staff(dt_store *s)
+bool dt_store_has_staff(dt_store *s)
 {
     sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM tokens WHERE role = 'staff' AND revoked = 0 LIMIT 1", NULL);
     int found = st && sqlite3_step(st) == SQLITE_ROW;
@@ -74,24 +78,110 @@ static dt_role role_from(const unsigned char *t)
     return DT_ROLE_ANONYMOUS;
 }
 
+#define LAST_USED_GRAIN 60
+
+static cJSON *iso_time(int64_t t)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+    char buf[32];
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return cJSON_CreateString(buf);
+}
+
 dt_role dt_store_token_lookup(dt_store *s, const char *token, int64_t *token_id)
 {
     if (!token || !*token || strlen(token) > 200)
         return DT_ROLE_ANONYMOUS;
     char hash[65];
     dt_sha256_hex(token, strlen(token), hash);
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id, role FROM tokens WHERE token_hash = ? AND revoked = 0", NULL);
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id, role, COALESCE(last_used_at, 0) FROM tokens"
+                                         " WHERE token_hash = ? AND revoked = 0", NULL);
     dt_role role = DT_ROLE_ANONYMOUS;
+    int64_t id = 0, last_used = 0;
     if (st) {
         dt_sql_bind_text(st, 1, hash);
         if (sqlite3_step(st) == SQLITE_ROW) {
             role = role_from(sqlite3_column_text(st, 1));
-            if (token_id)
-                *token_id = sqlite3_column_int64(st, 0);
+            id = sqlite3_column_int64(st, 0);
+            last_used = sqlite3_column_int64(st, 2);
         }
     }
     sqlite3_finalize(st);
+    if (role != DT_ROLE_ANONYMOUS && token_id)
+        *token_id = id;
+    int64_t now = dt_now();
+    if (role != DT_ROLE_ANONYMOUS && now - last_used >= LAST_USED_GRAIN) {
+        /* Best effort: a busy store must not fail the request it serves. */
+        st = dt_sql_prepare(s, "UPDATE tokens SET last_used_at = ? WHERE id = ?", NULL);
+        if (st) {
+            sqlite3_bind_int64(st, 1, now);
+            sqlite3_bind_int64(st, 2, id);
+            sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+    }
     return role;
+}
+
+cJSON *dt_store_token_list(dt_store *s, dt_error *err)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id, name, role, created_at, last_used_at, revoked FROM tokens"
+                                         " ORDER BY id", err);
+    if (!st)
+        return NULL;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(o, "items");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "id", (double)sqlite3_column_int64(st, 0));
+        cJSON_AddItemToObject(t, "name", dt_sql_column_json(st, 1));
+        cJSON_AddItemToObject(t, "role", dt_sql_column_json(st, 2));
+        cJSON_AddItemToObject(t, "created_at", iso_time(sqlite3_column_int64(st, 3)));
+        if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+            cJSON_AddNullToObject(t, "last_used_at");
+        else
+            cJSON_AddItemToObject(t, "last_used_at", iso_time(sqlite3_column_int64(st, 4)));
+        cJSON_AddBoolToObject(t, "revoked", sqlite3_column_int(st, 5) != 0);
+        cJSON_AddItemToArray(items, t);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(o);
+        dt_sql_fail(s, err, "cannot list tokens");
+        return NULL;
+    }
+    return o;
+}
+
+/* Revocation and the end of the token's sessions, in one transaction. */
+static dt_status revoke_body(dt_store *s, void *ctx, dt_error *err)
+{
+    int64_t id = *(const int64_t *)ctx;
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE tokens SET revoked = 1 WHERE id = ?", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return dt_sql_fail(s, err, "cannot revoke token");
+    if (sqlite3_changes(s->db) != 1)
+        return dt_error_set(err, DT_ERR_NOT_FOUND, "no token %lld", (long long)id);
+    st = dt_sql_prepare(s, "DELETE FROM sessions WHERE token_id = ?", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, "cannot end the token's sessions");
+}
+
+dt_status dt_store_token_revoke(dt_store *s, int64_t token_id, dt_error *err)
+{
+    return dt_sql_txn(s, revoke_body, &token_id, err);
 }
 
 dt_status dt_store_session_create(dt_store *s, int64_t token_id, int64_t ttl, char out[65], dt_error *err)

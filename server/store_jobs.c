@@ -1,11 +1,17 @@
 /*
- * store_jobs.c — the analysis queue in the store: leasing, results, failures,
- * retries and recovery, plus the store-derived metrics.
+ * store_jobs.c — owns the analysis queue in the store: leasing (in turns
+ * between submitters), results, failures, retries, recovery after the
+ * server died, the per-submitter queue count, plus the store-derived
+ * metrics.
  *
  * A job is leased for a bounded time (the analysis timeout plus slack).  Its
  * result is accepted only while the job is still leased, in the same
  * transaction that stores the report, so a job requeued after a crash (or
  * deleted meanwhile) can never be completed twice.
+ *
+ * Attempts are counted when the job is leased, before any work starts, so
+ * an attempt that kills the server is counted too.  Every write of more
+ * than one statement goes through dt_sql_txn (store_internal.h).
  */
 #include "store_internal.h"
 
@@ -16,12 +22,19 @@
 
 #include "secrets.h"
 
-static int load_files(dt_store *s, int64_t seq, dt_job *out)
+static dt_status step_done(dt_store *s, sqlite3_stmt *st, dt_error *err, const char *what)
+{
+    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, what);
+}
+
+static dt_status load_files(dt_store *s, int64_t seq, dt_job *out, dt_error *err)
 {
     sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files WHERE upload_seq = ?"
-                                         " ORDER BY id LIMIT 3", NULL);
+                                         " ORDER BY id LIMIT 3", err);
     if (!st)
-        return -1;
+        return DT_ERR_IO;
     sqlite3_bind_int64(st, 1, seq);
     out->nfiles = 0;
     while (sqlite3_step(st) == SQLITE_ROW && out->nfiles < DT_MAX_UPLOAD_FILES) {
@@ -33,21 +46,31 @@ static int load_files(dt_store *s, int64_t seq, dt_job *out)
         dt_sql_column_copy(st, 4, f->name, sizeof f->name);
     }
     sqlite3_finalize(st);
-    return 0;
+    return DT_OK;
 }
 
-int dt_store_job_lease(dt_store *s, const char *owner, int64_t lease_seconds, dt_job *out)
+typedef struct {
+    const char *owner;
+    int64_t lease_seconds;
+    dt_job *out;
+    bool found;
+} lease_ctx;
+
+static dt_status lease_body(dt_store *s, void *vctx, dt_error *err)
 {
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", NULL) != 0)
-        return -1;
-    memset(out, 0, sizeof *out);
+    lease_ctx *c = vctx;
+    dt_job *out = c->out;
+    /* Fair turns: the oldest job of the submitter with the fewest jobs
+     * being analyzed now, so a client with hundreds queued does not hold
+     * every worker while another client's single upload waits. */
     sqlite3_stmt *st = dt_sql_prepare(s, "SELECT j.id, j.upload_seq, j.attempts, u.id, u.note FROM jobs j"
-                                         " JOIN uploads u ON u.seq = j.upload_seq"
-                                         " WHERE j.state = 'queued' ORDER BY j.id LIMIT 1", NULL);
+                                         " JOIN uploads u ON u.seq = j.upload_seq WHERE j.state = 'queued'"
+                                         " ORDER BY (SELECT COUNT(*) FROM jobs l WHERE l.submitter IS j.submitter"
+                                         " AND l.state = 'leased'), j.id LIMIT 1", err);
     if (!st)
-        goto fail;
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) {
+        return DT_ERR_IO;
+    c->found = sqlite3_step(st) == SQLITE_ROW;
+    if (c->found) {
         out->job_id = sqlite3_column_int64(st, 0);
         out->upload_seq = sqlite3_column_int64(st, 1);
         out->attempts = sqlite3_column_int(st, 2) + 1;
@@ -55,98 +78,100 @@ int dt_store_job_lease(dt_store *s, const char *owner, int64_t lease_seconds, dt
         dt_sql_column_copy(st, 4, out->note, sizeof out->note);
     }
     sqlite3_finalize(st);
-    if (!found) {
-        dt_sql_exec(s, "COMMIT", NULL);
-        return 0;
-    }
+    if (!c->found)
+        return DT_OK;
     int64_t now = dt_now();
     st = dt_sql_prepare(s, "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_owner = ?,"
-                           " lease_expires = ?, started_at = ? WHERE id = ?", NULL);
+                           " lease_expires = ?, started_at = ?, phase = NULL WHERE id = ?", err);
     if (!st)
-        goto fail;
-    dt_sql_bind_text(st, 1, owner);
-    sqlite3_bind_int64(st, 2, now + lease_seconds);
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, c->owner);
+    sqlite3_bind_int64(st, 2, now + c->lease_seconds);
     sqlite3_bind_int64(st, 3, now);
     sqlite3_bind_int64(st, 4, out->job_id);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        goto fail;
-    st = dt_sql_prepare(s, "UPDATE uploads SET status = 'analyzing', updated_at = ? WHERE seq = ?", NULL);
+    if (step_done(s, st, err, "cannot lease job") != DT_OK)
+        return DT_ERR_IO;
+    st = dt_sql_prepare(s, "UPDATE uploads SET status = 'analyzing', updated_at = ? WHERE seq = ?", err);
     if (!st)
-        goto fail;
+        return DT_ERR_IO;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, out->upload_seq);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE || load_files(s, out->upload_seq, out) != 0)
-        goto fail;
-    if (dt_sql_exec(s, "COMMIT", NULL) != 0)
-        goto fail;
-    return 1;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return -1;
+    if (step_done(s, st, err, "cannot mark upload analyzing") != DT_OK)
+        return DT_ERR_IO;
+    return load_files(s, out->upload_seq, out, err);
 }
 
-dt_status dt_store_job_add_files(dt_store *s, int64_t upload_seq, const dt_file_rec *files, int n, dt_error *err)
+int dt_store_job_lease(dt_store *s, const char *owner, int64_t lease_seconds, dt_job *out)
 {
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return DT_ERR_IO;
-    for (int i = 0; i < n; i++) {
+    memset(out, 0, sizeof *out);
+    lease_ctx c = { owner, lease_seconds, out, false };
+    if (dt_sql_txn(s, lease_body, &c, NULL) != DT_OK)
+        return -1;
+    return c.found ? 1 : 0;
+}
+
+typedef struct {
+    int64_t upload_seq;
+    const dt_file_rec *files;
+    int n;
+} add_files_ctx;
+
+static dt_status add_files_body(dt_store *s, void *vctx, dt_error *err)
+{
+    const add_files_ctx *c = vctx;
+    for (int i = 0; i < c->n; i++) {
         sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
                                              " SELECT ?1,?2,?3,?4,?5,?6 WHERE NOT EXISTS"
                                              " (SELECT 1 FROM files WHERE upload_seq = ?1 AND role = ?2)", err);
         if (!st)
-            goto fail;
-        sqlite3_bind_int64(st, 1, upload_seq);
-        dt_sql_bind_text(st, 2, files[i].role);
-        dt_sql_bind_text(st, 3, files[i].sha256);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)files[i].size);
-        dt_sql_bind_text(st, 5, files[i].kind);
-        dt_sql_bind_text(st, 6, files[i].name[0] ? files[i].name : NULL);
-        int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            goto fail;
+            return DT_ERR_IO;
+        sqlite3_bind_int64(st, 1, c->upload_seq);
+        dt_sql_bind_text(st, 2, c->files[i].role);
+        dt_sql_bind_text(st, 3, c->files[i].sha256);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)c->files[i].size);
+        dt_sql_bind_text(st, 5, c->files[i].kind);
+        dt_sql_bind_text(st, 6, c->files[i].name[0] ? c->files[i].name : NULL);
+        if (step_done(s, st, err, "cannot record archive files") != DT_OK)
+            return DT_ERR_IO;
     }
-    if (dt_sql_exec(s, "COMMIT", err) == 0)
-        return DT_OK;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return dt_error_set(err, DT_ERR_IO, "cannot record archive files: %s", sqlite3_errmsg(s->db));
+    return DT_OK;
 }
 
-static int step_done(sqlite3_stmt *st)
+dt_status dt_store_job_add_files(dt_store *s, int64_t upload_seq, const dt_file_rec *files, int n, dt_error *err)
 {
-    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : -1;
+    add_files_ctx c = { upload_seq, files, n };
+    return dt_sql_txn(s, add_files_body, &c, err);
 }
 
-dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, const dt_report_index *idx,
-                              int64_t duration_ms, dt_error *err)
+typedef struct {
+    const dt_job *job;
+    const char *json;
+    const dt_report_index *idx;
+    int64_t duration_ms;
+} finish_ctx;
+
+static dt_status finish_body(dt_store *s, void *vctx, dt_error *err)
 {
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return DT_ERR_IO;
+    const finish_ctx *c = vctx;
+    const dt_job *job = c->job;
+    const dt_report_index *idx = c->idx;
     int64_t now = dt_now();
     sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = 'done', finished_at = ?, error = NULL,"
-                                         " error_class = NULL, lease_owner = NULL WHERE id = ? AND state = 'leased'", err);
+                                         " error_class = NULL, lease_owner = NULL, phase = NULL"
+                                         " WHERE id = ? AND state = 'leased'", err);
     if (!st)
-        goto fail;
+        return DT_ERR_IO;
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, job->job_id);
-    if (step_done(st) != 0)
-        goto fail;
-    if (sqlite3_changes(s->db) != 1) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (step_done(s, st, err, "cannot store report") != DT_OK)
+        return DT_ERR_IO;
+    if (sqlite3_changes(s->db) != 1)
         return dt_error_set(err, DT_ERR_NOT_FOUND, "job %lld is no longer leased", (long long)job->job_id);
-    }
     st = dt_sql_prepare(s, "INSERT INTO reports(json, process, pid, bugcheck, verdict, signature, thread_count,"
                            " search_text, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", err);
     if (!st)
-        goto fail;
-    dt_sql_bind_text(st, 1, json);
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, c->json);
     dt_sql_bind_text(st, 2, idx->process);
     if (idx->has_pid)
         sqlite3_bind_int64(st, 3, idx->pid);
@@ -160,17 +185,17 @@ dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, 
     else
         sqlite3_bind_null(st, 7);
     dt_sql_bind_text(st, 8, idx->search_text ? idx->search_text : "");
-    sqlite3_bind_int64(st, 9, duration_ms);
+    sqlite3_bind_int64(st, 9, c->duration_ms);
     sqlite3_bind_int64(st, 10, now);
-    if (step_done(st) != 0)
-        goto fail;
+    if (step_done(s, st, err, "cannot store report") != DT_OK)
+        return DT_ERR_IO;
     int64_t report_id = sqlite3_last_insert_rowid(s->db);
     for (size_t i = 0; i < idx->nthreads; i++) {
         const dt_thread_row *t = &idx->threads[i];
         st = dt_sql_prepare(s, "INSERT OR IGNORE INTO threads(report_id, thread_id, name, state, verdict, stuck,"
                                " top_frame) VALUES (?,?,?,?,?,?,?)", err);
         if (!st)
-            goto fail;
+            return DT_ERR_IO;
         sqlite3_bind_int64(st, 1, report_id);
         sqlite3_bind_int64(st, 2, t->thread_id);
         dt_sql_bind_text(st, 3, t->name);
@@ -181,13 +206,13 @@ dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, 
         else
             sqlite3_bind_null(st, 6);
         dt_sql_bind_text(st, 7, t->top_frame);
-        if (step_done(st) != 0)
-            goto fail;
+        if (step_done(s, st, err, "cannot store thread rows") != DT_OK)
+            return DT_ERR_IO;
     }
     int64_t old_report = 0;
     st = dt_sql_prepare(s, "SELECT report_id FROM uploads WHERE seq = ?", err);
     if (!st)
-        goto fail;
+        return DT_ERR_IO;
     sqlite3_bind_int64(st, 1, job->upload_seq);
     if (sqlite3_step(st) == SQLITE_ROW)
         old_report = sqlite3_column_int64(st, 0);
@@ -195,101 +220,160 @@ dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, 
     st = dt_sql_prepare(s, "UPDATE uploads SET status = 'done', error = NULL, report_id = ?, updated_at = ?"
                            " WHERE seq = ?", err);
     if (!st)
-        goto fail;
+        return DT_ERR_IO;
     sqlite3_bind_int64(st, 1, report_id);
     sqlite3_bind_int64(st, 2, now);
     sqlite3_bind_int64(st, 3, job->upload_seq);
-    if (step_done(st) != 0)
-        goto fail;
+    if (step_done(s, st, err, "cannot mark upload done") != DT_OK)
+        return DT_ERR_IO;
     if (old_report) {
         /* The report a reanalysis replaced goes, unless another upload
          * (one that reused it) still shows it. */
         st = dt_sql_prepare(s, "DELETE FROM reports WHERE id = ?1 AND NOT EXISTS"
                                " (SELECT 1 FROM uploads WHERE report_id = ?1)", err);
         if (!st)
-            goto fail;
+            return DT_ERR_IO;
         sqlite3_bind_int64(st, 1, old_report);
-        if (step_done(st) != 0)
-            goto fail;
+        if (step_done(s, st, err, "cannot drop the replaced report") != DT_OK)
+            return DT_ERR_IO;
     }
-    if (dt_sql_exec(s, "COMMIT", err) == 0)
-        return DT_OK;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return dt_error_set(err, DT_ERR_IO, "cannot store report: %s", sqlite3_errmsg(s->db));
+    return DT_OK;
+}
+
+dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, const dt_report_index *idx,
+                              int64_t duration_ms, dt_error *err)
+{
+    finish_ctx c = { job, json, idx, duration_ms };
+    return dt_sql_txn(s, finish_body, &c, err);
+}
+
+typedef struct {
+    const dt_job *job;
+    const char *error_class, *message;
+    bool again;
+} fail_ctx;
+
+static dt_status fail_body(dt_store *s, void *vctx, dt_error *err)
+{
+    const fail_ctx *c = vctx;
+    int64_t now = dt_now();
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = ?, finished_at = ?, error = ?, error_class = ?,"
+                                         " lease_owner = NULL, lease_expires = NULL, phase = NULL"
+                                         " WHERE id = ? AND state = 'leased'", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, c->again ? "queued" : "failed");
+    sqlite3_bind_int64(st, 2, now);
+    dt_sql_bind_text(st, 3, c->message);
+    dt_sql_bind_text(st, 4, c->error_class);
+    sqlite3_bind_int64(st, 5, c->job->job_id);
+    if (step_done(s, st, err, "cannot record failure") != DT_OK)
+        return DT_ERR_IO;
+    if (sqlite3_changes(s->db) != 1)
+        return DT_OK; /* requeued or deleted meanwhile: nothing to record */
+    char reason[600];
+    snprintf(reason, sizeof reason, "%s: %s", c->error_class, c->message);
+    st = dt_sql_prepare(s, "UPDATE uploads SET status = ?, error = ?, updated_at = ? WHERE seq = ?", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, c->again ? "queued" : "failed");
+    dt_sql_bind_text(st, 2, c->again ? NULL : reason);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, c->job->upload_seq);
+    return step_done(s, st, err, "cannot record failure");
 }
 
 dt_status dt_store_job_fail(dt_store *s, const dt_job *job, const char *error_class, const char *message,
                             int retry, dt_error *err)
 {
-    int again = retry && job->attempts < 2;
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", err) != 0)
-        return DT_ERR_IO;
-    int64_t now = dt_now();
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = ?, finished_at = ?, error = ?, error_class = ?,"
-                                         " lease_owner = NULL, lease_expires = NULL WHERE id = ? AND state = 'leased'",
-                                      err);
+    fail_ctx c = { job, error_class, message, retry && job->attempts < 2 };
+    return dt_sql_txn(s, fail_body, &c, err);
+}
+
+static dt_status requeue_body(dt_store *s, void *vctx, dt_error *err)
+{
+    int64_t job_id = *(const int64_t *)vctx;
+    sqlite3_stmt *st = dt_sql_prepare(s,
+        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL,"
+        " phase = NULL WHERE id = ? AND state = 'leased'", err);
     if (!st)
-        goto fail;
-    dt_sql_bind_text(st, 1, again ? "queued" : "failed");
-    sqlite3_bind_int64(st, 2, now);
-    dt_sql_bind_text(st, 3, message);
-    dt_sql_bind_text(st, 4, error_class);
-    sqlite3_bind_int64(st, 5, job->job_id);
-    if (step_done(st) != 0)
-        goto fail;
-    if (sqlite3_changes(s->db) == 1) {
-        char reason[600];
-        snprintf(reason, sizeof reason, "%s: %s", error_class, message);
-        st = dt_sql_prepare(s, "UPDATE uploads SET status = ?, error = ?, updated_at = ? WHERE seq = ?", err);
-        if (!st)
-            goto fail;
-        dt_sql_bind_text(st, 1, again ? "queued" : "failed");
-        dt_sql_bind_text(st, 2, again ? NULL : reason);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_int64(st, 4, job->upload_seq);
-        if (step_done(st) != 0)
-            goto fail;
-    }
-    if (dt_sql_exec(s, "COMMIT", err) == 0)
-        return DT_OK;
-fail:
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return dt_error_set(err, DT_ERR_IO, "cannot record failure: %s", sqlite3_errmsg(s->db));
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, job_id);
+    if (step_done(s, st, err, "cannot requeue job") != DT_OK)
+        return DT_ERR_IO;
+    return dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
+                          " (SELECT upload_seq FROM jobs WHERE state = 'queued')", err);
 }
 
 dt_status dt_store_job_requeue(dt_store *s, int64_t job_id, dt_error *err)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s,
-        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL"
-        " WHERE id = ? AND state = 'leased'", err);
+    return dt_sql_txn(s, requeue_body, &job_id, err);
+}
+
+typedef struct {
+    bool all;
+    int requeued;
+} expired_ctx;
+
+static dt_status expired_body(dt_store *s, void *vctx, dt_error *err)
+{
+    expired_ctx *c = vctx;
+    int64_t now = dt_now();
+    /* Interrupted while the server itself worked on it (unpacking, reading
+     * and storing the report): the job may be what killed the server. */
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET server_deaths = server_deaths + 1 WHERE state = 'leased'"
+                                         " AND (?1 OR lease_expires < ?2) AND phase IN ('unpack', 'store')", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, job_id);
-    if (step_done(st) != 0)
-        return dt_error_set(err, DT_ERR_IO, "cannot requeue job");
-    dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
-                   " (SELECT upload_seq FROM jobs WHERE state = 'queued')", NULL);
-    return DT_OK;
+    sqlite3_bind_int(st, 1, c->all);
+    sqlite3_bind_int64(st, 2, now);
+    if (step_done(s, st, err, "cannot count server deaths") != DT_OK)
+        return DT_ERR_IO;
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET state = 'failed', finished_at = ?2, error_class = 'server_died',"
+             " error = CASE WHEN server_deaths >= %d THEN 'the server stopped ' || server_deaths ||"
+             " ' times while processing this upload (' || COALESCE(phase, '') || ')'"
+             " ELSE 'the analysis was interrupted ' || attempts || ' times' END,"
+             " lease_owner = NULL, lease_expires = NULL"
+             " WHERE state = 'leased' AND (?1 OR lease_expires < ?2) AND (server_deaths >= %d OR attempts >= %d)",
+             DT_JOB_MAX_SERVER_DEATHS, DT_JOB_MAX_SERVER_DEATHS, DT_JOB_MAX_LEASES);
+    st = dt_sql_prepare(s, sql, err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int(st, 1, c->all);
+    sqlite3_bind_int64(st, 2, now);
+    if (step_done(s, st, err, "cannot fail interrupted jobs") != DT_OK)
+        return DT_ERR_IO;
+    st = dt_sql_prepare(s, "UPDATE uploads SET status = 'failed', updated_at = ?1, error = (SELECT 'server_died: '"
+                           " || j.error FROM jobs j WHERE j.upload_seq = uploads.seq AND j.finished_at = ?1"
+                           " AND j.error_class = 'server_died' ORDER BY j.id DESC LIMIT 1)"
+                           " WHERE status = 'analyzing' AND seq IN (SELECT upload_seq FROM jobs WHERE state = 'failed'"
+                           " AND error_class = 'server_died' AND finished_at = ?1)", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int64(st, 1, now);
+    if (step_done(s, st, err, "cannot fail interrupted uploads") != DT_OK)
+        return DT_ERR_IO;
+    st = dt_sql_prepare(s, "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL"
+                           " WHERE state = 'leased' AND (?1 OR lease_expires < ?2)", err);
+    if (!st)
+        return DT_ERR_IO;
+    sqlite3_bind_int(st, 1, c->all);
+    sqlite3_bind_int64(st, 2, now);
+    if (step_done(s, st, err, "cannot requeue") != DT_OK)
+        return DT_ERR_IO;
+    c->requeued = sqlite3_changes(s->db);
+    return dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
+                          " (SELECT upload_seq FROM jobs WHERE state = 'queued')", err);
 }
 
 int dt_store_requeue_expired(dt_store *s, int all)
 {
-    if (dt_sql_exec(s, "BEGIN IMMEDIATE", NULL) != 0)
+    expired_ctx c = { all != 0, 0 };
+    if (dt_sql_txn(s, expired_body, &c, NULL) != DT_OK)
         return -1;
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL"
-                                         " WHERE state = 'leased' AND (?1 OR lease_expires < ?2)", NULL);
-    int n = -1;
-    if (st) {
-        sqlite3_bind_int(st, 1, all);
-        sqlite3_bind_int64(st, 2, dt_now());
-        if (step_done(st) == 0)
-            n = sqlite3_changes(s->db);
-    }
-    dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
-                   " (SELECT upload_seq FROM jobs WHERE state = 'queued')", NULL);
-    dt_sql_exec(s, "COMMIT", NULL);
-    return n;
+    return c.requeued;
 }
 
 int64_t dt_store_queue_depth(dt_store *s)
@@ -300,6 +384,40 @@ int64_t dt_store_queue_depth(dt_store *s)
         n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return n;
+}
+
+int64_t dt_store_queue_depth_for(dt_store *s, const char *submitter)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM jobs WHERE submitter = ? AND state = 'queued'", NULL);
+    int64_t n = -1;
+    if (st) {
+        dt_sql_bind_text(st, 1, submitter);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const char *submitter, dt_error *err)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET submitter = ? WHERE upload_seq ="
+                                         " (SELECT seq FROM uploads WHERE id = ?)", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, submitter);
+    dt_sql_bind_text(st, 2, upload_id);
+    return step_done(s, st, err, "cannot record the submitter");
+}
+
+dt_status dt_store_job_phase(dt_store *s, int64_t job_id, const char *phase, dt_error *err)
+{
+    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET phase = ? WHERE id = ? AND state = 'leased'", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_sql_bind_text(st, 1, phase);
+    sqlite3_bind_int64(st, 2, job_id);
+    return step_done(s, st, err, "cannot record the job's phase");
 }
 
 /* Appends printf output to a growing buffer; on OOM the buffer is kept as is. */

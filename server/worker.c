@@ -1,5 +1,6 @@
 /*
- * worker.c — see worker.h.
+ * worker.c — owns the analysis workers: leasing, unpacking, running the
+ * analyzer child, classifying its failures, storing the report.
  *
  * Failure classes stored with a failed job (and counted in /metrics):
  *   timeout        wall clock ran out (--analysis-timeout)        no retry
@@ -13,13 +14,26 @@
  *   error          any other exit status                          no retry
  *   invalid_output exit 0 but not a JSON object on stdout         no retry
  *   archive        the archive could not be unpacked              no retry
+ *   server_died    the server died (or hung past the lease) while  failed at the
+ *                  working on the job in-process twice, or the     next start
+ *                  job was leased 8 times (store_jobs.c)
  * A retry helps only when the cause may be outside the input (memory
  * pressure, a transient crash); a deterministic verdict is not repeated.
+ * Attempts are counted when a job is leased, before work starts, and the
+ * worker records its phase (unpack, analyze, store) so that a server death
+ * in the phases run inside the server is charged to the job.
+ *
+ * Messages stored with a failure are shown to view-link holders, so they
+ * never name server paths: the analyzer's stderr names the blob it was
+ * given, which is replaced by the upload's own file name; anything else
+ * under the data directory becomes "<data>".  The raw line goes to the
+ * job's log line (for staff).
  */
 #include "worker.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +46,7 @@
 #include "blob.h"
 #include "log.h"
 #include "report_index.h"
-#include "symbol_store.h"
+#include "symbol_filing.h"
 
 #define MAX_REPORT_BYTES (512ull << 20)
 
@@ -88,14 +102,64 @@ static char *read_report(const char *path, dt_error *err)
     return buf;
 }
 
+/* Replaces every occurrence of `from` in buf (NUL-terminated, size len)
+ * by `to`, truncating at len. */
+static void replace_all(char *buf, size_t len, const char *from, const char *to)
+{
+    size_t flen = strlen(from), tlen = strlen(to);
+    if (!flen)
+        return;
+    char out[1024];
+    size_t o = 0;
+    for (const char *p = buf; *p && o + 1 < sizeof out;) {
+        if (strncmp(p, from, flen) == 0) {
+            for (size_t i = 0; i < tlen && o + 1 < sizeof out; i++)
+                out[o++] = to[i];
+            p += flen;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = 0;
+    size_t n = o < len ? o : len - 1;
+    memcpy(buf, out, n);
+    buf[n] = 0;
+}
+
+/* The name a view-link holder knows a file by. */
+static const char *shown_name(const dt_file_rec *f)
+{
+    if (f->name[0])
+        return f->name;
+    return strcmp(f->role, "kernel") == 0 ? "the kernel dump" : strcmp(f->role, "user") == 0 ? "the user dump"
+                                                                                            : "the archive";
+}
+
+/* Makes msg safe to show with the upload: blob paths become the upload's
+ * file names, any other path under the data directory "<data>". */
+static void public_message(const dt_server *srv, const dt_job *job, const dt_file_rec *extra, int nextra, char *msg,
+                           size_t len)
+{
+    char path[1200];
+    for (int i = 0; i < job->nfiles + nextra; i++) {
+        const dt_file_rec *f = i < job->nfiles ? &job->files[i] : &extra[i - job->nfiles];
+        if (dt_blob_path(srv->cfg.data_dir, f->sha256, path, sizeof path) == 0)
+            replace_all(msg, len, path, shown_name(f));
+    }
+    if (srv->cfg.data_dir[0])
+        replace_all(msg, len, srv->cfg.data_dir, "<data>");
+}
+
 static const char *hook_of(dt_server *srv, const dt_job *job)
 {
     if (!srv->cfg.test_hooks)
         return NULL;
-    static const char *hooks[] = { "crash", "hang", "cpu", "memory" };
+    /* server_crash is not the child's: the server aborts in its own store
+     * phase (a stand-in for a server bug an input triggers). */
+    static const char *hooks[] = { "crash", "hang", "cpu", "memory", "server_crash" };
     const char *env = getenv("DT_TEST_ANALYZER_HOOK");
     const char *p = strstr(job->note, "DT_TEST_HOOK=");
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++) {
         if (p && strncmp(p + 13, hooks[i], strlen(hooks[i])) == 0)
             return hooks[i];
         if (env && strcmp(env, hooks[i]) == 0)
@@ -104,7 +168,7 @@ static const char *hook_of(dt_server *srv, const dt_job *job)
     return NULL;
 }
 
-static void count(dt_server *srv, int ok)
+static void count(dt_server *srv, bool ok)
 {
     pthread_mutex_lock(&srv->mu);
     if (ok)
@@ -118,19 +182,26 @@ static void count(dt_server *srv, int ok)
 typedef struct {
     const char *result;     /* done | failed | retry | requeued */
     const char *failure;    /* failure class or NULL */
-    int ran;                /* the analyzer child ran */
+    bool ran;               /* the analyzer child ran */
     dt_child_result child;
+    char detail[600];       /* the failure message as it was, for the log (staff) */
+    const dt_file_rec *unpacked; /* files found in an archive, for public_message */
+    int nunpacked;
 } job_outcome;
 
-static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char *cls, const char *msg, int retry,
+static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char *cls, const char *msg, bool retry,
                      job_outcome *oc)
 {
     oc->result = retry && job->attempts <= 1 ? "retry" : "failed";
     oc->failure = cls;
+    snprintf(oc->detail, sizeof oc->detail, "%s", msg);
+    char shown[600];
+    snprintf(shown, sizeof shown, "%s", msg);
+    public_message(srv, job, oc->unpacked, oc->nunpacked, shown, sizeof shown);
     dt_error err = { 0 };
-    if (dt_store_job_fail(st, job, cls, msg, retry, &err) != DT_OK)
+    if (dt_store_job_fail(st, job, cls, shown, retry, &err) != DT_OK)
         fprintf(stderr, "dumptriage serve: job %lld: %s\n", (long long)job->job_id, err.message);
-    count(srv, 0);
+    count(srv, false);
     if (retry)
         dt_server_notify_job(srv);
 }
@@ -149,15 +220,20 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
             archive = f;
     }
     dt_file_rec unpacked[2];
+    const char *hook = hook_of(srv, job);
+    bool server_crash = hook && strcmp(hook, "server_crash") == 0;
+    if (server_crash)
+        hook = NULL;
     if (archive && !user && !kernel) {
+        dt_store_job_phase(st, job->job_id, "unpack", NULL);
         char path[1200];
         dt_blob_path(data, archive->sha256, path, sizeof path);
-        dt_unpack_limits lim = { srv->cfg.max_unpacked_size, srv->cfg.max_archive_entries,
-                                 srv->cfg.max_archive_ratio };
+        dt_unpack_limits lim;
+        dt_unpack_limits_from_config(&lim, &srv->cfg);
         int n = 0;
         dt_error err = { 0 };
         if (dt_archive_unpack(data, path, &lim, unpacked, &n, &err) != DT_OK) {
-            fail_job(srv, st, job, "archive", err.message, 0, oc);
+            fail_job(srv, st, job, "archive", err.message, false, oc);
             return;
         }
         /* The entries were placed without the blob lock (unpacking may take
@@ -171,9 +247,11 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         dt_status added = present ? dt_store_job_add_files(st, job->upload_seq, unpacked, n, &err) : DT_ERR_IO;
         dt_blob_unlock(lock);
         if (added != DT_OK) {
-            fail_job(srv, st, job, "spawn", present ? err.message : "an unpacked file was removed meanwhile", 1, oc);
+            fail_job(srv, st, job, "spawn", present ? err.message : "an unpacked file was removed meanwhile", true, oc);
             return;
         }
+        oc->unpacked = unpacked;
+        oc->nunpacked = n;
         for (int i = 0; i < n; i++) {
             if (strcmp(unpacked[i].role, "user") == 0)
                 user = &unpacked[i];
@@ -182,18 +260,28 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         }
     }
     if (!user && !kernel) {
-        fail_job(srv, st, job, "unusable", "the upload holds no dump", 0, oc);
+        fail_job(srv, st, job, "unusable", "the upload holds no dump", false, oc);
         return;
     }
+    /* A .dmp.gz is inflated by the server, bounded, into data/tmp
+     * (archive_unpack.h): not by the analyzer into /tmp under its output
+     * limit.  insize is what the analyzer maps. */
     char upath[1200] = "", kpath[1200] = "";
-    uint64_t insize = 0;
-    if (user) {
-        dt_blob_path(data, user->sha256, upath, sizeof upath);
-        insize += user->size;
-    }
-    if (kernel) {
-        dt_blob_path(data, kernel->sha256, kpath, sizeof kpath);
-        insize += kernel->size;
+    uint64_t insize = 0, usize = 0, ksize = 0;
+    bool utemp = false, ktemp = false;
+    {
+        dt_unpack_limits ilim;
+        dt_unpack_limits_from_config(&ilim, &srv->cfg);
+        dt_error ierr = { 0 };
+        if ((user && dt_unpack_input(data, user, &ilim, upath, sizeof upath, &usize, &utemp, NULL, &ierr) != DT_OK)
+            || (kernel && dt_unpack_input(data, kernel, &ilim, kpath, sizeof kpath, &ksize, &ktemp, NULL, &ierr)
+                              != DT_OK)) {
+            if (utemp)
+                unlink(upath);
+            fail_job(srv, st, job, "archive", ierr.message, false, oc);
+            return;
+        }
+        insize = usize + ksize;
     }
     char *argv[10 + 2 * DT_MAX_SYMBOL_PATHS];
     int ac = 0;
@@ -216,7 +304,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     }
     /* The server's own store (POST /api/symbols) is searched last. */
     char symdir[1200];
-    dt_symbol_store_dir(data, symdir, sizeof symdir);
+    dt_symbol_filing_dir(data, symdir, sizeof symdir);
     argv[ac++] = "--symbols";
     argv[ac++] = symdir;
     argv[ac] = NULL;
@@ -231,19 +319,24 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         .cpu_seconds = srv->cfg.analysis_cpu,
         .fsize_limit = MAX_REPORT_BYTES,
         .timeout_seconds = srv->cfg.analysis_timeout,
-        .hook = hook_of(srv, job),
+        .hook = hook,
         .cancelled = should_kill,
         .cancel_arg = srv,
     };
     dt_child_result res;
     dt_error err = { 0 };
+    dt_store_job_phase(st, job->job_id, "analyze", NULL);
     if (dt_child_run(&spec, &res, &err) != DT_OK) {
-        fail_job(srv, st, job, "spawn", err.message, 1, oc);
+        fail_job(srv, st, job, "spawn", err.message, true, oc);
         unlink(out);
         unlink(errp);
+        if (utemp)
+            unlink(upath);
+        if (ktemp)
+            unlink(kpath);
         return;
     }
-    oc->ran = 1;
+    oc->ran = true;
     oc->child = res;
     char why[400], msg[600];
     last_line(errp, why, sizeof why);
@@ -252,7 +345,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         oc->result = "requeued";
     } else if (res.timed_out) {
         snprintf(msg, sizeof msg, "the analysis did not finish within %u s", srv->cfg.analysis_timeout);
-        fail_job(srv, st, job, "timeout", msg, 0, oc);
+        fail_job(srv, st, job, "timeout", msg, false, oc);
     } else if (res.signaled) {
         int cpu_out = srv->cfg.analysis_cpu && res.cpu_ms >= (int64_t)srv->cfg.analysis_cpu * 1000;
         const char *cls = res.signal == SIGXCPU || (res.signal == SIGKILL && cpu_out) ? "cpu_limit" : res.signal == SIGXFSZ ? "output_limit"
@@ -263,12 +356,16 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     } else if (res.exit_code != 0) {
         int mem = strstr(why, "memory") != NULL || strstr(why, "Cannot allocate") != NULL;
         snprintf(msg, sizeof msg, "%s (exit status %d)", why[0] ? why : "the analyzer failed", res.exit_code);
-        fail_job(srv, st, job, mem ? "memory_limit" : res.exit_code == 1 ? "unusable" : "error", msg, 0, oc);
+        fail_job(srv, st, job, mem ? "memory_limit" : res.exit_code == 1 ? "unusable" : "error", msg, false, oc);
     } else {
+        /* From here the server itself parses and stores the output. */
+        dt_store_job_phase(st, job->job_id, "store", NULL);
+        if (server_crash)
+            abort();
         char *text = read_report(out, &err);
         cJSON *root = text ? cJSON_Parse(text) : NULL;
         if (!root || !cJSON_IsObject(root)) {
-            fail_job(srv, st, job, "invalid_output", text ? "the analyzer printed no JSON object" : err.message, 0, oc);
+            fail_job(srv, st, job, "invalid_output", text ? "the analyzer printed no JSON object" : err.message, false, oc);
         } else {
             dt_report_index idx;
             dt_report_index_build(root, &idx);
@@ -277,7 +374,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
                 oc->result = "failed";
                 oc->failure = "store";
             } else {
-                count(srv, 1);
+                count(srv, true);
                 oc->result = "done";
             }
             dt_report_index_free(&idx);
@@ -287,6 +384,10 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     }
     unlink(out);
     unlink(errp);
+    if (utemp)
+        unlink(upath);
+    if (ktemp)
+        unlink(kpath);
 }
 
 static void log_job(const dt_job *job, const job_outcome *oc, int64_t ms)
@@ -311,6 +412,8 @@ static void log_job(const dt_job *job, const job_outcome *oc, int64_t ms)
         cJSON_AddNumberToObject(o, "analyzer_signal", oc->child.signal);
     if (oc->ran)
         cJSON_AddNumberToObject(o, "analyzer_cpu_ms", (double)oc->child.cpu_ms);
+    if (oc->detail[0])
+        cJSON_AddStringToObject(o, "detail", oc->detail); /* may name server paths: the log is for staff */
     dt_log_event("job", o);
 }
 
@@ -318,7 +421,8 @@ static void *worker_main(void *arg)
 {
     dt_server *srv = arg;
     dt_store *st = NULL;
-    int64_t lease = (int64_t)srv->cfg.analysis_timeout + 120;
+    /* Unpacking (or inflating two .dmp.gz) may precede the analysis. */
+    int64_t lease = (int64_t)srv->cfg.analysis_timeout + 2 * (int64_t)srv->cfg.unpack_timeout + 120;
     for (;;) {
         pthread_mutex_lock(&srv->mu);
         int stop = srv->stopping;
