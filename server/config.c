@@ -37,14 +37,29 @@ static const opt_def options[] = {
     { "max-request-size", OPT_SIZE, O(max_request_size), "largest upload request after decoding (default 32G)" },
     { "max-unpacked-size", OPT_SIZE, O(max_unpacked_size), "largest total unpacked from one archive (default 32G)" },
     { "max-archive-entries", OPT_UINT, O(max_archive_entries), "most entries read from one archive (default 64)" },
-    { "max-archive-ratio", OPT_UINT, O(max_archive_ratio), "largest unpacked:packed ratio of an archive (default 200)" },
+    { "max-archive-ratio", OPT_UINT, O(max_archive_ratio), "largest unpacked:packed ratio of an archive, a gzip-encoded body or a .dmp.gz (default 200)" },
+    { "max-entry-ratio", OPT_UINT, O(max_entry_ratio), "largest unpacked:compressed ratio of one archive entry (default 1000)" },
+    { "max-archive-nesting", OPT_UINT, O(max_archive_nesting), "most compression layers around an archive, e.g. 1 for .tar.gz (default 2)" },
+    { "unpack-memory", OPT_SIZE, O(unpack_memory), "address space of the child that unpacks an archive or .dmp.gz (default 1G)" },
+    { "unpack-cpu", OPT_UINT, O(unpack_cpu), "CPU seconds of one unpacking child (default 1800)" },
+    { "unpack-timeout", OPT_UINT, O(unpack_timeout), "wall-clock seconds of one unpacking child (default 1800)" },
     { "min-free-space", OPT_SIZE, O(min_free_space), "free space kept on the data disk; uploads get 507 below it (default 1G)" },
     { "max-queue", OPT_UINT, O(max_queue), "queued analyses before uploads get 503 busy (default 1000)" },
     { "analysis-timeout", OPT_UINT, O(analysis_timeout), "wall-clock seconds for one analysis (default 600)" },
     { "analysis-cpu", OPT_UINT, O(analysis_cpu), "CPU seconds for one analysis, RLIMIT_CPU (default 600)" },
     { "analysis-memory", OPT_SIZE, O(analysis_memory), "address space of one analysis beyond its inputs' size, RLIMIT_AS (default 4G)" },
     { "connection-timeout", OPT_UINT, O(connection_timeout), "seconds an idle connection stays open (default 120)" },
-    { "max-connections", OPT_UINT, O(max_connections), "simultaneous connections (default 64)" },
+    { "max-connections", OPT_UINT, O(max_connections), "simultaneous connections (default 512)" },
+    { "max-connections-per-ip", OPT_UINT, O(max_connections_per_ip), "simultaneous connections from one address (default 32; 0: no limit)" },
+    { "header-timeout", OPT_UINT, O(header_timeout), "seconds a client has to send the request line and headers, in total (default 15)" },
+    { "body-timeout", OPT_UINT, O(body_timeout), "seconds a client has to send a request body, in total (default 21600)" },
+    { "min-body-rate", OPT_SIZE, O(min_body_rate), "bytes per second a request body must average over each 20 s (default 4K; 0: none)" },
+    { "upload-rate", OPT_UINT, O(upload_rate), "uploads per minute per client (token, else address); also the burst (default 600; 0: no limit)" },
+    { "max-client-inflight", OPT_SIZE, O(max_client_inflight), "bytes of uploads in progress per client, beyond its first (default 64G)" },
+    { "max-queue-per-client", OPT_UINT, O(max_queue_per_client), "queued analyses per client before its uploads get 429 (default: half of --max-queue)" },
+    { "auth-failures", OPT_UINT, O(auth_failures), "failed token/login/view-key guesses per client before backoff (default 20)" },
+    { "auth-backoff-max", OPT_UINT, O(auth_backoff_max), "longest backoff after failed guesses, seconds (default 300)" },
+    { "trust-proxy", OPT_FLAG, O(trust_proxy), "behind a reverse proxy on loopback: take the client address from X-Forwarded-For" },
     { "drain-grace", OPT_UINT, O(drain_grace), "seconds SIGTERM waits for running analyses before requeueing them (default 30)" },
     { "upload-auth", OPT_AUTH, O(upload_open), "open (anyone may upload) or token (uploader/staff token needed) (default open)" },
     { "admin-token", OPT_STR, O(admin_token), "staff token to create at start (otherwise one is generated and printed once)" },
@@ -167,13 +182,26 @@ static void defaults(dt_server_config *cfg)
     cfg->max_unpacked_size = 32ull << 30;
     cfg->max_archive_entries = 64;
     cfg->max_archive_ratio = 200;
+    cfg->max_entry_ratio = 1000;
+    cfg->max_archive_nesting = 2;
+    cfg->unpack_memory = 1ull << 30;
+    cfg->unpack_cpu = 1800;
+    cfg->unpack_timeout = 1800;
     cfg->min_free_space = 1ull << 30;
     cfg->max_queue = 1000;
     cfg->analysis_timeout = 600;
     cfg->analysis_cpu = 600;
     cfg->analysis_memory = 4ull << 30;
     cfg->connection_timeout = 120;
-    cfg->max_connections = 64;
+    cfg->max_connections = 512;
+    cfg->max_connections_per_ip = 32;
+    cfg->header_timeout = 15;
+    cfg->body_timeout = 21600;
+    cfg->min_body_rate = 4096;
+    cfg->upload_rate = 600;
+    cfg->max_client_inflight = 64ull << 30;
+    cfg->auth_failures = 20;
+    cfg->auth_backoff_max = 300;
     cfg->drain_grace = 30;
     cfg->upload_open = 1;
     cfg->retention_interval = 3600;

@@ -23,6 +23,11 @@ typedef struct {
     uint64_t max_unpacked_size;  /* --max-unpacked-size bytes, all entries of one archive */
     unsigned max_archive_entries;/* --max-archive-entries */
     unsigned max_archive_ratio;  /* --max-archive-ratio (unpacked : packed) */
+    unsigned max_entry_ratio;    /* --max-entry-ratio (unpacked : compressed, one archive entry) */
+    unsigned max_archive_nesting;/* --max-archive-nesting compression layers */
+    uint64_t unpack_memory;      /* --unpack-memory bytes of address space for the unpacking child */
+    unsigned unpack_cpu;         /* --unpack-cpu seconds (RLIMIT_CPU of the unpacking child) */
+    unsigned unpack_timeout;     /* --unpack-timeout seconds (wall clock of the unpacking child) */
     uint64_t min_free_space;     /* --min-free-space bytes kept free on the data disk */
     unsigned max_queue;          /* --max-queue jobs waiting before uploads get 503 */
     unsigned analysis_timeout;   /* --analysis-timeout seconds (wall clock) */
@@ -30,6 +35,16 @@ typedef struct {
     uint64_t analysis_memory;    /* --analysis-memory bytes of address space, plus the inputs' size */
     unsigned connection_timeout; /* --connection-timeout seconds of idle connection */
     unsigned max_connections;    /* --max-connections */
+    unsigned max_connections_per_ip; /* --max-connections-per-ip (0: no limit) */
+    unsigned header_timeout;     /* --header-timeout seconds to send request line and headers (total) */
+    unsigned body_timeout;       /* --body-timeout seconds to send a request body (total) */
+    uint64_t min_body_rate;      /* --min-body-rate bytes/s a body must keep up (0: none) */
+    unsigned upload_rate;        /* --upload-rate uploads per minute per client (0: no limit) */
+    uint64_t max_client_inflight;/* --max-client-inflight bytes of uploads in progress per client */
+    unsigned max_queue_per_client;/* --max-queue-per-client queued analyses per client (0: half of --max-queue) */
+    unsigned auth_failures;      /* --auth-failures free failed credential guesses per client */
+    unsigned auth_backoff_max;   /* --auth-backoff-max seconds, the longest backoff */
+    int trust_proxy;             /* --trust-proxy: the client is the last X-Forwarded-For address of a loopback peer */
     unsigned drain_grace;        /* --drain-grace seconds SIGTERM waits for running analyses */
     int upload_open;             /* --upload-auth open|token */
     char admin_token[128];       /* --admin-token (or DT_ADMIN_TOKEN) */
