@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "base/json.h"
-#include "base/json.h"
+#include "base/module.h"
 
 cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as)
 {
@@ -30,7 +30,12 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
         dt_json_add_hex(o, "sp", f->sp);
         dt_json_add_str(o, "trust", dt_frame_trust_name(f->trust));
         if (f->module) {
+            char short_name[128];
             dt_json_add_str(o, "module", f->module->code_file);
+            /* The name before '!' (base/module.h), so no reader of the
+             * report (the web page) decides module identity itself. */
+            dt_json_add_str(o, "module_short", dt_module_short_name(f->module->code_file, short_name,
+                                                                     sizeof short_name));
             dt_json_add_hex(o, "module_offset", f->module_offset);
             dt_symbol s = { 0 };
             uint64_t at = i > 0 && f->ip > 0 ? f->ip - 1 : f->ip;
@@ -50,6 +55,7 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
             dt_symbol_clear(&s);
         } else {
             cJSON_AddNullToObject(o, "module");
+            cJSON_AddNullToObject(o, "module_short");
         }
         if (f->machine_frame)
             dt_json_add_bool(o, "machine_frame", true);

@@ -4,7 +4,7 @@
  * Shared by the user and kernel parts so that a frame reads the same on both
  * sides of the joined stack (minidump-stackwalk's field names: frame, ip, sp,
  * trust, module, module_offset, function, function_offset, file, line,
- * missing_symbols, plus symbol_provider and export_only).
+ * missing_symbols, plus module_short, symbol_provider and export_only).
  */
 #ifndef DT_REPORT_FRAMES_JSON_H
 #define DT_REPORT_FRAMES_JSON_H

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/module.h"
 #include "triage/triage_rules_default.h" /* generated: DT_TRIAGE_RULES_DEFAULT */
 
 static const struct {
@@ -223,22 +224,11 @@ void dt_rules_normalize_module(const dt_rules *r, const char *module, char *out,
 {
     if (!outsz)
         return;
-    snprintf(out, outsz, "%s", module ? module : "");
-    /* Paths come from dumps: keep the last component only. */
-    char *base = out;
-    for (char *p = out; *p; p++)
-        if (*p == '\\' || *p == '/')
-            base = p + 1;
-    if (base != out)
-        memmove(out, base, strlen(base) + 1);
+    /* The short name every part of the report uses (base/module.h: the
+     * kernel image is "nt", the HAL "hal"), lower-cased for matching; the
+     * rules' own module aliases apply after it. */
+    dt_module_short_name(module, out, outsz);
     lower(out);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out) {
-        static const char *exts[] = { ".dll", ".exe", ".sys", ".drv", ".ocx", ".cpl", ".pdb", ".efi" };
-        for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
-            if (strcmp(dot, exts[i]) == 0)
-                *dot = '\0';
-    }
     if (!r)
         return;
     for (size_t i = 0; i < r->count; i++)

@@ -33,13 +33,27 @@ export function windbgAddr(v, bits = 64) {
   return bits === 64 ? h.slice(0, -8) + '`' + h.slice(-8) : h;
 }
 
-/** Module name as WinDbg shows it: file name without path or extension,
- *  and the kernel image, whatever its file name, as `nt`. */
+/** Module name as WinDbg shows it, from a module path or file name.  The
+ *  analyzer decides module identity (analyzer/base/module.c) and puts the
+ *  result in each frame's `module_short`, which frameModule prefers; this
+ *  is the fallback for stored reports written before that key, and for
+ *  module lists, whose entries carry only a file name.  Same rule: file
+ *  name without path or extension, the kernel image `nt`, the HAL `hal`. */
 export function moduleName(m) {
   let s = str(m);
   if (!s) return '';
-  s = s.split(/[\\/]/).pop().replace(/\.(dll|exe|sys|drv|ocx|cpl|efi|mui)$/i, '');
-  return /^nt(oskrnl|krnlmp|krnlpa|krpamp)$/i.test(s) ? 'nt' : s;
+  s = s.split(/[\\/]/).pop();
+  const dot = s.lastIndexOf('.');
+  if (dot > 0) s = s.slice(0, dot);
+  if (/^nt(oskrnl|krnlmp|krnlpa|krpamp|krla57)$/i.test(s)) return 'nt';
+  return /^hal(|acpi|aacpi|apic|macpi|mps|sp)$/i.test(s) ? 'hal' : s;
+}
+
+/** The module part of a frame's `module!function`: the analyzer's
+ *  `module_short` when the report has it. */
+export function frameModule(f) {
+  if (!isObj(f)) return '';
+  return str(f.module_short) || moduleName(f.module);
 }
 
 /** The call-site text of a frame: ntdll!NtReadFile+0x14. */
@@ -48,7 +62,7 @@ export function frameText(f) {
   // The analyzer's own rendering, when it gives one, is what its verdicts
   // and signatures quote: show the same text.
   if (typeof f.display === 'string' && f.display) return f.display;
-  const mod = moduleName(f.module);
+  const mod = frameModule(f);
   const fn = str(f.function);
   if (fn) {
     const off = hex(f.function_offset);
