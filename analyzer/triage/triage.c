@@ -228,45 +228,25 @@ static const char *fn_only(const char *name)
     return b ? b + 1 : name;
 }
 
-static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict, size_t vsz, char *expl,
-                          size_t esz)
+/* The call chain a verdict names: system call ← blocking API ← first
+ * application frame, and what the kernel says the thread waits on. */
+static void verdict_chain(const dt_tthread *t, char *chain, size_t chain_cap)
 {
-    char dur[48] = "";
-    if (t->has_wait_seconds) {
-        char d[40];
-        fmt_duration(t->wait_seconds, d, sizeof d);
-        snprintf(dur, sizeof dur, " %s", d);
-    }
-    char chain[1024] = "";
+    chain[0] = '\0';
     size_t len = 0;
     if (t->syscall[0])
-        len += (size_t)snprintf(chain + len, sizeof chain - len, "%s", t->syscall);
-    if (t->blocking_idx > 0 && len < sizeof chain)
-        len += (size_t)snprintf(chain + len, sizeof chain - len, "%s%s", len ? " ← " : "",
+        len += (size_t)snprintf(chain + len, chain_cap - len, "%s", t->syscall);
+    if (t->blocking_idx > 0 && len < chain_cap)
+        len += (size_t)snprintf(chain + len, chain_cap - len, "%s%s", len ? " ← " : "",
                                 fn_only(t->uf[t->blocking_idx].name));
-    if (t->first_app_idx >= 0 && len < sizeof chain)
-        len += (size_t)snprintf(chain + len, sizeof chain - len, "%s%s", len ? " ← " : "",
+    if (t->first_app_idx >= 0 && len < chain_cap)
+        len += (size_t)snprintf(chain + len, chain_cap - len, "%s%s", len ? " ← " : "",
                                 t->uf[t->first_app_idx].name);
     if (!len && t->nuf)
-        snprintf(chain, sizeof chain, "%s", t->uf[0].display);
+        snprintf(chain, chain_cap, "%s", t->uf[0].display);
     if (!len && !t->nuf && t->nkf) {
         int k = t->kernel_wait_idx >= 0 ? t->kernel_wait_idx : t->kernel_fold_count < (int)t->nkf ? t->kernel_fold_count : 0;
-        snprintf(chain, sizeof chain, "%s", t->kf[k].name);
-    }
-
-    char wait[256] = "";
-    if (t->kthread) {
-        const char *reason = dt_json_get_str(t->kthread, "wait_reason");
-        const char *mode = dt_json_get_str(t->kthread, "wait_mode");
-        bool alertable;
-        bool has_alert = dt_json_bool(t->kthread, "alertable", &alertable);
-        size_t wl = 0;
-        if (reason && strcmp(t->state, "waiting") == 0)
-            wl += (size_t)snprintf(wait + wl, sizeof wait - wl, "%s", reason);
-        if (mode && strcmp(t->state, "waiting") == 0 && wl < sizeof wait)
-            wl += (size_t)snprintf(wait + wl, sizeof wait - wl, "%s%s wait", wl ? ", " : "", mode);
-        if (has_alert && strcmp(t->state, "waiting") == 0 && wl < sizeof wait)
-            snprintf(wait + wl, sizeof wait - wl, "%s%s", wl ? ", " : "", alertable ? "alertable" : "not alertable");
+        snprintf(chain, chain_cap, "%s", t->kf[k].name);
     }
 
     /* What the kernel says the thread waits on: threads by id (a join),
@@ -296,10 +276,63 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
                 snprintf(on + n, sizeof on - (size_t)n, " owned by thread %" PRIu64, owner);
         }
         size_t cl = strlen(chain);
-        if (cl < sizeof chain)
-            snprintf(chain + cl, sizeof chain - cl, " %s", on);
+        if (cl < chain_cap)
+            snprintf(chain + cl, chain_cap - cl, " %s", on);
     }
+}
 
+/* "UserRequest, KernelMode wait, not alertable" for a waiting thread. */
+static void wait_facts(const dt_tthread *t, char *wait, size_t wait_cap)
+{
+    wait[0] = '\0';
+    if (t->kthread) {
+        const char *reason = dt_json_get_str(t->kthread, "wait_reason");
+        const char *mode = dt_json_get_str(t->kthread, "wait_mode");
+        bool alertable;
+        bool has_alert = dt_json_bool(t->kthread, "alertable", &alertable);
+        size_t wl = 0;
+        if (reason && strcmp(t->state, "waiting") == 0)
+            wl += (size_t)snprintf(wait + wl, wait_cap - wl, "%s", reason);
+        if (mode && strcmp(t->state, "waiting") == 0 && wl < wait_cap)
+            wl += (size_t)snprintf(wait + wl, wait_cap - wl, "%s%s wait", wl ? ", " : "", mode);
+        if (has_alert && strcmp(t->state, "waiting") == 0 && wl < wait_cap)
+            snprintf(wait + wl, wait_cap - wl, "%s%s", wl ? ", " : "", alertable ? "alertable" : "not alertable");
+    }
+}
+
+/* The sentence under a verdict: state and where it comes from, the
+ * blocking frame, its caller, the kernel wait and the driver frame. */
+static void explanation(const dt_tthread *t, char *expl, size_t esz)
+{
+    size_t el = (size_t)snprintf(expl, esz, "Thread %" PRIu64 "%s%s%s is %s", t->tid, t->name && *t->name ? " (" : "",
+                                 t->name && *t->name ? t->name : "", t->name && *t->name ? ")" : "", t->state);
+    if (el < esz && t->state_source)
+        el += (size_t)snprintf(expl + el, esz - el, " (from the %s)", t->state_source);
+    if (el < esz && t->blocking_idx >= 0)
+        el += (size_t)snprintf(expl + el, esz - el, "; it blocks in %s", t->uf[t->blocking_idx].display);
+    if (el < esz && t->first_app_idx >= 0)
+        el += (size_t)snprintf(expl + el, esz - el, ", called from %s", t->uf[t->first_app_idx].display);
+    if (el < esz && t->kernel_wait_idx >= 0)
+        el += (size_t)snprintf(expl + el, esz - el, "; in the kernel it waits in %s", t->kf[t->kernel_wait_idx].display);
+    if (el < esz && t->driver_idx >= 0)
+        el += (size_t)snprintf(expl + el, esz - el, " under driver frame %s", t->kf[t->driver_idx].display);
+    if (el < esz)
+        snprintf(expl + el, esz - el, ".");
+}
+
+static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict, size_t vsz, char *expl,
+                          size_t esz)
+{
+    char dur[48] = "";
+    if (t->has_wait_seconds) {
+        char d[40];
+        fmt_duration(t->wait_seconds, d, sizeof d);
+        snprintf(dur, sizeof dur, " %s", d);
+    }
+    char chain[1024];
+    verdict_chain(t, chain, sizeof chain);
+    char wait[256];
+    wait_facts(t, wait, sizeof wait);
     const char *what = t->blocking && t->blocking->text ? t->blocking->text : NULL;
     if (strcmp(t->state, "crashed") == 0) {
         snprintf(verdict, vsz, "crashed — %s", chain);
@@ -335,20 +368,7 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
             snprintf(verdict + vl, vsz - vl, "; %s", wait);
     }
 
-    size_t el = (size_t)snprintf(expl, esz, "Thread %" PRIu64 "%s%s%s is %s", t->tid, t->name && *t->name ? " (" : "",
-                                 t->name && *t->name ? t->name : "", t->name && *t->name ? ")" : "", t->state);
-    if (el < esz && t->state_source)
-        el += (size_t)snprintf(expl + el, esz - el, " (from the %s)", t->state_source);
-    if (el < esz && t->blocking_idx >= 0)
-        el += (size_t)snprintf(expl + el, esz - el, "; it blocks in %s", t->uf[t->blocking_idx].display);
-    if (el < esz && t->first_app_idx >= 0)
-        el += (size_t)snprintf(expl + el, esz - el, ", called from %s", t->uf[t->first_app_idx].display);
-    if (el < esz && t->kernel_wait_idx >= 0)
-        el += (size_t)snprintf(expl + el, esz - el, "; in the kernel it waits in %s", t->kf[t->kernel_wait_idx].display);
-    if (el < esz && t->driver_idx >= 0)
-        el += (size_t)snprintf(expl + el, esz - el, " under driver frame %s", t->kf[t->driver_idx].display);
-    if (el < esz)
-        snprintf(expl + el, esz - el, ".");
+    explanation(t, expl, esz);
 }
 
 static cJSON *frames_out(const dt_tframe *f, size_t n, int fold, const char *fold_reason)
