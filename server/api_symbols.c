@@ -1,151 +1,63 @@
 /*
- * api_symbols.c — the /api/symbols resource (staff only): receiving symbol
- * files (PDB, PE, Breakpad .sym, or a zip/tar/… of them; raw body or
- * multipart), filing them into the server's symbol store, queueing the
- * re-analysis of reports that lacked them, and listing what is stored.
+ * api_symbols.c — owns the /api/symbols resource (staff only): receiving
+ * symbol files (PDB, PE, Breakpad .sym, or a zip/tar/… of them; raw body or
+ * multipart), filing them into the server's symbol store
+ * (symbol_filing.h), queueing the re-analysis of reports that lacked them,
+ * and listing what is stored.
  *
- * Bodies are streamed to spool files under DATA_DIR/tmp as they arrive (a PDB
- * may be hundreds of MB), never held in memory.  Each file is sealed (fsync +
- * SHA-256) and then moved from the spool into the store, so the store only
- * ever holds complete files; symbol files never enter the dump blob store.
- * Archive entries are streamed the same way, with limits on entries,
- * unpacked bytes and the unpacking ratio.
+ * Bodies are streamed to spool files under DATA_DIR/tmp as they arrive
+ * (body_sink.h: a PDB may be hundreds of MB), never held in memory.  Reading
+ * what was received — unpacking archives (archive_walk.h, with the same
+ * limits as dump archives) and parsing PDB, PE and Breakpad headers to learn
+ * each file's identity — is work on hostile input, so it runs in one
+ * limited child per request (limited_child.h) that files what it accepts
+ * and reports back what it stored and skipped; the rows are then written
+ * here.  Symbol files never enter the dump blob store.
  */
-#include <archive.h>
-#include <archive_entry.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "archive_unpack.h"
+#include "archive_walk.h"
 #include "blob.h"
+#include "body_sink.h"
 #include "http.h"
-#include "symbol_store.h"
+#include "limited_child.h"
+#include "symbol_filing.h"
+#include "utf8.h"
 
 #define MAX_SYMBOL_PARTS 8
 #define MAX_SYMBOL_ENTRIES 64
-
-typedef struct {
-    dt_spool spool;
-    char name[256];
-} sym_part;
+#define MAX_SKIPPED 64
 
 struct dt_symbol_upload {
-    uint64_t max_part, max_total, total;
-    char data_dir[1024];
-    char raw_name[256];
-    struct MHD_PostProcessor *pp;
-    sym_part parts[MAX_SYMBOL_PARTS];
-    int nparts;
-    sym_part *current;
-    int failed;
-    unsigned status;
-    const char *code;
-    char message[400];
+    dt_body_sink *sink;
 };
 
-static void base_name(const char *in, char *out, size_t len)
+/* Symbol file names end up in store paths: no spaces either. */
+static void symbol_name(const char *in, char *out, size_t len)
 {
-    /* Only the last path component, printable ASCII: what a client names is
-     * a hint for PDB/PE files, never a path. */
-    const char *b = in;
-    for (const char *p = in; *p; p++)
-        if (*p == '/' || *p == '\\')
-            b = p + 1;
-    size_t j = 0;
-    for (const char *p = b; *p && j + 1 < len; p++) {
-        unsigned char c = (unsigned char)*p;
-        out[j++] = (c > 0x20 && c < 0x7f && c != '"' && c != ';') ? (char)c : '_';
-    }
-    out[j] = 0;
+    dt_walk_base_name(in, out, len);
+    for (char *p = out; *p; p++)
+        if (*p == ' ')
+            *p = '_';
 }
 
-static int up_fail(dt_symbol_upload *u, unsigned status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int up_fail(dt_symbol_upload *u, unsigned status, const char *code, const char *fmt, ...)
+static bool is_file_part(void *ctx, const char *key, const char *filename)
 {
-    if (!u->failed) {
-        u->failed = 1;
-        u->status = status;
-        u->code = code;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(u->message, sizeof u->message, fmt, ap);
-        va_end(ap);
-    }
-    for (int i = 0; i < u->nparts; i++)
-        dt_spool_abort(&u->parts[i].spool);
-    u->current = NULL;
-    return -1;
-}
-
-static int start_part(dt_symbol_upload *u, const char *name)
-{
-    if (u->nparts >= MAX_SYMBOL_PARTS)
-        return up_fail(u, 400, "bad_request", "at most %d files per request (send an archive)", MAX_SYMBOL_PARTS);
-    sym_part *p = &u->parts[u->nparts];
-    dt_error err = { 0 };
-    if (dt_spool_open(&p->spool, u->data_dir, &err) != DT_OK)
-        return up_fail(u, 507, "insufficient_storage", "%s", err.message);
-    u->nparts++;
-    base_name(name ? name : "", p->name, sizeof p->name);
-    u->current = p;
-    return 0;
-}
-
-static int write_part(dt_symbol_upload *u, const char *data, size_t len)
-{
-    if (u->total + len > u->max_total)
-        return up_fail(u, 413, "too_large", "the upload is larger than the limit of %llu bytes",
-                       (unsigned long long)u->max_total);
-    if (u->current->spool.size + len > u->max_part)
-        return up_fail(u, 413, "too_large", "a file is larger than the limit of %llu bytes",
-                       (unsigned long long)u->max_part);
-    u->total += len;
-    dt_error err = { 0 };
-    if (dt_spool_write(&u->current->spool, data, len, &err) != DT_OK)
-        return up_fail(u, 507, "insufficient_storage", "%s", err.message);
-    return 0;
-}
-
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
-                               const char *content_type, const char *transfer_encoding, const char *data,
-                               uint64_t off, size_t size)
-{
-    (void)kind;
+    (void)ctx;
     (void)key;
-    (void)content_type;
-    (void)transfer_encoding;
-    dt_symbol_upload *u = cls;
-    if (u->failed)
-        return MHD_NO;
-    if (!filename || !*filename) {
-        u->current = NULL; /* a text field: ignored */
-        return MHD_YES;
-    }
-    if (off == 0) {
-        /* An empty first call of a part is not a part of its own. */
-        if (u->current && u->current->spool.size == 0)
-            base_name(filename, u->current->name, sizeof u->current->name);
-        else if (start_part(u, filename) != 0)
-            return MHD_NO;
-    }
-    if (!u->current)
-        return MHD_NO;
-    return size && write_part(u, data, size) != 0 ? MHD_NO : MHD_YES;
+    return filename && *filename; /* text fields are ignored */
 }
 
 void dt_symbol_upload_free(dt_symbol_upload *u)
 {
     if (!u)
         return;
-    if (u->pp)
-        MHD_destroy_post_processor(u->pp);
-    for (int i = 0; i < u->nparts; i++)
-        dt_spool_abort(&u->parts[i].spool);
+    dt_sink_free(u->sink);
     free(u);
 }
 
@@ -170,84 +82,98 @@ enum MHD_Result dt_api_symbols_begin(dt_request *r)
     dt_symbol_upload *u = calloc(1, sizeof *u);
     if (!u)
         return dt_http_error(r, 503, "busy", "out of memory");
-    for (int i = 0; i < MAX_SYMBOL_PARTS; i++)
-        dt_spool_init(&u->parts[i].spool);
-    u->max_part = srv->cfg.max_part_size;
-    u->max_total = srv->cfg.max_request_size;
-    snprintf(u->data_dir, sizeof u->data_dir, "%s", srv->cfg.data_dir);
     const char *name = dt_http_arg(r, "name");
-    base_name(name ? name : "", u->raw_name, sizeof u->raw_name);
-    r->symbols = u;
+    char raw_name[256];
+    symbol_name(name ? name : "", raw_name, sizeof raw_name);
     const char *ct = dt_http_header(r, "Content-Type");
-    if (ct && strncasecmp(ct, "multipart/form-data", 19) == 0) {
-        u->pp = MHD_create_post_processor(r->conn, 64 * 1024, on_part, u);
-        if (!u->pp)
-            return dt_http_error(r, 400, "bad_request", "malformed multipart/form-data header (boundary missing?)");
+    bool multipart = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+    dt_sink_config cfg = {
+        .data_dir = srv->cfg.data_dir,
+        .max_part_size = srv->cfg.max_part_size,
+        .max_request_size = srv->cfg.max_request_size,
+        .min_free = srv->cfg.min_free_space,
+        .max_parts = MAX_SYMBOL_PARTS,
+        .too_many_parts = "at most 8 files per request (send an archive)",
+    };
+    dt_sink_hooks hooks = { is_file_part, NULL, NULL, u };
+    dt_refusal why = { 0 };
+    u->sink = dt_sink_new(r->conn, multipart, &cfg, &hooks, raw_name, &why);
+    if (!u->sink) {
+        free(u);
+        return dt_http_error(r, why.http, why.code, "%s", why.err.message);
     }
+    r->symbols = u;
     return MHD_YES;
 }
 
-int dt_symbol_upload_feed(dt_symbol_upload *u, const char *data, size_t len)
+dt_status dt_symbol_upload_feed(dt_symbol_upload *u, const char *data, size_t len)
 {
-    if (u->failed)
-        return -1;
-    if (u->pp) {
-        if (MHD_post_process(u->pp, data, len) != MHD_YES)
-            return u->failed ? -1 : up_fail(u, 400, "bad_request", "malformed multipart/form-data body");
-        return u->failed ? -1 : 0;
-    }
-    if (!u->current && start_part(u, u->raw_name) != 0)
-        return -1;
-    return write_part(u, data, len);
+    return dt_sink_feed(u->sink, data, len);
 }
 
-/* What one request stored or skipped, for the reply. */
+/* ---- reading what was received (in the limited child) ---- */
+
 typedef struct {
-    dt_symbol_entry stored[MAX_SYMBOL_ENTRIES];
+    char name[256];
+    unsigned http;
+    const char *code;      /* static string: the same address in the child */
+    char reason[256];
+} skipped_file;
+
+/* What one request stored or skipped: the child's result. */
+typedef struct {
+    dt_symbol_filing_entry stored[MAX_SYMBOL_ENTRIES];
     size_t nstored;
-    cJSON *skipped;
-    unsigned fail_status;      /* the first refusal of a lone file */
-    const char *fail_code;
-    char fail_message[400];
+    skipped_file skipped[MAX_SKIPPED];
+    size_t nskipped;
+    dt_refusal first;      /* the refusal to give when nothing is stored */
 } ingest;
+
+typedef struct {
+    const char *data_dir, *work_dir;
+    const dt_unpack_limits *lim;
+    dt_sink_part *parts;
+    int nparts;
+} ingest_job;
 
 static void skip(ingest *in, const char *name, unsigned status, const char *code, const char *why)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", name);
-    cJSON_AddStringToObject(o, "code", code);
-    cJSON_AddStringToObject(o, "reason", why);
-    cJSON_AddItemToArray(in->skipped, o);
+    if (in->nskipped < MAX_SKIPPED) {
+        skipped_file *s = &in->skipped[in->nskipped++];
+        dt_utf8_sanitize(name, s->name, sizeof s->name);
+        dt_utf8_sanitize(why, s->reason, sizeof s->reason);
+        s->http = status;
+        s->code = code;
+    }
     /* A limit hit says more than the ordinary entries refused before it. */
-    if (!in->fail_status || (status == 413 && in->fail_status != 413)) {
-        in->fail_status = status;
-        in->fail_code = code;
-        snprintf(in->fail_message, sizeof in->fail_message, "%s%s%s", name, *name ? ": " : "", why);
+    if (!in->first.http || (status == 413 && in->first.http != 413)) {
+        in->first.http = 0;
+        char n[160], w[200];
+        dt_utf8_sanitize(name, n, sizeof n);
+        dt_utf8_sanitize(why, w, sizeof w);
+        dt_refuse(&in->first, status, code, DT_ERR_FORMAT, "%s%s%s", n, *n ? ": " : "", w);
     }
 }
 
 /* Seals a received spool, identifies it and moves it into the store. */
-static void file_spool(dt_request *r, ingest *in, dt_spool *sp, const char *name)
+static void file_spool(const ingest_job *j, ingest *in, dt_spool *sp, const char *name)
 {
-    const char *data = r->srv->cfg.data_dir;
     dt_error err = { 0 };
     if (in->nstored >= MAX_SYMBOL_ENTRIES) {
         dt_spool_abort(sp);
         skip(in, name, 413, "too_large", "too many symbol files in one request");
         return;
     }
-    /* Symbol files never enter the dump blob store: the sealed spool file is
-     * identified in place and moved into the symbol store. */
     char sha[65];
     if (dt_spool_seal(sp, sha, &err) != DT_OK) {
         skip(in, name, 507, "insufficient_storage", err.message);
         return;
     }
-    dt_symbol_entry *e = &in->stored[in->nstored];
-    dt_status rc = dt_symbol_identify(sp->tmp_path, name, e, &err);
+    dt_symbol_filing_entry *e = &in->stored[in->nstored];
+    dt_status rc = dt_symbol_filing_identify(sp->tmp_path, name, e, &err);
     if (rc == DT_OK) {
         snprintf(e->sha256, sizeof e->sha256, "%s", sha);
-        if (dt_symbol_file_into_store(data, sp->tmp_path, e, &err) != DT_OK) {
+        if (dt_symbol_filing_place(j->data_dir, sp->tmp_path, e, &err) != DT_OK) {
             skip(in, name, 500, "internal", err.message[0] ? err.message : "cannot store the received file");
         } else {
             sp->tmp_path[0] = 0; /* moved: nothing left for abort to unlink */
@@ -260,7 +186,7 @@ static void file_spool(dt_request *r, ingest *in, dt_spool *sp, const char *name
     dt_spool_abort(sp);
 }
 
-static int is_archive(dt_file_kind k)
+static bool is_archive(dt_file_kind k)
 {
     return k == DT_KIND_ZIP || k == DT_KIND_TAR || k == DT_KIND_GZIP || k == DT_KIND_7Z || k == DT_KIND_XZ
         || k == DT_KIND_ZSTD || k == DT_KIND_BZIP2;
@@ -282,161 +208,138 @@ static void strip_compression(const char *in, char *out, size_t len)
     }
 }
 
-static void unpack(dt_request *r, ingest *in, sym_part *p)
+/* One archive's walk: each entry spooled until its head says whether it is
+ * a symbol file. */
+typedef struct {
+    const ingest_job *job;
+    ingest *in;
+    const char *archive_name;
+    dt_spool sp;
+    bool open;
+    int wanted;            /* -1 unknown until the head is in */
+    char name[256];
+} sym_walk;
+
+static dt_status walk_begin(void *c, const char *name, bool raw, bool *want, dt_error *err)
 {
-    const dt_server_config *cfg = &r->srv->cfg;
-    const char *data = cfg->data_dir;
-    dt_error err = { 0 };
-    uint64_t packed = p->spool.size;
-    char sha[65], path[1200];
-    if (dt_spool_seal(&p->spool, sha, &err) != DT_OK) {
-        skip(in, p->name, 507, "insufficient_storage", err.message);
-        return;
-    }
-    snprintf(path, sizeof path, "%s", p->spool.tmp_path);
-    uint64_t ratio_cap = packed * cfg->max_archive_ratio;
-    if (ratio_cap < (1u << 20))
-        ratio_cap = 1u << 20;
-    struct archive *a = archive_read_new();
-    if (!a) {
-        skip(in, p->name, 503, "busy", "out of memory");
-        goto out;
-    }
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
-    archive_read_support_format_raw(a);
-    if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
-        skip(in, p->name, 415, "unsupported_media_type", "cannot read the archive");
-        archive_read_free(a);
-        goto out;
-    }
-    uint64_t total = 0;
-    unsigned entries = 0;
-    int is_raw = archive_format(a) == ARCHIVE_FORMAT_RAW;
-    struct archive_entry *e;
-    char buf[64 * 1024], name[256];
-    int stop = 0;
-    while (!stop) {
-        int rc = archive_read_next_header(a, &e);
-        if (rc == ARCHIVE_EOF)
-            break;
-        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-            skip(in, p->name, 415, "unsupported_media_type", "the archive is damaged");
-            break;
-        }
-        is_raw = is_raw || archive_format(a) == ARCHIVE_FORMAT_RAW;
-        if (++entries > cfg->max_archive_entries) {
-            skip(in, p->name, 413, "too_large", "the archive has too many entries");
-            break;
-        }
-        mode_t type = archive_entry_filetype(e);
-        if (type != 0 && type != AE_IFREG)
-            continue;
-        if (is_raw)
-            strip_compression(p->name, name, sizeof name);
-        else
-            base_name(archive_entry_pathname(e) ? archive_entry_pathname(e) : "", name, sizeof name);
-        dt_spool sp;
-        if (dt_spool_open(&sp, data, &err) != DT_OK) {
-            skip(in, name, 507, "insufficient_storage", err.message);
-            break;
-        }
-        int wanted = -1;
-        for (;;) {
-            la_ssize_t n = archive_read_data(a, buf, sizeof buf);
-            if (n == 0)
-                break;
-            if (n < 0) {
-                skip(in, name, 415, "unsupported_media_type", "cannot unpack this entry");
-                wanted = 0;
-                break;
-            }
-            total += (uint64_t)n;
-            if (total > cfg->max_unpacked_size || total > ratio_cap || sp.size + (uint64_t)n > cfg->max_part_size) {
-                skip(in, p->name, 413, "too_large", "the archive unpacks to more than the limit");
-                wanted = 0;
-                stop = 1;
-                break;
-            }
-            if (dt_spool_write(&sp, buf, (size_t)n, &err) != DT_OK) {
-                skip(in, name, 507, "insufficient_storage", err.message);
-                wanted = 0;
-                stop = 1;
-                break;
-            }
-            if (wanted < 0 && sp.head_len >= 32) {
-                wanted = dt_symbol_sniff(sp.head, sp.head_len);
-                if (!wanted)
-                    break;
-            }
-        }
-        if (wanted < 0)
-            wanted = dt_symbol_sniff(sp.head, sp.head_len);
-        if (!wanted) {
-            if (!stop && sp.size > 0 && !(name[0] == '.' || strstr(name, "__MACOSX")))
-                skip(in, name, 415, "unsupported_media_type", "not a PDB, a PE image or a Breakpad .sym file");
-            dt_spool_abort(&sp);
-            continue;
-        }
-        file_spool(r, in, &sp, name);
-    }
-    archive_read_free(a);
-out:
-    dt_spool_abort(&p->spool);
+    sym_walk *w = c;
+    if (raw)
+        strip_compression(w->archive_name, w->name, sizeof w->name);
+    else
+        symbol_name(name, w->name, sizeof w->name);
+    if (dt_spool_open_in(&w->sp, w->job->work_dir, w->job->lim->min_free, err) != DT_OK)
+        return DT_ERR_IO;
+    w->open = true;
+    w->wanted = -1;
+    *want = true;
+    return DT_OK;
 }
 
-static enum MHD_Result finish_upload(dt_request *r)
+static void not_symbols(sym_walk *w)
 {
-    dt_symbol_upload *u = r->symbols;
-    if (!u->failed && u->pp) {
-        if (MHD_destroy_post_processor(u->pp) != MHD_YES)
-            up_fail(u, 400, "bad_request", "the multipart/form-data body ends early");
-        u->pp = NULL;
-    }
-    if (u->failed)
-        return dt_http_error(r, u->status, u->code, "%s", u->message);
-    if (u->nparts == 0)
-        return dt_http_error(r, 400, "bad_request", "no file in the request");
-    dt_store *st = dt_http_store(r);
-    if (!st)
-        return dt_http_error(r, 503, "busy", "the store is not available");
-    ingest *in = calloc(1, sizeof *in);
-    if (!in)
-        return dt_http_error(r, 503, "busy", "out of memory");
-    in->skipped = cJSON_CreateArray();
-    for (int i = 0; i < u->nparts; i++) {
-        sym_part *p = &u->parts[i];
-        if (p->spool.size == 0) {
-            dt_spool_abort(&p->spool);
-            skip(in, p->name, 400, "bad_request", "the file is empty");
-            continue;
+    if (w->sp.size > 0 && !(w->name[0] == '.' || strstr(w->name, "__MACOSX")))
+        skip(w->in, w->name, 415, "unsupported_media_type", "not a PDB, a PE image or a Breakpad .sym file");
+    dt_spool_abort(&w->sp);
+    w->open = false;
+}
+
+static dt_status walk_data(void *c, const void *buf, size_t len, bool *want, dt_error *err)
+{
+    sym_walk *w = c;
+    if (dt_spool_write(&w->sp, buf, len, err) != DT_OK)
+        return DT_ERR_IO; /* the message says why (a full disk: 507 below) */
+    if (w->wanted < 0 && w->sp.head_len >= 32) {
+        w->wanted = dt_symbol_filing_sniff(w->sp.head, w->sp.head_len);
+        if (!w->wanted) {
+            not_symbols(w);
+            *want = false; /* counted by the walk, not kept */
         }
-        if (dt_symbol_sniff(p->spool.head, p->spool.head_len)) {
-            file_spool(r, in, &p->spool, p->name);
+    }
+    return DT_OK;
+}
+
+static dt_status walk_end(void *c, bool complete, dt_error *err)
+{
+    sym_walk *w = c;
+    (void)err;
+    if (!w->open)
+        return DT_OK;
+    if (!complete) {
+        dt_spool_abort(&w->sp);
+        w->open = false;
+        return DT_OK;
+    }
+    if (w->wanted < 0)
+        w->wanted = dt_symbol_filing_sniff(w->sp.head, w->sp.head_len);
+    if (!w->wanted) {
+        not_symbols(w);
+        return DT_OK;
+    }
+    w->open = false;
+    file_spool(w->job, w->in, &w->sp, w->name);
+    return DT_OK;
+}
+
+static void unpack(const ingest_job *j, ingest *in, dt_sink_part *p)
+{
+    dt_error err = { 0 };
+    sym_walk w = { .job = j, .in = in, .archive_name = p->name };
+    dt_spool_init(&w.sp);
+    dt_walk_limits wl = {
+        .max_total = j->lim->max_total,
+        .max_entry = j->lim->max_entry,
+        .max_entries = j->lim->max_entries,
+        .max_ratio = j->lim->max_ratio,
+        .max_entry_ratio = j->lim->max_entry_ratio,
+        .max_nesting = j->lim->max_nesting ? j->lim->max_nesting : DT_UNPACK_DEFAULT_NESTING,
+    };
+    dt_walk_hooks h = { walk_begin, walk_data, walk_end, NULL };
+    dt_status rc = dt_archive_walk(p->spool.tmp_path, &wl, &h, &w, NULL, &err);
+    if (w.open)
+        dt_spool_abort(&w.sp);
+    if (rc == DT_ERR_CORRUPT)
+        skip(in, p->name, 413, "too_large", err.message);
+    else if (rc == DT_ERR_IO && strstr(err.message, "free space"))
+        skip(in, p->name, 507, "insufficient_storage", err.message);
+    else if (rc != DT_OK)
+        skip(in, p->name, 415, "unsupported_media_type", err.message);
+}
+
+static dt_status ingest_in_child(void *arg, void *out, dt_error *err)
+{
+    const ingest_job *j = arg;
+    ingest *in = out;
+    (void)err;
+    for (int i = 0; i < j->nparts; i++) {
+        dt_sink_part *p = &j->parts[i];
+        if (p->spool.fd < 0)
+            continue;
+        if (p->spool.size == 0) {
+            skip(in, p->name, 400, "bad_request", "the file is empty");
+        } else if (dt_symbol_filing_sniff(p->spool.head, p->spool.head_len)) {
+            file_spool(j, in, &p->spool, p->name);
         } else if (is_archive(dt_spool_kind(&p->spool))) {
-            unpack(r, in, p);
+            unpack(j, in, p);
         } else {
-            dt_spool_abort(&p->spool);
             skip(in, p->name, 415, "unsupported_media_type",
                  "not a PDB, a PE image, a Breakpad .sym file or an archive of them");
         }
     }
-    u->nparts = 0; /* every spool is committed or aborted */
-    enum MHD_Result ret;
-    if (in->nstored == 0) {
-        ret = dt_http_error(r, in->fail_status ? in->fail_status : 415,
-                            in->fail_code ? in->fail_code : "unsupported_media_type", "%s",
-                            in->fail_status ? in->fail_message : "the archive holds no PDB, PE or Breakpad file");
-        cJSON_Delete(in->skipped);
-        free(in);
-        return ret;
-    }
+    return DT_OK;
+}
+
+static enum MHD_Result reply_stored(dt_request *r, ingest *in)
+{
+    dt_store *st = dt_http_store(r);
+    if (!st)
+        return dt_http_error(r, 503, "busy", "the store is not available");
     dt_error err = { 0 };
     cJSON *o = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(o, "stored");
-    for (size_t i = 0; i < in->nstored; i++) {
-        const dt_symbol_entry *e = &in->stored[i];
-        if (dt_store_symbol_record(st, e, r->who.token_id, &err) != DT_OK)
+    dt_status rc = DT_OK;
+    for (size_t i = 0; i < in->nstored && rc == DT_OK; i++) {
+        const dt_symbol_filing_entry *e = &in->stored[i];
+        if ((rc = dt_store_symbol_record(st, e, r->who.token_id, &err)) != DT_OK)
             break;
         cJSON *it = cJSON_CreateObject();
         cJSON_AddStringToObject(it, "name", e->name);
@@ -448,24 +351,79 @@ static enum MHD_Result finish_upload(dt_request *r)
         cJSON_AddStringToObject(it, "sha256", e->sha256);
         cJSON_AddItemToArray(items, it);
     }
-    int queued = err.message[0] ? -1 : dt_store_symbol_requeue(st, in->stored, in->nstored, &err);
+    int queued = rc != DT_OK ? -1 : dt_store_symbol_requeue(st, in->stored, in->nstored, &err);
     if (queued < 0) {
         cJSON_Delete(o);
-        cJSON_Delete(in->skipped);
-        free(in);
         return dt_http_error(r, 500, "internal", "%s", err.message);
     }
     if (queued > 0)
         dt_server_notify_job(r->srv);
     cJSON_AddNumberToObject(o, "reports_queued", queued);
-    cJSON_AddItemToObject(o, "skipped", in->skipped);
-    free(in);
+    cJSON *skipped = cJSON_AddArrayToObject(o, "skipped");
+    for (size_t i = 0; i < in->nskipped; i++) {
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddStringToObject(s, "name", in->skipped[i].name);
+        cJSON_AddStringToObject(s, "code", in->skipped[i].code);
+        cJSON_AddStringToObject(s, "reason", in->skipped[i].reason);
+        cJSON_AddItemToArray(skipped, s);
+    }
     return dt_http_json(r, 201, o);
+}
+
+static enum MHD_Result finish_upload(dt_request *r)
+{
+    dt_symbol_upload *u = r->symbols;
+    if (dt_sink_end(u->sink) != DT_OK) {
+        const dt_refusal *why = dt_sink_refusal(u->sink);
+        return dt_http_error(r, why->http, why->code, "%s", why->err.message);
+    }
+    int nparts = 0;
+    dt_sink_part *parts = dt_sink_parts(u->sink, &nparts);
+    if (nparts == 0)
+        return dt_http_error(r, 400, "bad_request", "no file in the request");
+    const char *data = r->srv->cfg.data_dir;
+    dt_unpack_limits lim;
+    dt_unpack_limits_from_config(&lim, &r->srv->cfg);
+    char work[1200];
+    snprintf(work, sizeof work, "%s/tmp/symbols-XXXXXX", data);
+    if (!mkdtemp(work))
+        return dt_http_error(r, 507, "insufficient_storage", "cannot create a work directory");
+    ingest *in = calloc(1, sizeof *in);
+    if (!in) {
+        dt_blob_remove_dir(work);
+        return dt_http_error(r, 503, "busy", "out of memory");
+    }
+    ingest_job job = { data, work, &lim, parts, nparts };
+    dt_child_limits cl = {
+        .memory = lim.memory,
+        .cpu_seconds = lim.cpu_seconds,
+        .timeout_seconds = lim.timeout_seconds,
+        .fsize = lim.max_entry ? lim.max_entry + (1u << 20) : 0,
+    };
+    dt_error err = { 0 };
+    dt_status rc = dt_limited_call(&cl, ingest_in_child, &job, in, sizeof *in, NULL, &err);
+    dt_blob_remove_dir(work);
+    /* The child moved what it filed; the rest of the received files go. */
+    for (int i = 0; i < nparts; i++)
+        dt_spool_abort(&parts[i].spool);
+    enum MHD_Result ret;
+    if (rc != DT_OK)
+        ret = dt_http_error(r, rc == DT_ERR_CORRUPT || rc == DT_ERR_NOMEM ? 413 : 500,
+                            rc == DT_ERR_CORRUPT || rc == DT_ERR_NOMEM ? "too_large" : "internal",
+                            "reading the symbol files %s", err.message);
+    else if (in->nstored == 0)
+        ret = dt_http_error(r, in->first.http ? in->first.http : 415,
+                            in->first.http ? in->first.code : "unsupported_media_type", "%s",
+                            in->first.http ? in->first.err.message : "the archive holds no PDB, PE or Breakpad file");
+    else
+        ret = reply_stored(r, in);
+    free(in);
+    return ret;
 }
 
 enum MHD_Result dt_api_symbols(dt_request *r)
 {
-    int get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
     if (strcmp(r->method, "POST") == 0) {
         if (!r->symbols)
             return dt_http_error(r, 400, "bad_request", "no upload body");

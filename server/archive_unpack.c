@@ -1,148 +1,364 @@
 /*
  * archive_unpack.c — see archive_unpack.h.
  *
- * libarchive detects the container and its compression; the "raw" format is
- * enabled too, so a bare x.dmp.gz (a compressed file that is no archive) reads
- * as one entry.  Entries are streamed into spools (hashed while written), so
- * memory stays small whatever the sizes; the ratio limit is checked against
- * the packed size as bytes come out, stopping a bomb early.
+ * The walk (archive_walk.c) streams entries into spools (hashed while
+ * written), so memory stays small whatever the sizes; an entry is kept only
+ * if its first bytes sniff as a dump not yet found, and a kept dump must
+ * pass the same minimum structure check as a direct upload (blob.h).
  */
 #include "archive_unpack.h"
 
-#include <archive.h>
-#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
+#include "archive_walk.h"
 #include "blob.h"
+#include "limited_child.h"
 
-static void entry_name(struct archive_entry *e, char *out, size_t len)
+void dt_unpack_limits_from_config(dt_unpack_limits *lim, const dt_server_config *cfg)
 {
-    const char *p = archive_entry_pathname(e);
-    if (!p)
-        p = "";
-    const char *base = p;
-    for (const char *q = p; *q; q++)
-        if (*q == '/' || *q == '\\')
-            base = q + 1;
-    size_t j = 0;
-    for (const char *q = base; *q && j + 1 < len; q++) {
-        unsigned char c = (unsigned char)*q;
-        out[j++] = (c >= 0x20 && c < 0x7f && c != '"' && c != ';') ? (char)c : '_';
+    memset(lim, 0, sizeof *lim);
+    lim->max_total = cfg->max_unpacked_size;
+    lim->max_entries = cfg->max_archive_entries;
+    lim->max_ratio = cfg->max_archive_ratio;
+    lim->max_entry = cfg->max_part_size;
+    lim->max_entry_ratio = cfg->max_entry_ratio;
+    lim->max_nesting = cfg->max_archive_nesting;
+    lim->memory = cfg->unpack_memory;
+    lim->cpu_seconds = cfg->unpack_cpu;
+    lim->timeout_seconds = cfg->unpack_timeout;
+    lim->min_free = cfg->min_free_space;
+}
+
+static dt_walk_limits walk_limits(const dt_unpack_limits *l)
+{
+    dt_walk_limits w = {
+        .max_total = l->max_total,
+        .max_entry = l->max_entry,
+        .max_entries = l->max_entries,
+        .max_ratio = l->max_ratio,
+        .max_entry_ratio = l->max_entry_ratio,
+        .max_nesting = l->max_nesting ? l->max_nesting : DT_UNPACK_DEFAULT_NESTING,
+    };
+    return w;
+}
+
+static dt_child_limits child_limits(const dt_unpack_limits *l)
+{
+    dt_child_limits c = {
+        .memory = l->memory,
+        .cpu_seconds = l->cpu_seconds,
+        .timeout_seconds = l->timeout_seconds,
+        /* One spool per entry: no file may outgrow an entry (plus slack
+         * for the write that crosses the limit, which the walk refuses). */
+        .fsize = l->max_entry ? l->max_entry + (1u << 20) : 0,
+        .cancelled = l->cancelled,
+        .cancel_arg = l->cancel_arg,
+    };
+    return c;
+}
+
+/* A private directory for one child's spools: removed afterwards, so a
+ * child killed mid-entry leaves nothing. */
+static dt_status make_work_dir(const char *data_dir, char *out, size_t len, dt_error *err)
+{
+    snprintf(out, len, "%s/tmp/unpack-XXXXXX", data_dir);
+    if (!mkdtemp(out))
+        return dt_error_set(err, DT_ERR_IO, "cannot create a work directory: %s", strerror(errno));
+    return DT_OK;
+}
+
+static void remove_work_dir(const char *dir)
+{
+    dt_blob_remove_dir(dir);
+}
+
+/* ---- finding the dumps (runs in the child) ---- */
+
+typedef struct {
+    const char *data_dir, *work_dir;
+    const dt_unpack_limits *lim;
+    dt_spool sp;
+    bool open, kept_kind_known;
+    char name[256];
+    dt_file_rec out[2];
+    int nout;
+    bool have_user, have_kernel;
+    char rejected[200];       /* why the last dump-looking entry was not kept */
+} find_ctx;
+
+static dt_status find_begin(void *c, const char *name, bool raw, bool *want, dt_error *err)
+{
+    find_ctx *f = c;
+    (void)raw;
+    snprintf(f->name, sizeof f->name, "%s", name);
+    if (dt_spool_open_in(&f->sp, f->work_dir, f->lim->min_free, err) != DT_OK)
+        return DT_ERR_IO;
+    f->open = true;
+    f->kept_kind_known = false;
+    *want = true;
+    return DT_OK;
+}
+
+static bool wanted_kind(find_ctx *f, dt_file_kind k)
+{
+    return (k == DT_KIND_MINIDUMP && !f->have_user)
+        || ((k == DT_KIND_KERNEL64 || k == DT_KIND_KERNEL32) && !f->have_kernel);
+}
+
+static dt_status find_data(void *c, const void *buf, size_t len, bool *want, dt_error *err)
+{
+    find_ctx *f = c;
+    dt_error serr = { 0 };
+    if (dt_spool_write(&f->sp, buf, len, &serr) != DT_OK)
+        return dt_error_set(err, serr.code == DT_ERR_NOMEM ? DT_ERR_IO : serr.code, "%s", serr.message);
+    if (!f->kept_kind_known && f->sp.head_len >= DT_SNIFF_BYTES) {
+        f->kept_kind_known = true;
+        if (!wanted_kind(f, dt_spool_kind(&f->sp))) {
+            *want = false; /* the rest is counted by the walk, not kept */
+            dt_spool_abort(&f->sp);
+            f->open = false;
+        }
     }
-    out[j] = 0;
+    return DT_OK;
+}
+
+static dt_status find_end(void *c, bool complete, dt_error *err)
+{
+    find_ctx *f = c;
+    if (!f->open)
+        return DT_OK;
+    f->open = false;
+    dt_file_kind k = dt_spool_kind(&f->sp);
+    if (!complete || !wanted_kind(f, k)) {
+        dt_spool_abort(&f->sp);
+        return DT_OK;
+    }
+    dt_error cerr = { 0 };
+    if (dt_dump_check(k, f->sp.head, f->sp.head_len, f->sp.size, &cerr) != DT_OK) {
+        snprintf(f->rejected, sizeof f->rejected, "%s%s%s", f->name, f->name[0] ? ": " : "", cerr.message);
+        dt_spool_abort(&f->sp);
+        return DT_OK;
+    }
+    dt_file_rec *r = &f->out[f->nout];
+    memset(r, 0, sizeof *r);
+    snprintf(r->role, sizeof r->role, "%s", k == DT_KIND_MINIDUMP ? "user" : "kernel");
+    snprintf(r->kind, sizeof r->kind, "%s", dt_file_kind_name(k));
+    snprintf(r->name, sizeof r->name, "%s", f->name);
+    r->size = f->sp.size;
+    if (dt_spool_commit(&f->sp, f->data_dir, r->sha256, err) != DT_OK)
+        return DT_ERR_IO;
+    f->nout++;
+    if (k == DT_KIND_MINIDUMP)
+        f->have_user = true;
+    else
+        f->have_kernel = true;
+    return DT_OK;
+}
+
+static bool find_done(void *c)
+{
+    find_ctx *f = c;
+    return f->have_user && f->have_kernel;
+}
+
+typedef struct {
+    const char *data_dir, *work_dir, *archive;
+    const dt_unpack_limits *lim;
+} unpack_job;
+
+typedef struct {
+    dt_file_rec files[2];
+    int n;
+} unpack_result;
+
+static dt_status unpack_in_child(void *arg, void *out, dt_error *err)
+{
+    const unpack_job *j = arg;
+    unpack_result *res = out;
+    find_ctx *f = calloc(1, sizeof *f);
+    if (!f)
+        return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+    f->data_dir = j->data_dir;
+    f->work_dir = j->work_dir;
+    f->lim = j->lim;
+    dt_spool_init(&f->sp);
+    dt_walk_limits wl = walk_limits(j->lim);
+    dt_walk_hooks h = { find_begin, find_data, find_end, find_done };
+    dt_status rc = dt_archive_walk(j->archive, &wl, &h, f, NULL, err);
+    if (f->open)
+        dt_spool_abort(&f->sp);
+    /* Damage after a dump was found: keep what was found. */
+    if (rc == DT_ERR_FORMAT && f->nout > 0)
+        rc = DT_OK;
+    if (rc == DT_OK && f->nout == 0)
+        rc = f->rejected[0] ? dt_error_set(err, DT_ERR_FORMAT, "the archive holds no usable dump (%s)", f->rejected)
+                            : dt_error_set(err, DT_ERR_FORMAT, "the archive holds no minidump or kernel dump");
+    if (rc == DT_OK) {
+        memcpy(res->files, f->out, sizeof res->files);
+        res->n = f->nout;
+    }
+    free(f);
+    return rc;
+}
+
+dt_status dt_archive_unpack_ex(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,
+                               dt_file_rec *out, int *nout, bool *cancelled, dt_error *err)
+{
+    *nout = 0;
+    char work[1200];
+    if (make_work_dir(data_dir, work, sizeof work, err) != DT_OK)
+        return DT_ERR_IO;
+    unpack_job j = { data_dir, work, archive_path, limits };
+    unpack_result res = { 0 };
+    dt_child_limits cl = child_limits(limits);
+    dt_error cerr = { 0 };
+    dt_status rc = dt_limited_call(&cl, unpack_in_child, &j, &res, sizeof res, cancelled, &cerr);
+    remove_work_dir(work);
+    if (rc != DT_OK) {
+        /* The child's own messages are complete sentences; a limit that
+         * ended it says what the unpacking did. */
+        bool own = strncmp(cerr.message, "the archive", 11) == 0 || strncmp(cerr.message, "cannot", 6) == 0;
+        return dt_error_set(err, rc, "%s%s", own ? "" : "unpacking ", cerr.message);
+    }
+    memcpy(out, res.files, sizeof res.files);
+    *nout = res.n;
+    return DT_OK;
 }
 
 dt_status dt_archive_unpack(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,
                             dt_file_rec *out, int *nout, dt_error *err)
 {
-    *nout = 0;
-    struct stat st;
-    if (stat(archive_path, &st) != 0)
-        return dt_error_set(err, DT_ERR_IO, "archive blob is missing");
-    uint64_t packed = (uint64_t)st.st_size;
-    uint64_t ratio_cap = packed * limits->max_ratio;
-    if (ratio_cap < (1u << 20))
-        ratio_cap = 1u << 20;
-    struct archive *a = archive_read_new();
-    if (!a)
-        return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
-    archive_read_support_format_raw(a);
-    if (archive_read_open_filename(a, archive_path, 64 * 1024) != ARCHIVE_OK) {
-        dt_error_set(err, DT_ERR_FORMAT, "cannot read the archive: %s", archive_error_string(a));
-        archive_read_free(a);
-        return DT_ERR_FORMAT;
+    return dt_archive_unpack_ex(data_dir, archive_path, limits, out, nout, NULL, err);
+}
+
+/* ---- inflating a .dmp.gz (runs in the child) ---- */
+
+typedef struct {
+    const char *gz, *target;
+    const dt_unpack_limits *lim;
+    int fd;
+    uint64_t size, unchecked;
+    uint8_t head[DT_SPOOL_HEAD];
+    size_t head_len;
+    bool began;
+} inflate_ctx;
+
+typedef struct {
+    uint64_t size;
+} inflate_result;
+
+static dt_status inflate_begin(void *c, const char *name, bool raw, bool *want, dt_error *err)
+{
+    inflate_ctx *f = c;
+    (void)name;
+    if (!raw || f->began)
+        return dt_error_set(err, DT_ERR_FORMAT, "the compressed dump holds an archive, not one dump");
+    f->began = true;
+    *want = true;
+    return DT_OK;
+}
+
+static dt_status inflate_data(void *c, const void *buf, size_t len, bool *want, dt_error *err)
+{
+    inflate_ctx *f = c;
+    (void)want;
+    if (f->head_len < sizeof f->head) {
+        size_t n = sizeof f->head - f->head_len < len ? sizeof f->head - f->head_len : len;
+        memcpy(f->head + f->head_len, buf, n);
+        f->head_len += n;
     }
-    dt_status rc = DT_OK;
-    uint64_t total = 0;
-    unsigned entries = 0;
-    int have_user = 0, have_kernel = 0;
-    struct archive_entry *e;
-    char buf[64 * 1024];
-    for (;;) {
-        int r = archive_read_next_header(a, &e);
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-            if (have_user || have_kernel)
-                break; /* keep what was found before the damage */
-            rc = dt_error_set(err, DT_ERR_FORMAT, "cannot read the archive: %s", archive_error_string(a));
-            break;
-        }
-        if (++entries > limits->max_entries) {
-            rc = dt_error_set(err, DT_ERR_CORRUPT, "the archive has more than %u entries", limits->max_entries);
-            break;
-        }
-        mode_t type = archive_entry_filetype(e);
-        if (type != 0 && type != AE_IFREG)
-            continue;
-        dt_spool sp;
-        dt_error serr = { 0 };
-        if (dt_spool_open(&sp, data_dir, &serr) != DT_OK) {
-            rc = dt_error_set(err, DT_ERR_IO, "%s", serr.message);
-            break;
-        }
-        int wanted = -1; /* unknown until the head is seen */
-        for (;;) {
-            la_ssize_t n = archive_read_data(a, buf, sizeof buf);
-            if (n == 0)
-                break;
-            if (n < 0) {
-                rc = dt_error_set(err, DT_ERR_FORMAT, "cannot unpack %s: %s",
-                                  archive_entry_pathname(e) ? archive_entry_pathname(e) : "entry",
-                                  archive_error_string(a));
-                break;
-            }
-            total += (uint64_t)n;
-            if (total > limits->max_total || total > ratio_cap) {
-                rc = dt_error_set(err, DT_ERR_CORRUPT,
-                                  "the archive unpacks to more than %s (%llu bytes)",
-                                  total > limits->max_total ? "the size limit" : "the ratio limit",
-                                  (unsigned long long)(total > limits->max_total ? limits->max_total : ratio_cap));
-                break;
-            }
-            if (dt_spool_write(&sp, buf, (size_t)n, &serr) != DT_OK) {
-                rc = dt_error_set(err, DT_ERR_IO, "%s", serr.message);
-                break;
-            }
-            if (wanted < 0 && sp.head_len >= DT_SNIFF_BYTES) {
-                dt_file_kind k = dt_spool_kind(&sp);
-                wanted = (k == DT_KIND_MINIDUMP && !have_user)
-                      || ((k == DT_KIND_KERNEL64 || k == DT_KIND_KERNEL32) && !have_kernel);
-                if (!wanted)
-                    break;
-            }
-        }
-        if (rc != DT_OK || wanted != 1) {
-            dt_spool_abort(&sp);
-            if (rc != DT_OK)
-                break;
-            continue;
-        }
-        dt_file_kind k = dt_spool_kind(&sp);
-        dt_file_rec *f = &out[*nout];
-        memset(f, 0, sizeof *f);
-        snprintf(f->role, sizeof f->role, "%s", k == DT_KIND_MINIDUMP ? "user" : "kernel");
-        snprintf(f->kind, sizeof f->kind, "%s", dt_file_kind_name(k));
-        entry_name(e, f->name, sizeof f->name);
-        f->size = sp.size;
-        if (dt_spool_commit(&sp, data_dir, f->sha256, &serr) != DT_OK) {
-            rc = dt_error_set(err, DT_ERR_IO, "%s", serr.message);
-            break;
-        }
-        (*nout)++;
-        if (k == DT_KIND_MINIDUMP)
-            have_user = 1;
-        else
-            have_kernel = 1;
-        if (have_user && have_kernel)
-            break;
+    /* The same free-space rule as a spool: checked as bytes are written. */
+    f->unchecked += len;
+    if (f->lim->min_free && f->unchecked >= DT_SPOOL_FREE_CHECK) {
+        f->unchecked = 0;
+        struct statvfs v;
+        if (fstatvfs(f->fd, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < f->lim->min_free + len)
+            return dt_error_set(err, DT_ERR_IO, "not enough free space on the server (%llu bytes are kept free)",
+                                (unsigned long long)f->lim->min_free);
     }
-    archive_read_free(a);
-    if (rc == DT_OK && *nout == 0)
-        rc = dt_error_set(err, DT_ERR_FORMAT, "the archive holds no minidump or kernel dump");
-    return rc;
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(f->fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return dt_error_set(err, DT_ERR_IO, "cannot write the inflated dump: %s", strerror(errno));
+        }
+        p += w;
+        len -= (size_t)w;
+        f->size += (uint64_t)w;
+    }
+    return DT_OK;
+}
+
+static dt_status inflate_end(void *c, bool complete, dt_error *err)
+{
+    (void)c;
+    (void)complete;
+    (void)err;
+    return DT_OK;
+}
+
+static dt_status inflate_in_child(void *arg, void *out, dt_error *err)
+{
+    inflate_ctx *f = arg;
+    inflate_result *res = out;
+    f->fd = open(f->target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (f->fd < 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot open %s: %s", f->target, strerror(errno));
+    dt_walk_limits wl = walk_limits(f->lim);
+    wl.max_entries = 1;
+    dt_walk_hooks h = { inflate_begin, inflate_data, inflate_end, NULL };
+    dt_status rc = dt_archive_walk(f->gz, &wl, &h, f, NULL, err);
+    close(f->fd);
+    if (rc != DT_OK)
+        return rc;
+    dt_file_kind k = dt_sniff(f->head, f->head_len);
+    if (!dt_file_kind_is_dump(k))
+        return dt_error_set(err, DT_ERR_FORMAT, "the compressed file holds no dump");
+    if (dt_dump_check(k, f->head, f->head_len, f->size, err) != DT_OK)
+        return err ? err->code : DT_ERR_FORMAT;
+    res->size = f->size;
+    return DT_OK;
+}
+
+dt_status dt_unpack_input(const char *data_dir, const dt_file_rec *f, const dt_unpack_limits *limits, char *path,
+                          size_t path_len, uint64_t *size, bool *temp, bool *cancelled, dt_error *err)
+{
+    *temp = false;
+    if (cancelled)
+        *cancelled = false;
+    char blob[1200];
+    if (dt_blob_path(data_dir, f->sha256, blob, sizeof blob) != 0)
+        return dt_error_set(err, DT_ERR_ARG, "bad blob name");
+    size_t kl = strlen(f->kind);
+    if (kl < 5 || strcmp(f->kind + kl - 5, "+gzip") != 0) {
+        snprintf(path, path_len, "%s", blob);
+        *size = f->size;
+        return DT_OK;
+    }
+    snprintf(path, path_len, "%s/tmp/inflated-XXXXXX", data_dir);
+    int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot create a temp file: %s", strerror(errno));
+    close(fd);
+    inflate_ctx c = { .gz = blob, .target = path, .lim = limits, .fd = -1, .unchecked = DT_SPOOL_FREE_CHECK };
+    inflate_result res = { 0 };
+    dt_child_limits cl = child_limits(limits);
+    dt_error cerr = { 0 };
+    dt_status rc = dt_limited_call(&cl, inflate_in_child, &c, &res, sizeof res, cancelled, &cerr);
+    if (rc != DT_OK) {
+        unlink(path);
+        return dt_error_set(err, rc, "inflating %s: %s", f->name[0] ? f->name : "the compressed dump", cerr.message);
+    }
+    *size = res.size;
+    *temp = true;
+    return DT_OK;
 }

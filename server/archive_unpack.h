@@ -1,26 +1,65 @@
 /*
  * archive_unpack.h — finding the user and kernel dump inside an uploaded
  * archive (zip, 7z, tar with any compression, or one gzip/xz/zstd/bzip2
- * compressed dump), with limits against archive bombs.
+ * compressed dump), and inflating a gzip-compressed dump for analysis, with
+ * limits against archive bombs.
+ *
+ * Both run the walk (archive_walk.h) in a limited child (limited_child.h):
+ * the decoders' memory is capped by RLIMIT_AS, their time by CPU seconds and
+ * a wall clock, what they write by RLIMIT_FSIZE and the walk's byte and
+ * ratio limits, and the disk's free space is checked as bytes are written.
+ * The child works in its own directory under DATA_DIR/tmp, removed
+ * afterwards whatever happened, so a killed child leaves nothing behind.
  */
 #ifndef DT_SERVER_ARCHIVE_UNPACK_H
 #define DT_SERVER_ARCHIVE_UNPACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "store.h"
 
 typedef struct {
-    uint64_t max_total;      /* bytes unpacked over all entries */
-    unsigned max_entries;    /* entries looked at */
-    unsigned max_ratio;      /* unpacked bytes per packed byte */
+    uint64_t max_total;       /* bytes unpacked over all entries, kept or skipped */
+    unsigned max_entries;     /* entries looked at */
+    unsigned max_ratio;       /* unpacked bytes per packed byte, whole archive */
+    /* The rest: 0 means "none" (nesting: the default of 2). */
+    uint64_t max_entry;       /* bytes of one entry (--max-part-size) */
+    unsigned max_entry_ratio; /* unpacked : compressed, one entry */
+    unsigned max_nesting;     /* compression layers */
+    uint64_t memory;          /* the child's address space beyond what it inherits */
+    unsigned cpu_seconds;     /* the child's CPU time */
+    unsigned timeout_seconds; /* the child's wall clock */
+    uint64_t min_free;        /* free space kept on the data disk */
+    bool (*cancelled)(void *arg); /* drain: true kills the child */
+    void *cancel_arg;
 } dt_unpack_limits;
+
+#define DT_UNPACK_DEFAULT_NESTING 2
+
+/* The limits the server was configured with (cancel fields left NULL). */
+void dt_unpack_limits_from_config(dt_unpack_limits *lim, const dt_server_config *cfg);
 
 /* Streams the archive's entries; the first minidump becomes the "user" file
  * and the first kernel dump the "kernel" file, each stored as a blob under
- * data_dir.  Other entries are skipped.  out must hold 2 records.  Fails
- * (DT_ERR_FORMAT) if no dump is found, DT_ERR_CORRUPT on a limit. */
+ * data_dir.  Other entries are skipped (but their bytes count).  out must
+ * hold 2 records.  DT_ERR_FORMAT if no usable dump is found or the archive
+ * cannot be read, DT_ERR_CORRUPT on a limit, DT_ERR_NOMEM at the memory
+ * limit, DT_ERR_IO if the child could not run (or was cancelled:
+ * *cancelled, may be NULL). */
 dt_status dt_archive_unpack(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,
                             dt_file_rec *out, int *nout, dt_error *err);
+dt_status dt_archive_unpack_ex(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,
+                               dt_file_rec *out, int *nout, bool *cancelled, dt_error *err);
+
+/* The file the analyzer reads for a stored dump f: its blob, or — for a
+ * gzip-compressed dump (kind "…+gzip") — that dump inflated under the same
+ * limits into DATA_DIR/tmp (*temp set: the caller unlinks path when the
+ * analysis is over).  The inflated bytes are the server's, so they count
+ * against the data disk's free space, not the analyzer's output limit.
+ * *size gets the size the analyzer sees. */
+dt_status dt_unpack_input(const char *data_dir, const dt_file_rec *f, const dt_unpack_limits *limits, char *path,
+                          size_t path_len, uint64_t *size, bool *temp, bool *cancelled, dt_error *err);
 
 #endif

@@ -70,6 +70,12 @@ int dt_blob_clean_tmp(const char *data_dir)
     return 0;
 }
 
+void dt_blob_remove_dir(const char *dir)
+{
+    remove_tree(dir, 0);
+    rmdir(dir);
+}
+
 int dt_blob_path(const char *data_dir, const char *sha256, char *out, size_t len)
 {
     if (!sha256 || strlen(sha256) != 64 || strspn(sha256, "0123456789abcdef") != 64)
@@ -130,8 +136,17 @@ void dt_spool_init(dt_spool *sp)
 
 dt_status dt_spool_open(dt_spool *sp, const char *data_dir, dt_error *err)
 {
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s/tmp", data_dir);
+    return dt_spool_open_in(sp, tmp, 0, err);
+}
+
+dt_status dt_spool_open_in(dt_spool *sp, const char *tmp_dir, uint64_t min_free, dt_error *err)
+{
     dt_spool_init(sp);
-    snprintf(sp->tmp_path, sizeof sp->tmp_path, "%s/tmp/part-XXXXXX", data_dir);
+    sp->min_free = min_free;
+    sp->unchecked = DT_SPOOL_FREE_CHECK; /* check at the first write */
+    snprintf(sp->tmp_path, sizeof sp->tmp_path, "%s/part-XXXXXX", tmp_dir);
     sp->fd = mkostemp(sp->tmp_path, O_CLOEXEC);
     if (sp->fd < 0)
         return dt_error_set(err, DT_ERR_IO, "cannot create a temp file: %s", strerror(errno));
@@ -151,6 +166,16 @@ dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *e
         size_t n = DT_SPOOL_HEAD - sp->head_len < len ? DT_SPOOL_HEAD - sp->head_len : len;
         memcpy(sp->head + sp->head_len, data, n);
         sp->head_len += n;
+    }
+    if (sp->min_free) {
+        sp->unchecked += len;
+        if (sp->unchecked >= DT_SPOOL_FREE_CHECK) {
+            sp->unchecked = 0;
+            struct statvfs v;
+            if (fstatvfs(sp->fd, &v) == 0 && (uint64_t)v.f_bavail * v.f_frsize < sp->min_free + len)
+                return dt_error_set(err, DT_ERR_NOMEM, "not enough free space on the server (%llu bytes are kept free)",
+                                    (unsigned long long)sp->min_free);
+        }
     }
     EVP_DigestUpdate(sp->md, data, len);
     const char *p = data;
@@ -276,4 +301,34 @@ void dt_spool_abort(dt_spool *sp)
     if (sp->md)
         EVP_MD_CTX_free(sp->md);
     sp->md = NULL;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+dt_status dt_dump_check(dt_file_kind kind, const uint8_t *head, size_t head_len, uint64_t size, dt_error *err)
+{
+    if (kind == DT_KIND_MINIDUMP) {
+        /* MINIDUMP_HEADER: Signature, Version, NumberOfStreams,
+         * StreamDirectoryRva, CheckSum, TimeDateStamp, Flags (32 bytes);
+         * each directory entry is 12 bytes. */
+        if (size < 32 || head_len < 32)
+            return dt_error_set(err, DT_ERR_TRUNCATED, "the minidump is %llu bytes: shorter than its header",
+                                (unsigned long long)size);
+        uint32_t nstreams = le32(head + 8), rva = le32(head + 12);
+        if (nstreams == 0)
+            return dt_error_set(err, DT_ERR_FORMAT, "the minidump has no streams");
+        if (rva < 32 || (uint64_t)rva + (uint64_t)nstreams * 12 > size)
+            return dt_error_set(err, DT_ERR_TRUNCATED, "the minidump's stream directory lies outside the file");
+        return DT_OK;
+    }
+    if (kind == DT_KIND_KERNEL64 || kind == DT_KIND_KERNEL32) {
+        uint64_t header = kind == DT_KIND_KERNEL64 ? 8192 : 4096;
+        if (size < header)
+            return dt_error_set(err, DT_ERR_TRUNCATED, "the kernel dump is %llu bytes: shorter than its %llu-byte header",
+                                (unsigned long long)size, (unsigned long long)header);
+    }
+    return DT_OK;
 }

@@ -37,12 +37,18 @@ typedef struct {
     size_t head_len;
     int sealed;             /* hash final and data fsync'ed */
     char sha256[65];        /* valid once sealed */
+    uint64_t min_free;      /* writes fail (DT_ERR_NOMEM) once the disk has less
+                               free space than this; 0: not checked */
+    uint64_t unchecked;     /* bytes written since free space was last checked */
 } dt_spool;
 
 /* Creates data_dir, data_dir/tmp and data_dir/blobs. */
 dt_status dt_blob_prepare_dirs(const char *data_dir, dt_error *err);
 /* Removes everything in data_dir/tmp (half-received files of a dead server). */
 int dt_blob_clean_tmp(const char *data_dir);
+/* Removes a directory under data_dir/tmp and what it holds (a child's work
+ * directory). */
+void dt_blob_remove_dir(const char *dir);
 /* data_dir/blobs/ab/cdef…; 0 ok, -1 if sha is not 64 hex digits. */
 int dt_blob_path(const char *data_dir, const char *sha256, char *out, size_t len);
 /* Unlinks a blob (ignores a missing one). */
@@ -56,8 +62,13 @@ void dt_blob_unlock(int lock_fd);
 /* Free bytes on the data disk, or UINT64_MAX if unknown. */
 uint64_t dt_blob_free_space(const char *data_dir);
 
-/* Starts receiving a file; sp must be released by commit or abort. */
+/* Starts receiving a file in data_dir/tmp; sp must be released by commit or
+ * abort.  min_free (bytes, 0: none) is the free space the disk must keep:
+ * it is checked at the first write and then every DT_SPOOL_FREE_CHECK bytes,
+ * on the bytes as written (inflated), so no path can fill the disk. */
 dt_status dt_spool_open(dt_spool *sp, const char *data_dir, dt_error *err);
+dt_status dt_spool_open_in(dt_spool *sp, const char *tmp_dir, uint64_t min_free, dt_error *err);
+#define DT_SPOOL_FREE_CHECK (16u << 20)
 dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *err);
 /* The kind sniffed from the first bytes (dumps, archives, tar by "ustar"). */
 dt_file_kind dt_spool_kind(const dt_spool *sp);
@@ -76,5 +87,13 @@ dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], d
  * only when fd is -1 (dt_spool_init). */
 void dt_spool_abort(dt_spool *sp);
 void dt_spool_init(dt_spool *sp);
+
+/* Whether a received dump is plausibly one, before it is accepted: a
+ * minidump needs its 32-byte header and a stream directory of at least one
+ * entry inside the file; a kernel dump its header page (8 KiB for 64-bit, 4
+ * KiB for 32-bit).  head holds the file's first bytes (>= 32 when size
+ * allows), size its full size.  DT_OK, or DT_ERR_TRUNCATED / DT_ERR_FORMAT
+ * with a message safe to show.  Other kinds pass. */
+dt_status dt_dump_check(dt_file_kind kind, const uint8_t *head, size_t head_len, uint64_t size, dt_error *err);
 
 #endif

@@ -53,20 +53,37 @@ static int tmp_files(void)
 
 static dt_upload *begin(const char *encoding, uint64_t part_limit)
 {
-    dt_upload_limits lim = { dir, part_limit, 1ull << 30 };
-    int status = 0;
-    const char *code = NULL;
-    char msg[300];
-    dt_upload *u = dt_upload_begin(NULL, &lim, "application/octet-stream", encoding, NULL, &status, &code, msg,
-                                   sizeof msg);
-    ck_assert_msg(u != NULL, "begin: %s", msg);
+    dt_upload_limits lim = { .data_dir = dir, .max_part_size = part_limit, .max_request_size = 1ull << 30 };
+    dt_refusal why = { 0 };
+    dt_upload *u = dt_upload_begin(NULL, &lim, "application/octet-stream", encoding, NULL, &why);
+    ck_assert_msg(u != NULL, "begin: %s", why.err.message);
     return u;
+}
+
+/* The refusal as status, code and message (upload.h: dt_upload_refusal). */
+static void upload_error(const dt_upload *u, int *status, const char **code, const char **msg)
+{
+    const dt_refusal *r = dt_upload_refusal(u);
+    *status = (int)r->http;
+    *code = r->code;
+    *msg = r->err.message;
+}
+
+/* 0 ok, -1 refused (the dt_status API seen as the assertions below read it). */
+static int finish(dt_upload *u, dt_upload_new *out, int *lock)
+{
+    return dt_upload_finish(u, out, lock) == DT_OK ? 0 : -1;
+}
+
+static int feed(dt_upload *u, const char *data, size_t len)
+{
+    return dt_upload_feed(u, data, len) == DT_OK ? 0 : -1;
 }
 
 static void feed_chunks(dt_upload *u, const unsigned char *data, size_t len, size_t chunk)
 {
     for (size_t off = 0; off < len; off += chunk)
-        if (dt_upload_feed(u, (const char *)data + off, len - off < chunk ? len - off : chunk) != 0)
+        if (feed(u, (const char *)data + off, len - off < chunk ? len - off : chunk) != 0)
             return;
 }
 
@@ -80,7 +97,7 @@ START_TEST(raw_body_is_hashed_and_stored)
     feed_chunks(u, data, len, 1000);
     dt_upload_new out;
     int lock = -1;
-    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), 0);
+    ck_assert_int_eq(finish(u, &out, &lock), 0);
     ck_assert_int_ge(lock, 0);
     dt_blob_unlock(lock);
     ck_assert_int_eq(out.nfiles, 1);
@@ -121,7 +138,7 @@ START_TEST(gzip_body_is_decoded)
     feed_chunks(u, gz, gzlen, 777);
     dt_upload_new out;
     int lock = -1;
-    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), 0);
+    ck_assert_int_eq(finish(u, &out, &lock), 0);
     ck_assert_int_ge(lock, 0);
     dt_blob_unlock(lock);
     ck_assert_str_eq(out.files[0].role, "kernel");
@@ -147,8 +164,8 @@ START_TEST(limits_and_unknown_content_leave_nothing)
     const char *code, *msg;
     dt_upload_new out;
     int lock = -1;
-    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), -1);
-    dt_upload_error(u, &status, &code, &msg);
+    ck_assert_int_eq(finish(u, &out, &lock), -1);
+    upload_error(u, &status, &code, &msg);
     ck_assert_int_eq(status, 413);
     ck_assert_str_eq(code, "too_large");
     ck_assert_int_eq(tmp_files(), 0); /* removed at once, before the body ends */
@@ -156,32 +173,31 @@ START_TEST(limits_and_unknown_content_leave_nothing)
 
     u = begin(NULL, 1 << 20);
     static const char text[] = "this is not a dump, and it is long enough to be sniffed properly..........";
-    ck_assert_int_eq(dt_upload_feed(u, text, sizeof text - 1), 0);
-    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), -1);
-    dt_upload_error(u, &status, &code, &msg);
+    ck_assert_int_eq(feed(u, text, sizeof text - 1), 0);
+    ck_assert_int_eq(finish(u, &out, &lock), -1);
+    upload_error(u, &status, &code, &msg);
     ck_assert_int_eq(status, 415);
     ck_assert_str_eq(code, "unsupported_media_type");
     ck_assert_int_eq(tmp_files(), 0);
     dt_upload_free(u);
 
     u = begin(NULL, 1 << 20);
-    ck_assert_int_eq(dt_upload_finish(u, &out, &lock), -1);
-    dt_upload_error(u, &status, &code, &msg);
+    ck_assert_int_eq(finish(u, &out, &lock), -1);
+    upload_error(u, &status, &code, &msg);
     ck_assert_int_eq(status, 400);
     dt_upload_free(u);
 
     u = begin("gzip", 1 << 20);
-    ck_assert_int_eq(dt_upload_feed(u, "\x1f\x8b\x08\x00garbage-garbage", 19), -1);
-    dt_upload_error(u, &status, &code, &msg);
+    ck_assert_int_eq(feed(u, "\x1f\x8b\x08\x00garbage-garbage", 19), -1);
+    upload_error(u, &status, &code, &msg);
     ck_assert_int_eq(status, 400);
     dt_upload_free(u);
     ck_assert_int_eq(tmp_files(), 0);
 
-    int st2;
-    const char *c2;
-    char m2[300];
-    dt_upload_limits lim = { dir, 1, 1 };
-    ck_assert_ptr_null(dt_upload_begin(NULL, &lim, NULL, "br", NULL, &st2, &c2, m2, sizeof m2));
+    dt_refusal why = { 0 };
+    dt_upload_limits lim = { .data_dir = dir, .max_part_size = 1, .max_request_size = 1 };
+    ck_assert_ptr_null(dt_upload_begin(NULL, &lim, NULL, "br", NULL, &why));
+    int st2 = (int)why.http;
     ck_assert_int_eq(st2, 415);
     free(data);
     remove_dir();
@@ -225,7 +241,7 @@ START_TEST(archive_unpack_finds_the_pair)
     const char *files[] = { dt_test_data("expected/rizin__triage_x64.dbt.txt"),
                             dt_test_data("kernel/rizin__triage_x64.dmp"), dt_test_data("user/rizin__calc.dmp") };
     write_tar_gz(path, names, files, 3, 0);
-    dt_unpack_limits lim = { 1ull << 30, 64, 200 };
+    dt_unpack_limits lim = { .max_total = 1ull << 30, .max_entries = 64, .max_ratio = 200 };
     dt_file_rec out[2];
     int n = 0;
     dt_error err = { 0 };

@@ -1,12 +1,12 @@
 /*
- * symbol_store.c — see symbol_store.h.
+ * symbol_filing.c — see symbol_filing.h.
  *
  * Re-symbolication looks for reports that name an uploaded identity: SQL's
  * instr() narrows the candidates to reports whose text holds the id (cheap,
  * no JSON parsing), then each candidate is parsed and its modules checked
  * exactly, so a report that merely mentions the id elsewhere is not queued.
  */
-#include "symbol_store.h"
+#include "symbol_filing.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,6 +23,7 @@
 #include "secrets.h"
 #include "store_internal.h"
 #include "symbols/symsrv.h"
+#include "utf8.h"
 
 #define MAX_REQUEUE 10000
 
@@ -34,7 +35,7 @@ static int has_suffix(const char *s, const char *suffix)
     return n > m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-int dt_symbol_sniff(const uint8_t *head, size_t len)
+int dt_symbol_filing_sniff(const uint8_t *head, size_t len)
 {
     if (len >= sizeof pdb_magic - 1 && memcmp(head, pdb_magic, sizeof pdb_magic - 1) == 0)
         return 1;
@@ -43,7 +44,7 @@ int dt_symbol_sniff(const uint8_t *head, size_t len)
     return len >= 7 && memcmp(head, "MODULE ", 7) == 0;
 }
 
-static dt_status set_paths(dt_symbol_entry *out, const char *dir, const char *file, dt_error *err)
+static dt_status set_paths(dt_symbol_filing_entry *out, const char *dir, const char *file, dt_error *err)
 {
     if (!dt_symsrv_valid_key(dir, out->ident) || !dt_symsrv_valid_key(file, out->ident))
         return dt_error_set(err, DT_ERR_ARG, "'%s' with id '%s' is not a valid symbol store key", dir, out->ident);
@@ -54,7 +55,7 @@ static dt_status set_paths(dt_symbol_entry *out, const char *dir, const char *fi
     return DT_OK;
 }
 
-static dt_status identify_pdb(const char *path, const char *name, dt_symbol_entry *out, dt_error *err)
+static dt_status identify_pdb(const char *path, const char *name, dt_symbol_filing_entry *out, dt_error *err)
 {
     if (!name || !*name)
         return dt_error_set(err, DT_ERR_ARG, "a PDB needs its file name (?name=x.pdb or the multipart filename)");
@@ -74,7 +75,7 @@ static dt_status identify_pdb(const char *path, const char *name, dt_symbol_entr
     return set_paths(out, name, name, err);
 }
 
-static dt_status identify_pe(const char *path, const char *name, dt_symbol_entry *out, dt_error *err)
+static dt_status identify_pe(const char *path, const char *name, dt_symbol_filing_entry *out, dt_error *err)
 {
     if (!name || !*name)
         return dt_error_set(err, DT_ERR_ARG, "an image needs its file name (?name=x.dll or the multipart filename)");
@@ -98,7 +99,7 @@ static dt_status identify_pe(const char *path, const char *name, dt_symbol_entry
     return set_paths(out, name, name, err);
 }
 
-static dt_status identify_breakpad(const char *path, dt_symbol_entry *out, dt_error *err)
+static dt_status identify_breakpad(const char *path, dt_symbol_filing_entry *out, dt_error *err)
 {
     dt_breakpad_sym *sym = NULL;
     dt_status rc = dt_breakpad_sym_load(&sym, path, err);
@@ -108,10 +109,12 @@ static dt_status identify_breakpad(const char *path, dt_symbol_entry *out, dt_er
     char file[256] = "";
     if (m && m->debug_file && m->debug_id) {
         snprintf(out->kind, sizeof out->kind, "breakpad");
-        snprintf(out->ident, sizeof out->ident, "%s", m->debug_id);
-        snprintf(out->match_file, sizeof out->match_file, "%s", m->debug_file);
+        dt_utf8_sanitize(m->debug_id, out->ident, sizeof out->ident);
+        /* The MODULE line is the client's text: stored and echoed as
+         * valid UTF-8 (a name with invalid bytes then fails the key check). */
+        dt_utf8_sanitize(m->debug_file, out->match_file, sizeof out->match_file);
         /* name.pdb/ID/name.sym: the .sym is named after the PDB's stem. */
-        snprintf(file, sizeof file, "%s", m->debug_file);
+        snprintf(file, sizeof file, "%s", out->match_file);
         char *dot = strrchr(file, '.');
         if (dot && strcasecmp(dot, ".pdb") == 0)
             *dot = 0;
@@ -124,7 +127,7 @@ static dt_status identify_breakpad(const char *path, dt_symbol_entry *out, dt_er
     return set_paths(out, out->match_file, file, err);
 }
 
-dt_status dt_symbol_identify(const char *path, const char *name, dt_symbol_entry *out, dt_error *err)
+dt_status dt_symbol_filing_identify(const char *path, const char *name, dt_symbol_filing_entry *out, dt_error *err)
 {
     memset(out, 0, sizeof *out);
     uint8_t head[32];
@@ -145,7 +148,7 @@ dt_status dt_symbol_identify(const char *path, const char *name, dt_symbol_entry
     return dt_error_set(err, DT_ERR_FORMAT, "not a PDB, a PE image or a Breakpad .sym file");
 }
 
-void dt_symbol_store_dir(const char *data_dir, char *out, size_t len)
+void dt_symbol_filing_dir(const char *data_dir, char *out, size_t len)
 {
     snprintf(out, len, "%s/symbols", data_dir);
 }
@@ -155,10 +158,10 @@ static int make_dir(const char *p)
     return mkdir(p, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-dt_status dt_symbol_file_into_store(const char *data_dir, const char *src, const dt_symbol_entry *e, dt_error *err)
+dt_status dt_symbol_filing_place(const char *data_dir, const char *src, const dt_symbol_filing_entry *e, dt_error *err)
 {
     char dir[1200], full[2000];
-    dt_symbol_store_dir(data_dir, dir, sizeof dir);
+    dt_symbol_filing_dir(data_dir, dir, sizeof dir);
     if (make_dir(dir) != 0)
         return dt_error_set(err, DT_ERR_IO, "cannot create the symbol store: %s", strerror(errno));
     /* e->path is dir/ident/name with components validated by set_paths. */
@@ -180,7 +183,7 @@ dt_status dt_symbol_file_into_store(const char *data_dir, const char *src, const
     return DT_OK;
 }
 
-dt_status dt_store_symbol_record(dt_store *s, const dt_symbol_entry *e, int64_t token_id, dt_error *err)
+dt_status dt_store_symbol_record(dt_store *s, const dt_symbol_filing_entry *e, int64_t token_id, dt_error *err)
 {
     sqlite3_stmt *st = dt_sql_prepare(s,
         "INSERT INTO symbol_files(name, ident, kind, match_file, path, size, sha256, uploaded_at, uploaded_by)"
@@ -267,7 +270,7 @@ static int lacks_symbols(const cJSON *m)
     return src && (strcmp(src, "missing_symbols") == 0 || strcmp(src, "exports") == 0);
 }
 
-static int module_matches(const cJSON *m, const dt_symbol_entry *e)
+static int module_matches(const cJSON *m, const dt_symbol_filing_entry *e)
 {
     if (!lacks_symbols(m))
         return 0;
@@ -285,7 +288,7 @@ static int module_matches(const cJSON *m, const dt_symbol_entry *e)
     return id && file && strcasecmp(id, e->ident) == 0 && strcasecmp(basename_of(file), e->match_file) == 0;
 }
 
-static int report_needs(const char *json, const dt_symbol_entry *e)
+static int report_needs(const char *json, const dt_symbol_filing_entry *e)
 {
     cJSON *root = cJSON_Parse(json);
     if (!root)
@@ -326,7 +329,7 @@ static int add_seq(int64_t **seqs, size_t *n, size_t *cap, int64_t seq)
     return 0;
 }
 
-int dt_store_symbol_requeue(dt_store *s, const dt_symbol_entry *e, size_t n, dt_error *err)
+int dt_store_symbol_requeue(dt_store *s, const dt_symbol_filing_entry *e, size_t n, dt_error *err)
 {
     int64_t *seqs = NULL;
     size_t nseqs = 0, cap = 0;

@@ -1,5 +1,6 @@
 /*
- * test_server_symbol_store.c — the server's symbol store: identities read
+ * test_server_symbol_filing.c — filing uploaded symbols into the server's
+ * symbol store: identities read
  * from real PDB, PE and Breakpad files, names that are not plain file names
  * refused, filing into symstore layout, and the symbol_files rows over a
  * real SQLite store with the real migrations.
@@ -12,13 +13,13 @@
 
 #include "dt_test.h"
 #include "report_index.h"
-#include "symbol_store.h"
+#include "symbol_filing.h"
 
 START_TEST(identifies_pdb)
 {
-    dt_symbol_entry e;
+    dt_symbol_filing_entry e;
     dt_error err = { 0 };
-    ck_assert_int_eq(dt_symbol_identify(dt_test_data("wine/bin/clang/multi_hang.pdb"), "multi_hang.pdb", &e, &err),
+    ck_assert_int_eq(dt_symbol_filing_identify(dt_test_data("wine/bin/clang/multi_hang.pdb"), "multi_hang.pdb", &e, &err),
                      DT_OK);
     ck_assert_str_eq(e.kind, "pdb");
     ck_assert_str_eq(e.ident, "FCBC69126EFD93014C4C44205044422E1");
@@ -32,38 +33,38 @@ END_TEST
 
 START_TEST(pdb_needs_a_plain_name)
 {
-    dt_symbol_entry e;
+    dt_symbol_filing_entry e;
     dt_error err = { 0 };
     const char *pdb = dt_test_data("wine/bin/clang/dfpipe.pdb");
-    ck_assert_int_eq(dt_symbol_identify(pdb, NULL, &e, &err), DT_ERR_ARG);
-    ck_assert_int_eq(dt_symbol_identify(pdb, "", &e, &err), DT_ERR_ARG);
-    ck_assert_int_eq(dt_symbol_identify(pdb, "dfpipe.txt", &e, &err), DT_ERR_ARG);
-    ck_assert_int_eq(dt_symbol_identify(pdb, "..pdb", &e, &err), DT_OK); /* odd but a plain name */
-    ck_assert_int_eq(dt_symbol_identify(pdb, "a/b.pdb", &e, &err), DT_ERR_ARG);
-    ck_assert_int_eq(dt_symbol_identify(pdb, "a\\b.pdb", &e, &err), DT_ERR_ARG);
+    ck_assert_int_eq(dt_symbol_filing_identify(pdb, NULL, &e, &err), DT_ERR_ARG);
+    ck_assert_int_eq(dt_symbol_filing_identify(pdb, "", &e, &err), DT_ERR_ARG);
+    ck_assert_int_eq(dt_symbol_filing_identify(pdb, "dfpipe.txt", &e, &err), DT_ERR_ARG);
+    ck_assert_int_eq(dt_symbol_filing_identify(pdb, "..pdb", &e, &err), DT_OK); /* odd but a plain name */
+    ck_assert_int_eq(dt_symbol_filing_identify(pdb, "a/b.pdb", &e, &err), DT_ERR_ARG);
+    ck_assert_int_eq(dt_symbol_filing_identify(pdb, "a\\b.pdb", &e, &err), DT_ERR_ARG);
 }
 END_TEST
 
 START_TEST(identifies_pe)
 {
-    dt_symbol_entry e;
+    dt_symbol_filing_entry e;
     dt_error err = { 0 };
-    ck_assert_int_eq(dt_symbol_identify(dt_test_data("wine/bin/clang/multi_hang.exe"), "multi_hang.exe", &e, &err),
+    ck_assert_int_eq(dt_symbol_filing_identify(dt_test_data("wine/bin/clang/multi_hang.exe"), "multi_hang.exe", &e, &err),
                      DT_OK);
     ck_assert_str_eq(e.kind, "pe");
     /* The code id the report of multi_hang.dmp.gz carries for the module. */
     ck_assert_str_eq(e.ident, "6B0CB6913D000");
     ck_assert_str_eq(e.path, "multi_hang.exe/6B0CB6913D000/multi_hang.exe");
-    ck_assert_int_eq(dt_symbol_identify(dt_test_data("wine/bin/clang/dfpipe.dll"), NULL, &e, &err), DT_ERR_ARG);
+    ck_assert_int_eq(dt_symbol_filing_identify(dt_test_data("wine/bin/clang/dfpipe.dll"), NULL, &e, &err), DT_ERR_ARG);
 }
 END_TEST
 
 START_TEST(identifies_breakpad)
 {
-    dt_symbol_entry e;
+    dt_symbol_filing_entry e;
     dt_error err = { 0 };
     /* The name in the request is ignored: the MODULE line names the file. */
-    ck_assert_int_eq(dt_symbol_identify(dt_test_data("symbols/breakpad__test_app.sym"), "../evil.sym", &e, &err),
+    ck_assert_int_eq(dt_symbol_filing_identify(dt_test_data("symbols/breakpad__test_app.sym"), "../evil.sym", &e, &err),
                      DT_OK);
     ck_assert_str_eq(e.kind, "breakpad");
     ck_assert_str_eq(e.ident, "5A9832E5287241C1838ED98914E9B7FF1");
@@ -74,18 +75,18 @@ END_TEST
 
 START_TEST(refuses_other_content)
 {
-    dt_symbol_entry e;
+    dt_symbol_filing_entry e;
     dt_error err = { 0 };
-    ck_assert_int_eq(dt_symbol_identify(dt_test_data("wine/multi_hang.verify.txt"), "x.pdb", &e, &err),
+    ck_assert_int_eq(dt_symbol_filing_identify(dt_test_data("wine/multi_hang.verify.txt"), "x.pdb", &e, &err),
                      DT_ERR_FORMAT);
-    ck_assert_int_eq(dt_symbol_identify(dt_test_data("user/lldb__sigsegv.dmp"), "x.pdb", &e, &err), DT_ERR_FORMAT);
-    ck_assert_int_eq(dt_symbol_identify("/nonexistent/x.pdb", "x.pdb", &e, &err), DT_ERR_IO);
+    ck_assert_int_eq(dt_symbol_filing_identify(dt_test_data("user/lldb__sigsegv.dmp"), "x.pdb", &e, &err), DT_ERR_FORMAT);
+    ck_assert_int_eq(dt_symbol_filing_identify("/nonexistent/x.pdb", "x.pdb", &e, &err), DT_ERR_IO);
     static const uint8_t mz[] = "MZ", pdb[] = "Microsoft C/C++ MSF 7.00\r\n\x1a" "DS\0\0\0", sym[] = "MODULE windows";
-    ck_assert(dt_symbol_sniff(mz, 2));
-    ck_assert(dt_symbol_sniff(pdb, sizeof pdb - 1));
-    ck_assert(dt_symbol_sniff(sym, sizeof sym - 1));
-    ck_assert(!dt_symbol_sniff((const uint8_t *)"MDMP", 4));
-    ck_assert(!dt_symbol_sniff((const uint8_t *)"M", 1));
+    ck_assert(dt_symbol_filing_sniff(mz, 2));
+    ck_assert(dt_symbol_filing_sniff(pdb, sizeof pdb - 1));
+    ck_assert(dt_symbol_filing_sniff(sym, sizeof sym - 1));
+    ck_assert(!dt_symbol_filing_sniff((const uint8_t *)"MDMP", 4));
+    ck_assert(!dt_symbol_filing_sniff((const uint8_t *)"M", 1));
 }
 END_TEST
 
@@ -97,11 +98,11 @@ START_TEST(files_and_records)
     snprintf(src, sizeof src, "%s/incoming", dir);
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", dt_test_data("wine/bin/clang/multi_hang.pdb"), src);
     ck_assert_int_eq(system(cmd), 0);
-    dt_symbol_entry e;
+    dt_symbol_filing_entry e;
     dt_error err = { 0 };
-    ck_assert_int_eq(dt_symbol_identify(src, "multi_hang.pdb", &e, &err), DT_OK);
+    ck_assert_int_eq(dt_symbol_filing_identify(src, "multi_hang.pdb", &e, &err), DT_OK);
     snprintf(e.sha256, sizeof e.sha256, "%064d", 0);
-    ck_assert_int_eq(dt_symbol_file_into_store(dir, src, &e, &err), DT_OK);
+    ck_assert_int_eq(dt_symbol_filing_place(dir, src, &e, &err), DT_OK);
     char filed[1100];
     snprintf(filed, sizeof filed, "%s/symbols/%s", dir, e.path);
     ck_assert_int_eq(access(filed, R_OK), 0);
@@ -174,7 +175,7 @@ START_TEST(requeues_reports_missing_the_upload)
     cJSON_Delete(root);
     free(json);
 
-    dt_symbol_entry e;
+    dt_symbol_filing_entry e;
     memset(&e, 0, sizeof e);
     snprintf(e.kind, sizeof e.kind, "pe");
     snprintf(e.name, sizeof e.name, "tm.sys");
@@ -199,7 +200,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("server_symbol_store");
+    Suite *s = suite_create("server_symbol_filing");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, identifies_pdb);

@@ -1,0 +1,168 @@
+/*
+ * limited_child.c — see limited_child.h.
+ *
+ * The wait uses a pidfd when the kernel has one (poll wakes at the child's
+ * exit), else waitpid(WNOHANG) every 50 ms; either way the wall clock and the
+ * cancel callback are looked at between waits.
+ */
+#include "limited_child.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    dt_status rc;
+    dt_error err;
+    int done;       /* the child got to the end of fn */
+} shared_head;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Address space the child starts with (inherited from the server: its
+ * threads' stacks, libraries, heap), so the limit is what it may add. */
+static uint64_t current_vm(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long pages = 0;
+    if (f) {
+        if (fscanf(f, "%llu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void set_limit(int res, rlim_t soft, rlim_t hard)
+{
+    struct rlimit rl = { soft, hard };
+    setrlimit(res, &rl);
+}
+
+static void child_main(pid_t parent, const dt_child_limits *lim, dt_limited_fn fn, void *arg, shared_head *sh,
+                       void *out)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(120);
+    /* The server may block or handle signals in its threads; the limits
+     * work by signals, so the child starts from the defaults. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGXCPU, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+    set_limit(RLIMIT_CORE, 0, 0);
+    if (lim->cpu_seconds)
+        set_limit(RLIMIT_CPU, lim->cpu_seconds, lim->cpu_seconds + 2);
+    if (lim->fsize)
+        set_limit(RLIMIT_FSIZE, lim->fsize, lim->fsize);
+    if (lim->memory)
+        set_limit(RLIMIT_AS, current_vm() + lim->memory, current_vm() + lim->memory);
+    sh->rc = fn(arg, out, &sh->err);
+    sh->done = 1;
+    _exit(0);
+}
+
+dt_status dt_limited_call(const dt_child_limits *lim, dt_limited_fn fn, void *arg, void *out, size_t out_size,
+                          bool *cancelled, dt_error *err)
+{
+    if (cancelled)
+        *cancelled = false;
+    size_t map_size = sizeof(shared_head) + out_size;
+    void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return dt_error_set(err, DT_ERR_IO, "cannot map the child's result: %s", strerror(errno));
+    shared_head *sh = map;
+    void *child_out = (char *)map + sizeof(shared_head);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        munmap(map, map_size);
+        return dt_error_set(err, DT_ERR_IO, "cannot fork: %s", strerror(errno));
+    }
+    if (pid == 0)
+        child_main(parent, lim, fn, arg, sh, child_out);
+
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    int64_t start = mono_ms();
+    int status = 0;
+    bool timed_out = false, was_cancelled = false;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno != EINTR) {
+            status = 0;
+            break;
+        }
+        int64_t elapsed = mono_ms() - start;
+        if (!timed_out && !was_cancelled) {
+            if (lim->timeout_seconds && elapsed >= (int64_t)lim->timeout_seconds * 1000)
+                timed_out = true;
+            else if (lim->cancelled && lim->cancelled(lim->cancel_arg))
+                was_cancelled = true;
+            if (timed_out || was_cancelled)
+                kill(pid, SIGKILL);
+        }
+        if (pidfd >= 0) {
+            struct pollfd p = { pidfd, POLLIN, 0 };
+            poll(&p, 1, 200);
+        } else {
+            struct timespec ts = { 0, 50 * 1000000L };
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+
+    dt_status rc;
+    if (timed_out) {
+        rc = dt_error_set(err, DT_ERR_CORRUPT, "took longer than the limit of %u s", lim->timeout_seconds);
+    } else if (was_cancelled) {
+        if (cancelled)
+            *cancelled = true;
+        rc = dt_error_set(err, DT_ERR_IO, "cancelled");
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && sh->done) {
+        rc = sh->rc;
+        if (err)
+            *err = sh->err;
+        if (rc != DT_OK && err && !err->message[0])
+            dt_error_set(err, rc, "failed");
+        memcpy(out, child_out, out_size);
+    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
+        rc = dt_error_set(err, DT_ERR_CORRUPT, "used more than the limit of %u CPU seconds", lim->cpu_seconds);
+    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && lim->cpu_seconds
+               && mono_ms() - start >= (int64_t)lim->cpu_seconds * 1000) {
+        rc = dt_error_set(err, DT_ERR_CORRUPT, "used more than the limit of %u CPU seconds", lim->cpu_seconds);
+    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
+        rc = dt_error_set(err, DT_ERR_CORRUPT, "wrote a file larger than the limit of %llu bytes",
+                          (unsigned long long)lim->fsize);
+    } else if (WIFSIGNALED(status)) {
+        /* Under RLIMIT_AS a decoder that does not check its allocations
+         * dies of SIGSEGV (or abort()s): the memory limit is the likely
+         * cause, but it is said as what was seen. */
+        rc = dt_error_set(err, lim->memory ? DT_ERR_NOMEM : DT_ERR_IO,
+                          "was killed by signal %d (%s)%s", WTERMSIG(status), strsignal(WTERMSIG(status)),
+                          lim->memory ? ", likely at the memory limit" : "");
+    } else {
+        rc = dt_error_set(err, DT_ERR_IO, "ended with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+    munmap(map, map_size);
+    return rc;
+}
