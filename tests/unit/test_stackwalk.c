@@ -788,6 +788,11 @@ START_TEST(call_instruction_forms)
     ck_assert(dt_scan_call_precedes(disp8, 7, true, false));
     ck_assert(dt_scan_call_precedes(sib8, 7, true, false));
     ck_assert(!dt_scan_call_precedes(none, 7, true, false));
+    /* ret one byte inside the file's `call [rip+disp32]`: memory held the
+     * import-optimized `call rel32; nop`, so only file bytes look like this */
+    const uint8_t imp_opt[] = { 0, 0, 0xFF, 0x15, 1, 2, 3 };
+    ck_assert(dt_scan_call_precedes(imp_opt, 7, true, true));
+    ck_assert(!dt_scan_call_precedes(imp_opt, 7, true, false));
     ck_assert(dt_scan_arm64_call_precedes(0x94000010));   /* bl */
     ck_assert(dt_scan_arm64_call_precedes(0xD63F0100));   /* blr x8 */
     ck_assert(!dt_scan_arm64_call_precedes(0xD65F03C0));  /* ret */
