@@ -6,7 +6,9 @@
  * before presentation: parses the header (kdump.h), builds the kernel
  * address space (triage data blocks or page tables), resolves structure
  * offsets (kernel_offsets.h), lists drivers, processes and threads, and
- * gives every thread a starting register context and its stack frames.
+ * gives every thread a starting register context and its stack bounds.
+ * Walking the stacks is not the model's job: dt_kernel_walk_stacks
+ * (unwind/kernel_stacks.h) fills each thread's frames from those.
  * Threads come from (docs/formats.md C.6):
  *   triage: the ETHREAD copy (current thread), every data block that is a
  *           whole ETHREAD (procdump -mk / live triage dumps), and each
@@ -78,7 +80,7 @@ typedef struct {
     bool has_start;
     dt_cpu_context start;    /* where unwinding begins */
     const char *start_source;/* "prcb_context", "switch_frame", "header_context" */
-    dt_kernel_frame *frames; /* owned */
+    dt_kernel_frame *frames; /* owned; filled by dt_kernel_walk_stacks */
     size_t frame_count;
 } dt_kernel_thread;
 
@@ -96,9 +98,12 @@ typedef struct {
     /* PDB type info for structure offsets (optional; see kernel_offsets.h). */
     dt_kernel_field_offset_fn field_offset;
     void *field_offset_ctx;
-    /* A PE file for a driver (e.g. from a symbol store), used when the dump
-     * lacks the image's headers or code; same shape as the stack walker's
-     * image_file hook.  The bytes must outlive the dt_kernel_dump. */
+    /* For the stack walk (unwind/kernel_stacks.h), kept in the model so one
+     * dt_kernel_dump carries its whole configuration: a PE file for a
+     * driver (e.g. from a symbol store), used when the dump lacks the
+     * image's headers or code, same shape as the stack walker's image_file
+     * hook (the bytes must outlive the dt_kernel_dump); and the most frames
+     * per thread. */
     bool (*image_file)(void *ctx, const dt_module *m, dt_view *pe_file);
     void *image_file_ctx;
     size_t max_threads;      /* 0 = 4096 */
@@ -124,7 +129,7 @@ typedef struct {
     dt_kernel_thread *threads;
     size_t thread_count;
     dt_warnings warnings;
-    dt_kernel_options options; /* as given to open (hooks kept for the walker) */
+    dt_kernel_options options; /* as given to open (image_file, max_frames for the walk) */
     int64_t tick_count;      /* KUSER_SHARED_DATA.TickCount.LowPart, -1 unknown */
     double tick_ms;          /* milliseconds per tick (TickCountMultiplier), 15.625 by default */
 } dt_kernel_dump;
