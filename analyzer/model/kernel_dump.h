@@ -38,7 +38,7 @@
 typedef struct {
     uint64_t ip;
     uint64_t sp;
-    const char *trust;       /* "context", "frame_pointer", "scan" (static) */
+    const char *trust;       /* dt_frame_trust_name: "context", "cfi", "frame_pointer", "scan"… (static) */
 } dt_kernel_frame;
 
 /* One object a thread waits on (KWAIT_BLOCK.Object). */
