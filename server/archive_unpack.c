@@ -142,7 +142,7 @@ static dt_status find_end(void *c, bool complete, dt_error *err)
     }
     dt_error cerr = { 0 };
     if (dt_dump_check(k, f->sp.head, f->sp.head_len, f->sp.size, &cerr) != DT_OK) {
-        snprintf(f->rejected, sizeof f->rejected, "%s%s%s", f->name, f->name[0] ? ": " : "", cerr.message);
+        snprintf(f->rejected, sizeof f->rejected, "%.80s%s%.110s", f->name, f->name[0] ? ": " : "", cerr.message);
         dt_spool_abort(&f->sp);
         return DT_OK;
     }
@@ -224,12 +224,33 @@ dt_status dt_archive_unpack_ex(const char *data_dir, const char *archive_path, c
     if (rc != DT_OK) {
         /* The child's own messages are complete sentences; a limit that
          * ended it says what the unpacking did. */
-        bool own = strncmp(cerr.message, "the archive", 11) == 0 || strncmp(cerr.message, "cannot", 6) == 0;
-        return dt_error_set(err, rc, "%s%s", own ? "" : "unpacking ", cerr.message);
+        static const char *const killed[] = { "took longer", "used more", "wrote a file", "was killed", "ended with" };
+        bool by_limit = false;
+        for (size_t i = 0; i < sizeof killed / sizeof killed[0]; i++)
+            by_limit |= strncmp(cerr.message, killed[i], strlen(killed[i])) == 0;
+        return dt_error_set(err, rc, "%s%s", by_limit ? "unpacking " : "", cerr.message);
     }
     memcpy(out, res.files, sizeof res.files);
     *nout = res.n;
     return DT_OK;
+}
+
+dt_status dt_archive_unpack_here(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,
+                                 dt_file_rec *out, int *nout, dt_error *err)
+{
+    *nout = 0;
+    char work[1200];
+    if (make_work_dir(data_dir, work, sizeof work, err) != DT_OK)
+        return DT_ERR_IO;
+    unpack_job j = { data_dir, work, archive_path, limits };
+    unpack_result res = { 0 };
+    dt_status rc = unpack_in_child(&j, &res, err);
+    remove_work_dir(work);
+    if (rc == DT_OK) {
+        memcpy(out, res.files, sizeof res.files);
+        *nout = res.n;
+    }
+    return rc;
 }
 
 dt_status dt_archive_unpack(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,

@@ -53,6 +53,12 @@ dt_status dt_archive_unpack(const char *data_dir, const char *archive_path, cons
 dt_status dt_archive_unpack_ex(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,
                                dt_file_rec *out, int *nout, bool *cancelled, dt_error *err);
 
+/* The same walk in this process, without the child's limits (fuzzing and
+ * tests: a crash must show in the caller).  The byte, entry, ratio and
+ * nesting limits still apply. */
+dt_status dt_archive_unpack_here(const char *data_dir, const char *archive_path, const dt_unpack_limits *limits,
+                                 dt_file_rec *out, int *nout, dt_error *err);
+
 /* The file the analyzer reads for a stored dump f: its blob, or — for a
  * gzip-compressed dump (kind "…+gzip") — that dump inflated under the same
  * limits into DATA_DIR/tmp (*temp set: the caller unlinks path when the
