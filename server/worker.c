@@ -135,19 +135,27 @@ static const char *shown_name(const dt_file_rec *f)
                                                                                             : "the archive";
 }
 
-/* Makes msg safe to show with the upload: blob paths become the upload's
- * file names, any other path under the data directory "<data>". */
+void dt_worker_public_message(const char *data_dir, const dt_file_rec *files, int nfiles, char *msg, size_t len)
+{
+    char path[1200];
+    for (int i = 0; i < nfiles; i++)
+        if (dt_blob_path(data_dir, files[i].sha256, path, sizeof path) == 0)
+            replace_all(msg, len, path, shown_name(&files[i]));
+    if (data_dir[0])
+        replace_all(msg, len, data_dir, "<data>");
+}
+
+/* public message over the job's files and those unpacked from its archive. */
 static void public_message(const dt_server *srv, const dt_job *job, const dt_file_rec *extra, int nextra, char *msg,
                            size_t len)
 {
-    char path[1200];
-    for (int i = 0; i < job->nfiles + nextra; i++) {
-        const dt_file_rec *f = i < job->nfiles ? &job->files[i] : &extra[i - job->nfiles];
-        if (dt_blob_path(srv->cfg.data_dir, f->sha256, path, sizeof path) == 0)
-            replace_all(msg, len, path, shown_name(f));
-    }
-    if (srv->cfg.data_dir[0])
-        replace_all(msg, len, srv->cfg.data_dir, "<data>");
+    dt_file_rec all[DT_MAX_UPLOAD_FILES + 2];
+    int n = 0;
+    for (int i = 0; i < job->nfiles && n < (int)(sizeof all / sizeof all[0]); i++)
+        all[n++] = job->files[i];
+    for (int i = 0; i < nextra && n < (int)(sizeof all / sizeof all[0]); i++)
+        all[n++] = extra[i];
+    dt_worker_public_message(srv->cfg.data_dir, all, n, msg, len);
 }
 
 static const char *hook_of(dt_server *srv, const dt_job *job)

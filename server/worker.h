@@ -1,5 +1,5 @@
 /*
- * worker.h — the analysis worker pool: each worker leases a job from the
+ * worker.h — owns the analysis worker pool: each worker leases a job from the
  * store, unpacks an archive if the upload was one, runs the analyzer child,
  * and stores its report or its failure.
  */
@@ -8,7 +8,14 @@
 
 #include "server.h"
 
-/* Starts srv->cfg.workers threads.  0 ok, -1 error. */
+/* Makes a failure message safe to show with the upload (to view-link
+ * holders): every blob path of files[] becomes that file's upload name
+ * ("the user dump" … when it had none), any other path under data_dir
+ * becomes "<data>".  In place, truncated at len. */
+void dt_worker_public_message(const char *data_dir, const dt_file_rec *files, int nfiles, char *msg, size_t len);
+
+/* Starts srv->cfg.workers threads.  0 ok, -1 error (the int form is kept
+ * for serve_main.c, not this file's owner's). */
 int dt_workers_start(dt_server *srv);
 /* Drain: no new leases; waits up to drain_grace seconds for running
  * analyses, then kills the rest and requeues their jobs; joins the threads. */
