@@ -6,7 +6,7 @@
 // toggle; stack-scanned frames and modules without symbols are marked.
 
 import { el, str, arr, isObj } from './dom.js';
-import { frameText, sourceText, hex, moduleName } from './frames.js';
+import { frameText, sourceText, hex, moduleName, frameModule } from './frames.js';
 
 /** Picks the syscall join when the analyzer did not: the first ntdll
  *  NtXxx/ZwXxx frame in user mode and the kernel frame nt!Nt<same name>. */
@@ -14,7 +14,7 @@ export function guessSyscall(userFrames, kernelFrames) {
   const user = arr(userFrames), kern = arr(kernelFrames);
   for (let u = 0; u < Math.min(user.length, 8); u++) {
     const f = user[u];
-    if (!isObj(f) || moduleName(f.module).toLowerCase() !== 'ntdll') continue;
+    if (!isObj(f) || frameModule(f).toLowerCase() !== 'ntdll') continue;
     const m = /^(?:Nt|Zw)(\w+)$/.exec(str(f.function));
     if (!m) continue;
     const k = kern.findIndex((kf) => isObj(kf) && /^(?:Nt|Zw)(\w+)$/.test(str(kf.function)) &&
@@ -65,7 +65,7 @@ function badge(cls, text, title) {
 export function frameNode(f, modules) {
   if (!isObj(f)) return null;
   const modKey = str(f.module).split(/[\\/]/).pop().toLowerCase();
-  const mod = modules && (modules.get(modKey) || modules.get(moduleName(f.module).toLowerCase()));
+  const mod = modules && (modules.get(modKey) || modules.get(frameModule(f).toLowerCase()));
   const src = sourceText(f);
   const call = el('span', { class: 'call', title: f.ip !== undefined ? 'ip ' + hex(f.ip) + (f.sp !== undefined ? '  sp ' + hex(f.sp) : '') : null },
     frameText(f));
