@@ -362,13 +362,13 @@ void dt_http_conn_stats(dt_server *srv, dt_conn_stats *out)
 }
 
 /* The value of cookie `name` from the Cookie header, copied into out. */
-static int cookie_value(dt_request *r, const char *name, char *out, size_t len)
+static bool cookie_value(dt_request *r, const char *name, char *out, size_t len)
 {
     const char *v = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
     if (!v || strlen(v) >= len)
-        return 0;
+        return false;
     strcpy(out, v);
-    return 1;
+    return true;
 }
 
 static void identify(dt_request *r)
@@ -407,16 +407,16 @@ static void identify(dt_request *r)
 
 /* Cookie-authenticated changes must come from our own pages: SameSite=Strict
  * already stops other sites; the Origin check covers old browsers. */
-static int origin_ok(dt_request *r)
+static bool origin_ok(dt_request *r)
 {
     if (!r->who.via_cookie)
-        return 1;
+        return true;
     const char *origin = dt_http_header(r, "Origin");
     const char *host = dt_http_header(r, "Host");
     if (!origin)
-        return 1;
+        return true;
     if (!host)
-        return 0;
+        return false;
     const char *p = strstr(origin, "://");
     return p && strcmp(p + 3, host) == 0;
 }
@@ -511,7 +511,7 @@ static bool upload_account(dt_request *r, size_t n)
     return true;
 }
 
-static int is_path(const char *url, const char *p)
+static bool is_path(const char *url, const char *p)
 {
     return strcmp(url, p) == 0;
 }

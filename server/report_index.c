@@ -9,6 +9,7 @@
 #include "report_index.h"
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,21 +33,21 @@ static char *str_of(const cJSON *v)
     return NULL;
 }
 
-static int int_of(const cJSON *v, int64_t *out)
+static bool int_of(const cJSON *v, int64_t *out)
 {
     if (cJSON_IsNumber(v)) {
         *out = (int64_t)v->valuedouble;
-        return 1;
+        return true;
     }
     if (cJSON_IsString(v) && v->valuestring) {
         char *end;
         long long x = strtoll(v->valuestring, &end, 0);
         if (end != v->valuestring && !*end) {
             *out = x;
-            return 1;
+            return true;
         }
     }
-    return 0;
+    return false;
 }
 
 static char *bugcheck_of(const cJSON *b)

@@ -1,5 +1,6 @@
 /*
- * secrets.c — see secrets.h.
+ * secrets.c — owns random identifiers, SHA-256 of secrets and their
+ * constant-time comparison (see secrets.h).
  */
 #include "secrets.h"
 
@@ -19,16 +20,16 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-int dt_random_hex(char *out, size_t outlen, size_t nbytes)
+dt_status dt_random_hex(char *out, size_t outlen, size_t nbytes)
 {
     unsigned char buf[64];
     if (nbytes > sizeof buf || outlen < 2 * nbytes + 1)
-        return -1;
+        return DT_ERR_ARG;
     if (RAND_bytes(buf, (int)nbytes) != 1)
-        return -1;
+        return DT_ERR_IO;
     to_hex(buf, nbytes, out);
     OPENSSL_cleanse(buf, sizeof buf);
-    return 0;
+    return DT_OK;
 }
 
 void dt_sha256_hex(const void *data, size_t len, char out[65])
@@ -39,11 +40,11 @@ void dt_sha256_hex(const void *data, size_t len, char out[65])
     to_hex(md, 32, out);
 }
 
-int dt_secret_equal(const char *a, const char *b)
+bool dt_secret_equal(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la != lb)
-        return 0;
+        return false;
     return CRYPTO_memcmp(a, b, la) == 0;
 }
 

@@ -35,24 +35,24 @@ static const char *content_type(const char *path)
     return "application/octet-stream";
 }
 
-static int safe_relative(const char *p)
+static bool safe_relative(const char *p)
 {
     if (!*p || strlen(p) > 200)
-        return 0;
+        return false;
     const char *seg = p;
     for (const char *c = p;; c++) {
         if (*c == '/' || *c == 0) {
             size_t n = (size_t)(c - seg);
             if (n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.') || seg[0] == '.')
-                return 0;
+                return false;
             if (!*c)
-                return 1;
+                return true;
             seg = c + 1;
             continue;
         }
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '.'
               || *c == '_' || *c == '-'))
-            return 0;
+            return false;
     }
 }
 

@@ -191,7 +191,7 @@ dt_status dt_store_job_requeue(dt_store *s, int64_t job_id, dt_error *err);
  * at start, when the data-dir lock proves no other server is alive).  Each
  * such job was interrupted by the server dying (or hanging); one
  * interrupted for the second time while the server itself worked on it
- * (phase unpack/store), or leased DT_JOB_MAX_LEASES times, is failed with
+ * (phase store), or leased DT_JOB_MAX_LEASES times, is failed with
  * class "server_died" instead of being queued again.  Returns the number
  * requeued, -1 on error. */
 #define DT_JOB_MAX_SERVER_DEATHS 2
@@ -204,8 +204,9 @@ int64_t dt_store_queue_depth_for(dt_store *s, const char *submitter);
  * for leasing in turns between clients). */
 dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const char *submitter, dt_error *err);
 /* What the worker is doing with a leased job: "unpack", "analyze" or
- * "store".  A server that dies in "unpack" or "store" (work done inside the
- * server process) counts against the job (dt_store_requeue_expired). */
+ * "store".  A server that dies in "store" (work done inside the server
+ * process; the others run in limited children) counts against the job
+ * (dt_store_requeue_expired). */
 dt_status dt_store_job_phase(dt_store *s, int64_t job_id, const char *phase, dt_error *err);
 /* Prometheus text for the store's counters (caller frees). */
 char *dt_store_metrics(dt_store *s);

@@ -26,7 +26,7 @@ dt_status dt_store_token_create(dt_store *s, dt_role role, const char *name, con
         strcpy(secret, token);
     } else {
         strcpy(secret, "dt_");
-        if (dt_random_hex(secret + 3, sizeof secret - 3, 24) != 0)
+        if (dt_random_hex(secret + 3, sizeof secret - 3, 24) != DT_OK)
             return dt_error_set(err, DT_ERR_IO, "no randomness");
     }
     if (role != DT_ROLE_STAFF && role != DT_ROLE_UPLOADER)
@@ -186,7 +186,7 @@ dt_status dt_store_token_revoke(dt_store *s, int64_t token_id, dt_error *err)
 
 dt_status dt_store_session_create(dt_store *s, int64_t token_id, int64_t ttl, char out[65], dt_error *err)
 {
-    if (dt_random_hex(out, 65, 32) != 0)
+    if (dt_random_hex(out, 65, 32) != DT_OK)
         return dt_error_set(err, DT_ERR_IO, "no randomness");
     char hash[65];
     dt_sha256_hex(out, strlen(out), hash);

@@ -319,10 +319,11 @@ static dt_status expired_body(dt_store *s, void *vctx, dt_error *err)
 {
     expired_ctx *c = vctx;
     int64_t now = dt_now();
-    /* Interrupted while the server itself worked on it (unpacking, reading
-     * and storing the report): the job may be what killed the server. */
+    /* Interrupted while the server itself worked on it (reading and
+     * storing the report): the job may be what killed the server.  Unpacking
+     * and analysis run in limited children, which cannot take it down. */
     sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET server_deaths = server_deaths + 1 WHERE state = 'leased'"
-                                         " AND (?1 OR lease_expires < ?2) AND phase IN ('unpack', 'store')", err);
+                                         " AND (?1 OR lease_expires < ?2) AND phase = 'store'", err);
     if (!st)
         return DT_ERR_IO;
     sqlite3_bind_int(st, 1, c->all);

@@ -21,7 +21,8 @@
  * pressure, a transient crash); a deterministic verdict is not repeated.
  * Attempts are counted when a job is leased, before work starts, and the
  * worker records its phase (unpack, analyze, store) so that a server death
- * in the phases run inside the server is charged to the job.
+ * in the one phase run inside the server (store: reading, indexing and
+ * storing the report) is charged to the job.
  *
  * Messages stored with a failure are shown to view-link holders, so they
  * never name server paths: the analyzer's stderr names the blob it was

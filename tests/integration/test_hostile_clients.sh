@@ -121,7 +121,7 @@ stop_server
 # ---- 3. upload floods: queue share, rate, in-flight bytes ---------------
 # One worker stuck on a hanging analysis keeps everything else queued.
 start_server "$WORK/d3" --workers 1 --test-hooks --analysis-timeout 60 --drain-grace 1 --max-queue 40 --max-queue-per-client 10 \
-  --upload-rate 30 --max-client-inflight 1M
+  --upload-rate 10 --max-client-inflight 1M
 curl -s -F "user=@$DUMP" -F "note=DT_TEST_HOOK=hang" --interface 127.0.0.9 "$URL/api/dumps" >/dev/null
 codes=""
 for i in $(seq 1 14); do
@@ -134,15 +134,17 @@ ra=$(header_of "$WORK/h" Retry-After)
 check "queue share: Retry-After present" 1 "$([[ $ra =~ ^[0-9]+$ ]] && echo 1 || echo 0)"
 check "another client still gets in" 202 "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.3 --data-binary "@$DUMP" "$URL/api/dumps")"
 check "metrics: queue-share refusals" 4 "$(metric 'dt_throttled_total{reason="queue_share"}')"
-# Rate: 30 a minute (the burst); one client's 31st upload within the minute is 429.
+# Rate: 10 a minute (also the burst); one client's 11th upload within the
+# minute is 429 (one token comes back every 6 s, so a slow machine may let
+# one more through).
 codes=""
-for i in $(seq 1 31); do
+for i in $(seq 1 14); do
   codes+="$(curl -s -o /dev/null -D "$WORK/h" -w '%{http_code}' --interface 127.0.0.4 -H 'Content-Type: application/octet-stream' --data-binary 'not a dump' "$URL/api/dumps") "
 done
-check "upload rate: the first 30 are looked at (415: not a dump)" 30 "$(grep -o 415 <<<"$codes" | wc -l)"
-check "upload rate: the 31st is 429" 429 "$(awk '{print $31}' <<<"$codes")"
+check "upload rate: the first 10 are looked at (415: not a dump)" "415 415 415 415 415 415 415 415 415 415" "$(cut -d' ' -f1-10 <<<"$codes")"
+ge "upload rate: then 429s" 3 "$(grep -o 429 <<<"$codes" | wc -l)"
 ra=$(header_of "$WORK/h" Retry-After)
-check "upload rate: Retry-After 1-2 s (30/min)" 1 "$([[ $ra =~ ^[12]$ ]] && echo 1 || echo 0)"
+check "upload rate: the last has Retry-After 1-6 s (10/min)" 1 "$([[ $ra =~ ^[1-6]$ ]] && echo 1 || echo 0)"
 ge "metrics: upload-rate refusals" 1 "$(metric 'dt_throttled_total{reason="upload_rate"}')"
 # In-flight: one slow 3 MB upload in progress; a second from the same
 # client declaring 2 MB is refused from its headers.
@@ -180,7 +182,9 @@ read -r n401 n429 nora <<<"$codes"
 echo "1000 bad bearer tokens in ${ms} ms: $n401 looked at (401), $n429 refused (429)"
 # 5 free failures, the 6th starts a 1 s backoff, each later one that gets
 # through after a backoff doubles it: at most a few more in these seconds.
-check "bad tokens: only --auth-failures (5), the one starting the backoff and one per elapsed backoff are looked at" 1 "$(( n401 >= 6 && n401 <= 9 ? 1 : 0 ))"
+# backoffs of 1, 2, 4 … s: in T seconds at most log2(T + 1) + 1 more get through.
+max401=$(python3 -c "import math; print(6 + int(math.log2($ms / 1000 + 1)) + 1)")
+check "bad tokens: only --auth-failures (5), the one starting the backoff and one per elapsed backoff (<= $max401) are looked at" 1 "$(( n401 >= 6 && n401 <= max401 ? 1 : 0 ))"
 check "bad tokens: the rest 429" 1000 "$((n401 + n429))"
 check "bad tokens: every 429 has Retry-After" 0 "$nora"
 check "the guessing address still gets /healthz" 200 "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.2 "$URL/healthz")"
