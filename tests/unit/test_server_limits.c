@@ -1,16 +1,60 @@
 /*
  * test_server_limits.c — the per-client limit table (server/ratelimit.c):
  * token-bucket upload rates with Retry-After, in-flight byte budgets, the
- * backoff of failed credential guesses; and the worker's public failure
- * messages (no server paths shown to view-link holders).
+ * backoff of failed credential guesses; the worker's public failure
+ * messages (no server paths shown to view-link holders); and in the store
+ * (store_jobs.c): the per-submitter queue count, leasing in turns between
+ * submitters, and a job that took the server down twice being failed.
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blob.h"
 #include "ratelimit.h"
+#include "store.h"
 #include "worker.h"
+
+static char dir[256];
+
+static dt_store *open_fresh(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/dt-test-limits.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char db[300], mig[1024];
+    snprintf(db, sizeof db, "%s/db.sqlite", dir);
+    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
+    dt_error err = { 0 };
+    dt_store *s = dt_store_open(db, mig, &err);
+    ck_assert_msg(s != NULL, "open: %s", err.message);
+    return s;
+}
+
+static void remove_fresh(dt_store *s)
+{
+    dt_store_close(s);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* A queued upload of distinct content from submitter; its id into id. */
+static void queue_from(dt_store *s, const char *submitter, int n, char id[33])
+{
+    dt_upload_new u;
+    memset(&u, 0, sizeof u);
+    dt_file_rec *f = &u.files[u.nfiles++];
+    strcpy(f->role, "user");
+    snprintf(f->sha256, sizeof f->sha256, "%064d", n);
+    f->size = 100;
+    strcpy(f->kind, "minidump");
+    dt_error err = { 0 };
+    ck_assert_int_eq(dt_store_upload_create(s, &u, &err), DT_OK);
+    ck_assert_int_eq(dt_store_job_set_submitter(s, u.id, submitter, &err), DT_OK);
+    strcpy(id, u.id);
+}
 
 static dt_ratelimit *make(unsigned rate, uint64_t inflight, unsigned auth_free, unsigned backoff_max)
 {
@@ -135,6 +179,68 @@ START_TEST(public_messages_name_no_server_path)
 }
 END_TEST
 
+START_TEST(queue_share_and_turns)
+{
+    dt_store *s = open_fresh();
+    char ids[8][33], other[33];
+    for (int i = 0; i < 6; i++)
+        queue_from(s, "ip:10.0.0.1", i + 1, ids[i]);
+    queue_from(s, "t:7", 100, other);
+    ck_assert_int_eq(dt_store_queue_depth_for(s, "ip:10.0.0.1"), 6);
+    ck_assert_int_eq(dt_store_queue_depth_for(s, "t:7"), 1);
+    /* Two workers: the flooding client's oldest, then — though five more
+     * of its jobs are older — the other client's. */
+    dt_job a, b, c;
+    ck_assert_int_eq(dt_store_job_lease(s, "w1", 60, &a), 1);
+    ck_assert_str_eq(a.upload_id, ids[0]);
+    ck_assert_int_eq(dt_store_job_lease(s, "w2", 60, &b), 1);
+    ck_assert_str_eq(b.upload_id, other);
+    ck_assert_int_eq(dt_store_job_lease(s, "w3", 60, &c), 1);
+    ck_assert_str_eq(c.upload_id, ids[1]);
+    ck_assert_int_eq(dt_store_queue_depth_for(s, "ip:10.0.0.1"), 4);
+    remove_fresh(s);
+}
+END_TEST
+
+START_TEST(server_deaths_fail_the_job)
+{
+    dt_store *s = open_fresh();
+    char id[33], id2[33];
+    queue_from(s, "ip:a", 1, id);
+    queue_from(s, "ip:b", 2, id2);
+    dt_job job, job2;
+    /* Killed while analyzing (a child's work): requeued, not charged. */
+    ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &job), 1);
+    ck_assert_int_eq(dt_store_job_phase(s, job.job_id, "analyze", NULL), DT_OK);
+    ck_assert_int_eq(dt_store_requeue_expired(s, 1), 1);
+    /* Killed twice while the server stored its report: failed. */
+    for (int death = 1; death <= 2; death++) {
+        ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &job), 1);
+        ck_assert_str_eq(job.upload_id, id);
+        ck_assert_int_eq(dt_store_job_phase(s, job.job_id, "store", NULL), DT_OK);
+        ck_assert_int_eq(dt_store_requeue_expired(s, 1), death == 1 ? 1 : 0);
+    }
+    dt_upload_ref ref;
+    ck_assert(dt_store_upload_find(s, id, &ref));
+    ck_assert_str_eq(ref.status, "failed");
+    cJSON *o = dt_store_upload_json(s, ref.seq);
+    const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(o, "error"));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strncmp(e, "server_died: the server stopped 2 times", 39) == 0, "error: %s", e);
+    cJSON_Delete(o);
+    /* Leased 8 times, whatever the phase: failed too. */
+    for (int i = 1; i <= 8; i++) {
+        ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &job2), 1);
+        ck_assert_str_eq(job2.upload_id, id2);
+        ck_assert_int_eq(dt_store_requeue_expired(s, 1), i < 8 ? 1 : 0);
+    }
+    ck_assert(dt_store_upload_find(s, id2, &ref));
+    ck_assert_str_eq(ref.status, "failed");
+    ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &job2), 0);
+    remove_fresh(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("server_limits");
@@ -144,6 +250,8 @@ int main(void)
     tcase_add_test(tc, auth_backoff_doubles_and_is_forgotten);
     tcase_add_test(tc, table_stays_bounded);
     tcase_add_test(tc, public_messages_name_no_server_path);
+    tcase_add_test(tc, queue_share_and_turns);
+    tcase_add_test(tc, server_deaths_fail_the_job);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
