@@ -8,10 +8,10 @@
 #          indexing its report, to the report stored (SQLite commit)
 #   child  reports.duration_ms in the database: spawn to reaped child
 # and the same analyzer command the worker runs (`dumptriage analyze --format
-# json --user FILE --symbols DATA/symbols`) is timed alone with hyperfine
-# (or a date loop).  Overhead = job − alone (target ≤ 5 ms); child − alone is
+# json --user FILE --symbols DATA/symbols`) is timed alone, at the same time
+# (see alone()).  Overhead = job − alone (target ≤ 5 ms); child − alone is
 # the part spent starting and waiting for the process.  Figures are medians
-# over DT_BENCH_ROUNDS rounds (default 7) of every dump, all queued first
+# over DT_BENCH_ROUNDS rounds (default 11) of every dump, all queued first
 # and then run back to back by one worker (see run_server).  The server's
 # figures are whole milliseconds.
 # DT_BENCH_COMPARE=/path/to/other/dumptriage runs the same against another
@@ -20,7 +20,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 data=${DT_TEST_DATA:-$here/tests/data}
-rounds=${DT_BENCH_ROUNDS:-7}
+rounds=${DT_BENCH_ROUNDS:-11}
 for t in curl jq sqlite3 python3; do
   command -v $t >/dev/null || { echo "bench: $t missing" >&2; exit 2; }
 done
@@ -40,20 +40,35 @@ done
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# alone_ms BIN FILE SYMDIR — median wall (ms) of the worker's command, alone.
-alone_ms() {
-  local bin=$1 f=$2 sym=$3
-  if command -v hyperfine >/dev/null; then
-    hyperfine -N --style none --warmup 2 --runs 15 --export-json "$tmp/hf.json" \
-      -- "$bin analyze --format json --user $f --symbols $sym" >/dev/null 2>&1
-    python3 -c 'import json,sys; print("%.2f" % (json.load(open(sys.argv[1]))["results"][0]["median"] * 1000))' "$tmp/hf.json"
-  else
-    for _ in $(seq 15); do
-      local t0 t1
-      t0=$(date +%s%N); "$bin" analyze --format json --user "$f" --symbols "$sym" >/dev/null; t1=$(date +%s%N)
-      echo $(((t1 - t0) / 1000))
-    done | median | awk '{printf "%.2f\n", $1 / 1000}'
-  fi
+# alone BIN SYMDIR LOG NJOBS FILE… — runs the worker's command for each FILE
+# in turn, alone (posix_spawn + wait4, output to /dev/null, as the worker's
+# child but without the server), *while* the server works through its queue,
+# until LOG holds NJOBS "job" lines and every file has at least 7 runs: so
+# both figures meet the same load of a shared machine.  Prints "FILE ms",
+# the median per file.
+alone() {
+  python3 - "$@" <<'PY'
+import os, statistics, sys, time
+bin_, sym, log, njobs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+files = sys.argv[5:]
+null = os.open("/dev/null", os.O_RDWR)
+acts = [(os.POSIX_SPAWN_DUP2, null, 0), (os.POSIX_SPAWN_DUP2, null, 1), (os.POSIX_SPAWN_DUP2, null, 2)]
+runs = {f: [] for f in files}
+deadline = time.monotonic() + 600
+while time.monotonic() < deadline:
+    for f in files:
+        argv = [bin_, "analyze", "--format", "json", "--user", f, "--symbols", sym]
+        t0 = time.perf_counter_ns()
+        pid = os.posix_spawn(bin_, argv, os.environ, file_actions=acts)
+        os.waitpid(pid, 0)
+        runs[f].append((time.perf_counter_ns() - t0) / 1e6)
+    with open(log) as lf:
+        done = lf.read().count('"event":"job"')
+    if done >= njobs and min(len(v) for v in runs.values()) >= 7:
+        break
+for f in files:
+    print("%s %.2f" % (os.path.basename(f), statistics.median(runs[f])))
+PY
 }
 
 # start BIN DIR [serve args…] — a server on a free port; sets server_pid, url.
@@ -97,14 +112,13 @@ run_server() {
     done
   done
   stop
-  # Phase 2: the real analyzer (the server's default), jobs back to back.
-  local n
-  n=$(wc -l <"$dir/jobs")
+  # Phase 2: the real analyzer (the server's default), jobs back to back,
+  # and the same command alone, measured meanwhile.  The log already holds
+  # phase 1's requeued job line.
+  local n sym=$dir/data/symbols
+  n=$(( $(wc -l <"$dir/jobs") + $(grep -c '"event":"job"' "$dir/log" || true) ))
   start "$bin" "$dir"
-  for _ in $(seq 600); do
-    (( $(grep -c '"event":"job"' "$dir/log" || true) >= n )) && break
-    sleep 0.5
-  done
+  alone "$bin" "$sym" "$dir/log" "$n" "${files[@]}" >"$dir/alone"
   stop
   # The worker's log lines (JSON) by upload, and the child time stored with
   # each report.  Jobs of phase 1 (the stand-in, requeued) are not "done".
@@ -112,13 +126,8 @@ run_server() {
     >"$dir/job_ms"
   command sqlite3 -cmd '.timeout 10000' "$dir/data/dumptriage.sqlite" \
     "SELECT u.id, r.duration_ms FROM uploads u JOIN reports r ON r.id = u.report_id" | tr '|' ' ' >"$dir/child_ms"
-  # Alone: the worker's command on the same file, its symbol dir included.
-  local sym=$dir/data/symbols
-  [[ -d $sym ]] || sym=$dir
   declare -A alone
-  for f in "${files[@]}"; do
-    alone[$(basename "$f")]=$(alone_ms "$bin" "$f" "$sym")
-  done
+  while read -r name ms; do alone[$name]=$ms; done <"$dir/alone"
   : >"$dir/over"
   while read -r id name; do
     local j c
