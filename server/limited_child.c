@@ -84,12 +84,14 @@ dt_status dt_limited_call(const dt_child_limits *lim, dt_limited_fn fn, void *ar
 {
     if (cancelled)
         *cancelled = false;
-    size_t map_size = sizeof(shared_head) + out_size;
+    /* The result follows the head at an offset any type may start at. */
+    size_t head_size = (sizeof(shared_head) + 15) & ~(size_t)15;
+    size_t map_size = head_size + out_size;
     void *map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (map == MAP_FAILED)
         return dt_error_set(err, DT_ERR_IO, "cannot map the child's result: %s", strerror(errno));
     shared_head *sh = map;
-    void *child_out = (char *)map + sizeof(shared_head);
+    void *child_out = (char *)map + head_size;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
