@@ -31,7 +31,7 @@ static const opt_def options[] = {
     { "data-dir", OPT_STR, O(data_dir), "directory for the SQLite file, blobs and temp files (default ./data)" },
     { "web-dir", OPT_STR, O(web_dir), "static web pages (default: the source tree's web/, else /usr/share/dumptriage/web)" },
     { "migrations-dir", OPT_STR, O(migrations_dir), "SQL migrations (default: the source tree's migrations/, else /usr/share/dumptriage/migrations)" },
-    { "analyzer", OPT_STR, O(analyzer), "analyzer binary run as `BIN analyze …` (default: this binary)" },
+    { "analyzer", OPT_STR, O(analyzer), "analyzer binary run as `BIN analyze …` (default: the `dumptriage` beside `dumptriage-server`)" },
     { "workers", OPT_UINT, O(workers), "analysis workers running at once (default 2)" },
     { "max-part-size", OPT_SIZE, O(max_part_size), "largest file in one upload, e.g. 8G (default 16G)" },
     { "max-request-size", OPT_SIZE, O(max_request_size), "largest upload request after decoding (default 32G)" },

@@ -16,7 +16,7 @@ typedef struct {
     char data_dir[1024];         /* --data-dir (default ./data) */
     char web_dir[1024];          /* --web-dir (default source tree web/ or /usr/share/dumptriage/web) */
     char migrations_dir[1024];   /* --migrations-dir */
-    char analyzer[1024];         /* --analyzer (default /proc/self/exe resolved at start) */
+    char analyzer[1024];         /* --analyzer (default: the sibling dumptriage of /proc/self/exe) */
     int workers;                 /* --workers */
     uint64_t max_part_size;      /* --max-part-size bytes, one file of an upload */
     uint64_t max_request_size;   /* --max-request-size bytes, one whole request (decompressed) */
