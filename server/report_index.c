@@ -8,10 +8,14 @@
  */
 #include "report_index.h"
 
+#include <stdint.h>
+
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/json.h"
 
 #define MAX_THREADS 100000
 #define MAX_SEARCH 65536
@@ -33,21 +37,16 @@ static char *str_of(const cJSON *v)
     return NULL;
 }
 
-static bool int_of(const cJSON *v, int64_t *out)
+/* An id (pid, thread id) through the analyzer's reader, which accepts a
+ * number or a "0x…"/decimal string and never converts an out-of-range
+ * double. */
+static bool id_of(const cJSON *obj, const char *key, int64_t *out)
 {
-    if (cJSON_IsNumber(v)) {
-        *out = (int64_t)v->valuedouble;
-        return true;
-    }
-    if (cJSON_IsString(v) && v->valuestring) {
-        char *end;
-        long long x = strtoll(v->valuestring, &end, 0);
-        if (end != v->valuestring && !*end) {
-            *out = x;
-            return true;
-        }
-    }
-    return false;
+    uint64_t v;
+    if (!cJSON_IsObject(obj) || !dt_json_u64(obj, key, &v) || v > INT64_MAX)
+        return false;
+    *out = (int64_t)v;
+    return true;
 }
 
 static char *bugcheck_of(const cJSON *b)
@@ -139,7 +138,7 @@ void dt_report_index_build(const cJSON *report, dt_report_index *idx)
         idx->process = str_of(get(proc, "name"));
     if (!idx->process && cJSON_IsString(proc))
         idx->process = str_of(proc);
-    idx->has_pid = int_of(get(user, "pid"), &idx->pid) || int_of(get(proc, "pid"), &idx->pid);
+    idx->has_pid = id_of(user, "pid", &idx->pid) || id_of(proc, "pid", &idx->pid);
     idx->bugcheck = bugcheck_of(get(kernel, "bugcheck"));
     const cJSON *primary = get(triage, "primary");
     idx->verdict = str_of(get(primary, "verdict"));
@@ -174,7 +173,7 @@ void dt_report_index_build(const cJSON *report, dt_report_index *idx)
     const cJSON *ulist = cJSON_IsArray(uthreads) ? uthreads : NULL;
     cJSON_ArrayForEach(t, ulist) {
         int64_t tid;
-        if (!int_of(get(t, "thread_id"), &tid))
+        if (!id_of(t, "thread_id", &tid))
             continue;
         dt_thread_row *r = add_row(idx, tid, cap);
         if (!r)
@@ -191,7 +190,7 @@ void dt_report_index_build(const cJSON *report, dt_report_index *idx)
     const cJSON *tlist = cJSON_IsArray(tthreads) ? tthreads : NULL;
     cJSON_ArrayForEach(t, tlist) {
         int64_t tid;
-        if (!int_of(get(t, "thread_id"), &tid))
+        if (!id_of(t, "thread_id", &tid))
             continue;
         dt_thread_row *r = add_row(idx, tid, cap);
         if (!r)

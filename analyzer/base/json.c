@@ -190,7 +190,7 @@ bool dt_json_get_hex(const cJSON *obj, const char *name, uint64_t *out)
 static bool parse_u64(const cJSON *v, uint64_t *out)
 {
     if (cJSON_IsNumber(v)) {
-        if (v->valuedouble < 0 || v->valuedouble > 18446744073709549568.0)
+        if (!(v->valuedouble >= 0 && v->valuedouble <= 18446744073709549568.0))
             return false;
         *out = (uint64_t)v->valuedouble;
         return true;
