@@ -60,6 +60,13 @@ static int should_kill(void *arg)
     return k;
 }
 
+/* The unpack child's cancel hook: a drain past its grace kills unpacking
+ * too, and the job goes back to the queue like an interrupted analysis. */
+static bool unpack_should_stop(void *arg)
+{
+    return should_kill(arg) != 0;
+}
+
 static void last_line(const char *path, char *out, size_t len)
 {
     out[0] = 0;
@@ -239,10 +246,18 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         dt_blob_path(data, archive->sha256, path, sizeof path);
         dt_unpack_limits lim;
         dt_unpack_limits_from_config(&lim, &srv->cfg);
+        lim.cancelled = unpack_should_stop;
+        lim.cancel_arg = srv;
         int n = 0;
+        bool cancelled = false;
         dt_error err = { 0 };
-        if (dt_archive_unpack(data, path, &lim, unpacked, &n, &err) != DT_OK) {
-            fail_job(srv, st, job, "archive", err.message, false, oc);
+        if (dt_archive_unpack_ex(data, path, &lim, unpacked, &n, &cancelled, &err) != DT_OK) {
+            if (cancelled) {
+                dt_store_job_requeue(st, job->job_id, NULL);
+                oc->result = "requeued";
+            } else {
+                fail_job(srv, st, job, "archive", err.message, false, oc);
+            }
             return;
         }
         /* The entries were placed without the blob lock (unpacking may take
@@ -281,13 +296,21 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     {
         dt_unpack_limits ilim;
         dt_unpack_limits_from_config(&ilim, &srv->cfg);
+        ilim.cancelled = unpack_should_stop;
+        ilim.cancel_arg = srv;
         dt_error ierr = { 0 };
-        if ((user && dt_unpack_input(data, user, &ilim, upath, sizeof upath, &usize, &utemp, NULL, &ierr) != DT_OK)
-            || (kernel && dt_unpack_input(data, kernel, &ilim, kpath, sizeof kpath, &ksize, &ktemp, NULL, &ierr)
+        bool icancelled = false;
+        if ((user && dt_unpack_input(data, user, &ilim, upath, sizeof upath, &usize, &utemp, &icancelled, &ierr) != DT_OK)
+            || (kernel && dt_unpack_input(data, kernel, &ilim, kpath, sizeof kpath, &ksize, &ktemp, &icancelled, &ierr)
                               != DT_OK)) {
             if (utemp)
                 unlink(upath);
-            fail_job(srv, st, job, "archive", ierr.message, false, oc);
+            if (icancelled) {
+                dt_store_job_requeue(st, job->job_id, NULL);
+                oc->result = "requeued";
+            } else {
+                fail_job(srv, st, job, "archive", ierr.message, false, oc);
+            }
             return;
         }
         insize = usize + ksize;
