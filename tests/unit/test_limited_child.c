@@ -121,6 +121,26 @@ START_TEST(wall_clock_and_cpu_are_bounded)
 }
 END_TEST
 
+/* A drain: the hook says stop after 300 ms. */
+static bool stop_after_300ms(void *arg)
+{
+    return now_ms() - *(int64_t *)arg >= 300;
+}
+
+START_TEST(cancel_kills_the_child_and_says_so)
+{
+    int64_t t0 = now_ms();
+    dt_child_limits lim = { .timeout_seconds = 30, .cancelled = stop_after_300ms, .cancel_arg = &t0 };
+    int out;
+    bool cancelled = false;
+    dt_error err = { 0 };
+    ck_assert_int_eq(dt_limited_call(&lim, sleeper, NULL, &out, sizeof out, &cancelled, &err), DT_ERR_IO);
+    int64_t ms = now_ms() - t0;
+    ck_assert(cancelled);
+    ck_assert_msg(ms >= 300 && ms < 2000, "the cancelled sleeper ran %lld ms", (long long)ms);
+}
+END_TEST
+
 START_TEST(memory_and_file_size_are_bounded)
 {
     dt_child_limits lim = { .memory = 256u << 20, .timeout_seconds = 30 };
@@ -150,6 +170,7 @@ static Suite *limited_child_suite(void)
     tcase_add_test(tc, result_and_error_come_back);
     tcase_add_test(tc, wall_clock_and_cpu_are_bounded);
     tcase_add_test(tc, memory_and_file_size_are_bounded);
+    tcase_add_test(tc, cancel_kills_the_child_and_says_so);
     suite_add_tcase(s, tc);
     return s;
 }
