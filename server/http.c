@@ -740,7 +740,7 @@ static bool loopback_host(const char *host)
         || strcmp(host, "[::1]") == 0;
 }
 
-dt_status dt_http_start_ex(dt_server *srv, unsigned *port, dt_error *err)
+dt_status dt_http_start(dt_server *srv, unsigned *port, dt_error *err)
 {
     struct addrinfo hints = { 0 }, *res = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -794,15 +794,6 @@ dt_status dt_http_start_ex(dt_server *srv, unsigned *port, dt_error *err)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : srv->cfg.listen_port;
     return DT_OK;
-}
-
-int dt_http_start(dt_server *srv, unsigned *port, char *err, size_t errlen)
-{
-    dt_error e = { 0 };
-    if (dt_http_start_ex(srv, port, &e) == DT_OK)
-        return 0;
-    snprintf(err, errlen, "%s", e.message);
-    return -1;
 }
 
 void dt_http_quiesce(dt_server *srv)

@@ -114,11 +114,8 @@ typedef struct {
 void dt_http_conn_stats(dt_server *srv, dt_conn_stats *out);
 
 /* Starts the daemon on cfg.listen_* with the connection deadlines and
- * per-client limits of cfg; the bound port goes to *port.  0 ok, -1 with
- * the reason in err (the int/char* form is kept for serve_main.c, which
- * is not this file's owner's; dt_http_start_ex is the dt_status form). */
-int dt_http_start(dt_server *srv, unsigned *port, char *err, size_t errlen);
-dt_status dt_http_start_ex(dt_server *srv, unsigned *port, dt_error *err);
+ * per-client limits of cfg; the bound port goes to *port. */
+dt_status dt_http_start(dt_server *srv, unsigned *port, dt_error *err);
 /* Stops accepting new connections (drain). */
 void dt_http_quiesce(dt_server *srv);
 void dt_http_stop(dt_server *srv);

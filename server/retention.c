@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "blob_gc.h"
@@ -180,14 +181,15 @@ static int enabled(const dt_server *srv)
     return srv->cfg.retain_dumps_days || srv->cfg.retain_reports_days || srv->cfg.max_dump_bytes;
 }
 
-int dt_retention_start(dt_server *srv)
+dt_status dt_retention_start(dt_server *srv, dt_error *err)
 {
     if (!enabled(srv))
-        return 0;
-    if (pthread_create(&srv->retention_thread, NULL, retention_main, srv) != 0)
-        return -1;
+        return DT_OK;
+    int e = pthread_create(&srv->retention_thread, NULL, retention_main, srv);
+    if (e != 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot start the retention thread: %s", strerror(e));
     srv->retention_running = 1;
-    return 0;
+    return DT_OK;
 }
 
 void dt_retention_stop(dt_server *srv)

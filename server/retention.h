@@ -16,8 +16,8 @@ int64_t dt_retention_now(const dt_server *srv);
 /* One sweep over the store (all configured limits); returns how many
  * uploads were purged or deleted, -1 on a store error. */
 int dt_retention_sweep(dt_server *srv, dt_store *st);
-/* Starts the periodic thread when any limit is set (0 ok, -1 failed). */
-int dt_retention_start(dt_server *srv);
+/* Starts the periodic thread when any limit is set. */
+dt_status dt_retention_start(dt_server *srv, dt_error *err);
 /* Stops and joins it (no-op if not started). */
 void dt_retention_stop(dt_server *srv);
 /* Logs one deletion (reason: staff, retain-dumps, retain-reports,

@@ -213,18 +213,20 @@ int dt_cli_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (dt_workers_start(srv) != 0) {
-        fprintf(stderr, "dumptriage serve: cannot start workers\n");
+    dt_error serr = { 0 };
+    if (dt_workers_start(srv, &serr) != DT_OK) {
+        fprintf(stderr, "dumptriage serve: %s\n", serr.message);
+        dt_workers_stop(srv);
         return 1;
     }
-    if (dt_retention_start(srv) != 0) {
-        fprintf(stderr, "dumptriage serve: cannot start the retention thread\n");
+    if (dt_retention_start(srv, &serr) != DT_OK) {
+        fprintf(stderr, "dumptriage serve: %s\n", serr.message);
         dt_workers_stop(srv);
         return 1;
     }
     unsigned port = 0;
-    if (dt_http_start(srv, &port, err, sizeof err) != 0) {
-        fprintf(stderr, "dumptriage serve: %s\n", err);
+    if (dt_http_start(srv, &port, &serr) != DT_OK) {
+        fprintf(stderr, "dumptriage serve: %s\n", serr.message);
         dt_retention_stop(srv);
         dt_workers_stop(srv);
         close(lock_fd);

@@ -495,15 +495,16 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int dt_workers_start(dt_server *srv)
+dt_status dt_workers_start(dt_server *srv, dt_error *err)
 {
     int n = srv->cfg.workers > DT_MAX_WORKERS ? DT_MAX_WORKERS : srv->cfg.workers;
     for (int i = 0; i < n; i++) {
-        if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0)
-            return -1;
+        int e = pthread_create(&srv->workers[i], NULL, worker_main, srv);
+        if (e != 0)
+            return dt_error_set(err, DT_ERR_IO, "cannot start worker %d: %s", i + 1, strerror(e));
         srv->nworkers++;
     }
-    return 0;
+    return DT_OK;
 }
 
 void dt_workers_stop(dt_server *srv)

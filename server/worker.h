@@ -14,9 +14,9 @@
  * becomes "<data>".  In place, truncated at len. */
 void dt_worker_public_message(const char *data_dir, const dt_file_rec *files, int nfiles, char *msg, size_t len);
 
-/* Starts srv->cfg.workers threads.  0 ok, -1 error (the int form is kept
- * for serve_main.c, not this file's owner's). */
-int dt_workers_start(dt_server *srv);
+/* Starts srv->cfg.workers threads (those started so far keep running on
+ * failure: dt_workers_stop stops them). */
+dt_status dt_workers_start(dt_server *srv, dt_error *err);
 /* Drain: no new leases; waits up to drain_grace seconds for running
  * analyses, then kills the rest and requeues their jobs; joins the threads. */
 void dt_workers_stop(dt_server *srv);
