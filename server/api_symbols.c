@@ -27,7 +27,7 @@
 #include "http.h"
 #include "limited_child.h"
 #include "symbol_filing.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 #define MAX_SYMBOL_PARTS 8
 #define MAX_SYMBOL_ENTRIES 64

@@ -23,7 +23,7 @@
 #include "secrets.h"
 #include "store_internal.h"
 #include "symbols/symsrv.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 #define MAX_REQUEUE 10000
 

@@ -19,7 +19,7 @@
 #include <strings.h>
 
 #include "blob.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 #define MAX_PARTS 4
 #define MAX_FIELD 2048

@@ -31,8 +31,6 @@ cJSON *dt_json_add_time(cJSON *obj, const char *name, int64_t unix_seconds);
 /* A Windows FILETIME (100 ns since 1601) as an ISO time; null when 0. */
 cJSON *dt_json_add_filetime(cJSON *obj, const char *name, uint64_t filetime);
 
-/* malloc'd copy of s with invalid UTF-8 sequences replaced by U+FFFD. */
-char *dt_utf8_sanitize(const char *s);
 
 /* Readers for renderers (tolerant: a missing or mistyped member gives the
  * fallback). */

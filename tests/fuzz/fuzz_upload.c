@@ -21,7 +21,7 @@
 #include "archive_unpack.h"
 #include "blob.h"
 #include "upload.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dt_test.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 START_TEST(valid_text_is_kept)
 {

@@ -1,12 +1,12 @@
 /*
- * utf8.c — validation and U+FFFD substitution of client text (see utf8.h).
+ * utf8.c — validation and U+FFFD substitution (see utf8.h).
  *
  * The decoder follows the Unicode table of well-formed byte sequences
  * (Table 3-7): the allowed range of the second byte depends on the first,
  * which rules out overlongs, surrogates and code points above U+10FFFF
  * without decoding the value.
  */
-#include "utf8.h"
+#include "base/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -107,4 +107,14 @@ size_t dt_utf8_sanitize_inplace(char *s, size_t cap)
     memcpy(s, tmp, strlen(tmp) + 1);
     free(tmp);
     return n;
+}
+
+char *dt_utf8_sanitize_dup(const char *s)
+{
+    /* Worst case every byte becomes the 3-byte U+FFFD. */
+    size_t cap = strlen(s) * 3 + 1;
+    char *out = malloc(cap);
+    if (out)
+        dt_utf8_sanitize(s, out, cap);
+    return out;
 }

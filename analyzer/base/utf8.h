@@ -1,5 +1,6 @@
 /*
- * utf8.h — making client text valid UTF-8 before it is stored.
+ * utf8.h — making text valid UTF-8: client text before it is stored, and
+ * every string a dump contributes to the report (base/json.h).
  *
  * Notes, customer names and the module names inside uploaded Breakpad files
  * come from clients and end up in JSON replies and HTML pages; cJSON copies
@@ -7,8 +8,8 @@
  * reply that carries it invalid JSON.  Text is therefore sanitized on the way
  * in: each invalid sequence becomes U+FFFD, the rest is kept byte for byte.
  */
-#ifndef DT_SERVER_UTF8_H
-#define DT_SERVER_UTF8_H
+#ifndef DT_BASE_UTF8_H
+#define DT_BASE_UTF8_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,5 +30,8 @@ size_t dt_utf8_sanitize(const char *in, char *out, size_t cap);
  * string: what does not fit after the replacements is cut off at a
  * character boundary.  Returns the number of replacements. */
 size_t dt_utf8_sanitize_inplace(char *s, size_t cap);
+
+/* A malloc'd sanitized copy of s (caller frees); NULL on OOM. */
+char *dt_utf8_sanitize_dup(const char *s);
 
 #endif
