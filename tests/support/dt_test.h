@@ -14,7 +14,12 @@ const char *dt_test_data(const char *relative);
 const char *dt_test_bin(void);
 /* Reads a whole file into a malloc'd buffer (caller frees); NULL on error. */
 unsigned char *dt_test_read_file(const char *path, size_t *size);
-/* Runs the suite; returns the process exit status. */
+/* Records that the calling test could not check what it is for (a tool its
+ * bootstrap installs is missing, say): prints why to stderr.  The test should
+ * return right after.  Works from Check's forked children too. */
+void dt_test_skip(const char *why);
+/* Runs the suite; returns the process exit status: 1 when a test failed,
+ * else 77 (ctest's SKIP_RETURN_CODE) when one was skipped, else 0. */
 int dt_test_run(Suite *s);
 
 #define DT_TEST_MAIN(suite_fn) \

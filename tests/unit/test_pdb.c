@@ -5,7 +5,8 @@
  * `llvm-pdbutil dump -publics` prints (name, segment:offset) and RVAs follow
  * from the section headers `llvm-pdbutil dump -section-headers` prints.
  * When llvm-pdbutil is not installed the committed summary below (counts and
- * spot values taken from it) is checked instead.  Functions and lines are
+ * spot values taken from it) is checked instead, and the test reports a skip
+ * (exit 77).  Functions and lines are
  * cross-checked against the Breakpad .sym that dump_syms produced from the
  * same PDB, and spot-checked against `llvm-pdbutil dump -symbols/-l`.
  * Types: field offsets in the syzygy types test PDB against
@@ -205,6 +206,10 @@ START_TEST(publics_equal_llvm_pdbutil)
             check_publics_against_pdbutil(corpus[c].path, p);
         dt_pdb_close(p);
     }
+    /* Only the committed summary was checked: say so (exit 77), not pass. */
+    if (!oracle)
+        dt_test_skip(LLVM_PDBUTIL " not installed: publics checked only against the committed "
+                     "summary (scripts/bootstrap.sh --tests installs llvm)");
 }
 END_TEST
 
