@@ -2,8 +2,9 @@
 // real dumps through the upload page's file inputs, watch the progress line
 // and the live status, open the triage page from the returned view link,
 // check a hostile thread name stays text, check the view link does not open
-// the list, sign in as staff.  Checks that need the analyzer's output are
-// kept apart: they run when the report has that part (threads, triage).
+// the list, sign in as staff.  What the analyzer reports for these real
+// dumps (thread 36's ReadFile, the thread names, the deadlock, the paired
+// NtReadFile) is asserted, not looked for: a report that loses it fails.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -97,16 +98,15 @@ describe('with the real server', { skip: missing || false }, () => {
     uploaded.hello = view;
     await screenshot(page, 'real-triage-hello_block');
 
-    // Needs the analyzer's user threads: thread 36 (the only one) is shown
-    // with every frame the report gives it, and once the stack walk names
-    // functions, the ReadFile it waits in.
+    // Thread 36 (the only one) is shown with every frame the report gives
+    // it, and the ReadFile it waits in.
     const t36 = (report?.user?.threads || []).find((t) => t.thread_id === 36);
-    if (t36) {
-      const calls = await page.$$eval('article[data-tid="36"] table.stacks td.fr.user .call', (c) => c.map((x) => x.textContent));
-      assert.equal(calls.length, t36.frames.length);
-      assert.match(calls[0], /^ntdll[!+]/);
-      if (t36.frames.some((f) => /ReadFile/.test(f.function || ''))) assert.ok(calls.some((c) => /ReadFile/.test(c)), calls.join('\n'));
-    }
+    assert.ok(t36, 'the report has thread 36');
+    const calls = await page.$$eval('article[data-tid="36"] table.stacks td.fr.user .call', (c) => c.map((x) => x.textContent));
+    assert.equal(calls.length, t36.frames.length);
+    assert.match(calls[0], /^ntdll[!+]/);
+    assert.ok(t36.frames.some((f) => /ReadFile/.test(f.function || '')), 'the report names ReadFile in thread 36');
+    assert.ok(calls.some((c) => /ReadFile/.test(c)), calls.join('\n'));
     assert.deepEqual(page.problems, []);
     await context.close();
   });
@@ -118,11 +118,10 @@ describe('with the real server', { skip: missing || false }, () => {
     await tp.waitForTimeout(300);
     assert.match(await tp.textContent('#summary'), /<img src=x onerror=alert\(1\)>/, 'the note is shown as text');
     const names = (report?.user?.threads || []).map((t) => t.thread_name);
-    if (names.includes(XSS_NAME)) {
-      await tp.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = true; });
-      const shown = await tp.$$eval('.tname', (els) => els.map((e) => e.textContent));
-      assert.ok(shown.includes(XSS_NAME), 'thread name shown: ' + shown.join(', '));
-    }
+    assert.ok(names.includes(XSS_NAME), 'the report has the hostile thread name: ' + names.join(', '));
+    await tp.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = true; });
+    const shown = await tp.$$eval('.tname', (els) => els.map((e) => e.textContent));
+    assert.ok(shown.includes(XSS_NAME), 'thread name shown: ' + shown.join(', '));
     assert.equal(await tp.locator('img').count(), 0);
     await screenshot(tp, 'real-triage-hostile-name');
     assert.deepEqual(tp.problems, [], 'no dialog, no CSP violation, no error');
@@ -130,14 +129,14 @@ describe('with the real server', { skip: missing || false }, () => {
     await context.close();
   });
 
-  test('a real deadlock (Wine multi_hang) is drawn as a cycle of named threads', async (t) => {
+  test('a real deadlock (Wine multi_hang) is drawn as a cycle of named threads', async () => {
     const { context, view, statuses } = await uploadThroughPage({ user: multiHangDump(tmp) }, { caseId: 'CASE-DEADLOCK' });
     assert.equal(statuses[statuses.length - 1], 'done');
     const { page, report } = await openTriage(context, view);
     await screenshot(page, 'real-triage-multi_hang');
     assert.deepEqual(page.problems, []);
     const dl = report?.triage?.deadlocks;
-    if (!Array.isArray(dl) || !dl.length) { t.skip('the analyzer reports no deadlock here yet'); await context.close(); return; }
+    assert.ok(Array.isArray(dl) && dl.length > 0, 'the analyzer reports the deadlock: ' + JSON.stringify(dl));
     const names = new Map((report.triage.threads || []).map((x) => [x.thread_id, x.thread_name]));
     const nodes = await page.$$eval('#deadlocks .cycle .node', (n) => n.map((x) => x.textContent));
     const want = [...dl[0].threads, dl[0].threads[0]].map((tid) => 'Thread 0x' + tid.toString(16) + ' (' + tid + ')' + (names.get(tid) ? ' ' + names.get(tid) : ''));
@@ -209,9 +208,9 @@ describe('with the real server', { skip: missing || false }, () => {
     await context.close();
   });
 
-  test('paired user + kernel dumps: user stack beside kernel stack; with triage, ntdll!…ReadFile beside nt!NtReadFile and the verdict', async (t) => {
+  test('paired user + kernel dumps: triage joins ntdll!…ReadFile to nt!NtReadFile and gives the verdict', async () => {
     const pair = pairedCase(tmp);
-    if (!pair) { t.skip('no paired case in the corpus'); return; }
+    assert.ok(pair, 'a paired case in the corpus (tests/data/paired)');
     const { context, view, statuses } = await uploadThroughPage({ user: pair.user, kernel: pair.kernel }, { caseId: 'CASE-PAIR' });
     assert.equal(statuses[statuses.length - 1], 'done');
     const { page, report } = await openTriage(context, view);
@@ -219,32 +218,18 @@ describe('with the real server', { skip: missing || false }, () => {
     assert.deepEqual(page.problems, []);
     assert.match(await page.textContent('#summary'), /user-mode minidump, kernel: /);
 
-    if (report && typeof report.triage === 'object' && report.triage) {
-      // The analyzer paired the threads and joined them at the syscall.
-      const stuck = (report.triage.threads || []).filter((x) => x.stuck && x.syscall && Number.isInteger(x.syscall.user_frame) && Number.isInteger(x.syscall.kernel_frame));
-      assert.ok(stuck.length, 'a stuck thread with its system call');
-      const row = await page.$eval(`article[data-tid="${stuck[0].thread_id}"] table.stacks tr.syscall`,
-        (tr) => [...tr.querySelectorAll('td.fr .call')].map((c) => c.textContent));
-      const named = stuck[0].kernel_frames.some((f) => f.function === 'NtReadFile');
-      if (named) {
-        assert.match(row[0], /^ntdll!(Nt|Zw)ReadFile\+0x/);
-        assert.match(row[1], /^nt!NtReadFile\+0x/);
-      }
-      assert.ok((await page.textContent('#primary .verdict')).length > 0);
-      assert.equal(await page.textContent('#primary .verdict'), report.triage.primary.verdict);
-    } else {
-      // No triage part yet: the page pairs by pid and thread id itself.
-      const upid = report?.user?.process?.pid ?? report?.user?.pid;
-      const uts = new Set((report?.user?.threads || []).map((x) => x.thread_id));
-      const kt = (report?.kernel?.threads || []).find((k) => k.pid === upid && uts.has(k.tid));
-      assert.ok(kt, 'the kernel dump has a thread of the user dump\'s process');
-      const card = page.locator(`#user-threads article[data-tid="${kt.tid}"]`);
-      assert.equal(await card.locator('table.stacks.pair').count(), 1, 'user and kernel stacks side by side');
-      const kcalls = await card.locator('td.fr.kernel .call').allTextContents();
-      assert.equal(kcalls.length, kt.frames.length);
-      assert.match(kcalls[0], /^nt[!+]/);
-      assert.match(await card.textContent(), new RegExp(kt.wait_reason_name || 'Waiting'));
-    }
+    // The analyzer paired the threads and joined them at the syscall.
+    assert.ok(report && typeof report.triage === 'object' && report.triage, 'the report has a triage part');
+    const stuck = (report.triage.threads || []).filter((x) => x.stuck && x.syscall && Number.isInteger(x.syscall.user_frame) && Number.isInteger(x.syscall.kernel_frame));
+    assert.ok(stuck.length, 'a stuck thread with its system call');
+    const row = await page.$eval(`article[data-tid="${stuck[0].thread_id}"] table.stacks tr.syscall`,
+      (tr) => [...tr.querySelectorAll('td.fr .call')].map((c) => c.textContent));
+    const named = stuck[0].kernel_frames.some((f) => f.function === 'NtReadFile');
+    assert.ok(named, 'the kernel stack names NtReadFile: ' + JSON.stringify(stuck[0].kernel_frames.map((f) => f.function)));
+    assert.match(row[0], /^ntdll!(Nt|Zw)ReadFile\+0x/);
+    assert.match(row[1], /^nt!NtReadFile\+0x/);
+    assert.ok((await page.textContent('#primary .verdict')).length > 0);
+    assert.equal(await page.textContent('#primary .verdict'), report.triage.primary.verdict);
     await context.close();
   });
 });
