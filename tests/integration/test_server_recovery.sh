@@ -72,7 +72,10 @@ for c in $child_pids; do
 done
 start_server "$DATA2"   # no test hooks now: the interrupted analysis runs for real
 check "restart: temp files removed" 0 "$(find "$DATA2/tmp" -type f -name 'part-*' | wc -l)"
-grep -q 'requeued' "$SERVER_LOG" && ok || bad "restart did not report the requeued analysis"
+# serve_main.c logs "recovered: N analyses requeued, M unreferenced blobs removed"
+# when either is non-zero: "0 analyses requeued" must not pass for a requeue.
+requeued=$(sed -nE 's/.*recovered: ([0-9]+) analyses requeued.*/\1/p' "$SERVER_LOG" | head -1)
+(( ${requeued:-0} >= 1 )) && ok || bad "restart did not report the requeued analysis (requeued: '${requeued}'): $(grep recovered "$SERVER_LOG" || true)"
 for id in "${acked[@]}"; do
   check "acknowledged upload $id analyzed after restart" done "$(wait_done "$id")"
 done
