@@ -120,11 +120,16 @@ check "login with a bad token" 401 "$(code POST /api/login -d '{"token":"wrong-t
 check "logout" 200 "$(code POST /api/logout "${COOK[@]}")"
 check "session ended" 401 "$(code GET /api/dumps "${COOK[@]}")"
 
-# Security headers on every kind of response.
+# Security headers on every kind of response.  The policy is compared whole
+# (server/http.c's value, byte for byte), once per response: a directive added
+# or loosened ('unsafe-inline', a second script source) fails here.
+CSP="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+CSP+=" object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 for p in / /api/me /api/dumps /nonexistent "/api/dumps/$U1$KEY" /static/app.js; do
   h=$(curl -s -D - -o /dev/null "$URL$p" | tr -d '\r')
-  grep -q "^Content-Security-Policy: default-src 'self'" <<<"$h" && grep -q "frame-ancestors 'none'" <<<"$h" \
-    && grep -qi '^X-Content-Type-Options: nosniff' <<<"$h" && grep -qi '^Referrer-Policy: no-referrer' <<<"$h" \
+  check "one Content-Security-Policy header on $p" 1 "$(grep -ci '^Content-Security-Policy:' <<<"$h" || true)"
+  check "Content-Security-Policy on $p" "$CSP" "$(sed -nE 's/^[Cc]ontent-[Ss]ecurity-[Pp]olicy: //p' <<<"$h")"
+  grep -qi '^X-Content-Type-Options: nosniff' <<<"$h" && grep -qi '^Referrer-Policy: no-referrer' <<<"$h" \
     && ok || bad "security headers missing on $p"
 done
 check "error JSON shape" not_found "$(curl -s "$URL/api/nothing" | jq -r .error.code)"
