@@ -5,7 +5,8 @@
  * from dump memory down to ntdll!RtlUserThreadStart with exactly the frames
  * the dump's verify.json lists (module and module offset; a `module!name`
  * frame is resolved through the module's export table in dump memory, and a
- * name exports cannot give (a PDB-only function) is checked by module).
+ * name exports cannot give (a PDB-only function) through the build's PDB:
+ * same function name, same offset).
  * Breakpad's XP x86 minidump2: the EBP chain reproduces minidump_stackwalk's
  * frames, and scanning finds the same caller when EBP is withheld.
  */
@@ -23,6 +24,7 @@
 #include "base/mapped_file.h"
 #include "model/kernel_dump.h"
 #include "unwind/stackwalk.h"
+#include "symbols/symbolizer.h"
 #include "unwind/symbol_hooks.h"
 
 typedef struct {
@@ -92,11 +94,32 @@ static void parse_expected(const char *s, expected_frame *e)
     e->offset = strtoull(plus + 1, NULL, 16);
 }
 
+/* A frame named from the PDB: the symbolizer over the build's symbols must
+ * give the same function and offset.  Caller frames are looked up at the
+ * return address - 1 (the call instruction), as the walker's users do. */
+static void check_pdb_name(dt_symbolizer *sym, const dt_frame *f, int index, const expected_frame *e,
+                           const dt_addrspace *as, const char *what)
+{
+    uint64_t at = index == 0 ? f->ip : f->ip - 1;
+    dt_symbol s = { 0 };
+    ck_assert_msg(dt_symbolizer_lookup(sym, f->module, as, at, &s), "%s: no symbol for %s", what, e->name);
+    uint64_t off = s.function_offset + (index == 0 ? 0 : 1);
+    ck_assert_msg(s.function && strcmp(s.function, e->name) == 0 && off == e->offset,
+                  "%s: %s+0x%llx, expected %s+0x%llx", what, s.function ? s.function : "(none)",
+                  (unsigned long long)off, e->name, (unsigned long long)e->offset);
+    ck_assert_str_eq(s.provider, "pdb");
+    dt_symbol_clear(&s);
+}
+
 static void check_wine_dump(const char *dump_rel, const char *verify_rel, size_t *exports_checked,
-                            size_t *frames_checked)
+                            size_t *frames_checked, size_t *pdb_checked)
 {
     opened_dump d;
     open_dump(&d, dump_rel);
+    const char *symdirs[] = { dt_test_data("wine/bin/clang") };
+    dt_error serr = { 0 };
+    dt_symbolizer *sym = dt_symbolizer_new(symdirs, 1, &serr);
+    ck_assert_msg(sym != NULL, "%s", serr.message);
     cJSON *verify = load_json(verify_rel);
     const dt_addrspace *as = dt_minidump_addrspace(d.md);
     cJSON *threads = cJSON_GetObjectItem(verify, "threads");
@@ -143,12 +166,18 @@ static void check_wine_dump(const char *dump_rel, const char *verify_rel, size_t
                 ck_assert(dt_pe_export_lookup(&pe, (uint32_t)f->module_offset, &name, &off));
                 ck_assert_uint_eq(off, e.offset);
                 (*exports_checked)++;
+            } else {
+                char what[200];
+                snprintf(what, sizeof what, "%s tid %u frame %d", dump_rel, tid, i);
+                check_pdb_name(sym, f, i, &e, as, what);
+                (*pdb_checked)++;
             }
             dt_pe_close(&pe);
         }
         dt_stack_free(&st);
     }
     cJSON_Delete(verify);
+    dt_symbolizer_free(sym);
     close_dump(&d);
 }
 
@@ -159,11 +188,12 @@ START_TEST(wine_threads_unwind_to_rtl_user_thread_start)
         { "wine/multi_hang.dmp.gz", "wine/multi_hang.verify.json" },
         { "wine/crash_av.dmp.gz", "wine/crash_av.verify.json" },
     };
-    size_t exports_checked = 0, frames_checked = 0;
-    check_wine_dump(dumps[_i][0], dumps[_i][1], &exports_checked, &frames_checked);
-    fprintf(stderr, "%s: %zu frames compared, %zu resolved through exports\n", dumps[_i][0], frames_checked,
-            exports_checked);
+    size_t exports_checked = 0, frames_checked = 0, pdb_checked = 0;
+    check_wine_dump(dumps[_i][0], dumps[_i][1], &exports_checked, &frames_checked, &pdb_checked);
+    fprintf(stderr, "%s: %zu frames compared, %zu resolved through exports, %zu through the PDB\n", dumps[_i][0],
+            frames_checked, exports_checked, pdb_checked);
     ck_assert_uint_gt(exports_checked, 0);
+    ck_assert_uint_gt(pdb_checked, 0);
     ck_assert_uint_gt(frames_checked, 5);
 }
 END_TEST
