@@ -227,14 +227,15 @@ START_TEST(wine_multi_hang_static_functions_from_pdb)
             if (!cJSON_IsNumber(tid) || (uint32_t)tid->valuedouble != t->thread_id)
                 continue;
             cJSON *fr;
+            size_t j = 0;
             cJSON_ArrayForEach(fr, cJSON_GetObjectItem(vt, "stack")) {
                 const char *v = cJSON_GetStringValue(fr);
+                size_t at = j++;
                 if (!v || !strchr(v, '!'))
                     continue; /* module+offset frames: nothing to compare */
-                bool found = false;
-                for (size_t k = 0; k < nours && !found; k++)
-                    found = same_frame(ours[k], v);
-                ck_assert_msg(found, "thread %u: %s not in our walk", t->thread_id, v);
+                /* Frame for frame: the same name at the same depth. */
+                ck_assert_msg(at < nours && same_frame(ours[at], v), "thread %u frame %zu: %s, expected %s",
+                              t->thread_id, at, at < nours ? ours[at] : "(beyond our walk)", v);
                 if (strncmp(v, "multi_hang.exe!", 15) == 0)
                     compared_pdb++;
                 compared++;
