@@ -2,11 +2,19 @@
 # bench/fault_kill.sh — SIGKILL the server at random moments while uploads
 # stream in and analyses run, restart it, and repeat; then check that no
 # acknowledged upload is lost and nothing is left half-done:
-#   * every upload that got a 2xx with an id is in the database and ends `done`;
+#   * every upload that got a 2xx with an id is in the database and ends `done`
+#     (the `DT_TEST_HOOK=hang` ones, there to keep an analysis running at a
+#     kill, end `failed` — done or failed is all that is asked of them);
+#   * the client keeps the SHA-256 of every file part it sent that got a 2xx;
+#     after every restart and at the end it downloads each acknowledged
+#     upload's file (`/files/user?key=…`) and compares the bytes with them;
 #   * every upload row has its files and its job, every `done` one its report;
 #   * data/tmp is empty, every blob on disk is named by a files row and every
 #     files row's blob exists with the right SHA-256 (no orphans either way);
-#   * PRAGMA integrity_check is ok.
+#   * PRAGMA integrity_check is ok;
+#   * the run proved something: at least KILLS uploads acknowledged, at least
+#     one kill cut an upload mid-body (a rate-limited curl still sending, its
+#     spool in data/tmp) and at least one landed while a job was leased.
 # usage: DT_BIN=build/dumptriage DT_TEST_DATA=tests/data bench/fault_kill.sh [KILLS] [SEED]
 # (tests/integration/test_ops_kill.sh runs a short version; the figures in
 # docs/reliability.md come from `nice -n 10 bench/fault_kill.sh 60`.)
@@ -18,48 +26,94 @@ RANDOM=${2:-$$}
 source "$HERE/../tests/integration/server_lib.sh"
 D="$DT_TEST_DATA/user"
 DATA="$WORK/data"
-ACKED="$WORK/acked"; : >"$ACKED"
+# One line per acknowledged file part: id key role sha256-of-what-was-sent kind
+ACKED="$WORK/acked"; : >"$ACKED"; : >"$WORK/codes"
 files=(); for f in "$D"/*.dmp; do [[ $(head -c 4 "$f") == MDMP ]] && files+=("$f"); done
+# The hang uploads' analysis must outlive the kill window (<= 1.5 s), then end.
+SERVE_ARGS=(--min-free-space 1M --workers 2 --test-hooks --analysis-timeout 4)
 
-# One uploader: uploads until its server dies; records only acknowledged ids.
+# upload FILE NOTE KIND [curl args…] — POSTs FILE as the `user` part; on a 2xx
+# records the id, view key and the SHA-256 of the bytes sent.  Fails when
+# curl gets no reply (the server died).
+upload() {
+  local f=$1 note=$2 kind=$3; shift 3
+  local sha reply code id key
+  sha=$(sha256sum "$f" | cut -d' ' -f1)
+  reply=$(mktemp "$WORK/reply.XXXXXX")
+  code=$(curl -s -o "$reply" -w '%{http_code}' "$@" -F "user=@$f" -F "note=$note" "$URL/api/dumps") || { rm -f "$reply"; return 1; }
+  echo "$code" >>"$WORK/codes"
+  if [[ $code == 2?? ]]; then
+    id=$(jq -r .id "$reply"); key=$(jq -r .status_url "$reply" | sed -n 's/.*[?&]key=//p')
+    if [[ $id =~ ^[0-9a-f]+$ && -n $key ]]; then echo "$id $key user $sha $kind" >>"$ACKED"; fi
+  fi
+  rm -f "$reply"
+}
+
+# One uploader: uploads until its server dies.
 uploader() { # tag
-  local i=0 f r
+  local i=0 f
   while :; do
     # A real dump plus 16 random bytes after its streams: distinct content,
     # so every upload gets its own blob and its own analysis (no reuse).
     f="$WORK/up.$1.dmp"
     { cat "${files[$(( (RANDOM + i) % ${#files[@]} ))]}"; head -c 16 /dev/urandom; } >"$f"
-    r=$(curl -s --max-time 20 -F "user=@$f" -F "note=kill $1 $i" "$URL/api/dumps") || return 0
-    [[ $r =~ \"id\":\"([0-9a-f]+)\" ]] && echo "${BASH_REMATCH[1]}" >>"$ACKED"
+    upload "$f" "kill $1 $i" normal --max-time 20 || return 0
     i=$((i + 1))
   done
 }
 
-kills=0 at_analysis=0 at_upload=0
+# verify_bytes — downloads every acknowledged file and compares its SHA-256
+# (and the X-Content-SHA256 header) with what the client sent.  Sets VERIFIED
+# and MISMATCH.
+verify_bytes() {
+  local id key role sha kind got hdr
+  VERIFIED=0 MISMATCH=0
+  while read -r id key role sha kind; do
+    got=$(curl -s --max-time 30 -D "$WORK/hdr" "$URL/api/dumps/$id/files/$role?key=$key" | sha256sum | cut -d' ' -f1)
+    hdr=$(tr -d '\r' <"$WORK/hdr" | sed -n 's/^[Xx]-[Cc]ontent-[Ss][Hh][Aa]256: *//p')
+    VERIFIED=$((VERIFIED + 1))
+    if [[ $got != "$sha" || $hdr != "$sha" ]]; then
+      MISMATCH=$((MISMATCH + 1))
+      echo "fault_kill: upload $id ($kind) $role: sent $sha, downloaded $got (header '$hdr')" >&2
+    fi
+  done <"$ACKED"
+}
+verify_total=0 verify_bad=0
+
+kills=0 at_analysis=0 at_real_analysis=0 at_upload=0
 t0=$(date +%s)
 while (( kills < KILLS )); do
-  start_server "$DATA" --min-free-space 1M --workers 2
+  start_server "$DATA" "${SERVE_ARGS[@]}"
+  # What was acknowledged before the last kill reads back byte for byte.
+  verify_bytes
+  verify_total=$((verify_total + VERIFIED)) verify_bad=$((verify_bad + MISMATCH))
   uploader "$kills.a" & u1=$!
   uploader "$kills.b" & u2=$!
   # A slow upload, so some kills land mid-body.
-  curl -s --max-time 30 --limit-rate 300K -F "user=@$D/crashdump-mcp__electron.dmp" -F "note=kill $kills slow" \
-    "$URL/api/dumps" >"$WORK/slow.json" 2>/dev/null & u3=$!
+  upload "$D/crashdump-mcp__electron.dmp" "kill $kills slow" slow --max-time 30 --limit-rate 300K >/dev/null 2>&1 & u3=$!
+  # An analysis that hangs (until --analysis-timeout), so some kills land while
+  # a job is leased whatever the machine's speed.
+  if (( kills % 2 == 0 )); then
+    { cat "$D/lldb__sigsegv.dmp"; head -c 16 /dev/urandom; } >"$WORK/hang.dmp"
+    upload "$WORK/hang.dmp" "kill $kills DT_TEST_HOOK=hang" hang --max-time 10 || true
+  fi
   sleep "$(( RANDOM % 15 / 10 )).$(( RANDOM % 10 ))"
   busy=$(sqlite3 "$DATA/dumptriage.sqlite" "SELECT COUNT(*) FROM jobs WHERE state = 'leased'" 2>/dev/null || echo 0)
+  busy_real=$(sqlite3 "$DATA/dumptriage.sqlite" "SELECT COUNT(*) FROM jobs j JOIN uploads u ON u.seq = j.upload_seq WHERE j.state = 'leased' AND u.note NOT LIKE '%DT_TEST_HOOK%'" 2>/dev/null || echo 0)
   tmpf=$(find "$DATA/tmp" -type f 2>/dev/null | wc -l)
+  slow_running=0; kill -0 "$u3" 2>/dev/null && slow_running=1
   kill9_server
   kills=$((kills + 1))
   (( busy > 0 )) && at_analysis=$((at_analysis + 1))
-  (( tmpf > 0 )) && at_upload=$((at_upload + 1))
+  (( busy_real > 0 )) && at_real_analysis=$((at_real_analysis + 1))
+  (( slow_running && tmpf > 0 )) && at_upload=$((at_upload + 1))
   wait "$u1" "$u2" 2>/dev/null || true
   wait "$u3" 2>/dev/null || true
-  if [[ $(cat "$WORK/slow.json" 2>/dev/null) =~ \"id\":\"([0-9a-f]+)\" ]]; then echo "${BASH_REMATCH[1]}" >>"$ACKED"; fi
-  : >"$WORK/slow.json"
 done
 kill_secs=$(( $(date +%s) - t0 ))
 
 # Final restart: let the queue drain, then audit.
-start_server "$DATA" --min-free-space 1M --workers 2
+start_server "$DATA" "${SERVE_ARGS[@]}"
 db="$DATA/dumptriage.sqlite"
 for _ in $(seq 1 600); do
   pending=$(sqlite3 "$db" "SELECT COUNT(*) FROM uploads WHERE status IN ('queued', 'analyzing')")
@@ -67,11 +121,24 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 check "queue drained after the last restart" 0 "$pending"
-sort -u "$ACKED" >"$WORK/acked_sorted"
+cut -d' ' -f1 "$ACKED" | sort -u >"$WORK/acked_sorted"
+awk '$5 != "hang" {print $1}' "$ACKED" | sort -u >"$WORK/acked_normal"
 sqlite3 "$db" 'SELECT id FROM uploads' | sort >"$WORK/rows"
 n_acked=$(wc -l <"$WORK/acked_sorted"); n_rows=$(wc -l <"$WORK/rows")
+n_hang=$(awk '$5 == "hang"' "$ACKED" | wc -l)
 check "acknowledged uploads lost" 0 "$(comm -23 "$WORK/acked_sorted" "$WORK/rows" | wc -l)"
-check "acknowledged uploads not done" 0 "$(sqlite3 "$db" "SELECT id FROM uploads WHERE status <> 'done'" | sort | comm -12 - "$WORK/acked_sorted" | wc -l)"
+check "acknowledged uploads not done" 0 "$(sqlite3 "$db" "SELECT id FROM uploads WHERE status <> 'done'" | sort | comm -12 - "$WORK/acked_normal" | wc -l)"
+check "acknowledged uploads neither done nor failed" 0 "$(sqlite3 "$db" "SELECT id FROM uploads WHERE status NOT IN ('done', 'failed')" | sort | comm -12 - "$WORK/acked_sorted" | wc -l)"
+verify_bytes
+verify_total=$((verify_total + VERIFIED)) verify_bad=$((verify_bad + MISMATCH))
+check "acknowledged files downloaded at the end" "$(wc -l <"$ACKED")" "$VERIFIED"
+check "downloads differing from what was sent (all restarts)" 0 "$verify_bad"
+# The run must have tested something (a server that refuses every upload,
+# or kills that never land mid-work, would pass the checks above vacuously).
+n_normal=$(wc -l <"$WORK/acked_normal")
+if (( n_normal < KILLS )); then bad "acknowledged uploads: $n_normal, want at least $KILLS"; else ok; fi
+if (( at_upload < 1 )); then bad "no kill landed during an upload (slow curl still sending, spool in data/tmp)"; else ok; fi
+if (( at_analysis < 1 )); then bad "no kill landed while a job was leased"; else ok; fi
 check "uploads without files" 0 "$(sqlite3 "$db" 'SELECT COUNT(*) FROM uploads u WHERE NOT EXISTS (SELECT 1 FROM files f WHERE f.upload_seq = u.seq)')"
 check "uploads without job" 0 "$(sqlite3 "$db" 'SELECT COUNT(*) FROM uploads u WHERE u.reused_from IS NULL AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.upload_seq = u.seq)')"
 check "done uploads without report" 0 "$(sqlite3 "$db" "SELECT COUNT(*) FROM uploads WHERE status = 'done' AND report_id IS NULL")"
@@ -87,8 +154,10 @@ done <"$WORK/shas"
 check "blobs with wrong content" 0 "$badsha"
 check "integrity_check" ok "$(sqlite3 "$db" 'PRAGMA integrity_check')"
 failed=$(sqlite3 "$db" "SELECT COUNT(*) FROM uploads WHERE status = 'failed'")
-echo "fault_kill: $kills SIGKILLs in ${kill_secs}s ($at_analysis with an analysis leased and $at_upload with an upload spooling in data/tmp, sampled just before the kill);" \
-     "$n_acked uploads acknowledged, $n_rows rows ($((n_rows - n_acked)) committed but unacknowledged), $failed failed," \
+echo "fault_kill: $kills SIGKILLs in ${kill_secs}s ($at_analysis with an analysis leased ($at_real_analysis a real one, not a hang hook)" \
+     "and $at_upload cutting the slow upload mid-body with its spool in data/tmp, sampled just before the kill);" \
+     "$n_acked uploads acknowledged ($n_hang with the hang hook), $n_rows rows ($((n_rows - n_acked)) committed but unacknowledged), $failed failed," \
+     "$verify_total downloads compared with the bytes sent ($verify_bad differing), replies $(sort "$WORK/codes" | uniq -c | awk '{print $2 "x" $1}' | paste -sd' ')," \
      "$(wc -l <"$WORK/shas") blobs"
 stop_server
 finish
