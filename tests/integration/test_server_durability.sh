@@ -13,6 +13,7 @@
 set -euo pipefail
 source "$(dirname "$0")/server_lib.sh"
 command -v strace >/dev/null || { echo "SKIP: strace not installed (scripts/bootstrap.sh --tests)"; exit 77; }
+strace -qq -o /dev/null true 2>/dev/null || { echo "SKIP: ptrace not permitted here (container without CAP_SYS_PTRACE?)"; exit 77; }
 
 DATA="$WORK/data"
 TRACE="$WORK/strace.log"
