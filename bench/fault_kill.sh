@@ -29,7 +29,7 @@ DATA="$WORK/data"
 # One line per acknowledged file part: id key role sha256-of-what-was-sent kind
 ACKED="$WORK/acked"; : >"$ACKED"; : >"$WORK/codes"
 files=(); for f in "$D"/*.dmp; do [[ $(head -c 4 "$f") == MDMP ]] && files+=("$f"); done
-# The hang uploads' analysis must outlive the kill window (<= 1.5 s), then end.
+# The hang uploads' analysis must outlive the kill window (<= 1.9 s), then end.
 SERVE_ARGS=(--min-free-space 1M --workers 2 --test-hooks --analysis-timeout 4)
 
 # upload FILE NOTE KIND [curl args…] — POSTs FILE as the `user` part; on a 2xx
