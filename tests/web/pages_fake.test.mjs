@@ -8,6 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, watchedPage, screenshot } from './lib/browser.mjs';
 import { installFakeSite, fixture, ORIGIN } from './lib/fake_site.mjs';
+import { hostile, hostilize, hostileStrings, assertInert, missingText, XSS_IMG } from './lib/hostile.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -186,8 +187,8 @@ test('list: an uploader sees only the sign-in form; staff sign in and get the li
   const state = { staff: false, calls: [], signatures: [
     { signature: done.summary.signature, count: 3, first_seen: '2026-11-20T10:00:00Z', last_seen: '2026-11-29T23:45:12Z' },
     { signature: 'hang|NtWaitForAlertByThreadId|RtlEnterCriticalSection', count: 1, first_seen: '2026-11-28T10:00:00Z', last_seen: '2026-11-28T10:00:00Z' }],
-  items: [done, { id: 'f2', status: 'failed', error: 'analyzer timed out after 300 s', created_at: new Date(Date.now() - 7200e3).toISOString(),
-    case_id: 'CASE-9', files: [{ role: 'user', size: 5e9 }], summary: { process: 'big.exe', pid: 1 } }] };
+  items: [done, { id: 'f2', status: 'failed', error: 'analyzer timed out after 300 s ' + XSS_IMG, created_at: new Date(Date.now() - 7200e3).toISOString(),
+    case_id: 'CASE-9', customer: '\u202EContoso "><script>window.__xss=2</script>', files: [{ role: 'user', size: 5e9 }], summary: { process: 'big.exe', pid: 1 } }] };
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   await installFakeSite(context, listApi(state));
   const page = await watchedPage(context);
@@ -231,5 +232,85 @@ test('list: an uploader sees only the sign-in form; staff sign in and get the li
   assert.ok(state.calls.some((c) => c.includes('signature=hang%7CNtReadFile')));
   assert.equal(await page.isVisible('#sig-filter'), true);
   assert.deepEqual(page.problems, []);
+  // The hostile case id, verdict, signature, customer and error are text.
+  assert.equal(await page.textContent('#sig-filter code'), done.summary.signature);
+  await page.click('#buckets li:first-child button'); // the same bucket again: filter off
+  await page.waitForFunction(() => document.querySelectorAll('#uploads tbody tr').length === 3);
+  const hostileIn = hostileStrings({ items: state.items.map((it) => ({ ...it, files: undefined, note: undefined })) /* not list columns */, signatures: state.signatures }, 'L');
+  assert.ok(hostileIn.length >= 5, 'hostile strings in the list: ' + hostileIn.map((h) => h.path).join(' '));
+  assert.deepEqual(await missingText(page, 'main', hostileIn), [], 'each is shown whole, as text');
+  await assertInert(page, '(list)');
+  await context.close();
+});
+
+test('list: every string field of the uploads and the signature buckets hostile — text, nothing runs', async () => {
+  const done = fixture('status_done.json');
+  const failedItem = { id: 'f2', status: 'failed', error: 'timed out', created_at: '2026-11-29T20:00:00Z', case_id: 'CASE-9', customer: 'Fabrikam',
+    files: [{ role: 'user', size: 5e9, name: 'big.dmp' }], summary: { process: 'big.exe', pid: 1, bugcheck: 'MANUALLY_INITIATED_CRASH', verdict: 'v', signature: 's' } };
+  const signatures = [{ signature: 'hang|NtReadFile', count: 3, first_seen: '2026-11-20T10:00:00Z', last_seen: '2026-11-29T23:45:12Z' }, { signature: 'crash|x', count: '7' }];
+  const keep = new Set(['id', 'status', 'created_at', 'first_seen', 'last_seen', 'report_url']);
+  const replaced = [...hostilize(done, { keep, prefix: 'D' }), ...hostilize(failedItem, { keep, prefix: 'F' }), ...hostilize(signatures, { keep, prefix: 'B' })];
+  // Each upload's signature is also a bucket, so clicking it filters to that row.
+  signatures.push({ signature: failedItem.summary.signature, count: 1, last_seen: '2026-11-29T20:00:00Z' });
+  done.id = 'javascript:window.__xss=8'; // becomes part of a link: must stay a path on this site
+  const state = { staff: true, calls: [], signatures, items: [done, failedItem] };
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await installFakeSite(context, listApi(state));
+  const page = await watchedPage(context);
+  await page.goto(ORIGIN + '/list');
+  await page.waitForSelector('#uploads tbody tr');
+  await page.waitForSelector('#buckets li button');
+  assert.equal(await page.locator('#uploads tbody tr').count(), 2);
+  assert.equal(await page.getAttribute('#uploads tbody tr:first-child td:nth-child(2) a', 'href'), '/triage/javascript%3Awindow.__xss%3D8');
+  // Not list columns: files, the note, a done upload's error.
+  const notShown = (p) => /\.files\[\d+\]\.|^[DF]\.note$|^D\.error$/.test(p);
+  assert.deepEqual((await missingText(page, 'main', replaced)).filter((p) => !notShown(p)), [], 'each is shown whole, as text');
+  await page.click('#uploads tbody tr:nth-child(2) button.sig');
+  await page.waitForFunction(() => document.querySelectorAll('#uploads tbody tr').length === 1);
+  assert.equal(await page.textContent('#sig-filter code'), failedItem.summary.signature);
+  await page.screenshot({ path: new URL('./artifacts/list-hostile.png', import.meta.url).pathname });
+  await assertInert(page, '(list)');
+  await context.close();
+});
+
+test('upload: hostile file names, form fields, server messages and failure reasons are text', async () => {
+  const names = { user: hostile('u', 0) + '.dmp', kernel: '\u202Epmd.' + hostile('k', 1), file: hostile('a', 2) };
+  const serverMsg = hostile('m', 3);
+  const reason = hostile('r', 4) + ' ' + hostile('r2', 5);
+  let posted = null;
+  let fail = true;
+  const { context, page } = await uploadPage((req, url) => {
+    if (url.pathname === '/api/dumps' && req.method() === 'POST') {
+      posted = req.postDataBuffer().toString('utf8');
+      if (fail) { fail = false; return { status: 415, json: { error: { code: 'unsupported_media_type', message: serverMsg } } }; }
+      return { status: 202, json: { id: 'h1', status: 'queued', status_url: '/api/dumps/h1', view_url: 'javascript:window.__xss=9' } };
+    }
+    if (url.pathname === '/api/dumps/h1') return { json: { id: 'h1', status: 'failed', error: reason } };
+    return undefined;
+  });
+  await page.setInputFiles('#file-user', { name: names.user, mimeType: 'application/octet-stream', buffer: MDMP });
+  await page.setInputFiles('#file-kernel', { name: names.kernel, mimeType: 'application/octet-stream', buffer: KDMP });
+  await page.waitForSelector('.drop[data-role=kernel] .ok-text');
+  assert.equal(await page.textContent('.drop[data-role=user] .fname'), names.user);
+  assert.equal(await page.textContent('.drop[data-role=kernel] .fname'), names.kernel);
+  await page.setInputFiles('#file-archive', { name: names.file, mimeType: 'application/zip', buffer: Buffer.from('PK\x03\x04', 'latin1') });
+  await page.waitForSelector('.drop[data-role=file] .ok-text');
+  assert.equal(await page.textContent('.drop[data-role=file] .fname'), names.file);
+  await page.setInputFiles('#file-archive', []);
+  await page.setInputFiles('#file-user', { name: names.user, mimeType: 'application/octet-stream', buffer: MDMP });
+  await page.setInputFiles('#file-kernel', { name: names.kernel, mimeType: 'application/octet-stream', buffer: KDMP });
+  await page.waitForSelector('.drop[data-role=kernel] .ok-text');
+  for (const [id, v] of [['#case_id', hostile('c', 1)], ['#customer', hostile('cu', 3)], ['#note', hostile('n', 0)]]) await page.fill(id, v);
+  await page.click('#send');
+  await page.waitForSelector('#message .error');
+  assert.ok((await page.textContent('#message')).includes(' Server said: ' + serverMsg), 'the server\'s message is text');
+  await assertInert(page, '(upload error)');
+  await page.click('#send');
+  await page.waitForSelector('#result:not([hidden])');
+  assert.ok(posted.includes('filename="' + names.user.replace(/"/g, '%22') + '"'), 'the hostile file name is sent as the part\'s filename');
+  assert.equal(await page.getAttribute('#view-link', 'href'), ORIGIN + '/triage/h1');
+  await page.waitForFunction(() => document.querySelector('#job-status').textContent === 'failed');
+  assert.equal(await page.textContent('#job-detail'), 'Reason: ' + reason);
+  await assertInert(page, '(upload failed)');
   await context.close();
 });

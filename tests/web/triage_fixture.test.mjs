@@ -7,15 +7,18 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, watchedPage, screenshot } from './lib/browser.mjs';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { launch, watchedPage, screenshot, ARTIFACTS } from './lib/browser.mjs';
 import { installFakeSite, fixture, ORIGIN } from './lib/fake_site.mjs';
+import { hostilize, hostileStrings, assertInert, missingText } from './lib/hostile.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function openTriage({ report, status, width = 1280, role = 'uploader' }) {
+async function openTriage({ report, status, width = 1280, role = 'uploader', csp = true }) {
   const context = await browser.newContext({ viewport: { width, height: 900 } });
   const seen = [];
   await installFakeSite(context, (req, url) => {
@@ -24,7 +27,7 @@ async function openTriage({ report, status, width = 1280, role = 'uploader' }) {
     if (url.pathname === '/api/dumps/fixture0001') return { json: status };
     if (url.pathname === '/api/dumps/fixture0001/report') return { json: report };
     return undefined;
-  });
+  }, { csp });
   const page = await watchedPage(context);
   await page.goto(ORIGIN + '/triage/fixture0001?key=k3y');
   await page.waitForSelector('#report[data-rendered=report]');
@@ -150,6 +153,13 @@ test('strings from the dump and the upload form are text, never markup', async (
   assert.equal(await page.locator('#summary b').count(), 0);
   await page.waitForTimeout(200);
   assert.deepEqual(page.problems, [], 'no dialog, no CSP violation, no error');
+  // Every hostile string in the two fixtures (frames, modules, verdicts,
+  // explanations, signatures, wait facts, warnings, case, file names, …).
+  const hostileIn = [...hostileStrings(fixture('report_hang.json'), 'R'), ...hostileStrings(status, 'S')];
+  assert.ok(hostileIn.length >= 30, 'the fixtures carry hostile strings in many fields: ' + hostileIn.length);
+  await assertInert(page);
+  assert.deepEqual((await missingText(page, 'body', hostileIn, shownAs)).filter((p) => !notShown(p, true)), [], 'each is shown whole, as text');
+  assert.ok((await rows(page, 36)).some((r) => r.user === 'hello_block!<img src=x onerror="window.__xss=1">main+0x41'), 'a frame\'s function is text');
   await context.close();
 });
 
@@ -166,6 +176,10 @@ test('without a triage part each user thread still shows its stacks, paired by t
   assert.equal(await page.locator('#threads tbody tr').count(), 4);
   await screenshot(page, 'triage-fixture-no-triage');
   assert.deepEqual(page.problems, []);
+  // The raw parts' hostile frame, module and name strings are text here too.
+  const hostileIn = [...hostileStrings(report, 'R'), ...hostileStrings(fixture('status_done.json'), 'S')];
+  await assertInert(page, '(no triage)');
+  assert.deepEqual((await missingText(page, 'body', hostileIn, shownAs)).filter((p) => !notShown(p, false)), [], 'each is shown whole, as text');
   await context.close();
 });
 
@@ -178,3 +192,70 @@ test('a malformed report renders what it can and breaks nothing', async () => {
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+// Every string field of the report and of the status record hostile at
+// once (addresses and offsets stay numbers so the stacks still line up).
+// Nothing may run or become an element, and each string the page shows
+// must be there whole, as text.
+const ADDRESS_KEYS = new Set(['ip', 'sp', 'module_offset', 'function_offset', 'base_addr', 'end_addr', 'waits_for', 'code', 'object']);
+const STATUS_KEEP = new Set(['id', 'status', 'report_url']);
+
+async function renderHostile({ withTriage, csp = true }) {
+  const report = fixture('report_hang.json');
+  const status = fixture('status_done.json');
+  if (!withTriage) delete report.triage;
+  const replaced = [...hostilize(report, { keep: ADDRESS_KEYS, prefix: 'R' }), ...hostilize(status, { keep: STATUS_KEEP, prefix: 'S' })];
+  status.report_url = 'javascript:window.__xss=7'; // a link the page builds from a reply: only a path on this site is used
+  const { context, page } = await openTriage({ report, status, csp });
+  // Open every collapsed part so nothing is judged unseen for being folded.
+  for (const d of await page.$$('#report details:not([open]) > summary')) await d.click();
+  for (const b of await page.$$('#report tr.foldrow button')) await b.click();
+  return { context, page, replaced };
+}
+
+/** Strings the page is not meant to show as text, by path, each with its
+ *  reason; everything else must appear whole. */
+const NOT_SHOWN = [
+  /\.code_id$/, /\.sha256$/, //                         not columns of the page
+  /\.trust$/, //                                          decides the "scan" mark, is not text itself
+  /\.fold_reason$/, //                                    a badge's tooltip (the fold toggle's label only on a syscall-aligned stack)
+  /^S\.summary\./, //                                     the report's own values are shown instead
+  /^R\.kernel\.drivers\[1\]\.symbol_source$/, //           condrv.sys has no symbols, so no symbol source
+];
+const NOT_SHOWN_WITH_TRIAGE = [
+  /^R\.(user|kernel)\.threads\[\d+\]\.frames\[/, //       the triage part's frames are shown instead
+  /^R\.kernel\.threads\[/, //                             the triage part's thread facts are shown instead
+  /^R\.triage\.threads\[\d+\]\.(user|kernel)_frames\[\d+\]\.(module|function|file)$/, // shown through the frame's `display`
+  /^R\.triage\.threads\[\d+\]\.(thread_name|category|sources\[\d+\]|state_source)$/, // names come from the user part
+  /^R\.triage\.threads\[\d+\]\.syscall\./, //             the syscall row's tooltip
+  /^R\.triage\.(primary\.thread_name|process\.image|signature)$/, // the user part's image, the primary's own signature
+];
+const NOT_SHOWN_WITHOUT_TRIAGE = [
+  /^R\.kernel\.threads\[\d+\]\.image$/, //                 shown only for kernel threads of other processes
+];
+function notShown(path, withTriage) {
+  return [...NOT_SHOWN, ...(withTriage ? NOT_SHOWN_WITH_TRIAGE : NOT_SHOWN_WITHOUT_TRIAGE)].some((re) => re.test(path));
+}
+/** What the page makes of a value it transforms on purpose. */
+function shownAs(path, text) {
+  if (/^R\.triage\.(checks\[\d+\]\.check|deadlocks\[\d+\]\.kind)$/.test(path)) return text.replace(/_/g, ' '); // "process_create_time" → "process create time"
+  if (/^R\.kernel\.threads\[\d+\]\.state$/.test(path)) return text.toLowerCase(); // a state badge
+  if (/^R\.(user|kernel)\.threads\[\d+\]\.frames\[\d+\]\.module$/.test(path)) return text.replace(/\.[^.\\/]*$/, ''); // module!function: no extension
+  return text;
+}
+
+// The third run is served without the Content-Security-Policy: the page
+// itself, not only the policy, must keep the strings inert.
+for (const [withTriage, csp] of [[true, true], [false, true], [true, false]]) {
+  test(`every string field hostile (${withTriage ? 'triage part' : 'no triage part'}${csp ? '' : ', no CSP'}): shown as text, nothing runs`, async () => {
+    const { context, page, replaced } = await renderHostile({ withTriage, csp });
+    await assertInert(page, (withTriage ? '(triage' : '(no triage') + (csp ? ')' : ', no CSP)'));
+    const missing = (await missingText(page, 'body', replaced, shownAs)).filter((p) => !notShown(p, withTriage));
+    assert.deepEqual(missing, [], 'every hostile string the page shows is there whole, as text');
+    // Viewport only: a 4000-character unbroken name makes the page tens of
+    // thousands of pixels wide, too large for a full-page shot.
+    mkdirSync(ARTIFACTS, { recursive: true });
+    if (csp) await page.screenshot({ path: path.join(ARTIFACTS, (withTriage ? 'triage-hostile' : 'triage-hostile-no-triage') + '.png') });
+    await context.close();
+  });
+}

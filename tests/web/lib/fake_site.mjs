@@ -38,19 +38,22 @@ function staticFile(urlPath) {
 }
 
 /** Installs the site on a context.  `api(request, url)` answers /api/*
- *  calls: return {status, json} or undefined for a 404. */
-export async function installFakeSite(context, api) {
+ *  calls: return {status, json} or undefined for a 404.  `csp: false`
+ *  serves without the policy, so a test can see injected script actually
+ *  run (window.__xss) rather than only the policy blocking it. */
+export async function installFakeSite(context, api, { csp = true } = {}) {
+  const headers = csp ? HEADERS : { 'X-Content-Type-Options': HEADERS['X-Content-Type-Options'] };
   await context.route(ORIGIN + '/**', async (route) => {
     const req = route.request();
     const url = new URL(req.url());
     if (url.pathname.startsWith('/api/')) {
       const res = (await api(req, url)) || { status: 404, json: { error: { code: 'not_found', message: 'no such resource' } } };
-      await route.fulfill({ status: res.status || 200, contentType: 'application/json', headers: HEADERS,
+      await route.fulfill({ status: res.status || 200, contentType: 'application/json', headers,
         body: JSON.stringify(res.json ?? null) });
       return;
     }
     const f = staticFile(url.pathname);
     if (!f) { await route.fulfill({ status: 404, contentType: 'text/plain', body: 'not found' }); return; }
-    await route.fulfill({ status: 200, contentType: f.contentType, headers: HEADERS, body: f.body });
+    await route.fulfill({ status: 200, contentType: f.contentType, headers, body: f.body });
   });
 }
