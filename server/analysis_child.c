@@ -6,25 +6,21 @@
  * child where it may be (see dt_child_run).  The child leads its own
  * process group, so a timeout kills whatever it may have spawned too.
  *
- * The parent waits on a pidfd (pidfd_open, Linux 5.3+): poll wakes the
- * moment the child exits, so a job's result is stored without the up to
- * 20 ms a sleep-and-check loop would add; poll's timeout (at most
- * WAKE_MS) still lets the wall-clock deadline and the cancel callback
- * (drain) be checked.  Where pidfd_open is missing or refused (old kernel,
- * a seccomp profile), the old loop of wait4(WNOHANG) and 20 ms sleeps is
- * used.
+ * The parent waits with dt_child_wait (child_wait.h): it wakes the moment
+ * the child exits, so a job's result is stored without the up to 20 ms a
+ * sleep-and-check loop would add.
  */
 #include "analysis_child.h"
 
+#include "child_wait.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,33 +37,6 @@
 #ifndef DT_SANITIZED
 #define DT_SANITIZED 0
 #endif
-
-/* How often, at most, a pidfd wait wakes to check the deadline and the
- * cancel callback: a cancelled (draining) job is killed within this. */
-#define WAKE_MS 100
-/* The sleep of the fallback loop. */
-#define FALLBACK_SLEEP_MS 20
-
-/* A pidfd for our (unreaped) child, or -1: then the caller polls.  The raw
- * syscall, because the glibc wrapper (2.36) is newer than the kernels this
- * may run on and the build may meet an older glibc. */
-static int open_pidfd(pid_t pid)
-{
-#ifdef SYS_pidfd_open
-    long fd = syscall(SYS_pidfd_open, pid, 0);
-    return fd >= 0 ? (int)fd : -1;
-#else
-    (void)pid;
-    return -1;
-#endif
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_limit(int resource, uint64_t value)
 {
@@ -156,7 +125,7 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
         close(out);
         return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", spec->err_path, strerror(errno));
     }
-    int64_t start = now_ms();
+    int64_t start = dt_mono_ms();
     pid_t parent = getpid();
     /* vfork: the parent thread waits until the child has exec'd, and no page
      * table of the server is copied — measured ~3 ms less per job than fork
@@ -175,47 +144,15 @@ dt_status dt_child_run(const dt_child_spec *spec, dt_child_result *res, dt_error
     setpgid(pid, pid); /* also from the parent: no race with an early kill */
     close(out);
     close(errfd);
-    int64_t deadline = start + (int64_t)spec->timeout_seconds * 1000;
-    int status = 0;
-    struct rusage usage;
-    memset(&usage, 0, sizeof usage);
-    int pidfd = open_pidfd(pid); /* CLOEXEC: other workers' children never inherit it */
-    for (;;) {
-        pid_t w = wait4(pid, &status, WNOHANG, &usage);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR) {
-            status = 0;
-            break;
-        }
-        int cancel = spec->cancelled && spec->cancelled(spec->cancel_arg);
-        if (!res->timed_out && !res->cancelled && (cancel || now_ms() >= deadline)) {
-            if (cancel)
-                res->cancelled = 1;
-            else
-                res->timed_out = 1;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-        }
-        if (pidfd >= 0) {
-            /* Readable once the child has exited; wake early enough for
-             * the deadline, and every WAKE_MS for the cancel callback. */
-            int64_t wait = WAKE_MS;
-            if (!res->timed_out && !res->cancelled) {
-                int64_t left = deadline - now_ms();
-                if (left < wait)
-                    wait = left > 0 ? left : 0;
-            }
-            struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-            (void)poll(&pfd, 1, (int)wait); /* EINTR or timeout: the loop rechecks */
-        } else {
-            struct timespec ts = { 0, FALLBACK_SLEEP_MS * 1000 * 1000 };
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (pidfd >= 0)
-        close(pidfd);
-    res->duration_ms = now_ms() - start;
+    dt_child_wait_spec ws = { .deadline_ms = start + (int64_t)spec->timeout_seconds * 1000,
+                              .cancelled = spec->cancelled, .cancel_arg = spec->cancel_arg, .kill_group = true };
+    dt_child_wait_result wr;
+    dt_child_wait(pid, &ws, &wr);
+    int status = wr.status;
+    struct rusage usage = wr.usage;
+    res->timed_out = wr.timed_out;
+    res->cancelled = wr.cancelled;
+    res->duration_ms = dt_mono_ms() - start;
     if (WIFEXITED(status)) {
         res->exited = 1;
         res->exit_code = WEXITSTATUS(status);

@@ -10,6 +10,7 @@
 #ifndef DT_SERVER_ANALYSIS_CHILD_H
 #define DT_SERVER_ANALYSIS_CHILD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "base/error.h"
@@ -23,7 +24,7 @@ typedef struct {
     uint64_t fsize_limit;       /* bytes; 0: none */
     unsigned timeout_seconds;
     const char *hook;           /* tests: crash | hang | cpu | memory, run instead of exec; NULL normally */
-    int (*cancelled)(void *arg);/* polled; nonzero kills the child (drain) */
+    bool (*cancelled)(void *arg);/* polled; true kills the child (drain) */
     void *cancel_arg;
 } dt_child_spec;
 

@@ -1,23 +1,20 @@
 /*
  * limited_child.c — see limited_child.h.
  *
- * The wait uses a pidfd when the kernel has one (poll wakes at the child's
- * exit), else waitpid(WNOHANG) every 50 ms; either way the wall clock and the
- * cancel callback are looked at between waits.
+ * The wait is dt_child_wait's (child_wait.h), as for the analysis child.
  */
 #include "limited_child.h"
 
+#include "child_wait.h"
+
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -25,13 +22,6 @@ typedef struct {
     dt_error err;
     int done;       /* the child got to the end of fn */
 } shared_head;
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Address space the child starts with (inherited from the server: its
  * threads' stacks, libraries, heap), so the limit is what it may add. */
@@ -101,37 +91,13 @@ dt_status dt_limited_call(const dt_child_limits *lim, dt_limited_fn fn, void *ar
     if (pid == 0)
         child_main(parent, lim, fn, arg, sh, child_out);
 
-    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    int64_t start = mono_ms();
-    int status = 0;
-    bool timed_out = false, was_cancelled = false;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR) {
-            status = 0;
-            break;
-        }
-        int64_t elapsed = mono_ms() - start;
-        if (!timed_out && !was_cancelled) {
-            if (lim->timeout_seconds && elapsed >= (int64_t)lim->timeout_seconds * 1000)
-                timed_out = true;
-            else if (lim->cancelled && lim->cancelled(lim->cancel_arg))
-                was_cancelled = true;
-            if (timed_out || was_cancelled)
-                kill(pid, SIGKILL);
-        }
-        if (pidfd >= 0) {
-            struct pollfd p = { pidfd, POLLIN, 0 };
-            poll(&p, 1, 200);
-        } else {
-            struct timespec ts = { 0, 50 * 1000000L };
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (pidfd >= 0)
-        close(pidfd);
+    int64_t start = dt_mono_ms();
+    dt_child_wait_spec ws = { .deadline_ms = lim->timeout_seconds ? start + (int64_t)lim->timeout_seconds * 1000 : 0,
+                              .cancelled = lim->cancelled, .cancel_arg = lim->cancel_arg };
+    dt_child_wait_result wr;
+    dt_child_wait(pid, &ws, &wr);
+    int status = wr.status;
+    bool timed_out = wr.timed_out, was_cancelled = wr.cancelled;
 
     dt_status rc;
     if (timed_out) {
@@ -150,7 +116,7 @@ dt_status dt_limited_call(const dt_child_limits *lim, dt_limited_fn fn, void *ar
     } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
         rc = dt_error_set(err, DT_ERR_CORRUPT, "used more than the limit of %u CPU seconds", lim->cpu_seconds);
     } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && lim->cpu_seconds
-               && mono_ms() - start >= (int64_t)lim->cpu_seconds * 1000) {
+               && dt_mono_ms() - start >= (int64_t)lim->cpu_seconds * 1000) {
         rc = dt_error_set(err, DT_ERR_CORRUPT, "used more than the limit of %u CPU seconds", lim->cpu_seconds);
     } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) {
         rc = dt_error_set(err, DT_ERR_CORRUPT, "wrote a file larger than the limit of %llu bytes",

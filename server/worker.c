@@ -51,20 +51,13 @@
 
 #define MAX_REPORT_BYTES (512ull << 20)
 
-static int should_kill(void *arg)
+static bool should_kill(void *arg)
 {
     dt_server *srv = arg;
     pthread_mutex_lock(&srv->mu);
-    int k = srv->kill_running;
+    bool k = srv->kill_running;
     pthread_mutex_unlock(&srv->mu);
     return k;
-}
-
-/* The unpack child's cancel hook: a drain past its grace kills unpacking
- * too, and the job goes back to the queue like an interrupted analysis. */
-static bool unpack_should_stop(void *arg)
-{
-    return should_kill(arg) != 0;
 }
 
 static void last_line(const char *path, char *out, size_t len)
@@ -246,7 +239,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         dt_blob_path(data, archive->sha256, path, sizeof path);
         dt_unpack_limits lim;
         dt_unpack_limits_from_config(&lim, &srv->cfg);
-        lim.cancelled = unpack_should_stop;
+        lim.cancelled = should_kill; /* a drain past its grace stops unpacking too */
         lim.cancel_arg = srv;
         int n = 0;
         bool cancelled = false;
@@ -296,7 +289,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     {
         dt_unpack_limits ilim;
         dt_unpack_limits_from_config(&ilim, &srv->cfg);
-        ilim.cancelled = unpack_should_stop;
+        ilim.cancelled = should_kill; /* a drain past its grace stops unpacking too */
         ilim.cancel_arg = srv;
         dt_error ierr = { 0 };
         bool icancelled = false;
