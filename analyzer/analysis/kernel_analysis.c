@@ -20,11 +20,6 @@
 #include "unwind/stackwalk.h"
 #include "unwind/symbol_hooks.h"
 
-static bool symbolizer_image_file(void *ctx, const dt_module *m, dt_view *out)
-{
-    return dt_symbolizer_image_file(ctx, m, out);
-}
-
 /* For a real bugcheck the header's context record is the faulting context
  * (for 0x7E/0x1000007E the CONTEXT that parameter 4 points to), not the
  * KeBugCheckEx frame the current thread's stack starts from: walked, it is
@@ -72,11 +67,6 @@ cJSON *dt_analyze_kernel_view(dt_view file, const dt_kernel_options *opts, dt_sy
     dt_kernel_options o = { 0 };
     if (opts)
         o = *opts;
-    /* The scan also wants driver images the dump lacks. */
-    if (sym && !o.image_file) {
-        o.image_file = symbolizer_image_file;
-        o.image_file_ctx = sym;
-    }
     dt_kernel_dump kd;
     if (dt_kernel_dump_open(file, &o, &kd, err) != DT_OK) {
         dt_kernel_dump_close(&kd);
