@@ -63,12 +63,15 @@ static const opt_def options[] = {
     { "drain-grace", OPT_UINT, O(drain_grace), "seconds SIGTERM waits for running analyses before requeueing them (default 30)" },
     { "upload-auth", OPT_AUTH, O(upload_open), "open (anyone may upload) or token (uploader/staff token needed) (default open)" },
     { "admin-token", OPT_STR, O(admin_token), "staff token to create at start (otherwise one is generated and printed once)" },
-    { "symbols", OPT_SYMBOLS, O(symbol_paths), "symbol directory passed to the analyzer; repeatable (env: colon-separated)" },
+    { "symbols", OPT_SYMBOLS, O(symbol_paths), "symbol directory or symbol path (A;B, srv*CACHE*URL) passed to the analyzer; repeatable" },
     { "cookie-secure", OPT_FLAG, O(cookie_secure), "mark the session cookie Secure (when served behind TLS)" },
     { "retain-dumps", OPT_UINT, O(retain_dumps_days), "days to keep uploaded dump files; older ones are deleted, reports kept (default 0: forever)" },
     { "retain-reports", OPT_UINT, O(retain_reports_days), "days to keep uploads at all; older ones are deleted with report and files (default 0: forever)" },
     { "max-dump-bytes", OPT_SIZE, O(max_dump_bytes), "total size of stored dump files; above it the oldest are deleted, reports kept (default 0: no limit)" },
     { "retention-interval", OPT_UINT, O(retention_interval), "seconds between retention sweeps; one also runs at start (default 3600)" },
+    { "tus-expiry", OPT_UINT, O(tus_expiry), "seconds an unfinished resumable upload is kept after its last chunk (default 86400)" },
+    { "tus-max-uploads", OPT_UINT, O(tus_max_uploads), "unfinished resumable uploads per client (default 16)" },
+    { "tus-max-bytes", OPT_SIZE, O(tus_max_bytes), "declared bytes of unfinished resumable uploads per client (default 64G)" },
     { "test-hooks", OPT_FLAG, O(test_hooks), "tests only: honour DT_TEST_HOOK=crash|hang|cpu|memory in an upload's note" },
 };
 
@@ -205,6 +208,9 @@ static void defaults(dt_server_config *cfg)
     cfg->drain_grace = 30;
     cfg->upload_open = 1;
     cfg->retention_interval = 3600;
+    cfg->tus_expiry = 86400;
+    cfg->tus_max_uploads = 16;
+    cfg->tus_max_bytes = 64ull << 30;
 #ifdef DT_SOURCE_DIR
     snprintf(cfg->web_dir, sizeof cfg->web_dir, "%s/web", DT_SOURCE_DIR);
     snprintf(cfg->migrations_dir, sizeof cfg->migrations_dir, "%s/migrations", DT_SOURCE_DIR);
@@ -279,16 +285,11 @@ int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, siz
         const char *v = getenv(name);
         if (!v || !*v)
             continue;
-        if (options[i].type == OPT_SYMBOLS) {
-            char buf[4096];
-            snprintf(buf, sizeof buf, "%s", v);
-            char *save = NULL;
-            for (char *p = strtok_r(buf, ":", &save); p; p = strtok_r(NULL, ":", &save))
-                if (set_option(cfg, &options[i], p, err, errlen) != 0)
-                    return -1;
-        } else if (set_option(cfg, &options[i], v, err, errlen) != 0) {
+        /* A symbol path ("A;B", "/a:/b", "srv*C*https://…") is passed whole:
+         * the analyzer's one parser (symbols/symbol_path.h) splits it; a split
+         * at ':' here broke every URL. */
+        if (set_option(cfg, &options[i], v, err, errlen) != 0)
             return -1;
-        }
     }
     int symbols_from_env = cfg->symbol_path_count;
     for (int i = 1; i < argc; i++) {

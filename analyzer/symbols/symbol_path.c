@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static bool is_url(const char *s)
 {
@@ -73,6 +74,31 @@ static size_t split_stars(char *s, char **fields, size_t max)
     return n;
 }
 
+/* Takes ownership of *e (freed on failure). */
+static dt_status push_element(dt_sympath *path, dt_sympath_element *e, dt_error *err)
+{
+    if (path->count >= DT_SYMPATH_MAX_ELEMENTS) {
+        element_free(e);
+        return dt_error_set(err, DT_ERR_FORMAT, "symbol path has more than %d elements", DT_SYMPATH_MAX_ELEMENTS);
+    }
+    dt_sympath_element *n = realloc(path->items, (path->count + 1) * sizeof *n);
+    if (!n) {
+        element_free(e);
+        return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+    }
+    path->items = n;
+    path->items[path->count++] = *e;
+    return DT_OK;
+}
+
+/* Length of a Windows drive prefix ("C:\" or "C:/"), whose colon does not
+ * separate directories; 0 when there is none. */
+static size_t drive_prefix(const char *s)
+{
+    bool letter = (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z');
+    return letter && s[1] == ':' && (s[2] == '\\' || s[2] == '/') ? 2 : 0;
+}
+
 dt_status dt_sympath_append(dt_sympath *path, const char *text, const char *default_cache, dt_error *err)
 {
     if (!text)
@@ -108,7 +134,7 @@ dt_status dt_sympath_append(dt_sympath *path, const char *text, const char *defa
             if (strcasecmp(fields[0], "symsrv") == 0)
                 first = 2; /* symsrv*symsrv.dll*… */
             if (first >= nf || !fields[nf - 1][0]) {
-                st = dt_error_set(err, DT_ERR_FORMAT, "symbol path element '%s' names no server", p);
+                st = dt_error_set(err, DT_ERR_FORMAT, "symbol path element '%s*…' names no server", fields[0]);
                 free(elem);
                 break;
             }
@@ -125,6 +151,33 @@ dt_status dt_sympath_append(dt_sympath *path, const char *text, const char *defa
                     e.dir = strdup(server);
                 ok = e.url || e.dir;
             }
+        } else if (!is_url(elem) && strchr(elem + drive_prefix(elem), ':')) {
+            /* A POSIX-style list inside one element ("/a:/b"): each part is
+             * a plain directory. */
+            char *q = elem;
+            size_t skip = drive_prefix(q);
+            while (ok && st == DT_OK) {
+                char *colon = strchr(q + skip, ':');
+                if (colon)
+                    *colon = '\0';
+                char *d = dup_range(q, q + strlen(q));
+                if (!d) {
+                    ok = false;
+                } else if (!*d) {
+                    free(d);
+                } else {
+                    dt_sympath_element pe = { .dir = d };
+                    st = push_element(path, &pe, err);
+                }
+                if (!colon)
+                    break;
+                q = colon + 1;
+                skip = drive_prefix(q);
+            }
+            free(elem);
+            if (!ok)
+                st = dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+            continue;
         } else {
             e.dir = strdup(elem);
             ok = e.dir != NULL;
@@ -135,14 +188,7 @@ dt_status dt_sympath_append(dt_sympath *path, const char *text, const char *defa
             st = dt_error_set(err, DT_ERR_NOMEM, "out of memory");
             break;
         }
-        dt_sympath_element *n = realloc(path->items, (path->count + 1) * sizeof *n);
-        if (!n) {
-            element_free(&e);
-            st = dt_error_set(err, DT_ERR_NOMEM, "out of memory");
-            break;
-        }
-        path->items = n;
-        path->items[path->count++] = e;
+        st = push_element(path, &e, err);
     }
     free(cache_for_rest);
     return st;
@@ -155,4 +201,18 @@ dt_status dt_sympath_parse(const char *text, const char *default_cache, dt_sympa
     if (st != DT_OK)
         dt_sympath_free(out);
     return st;
+}
+
+void dt_sympath_warn_unresolved(const dt_sympath *p, dt_warnings *w)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        const dt_sympath_element *e = &p->items[i];
+        if (e->url || !e->dir)
+            continue; /* a server is only known to answer when it is asked */
+        struct stat st;
+        if (stat(e->dir, &st) != 0)
+            dt_warn(w, "symbol path element '%s' does not exist: no symbols will be found there", e->dir);
+        else if (!S_ISDIR(st.st_mode))
+            dt_warn(w, "symbol path element '%s' is not a directory: no symbols will be found there", e->dir);
+    }
 }

@@ -101,6 +101,7 @@ dt_symbolizer *dt_symbolizer_new(const char *const *dirs, size_t ndirs, dt_error
         return NULL;
     }
     s->store.warnings = &s->warnings;
+    dt_sympath_warn_unresolved(&s->store.servers, &s->warnings);
     s->providers[PROVIDER_PDB] = dt_provider_pdb();
     s->providers[PROVIDER_BREAKPAD] = dt_provider_breakpad();
     s->providers[PROVIDER_EXPORTS] = dt_provider_exports();

@@ -82,32 +82,17 @@ dt_status dt_symstore_init(dt_symstore *s, const char *const *dirs, size_t ndirs
                            const char *path_list, const char *default_cache, dt_error *err)
 {
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; i < ndirs; i++) {
-        if (!dirs[i])
+    /* Every entry, plain directory or not, goes through the one symbol-path
+     * parser: "A;B" given as one --symbols is two directories. */
+    for (size_t i = 0; i <= ndirs; i++) {
+        const char *text = i < ndirs ? dirs[i] : path_list;
+        if (!text)
             continue;
-        dt_status st = strchr(dirs[i], '*') ? add_sympath(s, dirs[i], default_cache, err)
-                       : add_dir(s, dirs[i], strlen(dirs[i])) ? DT_OK
-                                                              : dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+        dt_status st = add_sympath(s, text, default_cache, err);
         if (st != DT_OK) {
             dt_symstore_free(s);
             return st;
         }
-    }
-    if (path_list && strchr(path_list, '*')) {
-        dt_status st = add_sympath(s, path_list, default_cache, err);
-        if (st != DT_OK)
-            dt_symstore_free(s);
-        return st;
-    }
-    for (const char *p = path_list; p && *p;) {
-        size_t len = strcspn(p, ";:");
-        if (!add_dir(s, p, len)) {
-            dt_symstore_free(s);
-            return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
-        }
-        p += len;
-        if (*p)
-            p++;
     }
     return DT_OK;
 }

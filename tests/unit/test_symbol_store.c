@@ -14,6 +14,8 @@
 
 #include "dt_test.h"
 #include "symbols/symstore.h"
+#include "symbols/symbol_path.h"
+#include "config.h"
 
 static void copy_file(const char *from, const char *to)
 {
@@ -212,6 +214,90 @@ START_TEST(symbol_server_path)
 }
 END_TEST
 
+
+/* Every form a symbol path arrives in goes through one parser (#19): one
+ * --symbols "A;B" is two directories (it used to be one directory named
+ * "A;B"), as are two flags, the environment's "A;B" and "A:B", and the
+ * server's --symbols/DT_SYMBOLS, whose value reaches the analyzer whole. */
+START_TEST(one_parser_every_form)
+{
+    dt_symstore s;
+    const char *one[] = { "/sa;/sb" };
+    ck_assert(dt_symstore_init(&s, one, 1, NULL, NULL, NULL) == DT_OK);
+    ck_assert_uint_eq(s.ndirs, 2);
+    ck_assert_str_eq(s.dirs[0], "/sa");
+    ck_assert_str_eq(s.dirs[1], "/sb");
+    dt_symstore_free(&s);
+
+    const char *two[] = { "/sa", "/sb" };
+    ck_assert(dt_symstore_init(&s, two, 2, "/ea;/eb:/ec", NULL, NULL) == DT_OK);
+    ck_assert_uint_eq(s.ndirs, 5);
+    ck_assert_str_eq(s.dirs[2], "/ea");
+    ck_assert_str_eq(s.dirs[4], "/ec");
+    dt_symstore_free(&s);
+
+    /* the README's form: a drive-letter directory and a server with a cache;
+     * neither the drive colon nor the URL's colon splits anything */
+    dt_sympath p;
+    ck_assert(dt_sympath_parse("C:/syms; D:\\more ;srv*/var/cache/syms*https://msdl.microsoft.com/download/symbols",
+                               NULL, &p, NULL) == DT_OK);
+    ck_assert_uint_eq(p.count, 3);
+    ck_assert_str_eq(p.items[0].dir, "C:/syms");
+    ck_assert_str_eq(p.items[1].dir, "D:\\more");
+    ck_assert_ptr_null(p.items[2].dir);
+    ck_assert_str_eq(p.items[2].url, "https://msdl.microsoft.com/download/symbols");
+    ck_assert_uint_eq(p.items[2].ncaches, 1);
+    ck_assert_str_eq(p.items[2].caches[0], "/var/cache/syms");
+    dt_sympath_free(&p);
+    /* cache*DIR feeds the servers after it */
+    ck_assert(dt_sympath_parse("cache*/c;srv*http://h:8080/s", NULL, &p, NULL) == DT_OK);
+    ck_assert_uint_eq(p.count, 1);
+    ck_assert_str_eq(p.items[0].url, "http://h:8080/s");
+    ck_assert_str_eq(p.items[0].caches[0], "/c");
+    dt_sympath_free(&p);
+    ck_assert(dt_sympath_parse("srv*", NULL, &p, NULL) != DT_OK);
+
+    /* the server: its option value (flag or DT_SYMBOLS) is kept whole */
+    dt_server_config cfg;
+    char cerr[256];
+    setenv("DT_SYMBOLS", "/va;srv*/vc*https://sym.example/x", 1);
+    char *argv0[] = { "dumptriage-server", NULL };
+    ck_assert_int_eq(dt_config_parse(&cfg, 1, argv0, cerr, sizeof cerr), 0);
+    unsetenv("DT_SYMBOLS");
+    ck_assert_int_eq(cfg.symbol_path_count, 1);
+    const char *from_server[] = { cfg.symbol_paths[0] };
+    ck_assert(dt_symstore_init(&s, from_server, 1, NULL, NULL, NULL) == DT_OK);
+    ck_assert_uint_eq(s.ndirs, 1);
+    ck_assert_str_eq(s.dirs[0], "/va");
+    ck_assert_uint_eq(s.servers.count, 2);
+    ck_assert_str_eq(s.servers.items[1].url, "https://sym.example/x");
+    dt_symstore_free(&s);
+    char *argv1[] = { "dumptriage-server", "--symbols", "/fa;/fb", NULL };
+    ck_assert_int_eq(dt_config_parse(&cfg, 3, argv1, cerr, sizeof cerr), 0);
+    ck_assert_int_eq(cfg.symbol_path_count, 1);
+    ck_assert_str_eq(cfg.symbol_paths[0], "/fa;/fb");
+}
+END_TEST
+
+/* An element that can resolve nothing is a warning, one per element. */
+START_TEST(unresolved_elements_warn)
+{
+    dt_sympath p;
+    char text[600];
+    snprintf(text, sizeof text, "%s;/nonexistent/dt_syms;%s;srv*https://x.example/s",
+             dt_test_data("wine/bin/clang"), dt_test_data("wine/bin/clang/multi_hang.pdb"));
+    ck_assert(dt_sympath_parse(text, NULL, &p, NULL) == DT_OK);
+    ck_assert_uint_eq(p.count, 4);
+    dt_warnings w = { 0 };
+    dt_sympath_warn_unresolved(&p, &w);
+    ck_assert_uint_eq(w.count, 2);
+    ck_assert_ptr_nonnull(strstr(w.items[0], "/nonexistent/dt_syms' does not exist"));
+    ck_assert_ptr_nonnull(strstr(w.items[1], "multi_hang.pdb' is not a directory"));
+    dt_warnings_free(&w);
+    dt_sympath_free(&p);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("symbol_store");
@@ -220,6 +306,8 @@ static Suite *suite(void)
     tcase_add_test(tc, store_layouts);
     tcase_add_test(tc, path_lists_and_id_rule);
     tcase_add_test(tc, symbol_server_path);
+    tcase_add_test(tc, one_parser_every_form);
+    tcase_add_test(tc, unresolved_elements_warn);
     suite_add_tcase(s, tc);
     return s;
 }
