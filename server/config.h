@@ -56,6 +56,9 @@ typedef struct {
     unsigned retain_reports_days;/* --retain-reports DAYS: delete older uploads entirely (0: keep) */
     uint64_t max_dump_bytes;     /* --max-dump-bytes: purge oldest dump files above this total (0: no limit) */
     unsigned retention_interval; /* --retention-interval seconds between sweeps */
+    unsigned tus_expiry;         /* --tus-expiry seconds an unfinished resumable upload is kept after its last chunk */
+    unsigned tus_max_uploads;    /* --tus-max-uploads unfinished resumable uploads per client */
+    uint64_t tus_max_bytes;      /* --tus-max-bytes declared bytes of unfinished resumable uploads per client */
 } dt_server_config;
 
 /* Fills cfg with defaults, then the environment, then argv (argv[0] is

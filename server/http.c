@@ -50,6 +50,7 @@
 #include "blob.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "tus.h"
 
 #define MAX_JSON_BODY (64 * 1024)
 #define BODY_RATE_WINDOW_MS 20000
@@ -407,7 +408,7 @@ static void identify(dt_request *r)
 
 /* Cookie-authenticated changes must come from our own pages: SameSite=Strict
  * already stops other sites; the Origin check covers old browsers. */
-static bool origin_ok(dt_request *r)
+bool dt_http_origin_ok(dt_request *r)
 {
     if (!r->who.via_cookie)
         return true;
@@ -438,7 +439,7 @@ static enum MHD_Result begin_upload(dt_request *r)
         return dt_http_error(r, 401, "unauthorized", "the token is not valid");
     if (!srv->cfg.upload_open && r->who.role == DT_ROLE_ANONYMOUS)
         return dt_http_error(r, 401, "unauthorized", "uploads need an uploader or staff token");
-    if (!origin_ok(r))
+    if (!dt_http_origin_ok(r))
         return dt_http_error(r, 403, "forbidden", "cross-origin request refused");
     pthread_mutex_lock(&srv->mu);
     int stopping = srv->stopping;
@@ -539,7 +540,7 @@ static enum MHD_Result route(dt_request *r)
     }
     if (r->who.bad_credentials && !is_path(url, "/healthz") && !is_path(url, "/api/login"))
         return dt_http_error(r, 401, "unauthorized", "the token is not valid");
-    if (!get && !origin_ok(r))
+    if (!get && !dt_http_origin_ok(r))
         return dt_http_error(r, 403, "forbidden", "cross-origin request refused");
     if (r->body_too_large)
         return dt_http_error(r, 413, "too_large", "request body larger than %d bytes", MAX_JSON_BODY);
@@ -551,6 +552,8 @@ static enum MHD_Result route(dt_request *r)
         return dt_api_upload_finish(r);
     if (strncmp(url, "/api/dumps", 10) == 0 && (url[10] == 0 || url[10] == '/'))
         return dt_api_dumps(r, url + 10);
+    if (strncmp(url, "/api/uploads", 12) == 0 && (url[12] == 0 || url[12] == '/'))
+        return dt_api_tus(r, url + 12);
     if (is_path(url, "/api/symbols"))
         return dt_api_symbols(r);
     if (is_path(url, "/api/signatures") && get)
@@ -601,6 +604,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return begin_upload(r);
         if (strcmp(method, "POST") == 0 && strcmp(url, "/api/symbols") == 0)
             return dt_api_symbols_begin(r);
+        if ((strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) && strncmp(url, "/api/uploads", 12) == 0
+            && (url[12] == 0 || url[12] == '/'))
+            return dt_tus_begin(r);
         return MHD_YES;
     }
     r->conn = conn;
@@ -629,6 +635,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (r->symbols) {
             dt_symbol_upload_feed(r->symbols, upload_data, n);
+            return MHD_YES;
+        }
+        if (r->tus) {
+            dt_tus_feed(r, upload_data, n);
             return MHD_YES;
         }
         if (r->body_len + n > MAX_JSON_BODY) {
@@ -706,6 +716,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     conn_enter(r->srv, r->conn_state, CONN_HEADERS);
     dt_upload_free(r->upload); /* removes the temp files of an unfinished upload */
     dt_symbol_upload_free(r->symbols);
+    dt_tus_end(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
     dt_store_close(r->store);
     free(r->body);
     free(r);
@@ -724,6 +735,9 @@ static dt_status limits_start(dt_server *srv, dt_error *err)
     dt_status s = dt_ratelimit_new(&rc, &srv->limits, err);
     if (s != DT_OK)
         return s;
+    srv->tus = dt_tus_registry_new();
+    if (!srv->tus)
+        return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&srv->conn_mu, NULL);
     pthread_cond_init(&srv->conn_wake, NULL);
     srv->conns = NULL;
@@ -820,4 +834,6 @@ void dt_http_stop(dt_server *srv)
     }
     dt_ratelimit_free(srv->limits);
     srv->limits = NULL;
+    dt_tus_registry_free(srv->tus);
+    srv->tus = NULL;
 }

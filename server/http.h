@@ -34,6 +34,7 @@ typedef struct {
     dt_store *store;        /* opened lazily by dt_http_store */
     dt_upload *upload;      /* POST /api/dumps */
     dt_symbol_upload *symbols; /* POST /api/symbols */
+    struct dt_tus_req *tus; /* POST/PATCH /api/uploads (tus.c) */
     char *body;             /* other requests with a body (JSON), NUL-terminated */
     size_t body_len;
     int body_too_large;
@@ -78,6 +79,8 @@ enum MHD_Result dt_http_text(dt_request *r, unsigned status, const char *content
 /* 429 too_many_requests with Retry-After: seconds (at least 1). */
 enum MHD_Result dt_http_throttled(dt_request *r, unsigned seconds, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* False for a cookie-authenticated request from another origin. */
+bool dt_http_origin_ok(dt_request *r);
 /* Whether the client is backing off after failed credential guesses; if so
  * *seconds is how long (ratelimit.h). */
 bool dt_http_auth_blocked(dt_request *r, unsigned *seconds);

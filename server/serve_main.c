@@ -21,6 +21,7 @@
 
 #include "blob.h"
 #include "blob_gc.h"
+#include "tus.h"
 #include "config.h"
 #include "http.h"
 #include "retention.h"
@@ -195,6 +196,15 @@ int dt_cli_serve(int argc, char **argv)
     snprintf(srv->instance, sizeof srv->instance, "%.40s:%d:%s", host, (int)getpid(), rnd);
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->wake, NULL);
+    /* Resumable uploads: files cut back to their durable offsets, what a
+     * crash interrupted finished, expired ones removed (tus.c). */
+    dt_store *tst = dt_store_open(srv->db_path, NULL, &derr);
+    if (tst) {
+        int n = dt_tus_recover(srv, tst);
+        if (n > 0)
+            fprintf(stderr, "dumptriage serve: recovered: %d unfinished resumable uploads removed\n", n);
+        dt_store_close(tst);
+    }
 
     /* The first sweep runs before the port opens, so a server started after a
      * long stop never serves what it should have deleted. */

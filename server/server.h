@@ -50,6 +50,10 @@ typedef struct dt_server {
     pthread_cond_t conn_wake;   /* tells the watchdog to stop */
     uint64_t conn_closed_header, conn_closed_body, conn_closed_slow; /* under conn_mu, for /metrics */
 
+    /* Resumable uploads (tus.c): PATCHes in progress and running hashes;
+     * created by dt_http_start. */
+    struct dt_tus_registry *tus;
+
     /* Retention (retention.c). */
     pthread_t retention_thread;
     int retention_running;      /* the thread was started */

@@ -28,6 +28,9 @@ dt_status dt_sql_fail(dt_store *s, dt_error *err, const char *what);
  * they must not BEGIN, COMMIT or ROLLBACK themselves. */
 typedef dt_status (*dt_sql_txn_body)(dt_store *s, void *ctx, dt_error *err);
 dt_status dt_sql_txn(dt_store *s, dt_sql_txn_body body, void *ctx, dt_error *err);
+/* dt_store_upload_create's body inside the caller's dt_sql_txn (store_tus.c
+ * records the upload and finishes its tus rows in one transaction). */
+dt_status dt_store_upload_create_in_txn(dt_store *s, dt_upload_new *u, dt_error *err);
 /* Binds text or NULL. */
 void dt_sql_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Column text copied into buf (empty string for NULL). */

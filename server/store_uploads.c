@@ -136,7 +136,9 @@ static dt_status upload_create_body(dt_store *s, void *ctx, dt_error *err)
     return DT_OK;
 }
 
-dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
+/* Fills in the ids; the body of dt_store_upload_create, for callers whose
+ * own transaction records more with the upload (store_tus.c). */
+dt_status dt_store_upload_create_in_txn(dt_store *s, dt_upload_new *u, dt_error *err)
 {
     if (dt_random_hex(u->id, sizeof u->id, 12) != 0 || dt_random_hex(u->view_key, sizeof u->view_key, 24) != 0)
         return dt_error_set(err, DT_ERR_IO, "no randomness");
@@ -146,7 +148,17 @@ dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
     for (int i = 0; i < u->nfiles; i++)
         bytes += u->files[i].size;
     upload_create_ctx c = { u, key, bytes };
-    return dt_sql_txn(s, upload_create_body, &c, err);
+    return upload_create_body(s, &c, err);
+}
+
+static dt_status upload_create_txn(dt_store *s, void *ctx, dt_error *err)
+{
+    return dt_store_upload_create_in_txn(s, ctx, err);
+}
+
+dt_status dt_store_upload_create(dt_store *s, dt_upload_new *u, dt_error *err)
+{
+    return dt_sql_txn(s, upload_create_txn, u, err);
 }
 
 int dt_store_upload_find(dt_store *s, const char *id, dt_upload_ref *out)
