@@ -17,8 +17,10 @@
 #include <cjson/cJSON.h>
 
 #include "analysis/analysis.h"
+#include "analysis/series.h"
 #include "cli/cli.h"
 #include "report/report_text.h"
+#include "report/series_report.h"
 
 #define MAX_SYMBOL_DIRS 32
 
@@ -32,6 +34,12 @@ typedef struct {
     size_t nsymbol_dirs;
     const char *rules_path;
     bool allow_mismatch;
+    /* --series: every dump file is a snapshot (analysis/series.h). */
+    bool series;
+    const char *series_paths[DT_SERIES_MAX];
+    size_t nseries_paths;
+    const char *series_kernels[DT_SERIES_MAX];
+    size_t nseries_kernels;
 } analyze_options;
 
 static void usage(FILE *to)
@@ -52,7 +60,11 @@ static void usage(FILE *to)
             "                       Also read from DUMPTRIAGE_SYMBOL_PATH\n"
             "  --rules FILE         triage rules replacing the built-in ones (docs/triage.md)\n"
             "  --allow-mismatch     pair a user and a kernel dump even when no process of the\n"
-            "                       kernel dump has the user dump's pid\n"
+            "                       kernel dump has the user dump's pid (with --series: also\n"
+            "                       compare snapshots of different processes)\n"
+            "  --series             FILEs are several dumps of one hang (procdump -n 3): compare\n"
+            "                       them thread by thread (ordered by dump time; kernel dumps\n"
+            "                       pair with X.dmp by the name X.Kernel.dmp, else in order)\n"
             "  -h, --help           this help\n"
             "\n"
             "exit status: 0 report printed (it may carry warnings), 1 no usable input\n"
@@ -77,6 +89,9 @@ static int parse_args(int argc, char **argv, analyze_options *o, bool *help)
         } else if (strcmp(a, "--allow-mismatch") == 0) {
             o->allow_mismatch = true;
             continue;
+        } else if (strcmp(a, "--series") == 0) {
+            o->series = true;
+            continue;
         } else if (strcmp(a, "--format") == 0 || strcmp(a, "--user") == 0 ||
                    strcmp(a, "--kernel") == 0 || strcmp(a, "--symbols") == 0 ||
                    strcmp(a, "--rules") == 0) {
@@ -88,6 +103,13 @@ static int parse_args(int argc, char **argv, analyze_options *o, bool *help)
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "dumptriage analyze: unknown option '%s'\n", a);
             return DT_EXIT_USAGE;
+        } else if (o->series) {
+            if (o->nseries_paths == DT_SERIES_MAX) {
+                fprintf(stderr, "dumptriage analyze: at most %d snapshots\n", DT_SERIES_MAX);
+                return DT_EXIT_USAGE;
+            }
+            o->series_paths[o->nseries_paths++] = a;
+            continue;
         } else {
             if (nplain == 2) {
                 fprintf(stderr, "dumptriage analyze: at most two dump files (one user, one kernel)\n");
@@ -105,6 +127,14 @@ static int parse_args(int argc, char **argv, analyze_options *o, bool *help)
                 fprintf(stderr, "dumptriage analyze: --format must be json or text\n");
                 return DT_EXIT_USAGE;
             }
+        } else if (o->series && (strcmp(a, "--user") == 0 || strcmp(a, "--kernel") == 0)) {
+            bool k = strcmp(a, "--kernel") == 0;
+            size_t *n = k ? &o->nseries_kernels : &o->nseries_paths;
+            if (*n == DT_SERIES_MAX) {
+                fprintf(stderr, "dumptriage analyze: at most %d snapshots\n", DT_SERIES_MAX);
+                return DT_EXIT_USAGE;
+            }
+            (k ? o->series_kernels : o->series_paths)[(*n)++] = val;
         } else if (strcmp(a, "--user") == 0) {
             if (o->user_path) {
                 fprintf(stderr, "dumptriage analyze: only one user dump\n");
@@ -126,6 +156,17 @@ static int parse_args(int argc, char **argv, analyze_options *o, bool *help)
             }
             o->symbol_dirs[o->nsymbol_dirs++] = val;
         }
+    }
+    if (o->series) {
+        if (nplain || o->user_path || o->kernel_path) {
+            fprintf(stderr, "dumptriage analyze: --series must come before the dump files\n");
+            return DT_EXIT_USAGE;
+        }
+        if (o->nseries_paths == 0) {
+            fprintf(stderr, "dumptriage analyze: --series needs dump files\n");
+            return DT_EXIT_USAGE;
+        }
+        return DT_EXIT_OK;
     }
     if (nplain == 0 && !o->user_path && !o->kernel_path) {
         fprintf(stderr, "dumptriage analyze: no dump file given\n");
@@ -174,11 +215,22 @@ int dt_cli_analyze(int argc, char **argv)
     };
     cJSON *doc = NULL;
     dt_error err = { 0 };
-    if (dt_analyze(&req, &doc, &err) != DT_OK) {
+    dt_series_request sreq = {
+        .paths = o.series_paths,
+        .npaths = o.nseries_paths,
+        .kernel_paths = o.series_kernels,
+        .nkernel_paths = o.nseries_kernels,
+        .symbol_paths = o.symbol_dirs,
+        .nsymbol_paths = o.nsymbol_dirs,
+        .rules_path = o.rules_path,
+        .allow_mismatch = o.allow_mismatch,
+    };
+    if (o.series ? dt_analyze_series(&sreq, &doc, &err) != DT_OK : dt_analyze(&req, &doc, &err) != DT_OK) {
         fprintf(stderr, "dumptriage: %s\n", err.message);
         return DT_EXIT_UNUSABLE;
     }
     if (o.text) {
+        dt_series_report_text(doc, stdout); /* nothing without --series */
         dt_report_text(doc, stdout);
     } else {
         char *s = cJSON_Print(doc);
