@@ -320,8 +320,10 @@ void dt_kernel_dump_close(dt_kernel_dump *kd)
 {
     if (!kd)
         return;
-    for (size_t i = 0; i < kd->thread_count; i++)
+    for (size_t i = 0; i < kd->thread_count; i++) {
         free(kd->threads[i].frames);
+        free(kd->threads[i].irps);
+    }
     free(kd->threads);
     free(kd->processes);
     free(kd->unloaded);

@@ -54,6 +54,45 @@ typedef struct {
 
 #define DT_KERNEL_MAX_WAIT_OBJECTS 8
 
+/* One device of an IRP's device stack (from its stack locations). */
+typedef struct {
+    uint64_t device;             /* IO_STACK_LOCATION.DeviceObject */
+    uint64_t driver;             /* DEVICE_OBJECT.DriverObject, 0 when the device is not in the dump */
+    char driver_name[96];        /* DRIVER_OBJECT.DriverName, "" when absent */
+} dt_kernel_irp_device;
+
+#define DT_KERNEL_IRP_MAX_DEVICES 8
+
+/* One pending IRP of a thread (model/kernel_irp.c, docs/kernel.md
+ * "Pending I/O").  Unknown numbers are -1, absent objects 0. */
+typedef struct {
+    uint64_t irp;
+    uint16_t size;               /* IRP.Size */
+    uint32_t flags;              /* IRP.Flags */
+    int stack_count, current_location;
+    bool cancel, pending_returned;
+    int requestor_mode;          /* 0 KernelMode, 1 UserMode */
+    uint64_t thread;             /* IRP.Tail.Overlay.Thread */
+    uint64_t stack_location;     /* the current IO_STACK_LOCATION, 0 when absent */
+    int major, minor;            /* IRP_MJ_*, -1 unknown */
+    bool has_code;               /* IOCTL (device control) or FSCTL (file system control) */
+    uint32_t code;
+    bool has_length;
+    uint32_t length;             /* read/write Length, or output buffer length of a control */
+    uint64_t file_object;
+    bool has_file_name;
+    char file_name[260];         /* UTF-8 */
+    uint64_t device_object;
+    int64_t device_type;         /* DEVICE_OBJECT.DeviceType, -1 unknown */
+    uint64_t driver_object;
+    char driver_name[96];        /* "\\Driver\\condrv", "" unknown */
+    uint64_t driver_start;
+    dt_kernel_irp_device devices[DT_KERNEL_IRP_MAX_DEVICES]; /* top of the device stack first */
+    size_t device_count;
+} dt_kernel_irp;
+
+#define DT_KERNEL_MAX_IRPS 16
+
 typedef struct {
     uint64_t ethread;        /* 0 when the ETHREAD is not in the dump */
     uint64_t eprocess;
@@ -79,7 +118,12 @@ typedef struct {
     uint64_t win32_start_address, teb;
     bool has_start;
     dt_cpu_context start;    /* where unwinding begins */
-    const char *start_source;/* "prcb_context", "switch_frame", "header_context" */
+    const char *start_source;/* "captured_context", "prcb_context", "switch_frame", "header_context" */
+    uint64_t start_context;  /* VA of the CONTEXT the start came from (captured/prcb), 0 otherwise */
+    const char *start_note;  /* why a captured CONTEXT was not used, or NULL (static) */
+    dt_kernel_irp *irps;     /* owned; pending IRPs, kernel_irp.c */
+    size_t irp_count;
+    const char *irp_source;  /* "irp_list", "data_blocks", NULL when none was looked for */
     dt_kernel_frame *frames; /* owned; filled by dt_kernel_walk_stacks */
     size_t frame_count;
 } dt_kernel_thread;
@@ -147,5 +191,10 @@ const dt_kernel_thread *dt_kernel_dump_find_thread(const dt_kernel_dump *kd, uin
 const char *dt_kernel_thread_state_name(int state);
 const char *dt_kernel_wait_reason_name(int reason);
 const char *dt_kernel_object_type_name(int type);
+/* IRP_MJ_* names ("IRP_MJ_READ"), FILE_DEVICE_* names ("FILE_DEVICE_NAMED_PIPE")
+ * and the names of well-known public IOCTL/FSCTL codes, or NULL. */
+const char *dt_kernel_irp_major_name(int major);
+const char *dt_kernel_device_type_name(int64_t type);
+const char *dt_kernel_io_code_name(uint32_t code);
 
 #endif

@@ -14,4 +14,11 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads);
 bool dt_kernel_check_identity(const dt_addrspace *as, const dt_kernel_offsets *o, uint64_t ethread,
                               uint64_t eprocess);
 
+/* kernel_irp.c: each thread's pending IRPs and their file, device and
+ * driver objects (thread.irps). */
+void dt_kernel_collect_irps(dt_kernel_dump *kd);
+/* kernel_threads.c: the CONTEXT the -mk writer captured on a thread's own
+ * stack; true when one passes the test of docs/kernel.md. */
+bool dt_kernel_find_captured_context(dt_kernel_dump *kd, dt_kernel_thread *t);
+
 #endif

@@ -19,8 +19,8 @@ typedef struct {
     /* EPROCESS: UniqueProcessId, ActiveProcessLinks, ImageFileName,
      * ThreadListHead, CreateTime, Peb */
     uint32_t ep[6];
-    /* ETHREAD: Cid, Win32StartAddress, ThreadListEntry, CreateTime */
-    uint32_t et[4];
+    /* ETHREAD: Cid, Win32StartAddress, ThreadListEntry, CreateTime, IrpList */
+    uint32_t et[5];
     /* KTHREAD: State, WaitReason, WaitMode, MiscFlags, AlertableBit,
      * WaitTime, WaitBlockList, KernelTime, UserTime, Teb, ApcProcess,
      * WaitBlockCount */
@@ -38,63 +38,63 @@ static const layout layouts[] = {
     /* Windows 10 2004/20H2/21H1/21H2/22H2, Server 2022 is 20348 (not here). */
     { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
-      { 0x478, 0x4d0, 0x4e8, 0x430 },
+      { 0x478, 0x4d0, 0x4e8, 0x430, 0x4b0 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 21H2 ARM64 (build 22000) [RZ WIN11_22000, V: TA]. */
     { "win11-22000-arm64", DT_ARCH_ARM64, 22000, 22000,
       { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
-      { 0x4e8, 0x540, 0x558, U },
+      { 0x4e8, 0x540, 0x558, U, U },
       { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0, U } },
     /* Windows 11 24H2 / Server 2025 x64 (build 26100) [ND Win11_2409_24H2
      * x64 ntoskrnl.exe]: KTHREAD head unchanged from 19041, EPROCESS and
      * ETHREAD shrank (KPROCESS 0x1c8, KTHREAD 0x4c0). */
     { "win11-26100-x64", DT_ARCH_AMD64, 26100, 26100,
       { 0x1d0, 0x1d8, 0x338, 0x370, 0x1f8, 0x2e0 },
-      { 0x508, 0x560, 0x578, 0x4c0 },
+      { 0x508, 0x560, 0x578, 0x4c0, 0x540 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 21H2 x64 (build 22000) [VG 22000.1 and 22000.194; EO for
      * UniqueProcessId/ActiveProcessLinks]: EPROCESS as 19041, ETHREAD not. */
     { "win11-22000-x64", DT_ARCH_AMD64, 22000, 22000,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
-      { 0x4c8, 0x520, 0x538, 0x480 },
+      { 0x4c8, 0x520, 0x538, 0x480, 0x500 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 22H2/23H2 x64 (22621, 22631 = 22621 + enablement package)
      * [VG 22621.382 and 22631.2428; EO for 22621 UniqueProcessId/
      * ActiveProcessLinks]. */
     { "win11-22621-x64", DT_ARCH_AMD64, 22621, 22631,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
-      { 0x4c8, 0x520, 0x538, 0x480 },
+      { 0x4c8, 0x520, 0x538, 0x480, 0x500 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 24H2 ARM64 (build 26100) [ND Win11_2409_24H2 ARM64
      * ntoskrnl.exe]: ETHREAD and the KDBG-visible KTHREAD fields equal the
      * 22000 ARM64 row; EPROCESS moved (KPROCESS 0x1b8). */
     { "win11-26100-arm64", DT_ARCH_ARM64, 26100, 26100,
       { 0x1c0, 0x1c8, 0x328, 0x360, 0x1e8, 0x2d0 },
-      { 0x4e8, 0x540, 0x558, 0x4a0 },
+      { 0x4e8, 0x540, 0x558, 0x4a0, U },
       { 0x17c, 0x2a3, 0x17f, 0x6c, 4, 0x1ac, 0xc8, 0x2ac, 0x2fc, 0xe8, 0xb0, 0x26b } },
     /* Windows 10 1809 / Server 2019 x64 (build 17763) [ND Win10_1809_RS5
      * x64 and VG 17763.107 agree on every value]. */
     { "win10-17763-x64", DT_ARCH_AMD64, 17763, 17763,
       { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
-      { 0x638, 0x690, 0x6a8, 0x5f0 },
+      { 0x638, 0x690, 0x6a8, 0x5f0, 0x670 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 10 1903/1909 x64 [RZ WIN10_19H1 and VG 18362.30/.418 for the
      * identity fields; VG alone for CreateTime and KTHREAD]. */
     { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x310, 0x3f8 },
-      { 0x648, 0x6a0, 0x6b8, 0x600 },
+      { 0x648, 0x6a0, 0x6b8, 0x600, 0x680 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 10 1803 x64 [RZ WIN10_RS4 and VG 17134.1; VG alone for
      * CreateTime and KTHREAD]. */
     { "win10-17134-x64", DT_ARCH_AMD64, 17134, 17134,
       { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
-      { 0x638, 0x690, 0x6a8, 0x5f0 },
+      { 0x638, 0x690, 0x6a8, 0x5f0, 0x670 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1 and VG 14393.0; VG
      * alone for CreateTime and KTHREAD]. */
     { "win10-14393-x64", DT_ARCH_AMD64, 14393, 14393,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x308, 0x3f8 },
-      { 0x630, 0x688, 0x698, 0x5e0 },
+      { 0x630, 0x688, 0x698, 0x5e0, 0x668 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
 };
 
@@ -117,6 +117,7 @@ static void fill(const layout *l, dt_kernel_offsets *o)
     o->ethread_win32_start_address = l->et[1];
     o->ethread_thread_list_entry = l->et[2];
     o->ethread_create_time = l->et[3];
+    o->ethread_irp_list = l->et[4];
     o->kthread_state = l->kt[0];
     o->kthread_wait_reason = l->kt[1];
     o->kthread_wait_mode = l->kt[2];
@@ -138,6 +139,45 @@ static void fill(const layout *l, dt_kernel_offsets *o)
     o->prcb_current_thread = 0x8;
     o->prcb_idle_thread = 0x18;
     o->table_name = l->name;
+    dt_kernel_io_offsets_64(&o->io);
+}
+
+/* wdm.h declares these structures the same for every 64-bit target; the
+ * offsets below are [VG] 19041.1288 and 22631.2428 x64 (identical in both
+ * and in every x64 build between) and what the -mk writer reads
+ * (docs/formats.md D).  ARM64 uses the same declarations [I]. */
+void dt_kernel_io_offsets_64(dt_kernel_io_offsets *io)
+{
+    io->irp_size = 0xd0;
+    io->irp_flags = 0x10;
+    io->irp_thread_list_entry = 0x20;
+    io->irp_io_status = 0x30;
+    io->irp_requestor_mode = 0x40;
+    io->irp_pending_returned = 0x41;
+    io->irp_stack_count = 0x42;
+    io->irp_current_location = 0x43;
+    io->irp_cancel = 0x44;
+    io->irp_user_event = 0x50;
+    io->irp_thread = 0x98;                  /* Tail.Overlay.Thread */
+    io->irp_current_stack_location = 0xb8;  /* Tail.Overlay.CurrentStackLocation */
+    io->irp_original_file_object = 0xc0;
+    io->stack_size = 0x48;
+    io->stack_parameters = 0x08;
+    io->stack_device_object = 0x28;
+    io->stack_file_object = 0x30;
+    io->file_size = 0xd8;
+    io->file_device_object = 0x08;
+    io->file_flags = 0x50;
+    io->file_name = 0x58;
+    io->device_driver_object = 0x08;
+    io->device_attached_device = 0x18;
+    io->device_current_irp = 0x20;
+    io->device_flags = 0x30;
+    io->device_type = 0x48;
+    io->driver_size = 0x150;
+    io->driver_start = 0x18;
+    io->driver_driver_size = 0x20;
+    io->driver_name = 0x38;
 }
 
 bool dt_kernel_offsets_from_table(uint32_t build, dt_cpu_arch arch, dt_kernel_offsets *o)
@@ -209,6 +249,7 @@ size_t dt_kernel_offsets_apply_provider(dt_kernel_offsets *o, dt_kernel_field_of
         { "_ETHREAD", "Win32StartAddress", offsetof(dt_kernel_offsets, ethread_win32_start_address) },
         { "_ETHREAD", "ThreadListEntry", offsetof(dt_kernel_offsets, ethread_thread_list_entry) },
         { "_ETHREAD", "CreateTime", offsetof(dt_kernel_offsets, ethread_create_time) },
+        { "_ETHREAD", "IrpList", offsetof(dt_kernel_offsets, ethread_irp_list) },
         { "_KTHREAD", "State", offsetof(dt_kernel_offsets, kthread_state) },
         { "_KTHREAD", "WaitReason", offsetof(dt_kernel_offsets, kthread_wait_reason) },
         { "_KTHREAD", "WaitMode", offsetof(dt_kernel_offsets, kthread_wait_mode) },

@@ -26,6 +26,20 @@
 
 #define DT_OFF_UNKNOWN UINT32_MAX
 
+/* IRP, IO_STACK_LOCATION, FILE_OBJECT, DEVICE_OBJECT, DRIVER_OBJECT. */
+typedef struct {
+    uint32_t irp_size;              /* sizeof(IRP): the stack locations follow it */
+    uint32_t irp_flags, irp_thread_list_entry, irp_io_status, irp_requestor_mode, irp_pending_returned,
+        irp_stack_count, irp_current_location, irp_cancel, irp_user_event, irp_thread,
+        irp_current_stack_location, irp_original_file_object;
+    uint32_t stack_size;            /* sizeof(IO_STACK_LOCATION) */
+    uint32_t stack_parameters, stack_device_object, stack_file_object;
+    uint32_t file_size, file_device_object, file_flags, file_name;
+    uint32_t device_driver_object, device_attached_device, device_current_irp, device_flags,
+        device_type;
+    uint32_t driver_size, driver_start, driver_driver_size, driver_name;
+} dt_kernel_io_offsets;
+
 typedef struct {
     /* EPROCESS / KPROCESS */
     uint32_t eprocess_directory_table_base;
@@ -57,6 +71,7 @@ typedef struct {
     uint32_t ethread_cid;
     uint32_t ethread_win32_start_address;
     uint32_t ethread_thread_list_entry;
+    uint32_t ethread_irp_list;      /* LIST_ENTRY of the thread's IRPs (IRP.ThreadListEntry) */
     /* KPRCB */
     uint32_t prcb_current_thread;
     uint32_t prcb_idle_thread;
@@ -64,6 +79,10 @@ typedef struct {
     uint32_t prcb_number;
     /* sizes */
     uint32_t size_eprocess, size_ethread, size_prcb;
+    /* I/O objects (wdm.h layouts, the same in every 64-bit Windows 10/11
+     * build; docs/kernel_offsets.md "I/O objects"): DT_OFF_UNKNOWN on
+     * 32-bit or when no layout is known. */
+    dt_kernel_io_offsets io;
     /* where the identity fields came from: "pdb", "table:NAME",
      * "validated:NAME" or "unknown" (static string) */
     const char *source;
@@ -85,6 +104,10 @@ bool dt_kernel_offsets_from_table(uint32_t build, dt_cpu_arch arch, dt_kernel_of
 /* Candidate layouts for validation on an unknown build: the i-th known
  * layout of arch (i from 0); false past the last. */
 bool dt_kernel_offsets_candidate(dt_cpu_arch arch, size_t i, dt_kernel_offsets *o);
+
+/* The 64-bit I/O object layouts (IRP, IO_STACK_LOCATION, FILE_OBJECT,
+ * DEVICE_OBJECT, DRIVER_OBJECT). */
+void dt_kernel_io_offsets_64(dt_kernel_io_offsets *io);
 
 /* Overrides what KDDEBUGGER_DATA64 states (non-zero fields only). */
 void dt_kernel_offsets_apply_kdbg(dt_kernel_offsets *o, const dt_kdbg *k);

@@ -280,6 +280,56 @@ static bool context_at(dt_kernel_dump *kd, uint64_t va, dt_cpu_context *out)
     return dt_cpu_context_parse(kd->header.arch, dt_view_make(buf, got), out, NULL) == DT_OK;
 }
 
+/* The CONTEXT the -mk writer captured with RtlCaptureContext inside
+ * DbgkpLkmdSnapThreadInContext: a local of that routine, so it lies on the
+ * thread's own stack at or above the Rsp it records, and it was saved as a
+ * data block of its own (docs/kernel.md "The captured CONTEXT" gives the
+ * test).  x64 only: the ARM64 writer has not been read. */
+bool dt_kernel_find_captured_context(dt_kernel_dump *kd, dt_kernel_thread *t)
+{
+    const dt_addrspace *as = &kd->as;
+    if (!kd->is_triage || kd->header.arch != DT_ARCH_AMD64 || !t->stack_base || !t->stack_limit ||
+        t->stack_limit >= t->stack_base || t->stack_base - t->stack_limit > UINT64_C(0x100000))
+        return false;
+    for (size_t i = 0; i < kd->triage.block_count; i++) {
+        const dt_triage_block *b = &kd->triage.blocks[i];
+        if (b->size != DT_CONTEXT_AMD64_SIZE || b->va % 16 || b->va < t->stack_limit ||
+            b->va > t->stack_base - DT_CONTEXT_AMD64_SIZE)
+            continue;
+        dt_view v;
+        if (!dt_view_sub(kd->file, b->file_offset, b->size, &v))
+            continue;
+        uint32_t flags = 0;
+        uint64_t rip = 0, rsp = 0;
+        if (!dt_view_u32(v, 0x30, &flags) || !dt_view_u64(v, 0xf8, &rip) || !dt_view_u64(v, 0x98, &rsp))
+            continue;
+        if ((flags & 0x100001u) != 0x100001u)
+            continue;
+        const dt_module *m = dt_module_list_find(&kd->drivers, rip);
+        if (!m || !dt_module_is_kernel_image(m->path ? m->path : m->code_file))
+            continue;
+        uint64_t word;
+        if (rsp % 8 || rsp < t->stack_limit || rsp > b->va || !dt_as_u64(as, rsp, &word)) {
+            dt_warn(&kd->warnings,
+                    "thread %llu: the captured CONTEXT at 0x%llx says Rsp 0x%llx, which is not on the thread's "
+                    "snapped stack below the CONTEXT; not used",
+                    (unsigned long long)t->tid, (unsigned long long)b->va, (unsigned long long)rsp);
+            t->start_note = "captured CONTEXT rejected: its Rsp is not on the snapped stack below it";
+            continue;
+        }
+        dt_cpu_context c;
+        if (dt_cpu_context_parse(DT_ARCH_AMD64, v, &c, NULL) != DT_OK)
+            continue;
+        t->start = c;
+        t->has_start = true;
+        t->start_source = "captured_context";
+        t->start_context = b->va;
+        t->start_note = NULL;
+        return true;
+    }
+    return false;
+}
+
 static void add_processor_threads(collector *c)
 {
     dt_kernel_dump *kd = c->kd;
@@ -314,6 +364,7 @@ static void add_processor_threads(collector *c)
         if (rd_ptr(&kd->as, prcb, o->prcb_context, &ctxp) && ctxp && context_at(kd, ctxp, &t->start)) {
             t->has_start = true;
             t->start_source = "prcb_context";
+            t->start_context = ctxp;
         }
     }
 }
@@ -449,6 +500,11 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads)
         dt_kernel_thread *t = &kd->threads[i];
         if (t->eprocess)
             add_process(&c, t->eprocess);
+        /* A -mk thread snapped in its own context: its KernelStack is stale
+         * (the thread ran the snapshot APC since it last switched), the
+         * captured CONTEXT is not. */
+        if (!t->has_start && t->cpu < 0)
+            dt_kernel_find_captured_context(kd, t);
         if (!t->has_start && t->cpu < 0)
             switch_frame_context(kd, t);
         if (!t->has_start && t->is_current && kd->header.context_record.size) {
@@ -470,6 +526,7 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads)
     }
     if (kd->thread_count >= max_threads)
         dt_warn(&kd->warnings, "thread list cut at %zu threads", max_threads);
+    dt_kernel_collect_irps(kd);
     free(c.seen_processes.slots);
     free(c.seen_threads.slots);
     return DT_OK;

@@ -118,6 +118,91 @@ static cJSON *frames_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, d
     return arr;
 }
 
+/* One pending IRP (docs/report.md, kernel threads[].irps[]). */
+static cJSON *irp_json(const dt_kernel_dump *kd, const dt_kernel_irp *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    add_hex(o, "irp", r->irp);
+    add_str_or_null(o, "major", dt_kernel_irp_major_name(r->major));
+    add_int_or_null(o, "major_code", r->major);
+    add_int_or_null(o, "minor", r->minor);
+    if (r->has_code) {
+        cJSON *c = cJSON_AddObjectToObject(o, "code");
+        add_hex(c, "value", r->code);
+        cJSON_AddStringToObject(c, "kind", r->major == 0x0d ? "fsctl" : "ioctl");
+        add_str_or_null(c, "name", dt_kernel_io_code_name(r->code));
+        /* CTL_CODE: DeviceType << 16 | Access << 14 | Function << 2 | Method */
+        add_hex(c, "device_type", r->code >> 16);
+        cJSON_AddNumberToObject(c, "function", (double)((r->code >> 2) & 0xfff));
+        static const char *const methods[] = { "METHOD_BUFFERED", "METHOD_IN_DIRECT", "METHOD_OUT_DIRECT",
+                                               "METHOD_NEITHER" };
+        static const char *const access[] = { "FILE_ANY_ACCESS", "FILE_READ_ACCESS", "FILE_WRITE_ACCESS",
+                                              "FILE_READ_ACCESS|FILE_WRITE_ACCESS" };
+        cJSON_AddStringToObject(c, "method", methods[r->code & 3]);
+        cJSON_AddStringToObject(c, "access", access[(r->code >> 14) & 3]);
+    } else {
+        cJSON_AddNullToObject(o, "code");
+    }
+    if (r->has_length)
+        cJSON_AddNumberToObject(o, "length", r->length);
+    else
+        cJSON_AddNullToObject(o, "length");
+    add_hex(o, "flags", r->flags);
+    cJSON_AddBoolToObject(o, "cancel", r->cancel);
+    cJSON_AddBoolToObject(o, "pending_returned", r->pending_returned);
+    if (r->requestor_mode == 0 || r->requestor_mode == 1)
+        cJSON_AddStringToObject(o, "requestor_mode", r->requestor_mode ? "UserMode" : "KernelMode");
+    else
+        cJSON_AddNullToObject(o, "requestor_mode");
+    cJSON_AddNumberToObject(o, "stack_count", r->stack_count);
+    cJSON_AddNumberToObject(o, "current_location", r->current_location);
+    add_hex_or_null(o, "stack_location", r->stack_location);
+    if (r->file_object) {
+        cJSON *f = cJSON_AddObjectToObject(o, "file");
+        add_hex(f, "object", r->file_object);
+        add_str_or_null(f, "name", r->has_file_name ? r->file_name : NULL);
+    } else {
+        cJSON_AddNullToObject(o, "file");
+    }
+    if (r->device_object) {
+        cJSON *d = cJSON_AddObjectToObject(o, "device");
+        add_hex(d, "object", r->device_object);
+        if (r->device_type >= 0)
+            add_hex(d, "type", (uint64_t)r->device_type);
+        else
+            cJSON_AddNullToObject(d, "type");
+        add_str_or_null(d, "type_name", dt_kernel_device_type_name(r->device_type));
+    } else {
+        cJSON_AddNullToObject(o, "device");
+    }
+    if (r->driver_object) {
+        cJSON *d = cJSON_AddObjectToObject(o, "driver");
+        add_hex(d, "object", r->driver_object);
+        add_str_or_null(d, "name", r->driver_name);
+        const dt_module *m = r->driver_start ? dt_module_list_find(&kd->drivers, r->driver_start) : NULL;
+        char sb[64];
+        add_str_or_null(d, "module", m ? dt_module_short_name(m->path ? m->path : m->code_file, sb, sizeof sb) : NULL);
+    } else {
+        cJSON_AddNullToObject(o, "driver");
+    }
+    cJSON *ds = cJSON_AddArrayToObject(o, "device_stack");
+    for (size_t i = 0; ds && i < r->device_count; i++) {
+        cJSON *d = cJSON_CreateObject();
+        if (!d)
+            break;
+        add_hex(d, "device", r->devices[i].device);
+        add_hex_or_null(d, "driver", r->devices[i].driver);
+        add_str_or_null(d, "driver_name", r->devices[i].driver_name);
+        cJSON_AddItemToArray(ds, d);
+    }
+    /* An IRP holds no time of its own; how long the thread has waited is
+     * the thread's wait_seconds. */
+    cJSON_AddNullToObject(o, "age_seconds");
+    return o;
+}
+
 static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, dt_symbolizer *sym)
 {
     cJSON *o = cJSON_CreateObject();
@@ -195,6 +280,14 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, d
     add_hex_or_null(o, "win32_start_address", t->win32_start_address);
     add_hex_or_null(o, "teb", t->teb);
     add_str_or_null(o, "start_source", t->start_source);
+    cJSON *ss = cJSON_AddObjectToObject(o, "stack_start");
+    add_str_or_null(ss, "source", t->start_source);
+    add_hex_or_null(ss, "context", t->start_context);
+    add_str_or_null(ss, "note", t->start_note);
+    add_str_or_null(o, "irp_source", t->irp_source);
+    cJSON *irps = cJSON_AddArrayToObject(o, "irps");
+    for (size_t i = 0; irps && i < t->irp_count; i++)
+        cJSON_AddItemToArray(irps, irp_json(kd, &t->irps[i]));
     cJSON_AddItemToObject(o, "frames", frames_json(kd, t, sym));
     return o;
 }

@@ -24,6 +24,45 @@ static const char *windbg_ptr(const char *hex, char *out, size_t cap)
     return out;
 }
 
+/* Where the walk started and the thread's pending IRPs, in the spirit of
+ * WinDbg's `!thread` IRP list and `!irp`. */
+static void irps_text(const cJSON *t, FILE *out)
+{
+    const cJSON *ss = cJSON_GetObjectItemCaseSensitive(t, "stack_start");
+    const char *src = dt_json_get_str(ss, "source");
+    if (src) {
+        const char *ctx = dt_json_get_str(ss, "context");
+        fprintf(out, "    Stack from: %s%s%s\n", src, ctx ? " at " : "", ctx ? ctx : "");
+    }
+    const char *note = dt_json_get_str(ss, "note");
+    if (note)
+        fprintf(out, "    (%s)\n", note);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(t, "irps"))
+    {
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(r, "file");
+        const cJSON *dev = cJSON_GetObjectItemCaseSensitive(r, "device");
+        const cJSON *drv = cJSON_GetObjectItemCaseSensitive(r, "driver");
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(r, "code");
+        fprintf(out, "    IRP %s  %s", dt_or(dt_json_get_str(r, "irp"), "?"), dt_or(dt_json_get_str(r, "major"), "(major unknown)"));
+        if (cJSON_IsObject(code))
+            fprintf(out, " %s %s%s%s", dt_or(dt_json_get_str(code, "value"), "?"), dt_json_get_str(code, "name") ? "(" : "",
+                    dt_or(dt_json_get_str(code, "name"), ""), dt_json_get_str(code, "name") ? ")" : "");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "cancel")))
+            fprintf(out, "  CANCELLED");
+        fprintf(out, "\n");
+        if (cJSON_IsObject(file))
+            fprintf(out, "        File %s  %s\n", dt_or(dt_json_get_str(file, "object"), "?"),
+                    dt_or(dt_json_get_str(file, "name"), "(no name)"));
+        if (cJSON_IsObject(dev))
+            fprintf(out, "        Device %s  %s\n", dt_or(dt_json_get_str(dev, "object"), "?"),
+                    dt_or(dt_json_get_str(dev, "type_name"), dt_or(dt_json_get_str(dev, "type"), "")));
+        if (cJSON_IsObject(drv))
+            fprintf(out, "        Driver %s  %s\n", dt_or(dt_json_get_str(drv, "object"), "?"),
+                    dt_or(dt_json_get_str(drv, "name"), "(no name)"));
+    }
+}
+
 void dt_kernel_report_text(const cJSON *k, FILE *out)
 {
     const cJSON *bc = cJSON_GetObjectItemCaseSensitive(k, "bugcheck");
@@ -89,6 +128,7 @@ void dt_kernel_report_text(const cJSON *k, FILE *out)
                       dt_json_get_int(t, "wait_time"));
         fprintf(out, "    Base %s Limit %s Call %s\n", windbg_ptr(dt_json_get_str(t, "stack_base"), b, sizeof b),
                   windbg_ptr(dt_json_get_str(t, "stack_limit"), b2, sizeof b2), windbg_ptr(dt_json_get_str(t, "kernel_stack"), b3, sizeof b3));
+        irps_text(t, out);
         const cJSON *frames = cJSON_GetObjectItemCaseSensitive(t, "frames");
         int n = cJSON_GetArraySize(frames);
         if (n)

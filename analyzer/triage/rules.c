@@ -19,7 +19,7 @@ static const struct {
     { "system_module", DT_RULE_SYSTEM_MODULE },     { "blocking", DT_RULE_BLOCKING },
     { "idle", DT_RULE_IDLE },                       { "snapshot", DT_RULE_SNAPSHOT },
     { "syscall_entry", DT_RULE_SYSCALL_ENTRY },     { "kernel_internal", DT_RULE_KERNEL_INTERNAL },
-    { "kernel_module", DT_RULE_KERNEL_MODULE },
+    { "kernel_module", DT_RULE_KERNEL_MODULE },     { "io_driver", DT_RULE_IO_DRIVER },
 };
 
 static void lower(char *s)
@@ -132,9 +132,10 @@ dt_status dt_rules_parse(const char *text, dt_rules *out, dt_error *err)
             }
             break;
         case DT_RULE_BLOCKING:
+        case DT_RULE_IO_DRIVER:
             if (n < 4) {
-                st = dt_error_set(err, DT_ERR_FORMAT, "rules line %u: blocking takes CATEGORY \"TEXT\" PATTERN…",
-                                  lineno);
+                st = dt_error_set(err, DT_ERR_FORMAT, "rules line %u: %s takes CATEGORY \"TEXT\" PATTERN…",
+                                  lineno, tok[0]);
                 break;
             }
             for (int i = 3; i < n && st == DT_OK; i++)

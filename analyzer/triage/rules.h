@@ -26,6 +26,7 @@ typedef enum {
     DT_RULE_SYSCALL_ENTRY,
     DT_RULE_KERNEL_INTERNAL,
     DT_RULE_KERNEL_MODULE,
+    DT_RULE_IO_DRIVER,       /* io_driver CATEGORY "TEXT" DRIVER…: who holds a pending IRP (io_wait.c) */
 } dt_rule_kind;
 
 typedef struct {

@@ -96,6 +96,10 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
                                  norm_or_dash(primary->uf, primary->first_app_idx),
                                  norm_or_dash(primary->kf, primary->kernel_wait_idx),
                                  norm_or_dash(primary->kf, primary->driver_idx) };
+        /* The driver holding the thread's pending IRP is the one to blame
+         * (triage/io_wait.c), more than a driver frame on its stack. */
+        if (primary->io_driver[0])
+            parts[4] = primary->io_driver;
         /* A kernel-only thread has no user frames: name its service instead. */
         if (!primary->nuf && primary->syscall_kernel_idx >= 0)
             parts[1] = primary->kf[primary->syscall_kernel_idx].norm;

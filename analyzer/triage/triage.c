@@ -334,6 +334,9 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
     char wait[256];
     wait_facts(t, wait, sizeof wait);
     const char *what = t->blocking && t->blocking->text ? t->blocking->text : NULL;
+    char io[768];
+    if (dt_triage_io_phrase(t, what, io, sizeof io))
+        what = io; /* the pending IRP names the driver and the file (io_wait.c) */
     if (strcmp(t->state, "crashed") == 0) {
         snprintf(verdict, vsz, "crashed — %s", chain);
     } else if (t->idle) {
@@ -421,6 +424,7 @@ static cJSON *thread_out(const dt_tmodel *m, const dt_tthread *t)
         cJSON_AddStringToObject(o, "kernel_wait_frame", t->kf[t->kernel_wait_idx].display);
     if (t->driver_idx >= 0)
         cJSON_AddStringToObject(o, "driver_frame", t->kf[t->driver_idx].display);
+    dt_triage_io_add_json(t, o);
 
     cJSON *w = cJSON_AddObjectToObject(o, "wait");
     if (t->kthread) {
@@ -840,6 +844,7 @@ static void classify_threads(dt_tmodel *m, const cJSON *user, bool *has_crash, u
         analyse_user_frames(m->rules, x);
         analyse_kernel_frames(m->rules, x);
         decide_state(x, *crash_tid, *has_crash);
+        dt_triage_io_analyse(m->rules, x);
         if (debugger_break_in && x->uthread && x->tid == *crash_tid && !x->idle_rule) {
             x->idle = true;
             x->stuck = false;

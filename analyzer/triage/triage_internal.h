@@ -54,6 +54,10 @@ typedef struct {
     bool has_lock;
     bool in_deadlock;
     int score;               /* for choosing the primary thread */
+    /* io_wait.c: the pending IRP the thread's I/O system call waits for */
+    const cJSON *io_irp;     /* the kernel thread's irps[] entry, or NULL */
+    const dt_rule *io_rule;  /* the io_driver rule of the driver holding it, or NULL */
+    char io_driver[64];      /* normalised holder ("condrv"), "" when none */
 } dt_tthread;
 
 typedef struct {
@@ -78,6 +82,13 @@ bool dt_triage_bugcheck_faulting_module(const dt_rules *r, const cJSON *kernel, 
 /* True for bugcheck codes that mean "someone forced this dump", not a
  * crash: LIVE_SYSTEM_DUMP, MANUALLY_INITIATED_CRASH(1), power-button hold. */
 bool dt_triage_bugcheck_is_forced(uint64_t code);
+
+/* io_wait.c: finds the IRP a thread in an I/O system call waits for
+ * (kernel threads[].irps[]) and who holds it; builds the verdict phrase
+ * (false when there is none) and the thread's "io" object. */
+void dt_triage_io_analyse(const dt_rules *r, dt_tthread *t);
+bool dt_triage_io_phrase(const dt_tthread *t, const char *what, char *out, size_t cap);
+void dt_triage_io_add_json(const dt_tthread *t, cJSON *thread_out);
 
 /* signature.c */
 void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJSON *user,

@@ -142,7 +142,16 @@ static void scan_stack(const dt_kernel_dump *kd, const dt_kernel_thread *t, dt_w
         if (d->base + d->size > hi)
             hi = d->base + d->size;
     }
+    /* A CONTEXT captured on the stack (the -mk snapshot's) holds the very
+     * Rip the walk starts from and other registers: data, not frames. */
+    uint64_t skip_lo = 0, skip_hi = 0;
+    if (t->start_source && strcmp(t->start_source, "captured_context") == 0 && t->start_context) {
+        skip_lo = t->start_context;
+        skip_hi = t->start_context + DT_CONTEXT_AMD64_SIZE;
+    }
     for (size_t off = 0; off + ps <= got && l->count < l->max; off += ps) {
+        if (sp + off >= skip_lo && sp + off < skip_hi)
+            continue;
         uint64_t v = ps == 8 ? dt_le64(buf + off) : dt_le32(buf + off);
         if (v < lo || v >= hi)
             continue;

@@ -24,6 +24,9 @@
 #define CTX_VA(i) (POOL_1G + 0x38000000u + (uint64_t)(i) * 0x1000u)
 #define LDR_VA (POOL_1G + 0x100000u)
 #define OBJ_VA(p, t) (POOL_1G + 0x2c000000u + ((uint64_t)(p) * 64u + (t)) * 0x100u)
+/* One 4 KiB page of I/O objects per IRP: 8 threads × 16 IRPs per process. */
+#define IRP_PAGE(p, t, i) (POOL_1G + 0x2e000000u + (((uint64_t)(p) * 8u + (t)) * 16u + (i)) * 0x1000u)
+#define ABSENT_VA UINT64_C(0xffffc08bdead0000)
 #define ACTIVE_HEAD (DT_KW_NT_BASE + 0xc1e200u)
 #define MODULE_HEAD (DT_KW_NT_BASE + 0xc2a390u)
 #define KIPB_VA (DT_KW_NT_BASE + 0xcfdc80u)
@@ -36,6 +39,15 @@ enum {
     KT_STATE = 0x184, KT_WREASON = 0x283, KT_WMODE = 0x187, KT_MISC = 0x74, KT_WTIME = 0x1b4,
     KT_KTIME = 0x28c, KT_UTIME = 0x2dc, KT_PROCESS = 0xb8, KT_INIT = 0x28, KT_LIMIT = 0x30, KT_BASE = 0x38,
     KT_KSTACK = 0x58, KT_WBLOCK = 0xd0, KT_WBLOCK_COUNT = 0x24b, KT_WAITBLOCK0 = 0x140,
+    ET_IRP_LIST = 0x4b0,
+};
+
+/* I/O objects (wdm.h x64 layouts, docs/kernel_offsets.md "I/O objects"). */
+enum {
+    IRP_SIZE = 0xd0, IOSL_SIZE = 0x48, FILE_SIZE = 0xd8, DEVICE_SIZE = 0x150, DRIVER_SIZE = 0x150,
+    /* offsets of the objects inside one IRP page */
+    PG_FILE = 0x200, PG_FILE_NAME = 0x300, PG_DEVICE = 0x400, PG_DRIVER = 0x600, PG_DRIVER_NAME = 0x780,
+    PG_FDEVICE = 0x800, PG_FDRIVER = 0xa00, PG_FDRIVER_NAME = 0xb80,
 };
 
 /* ---- sparse virtual memory ---- */
@@ -171,12 +183,20 @@ static void vmem_free(vmem *m)
 /* ---- the model ---- */
 
 uint64_t dt_kw_thread_va(size_t p, size_t t) { return THREAD_VA(p, t); }
+uint64_t dt_kw_irp_va(size_t p, size_t t, size_t i) { return IRP_PAGE(p, t, i); }
+uint64_t dt_kw_irp_file_va(size_t p, size_t t, size_t i) { return IRP_PAGE(p, t, i) + PG_FILE; }
+uint64_t dt_kw_irp_device_va(size_t p, size_t t, size_t i) { return IRP_PAGE(p, t, i) + PG_DEVICE; }
+uint64_t dt_kw_irp_driver_va(size_t p, size_t t, size_t i) { return IRP_PAGE(p, t, i) + PG_DRIVER; }
 uint64_t dt_kw_wait_object_va(size_t p, size_t t) { return OBJ_VA(p, t); }
 uint64_t dt_kw_process_va(size_t p) { return PROC_VA(p); }
 /* 8 stacks per process, 32 KiB apart: the first 7 processes fit one 2 MiB page. */
 uint64_t dt_kw_stack_base(size_t p, size_t t) { return STACKS_2M + ((uint64_t)p * 8u + t + 1) * 0x8000u; }
 
 static uint64_t thread_sp(size_t p, size_t t) { return dt_kw_stack_base(p, t) - 0x800; }
+/* DbgkpLkmdSnapThreadInContext's frame: its Rsp, and the CONTEXT local
+ * 0x40 above it, ending below the return address into KiDeliverApc. */
+uint64_t dt_kw_captured_rsp(size_t p, size_t t) { return thread_sp(p, t) - 0x540; }
+uint64_t dt_kw_captured_context_va(size_t p, size_t t) { return dt_kw_captured_rsp(p, t) + 0x40; }
 
 static void list_link(vmem *m, uint64_t head, const uint64_t *entries, size_t n)
 {
@@ -233,6 +253,97 @@ static void write_context(vmem *m, uint64_t va, uint64_t rip, uint64_t rsp, uint
     v64(m, va + 0xf8, rip);
 }
 
+/* The CONTEXT RtlCaptureContext saved inside DbgkpLkmdSnapThreadInContext
+ * (docs/formats.md D.3): Rip in that routine (frames[0]), Rsp its frame,
+ * saved as a data block of its own on the thread's stack. */
+static void write_captured_context(vmem *m, const dt_kw_thread *th, size_t p, size_t t)
+{
+    uint64_t rsp = dt_kw_captured_rsp(p, t);
+    if (th->context_lies)
+        rsp = dt_kw_stack_base(p, t) + 0x10000; /* off the thread's stack */
+    write_context(m, dt_kw_captured_context_va(p, t), th->frame_count ? th->frames[0] : 0, rsp, rsp + 0x80);
+}
+
+static void put_name(vmem *m, uint64_t us, uint64_t buf, const char *name, bool save_buffer)
+{
+    unicode_string(m, us, buf, name);
+    if (save_buffer && *name)
+        region(m, buf, 2 * strlen(name));
+}
+
+/* ETHREAD.IrpList and what DbgkpLkmdSnapPendingIrps saves for each IRP
+ * (docs/formats.md D.4); objects the kernel's writer does not save (the
+ * filter device above the holder) are written to memory only. */
+static void write_irps(vmem *m, uint64_t et, const dt_kw_thread *th, size_t p, size_t t)
+{
+    uint64_t entries[4];
+    size_t n = th->irp_count < 4 ? th->irp_count : 4;
+    for (size_t i = 0; i < n; i++) {
+        const dt_kw_irp *q = &th->irps[i];
+        uint64_t pg = IRP_PAGE(p, t, i), irp = pg, file = pg + PG_FILE, dev = pg + PG_DEVICE, drv = pg + PG_DRIVER;
+        uint8_t stack_count = q->filter_driver_name ? 2 : 1;
+        uint16_t size = (uint16_t)(IRP_SIZE + stack_count * IOSL_SIZE);
+        region(m, irp, size);
+        v16(m, irp, q->fault == DT_KW_IRP_NOT_AN_IRP ? 9 : 6);
+        v16(m, irp + 2, size);
+        v32(m, irp + 0x10, 0x904);               /* SYNCHRONOUS_API | READ_OPERATION | DEFER_IO_COMPLETION */
+        v8(m, irp + 0x40, 1);                    /* RequestorMode UserMode */
+        v8(m, irp + 0x41, 1);                    /* PendingReturned */
+        v8(m, irp + 0x42, stack_count);
+        v8(m, irp + 0x43, 1);                    /* CurrentLocation: the holder */
+        v8(m, irp + 0x44, q->cancel);
+        v64(m, irp + 0x98, et);                  /* Tail.Overlay.Thread */
+        v64(m, irp + 0xb8, irp + IRP_SIZE);      /* CurrentStackLocation = location 1 */
+        v64(m, irp + 0xc0, file);                /* OriginalFileObject */
+        for (uint8_t loc = 1; loc <= stack_count; loc++) {
+            uint64_t sl = irp + IRP_SIZE + (uint64_t)(loc - 1) * IOSL_SIZE;
+            v8(m, sl, q->major);
+            v8(m, sl + 1, q->minor);
+            v32(m, sl + 0x08, q->length);
+            v32(m, sl + 0x18, q->code);
+            v64(m, sl + 0x28, loc == 1 ? dev : pg + PG_FDEVICE);
+            v64(m, sl + 0x30, file);
+        }
+        region(m, irp + IRP_SIZE, IOSL_SIZE);    /* the current stack location, saved on its own */
+        region(m, file, FILE_SIZE);
+        v16(m, file, q->fault == DT_KW_IRP_FILE_MISTYPED ? 7 : 5);
+        v16(m, file + 2, FILE_SIZE);
+        v64(m, file + 0x08, dev);
+        put_name(m, file + 0x58, pg + PG_FILE_NAME, q->file_name ? q->file_name : "", true);
+        if (q->fault == DT_KW_IRP_NAME_PAST_BUFFER)
+            v16(m, file + 0x58, 0x400);
+        region(m, dev, DEVICE_SIZE);
+        v16(m, dev, 3);
+        v16(m, dev + 2, DEVICE_SIZE);
+        v64(m, dev + 0x08, q->fault == DT_KW_IRP_DRIVER_ABSENT ? ABSENT_VA : drv);
+        v32(m, dev + 0x48, q->device_type);
+        if (q->filter_driver_name)
+            v64(m, dev + 0x18, pg + PG_FDEVICE); /* AttachedDevice: the filter above */
+        region(m, drv, DRIVER_SIZE);
+        v16(m, drv, 4);
+        v16(m, drv + 2, DRIVER_SIZE);
+        v64(m, drv + 0x08, dev);
+        v64(m, drv + 0x18, q->driver_start);
+        put_name(m, drv + 0x38, pg + PG_DRIVER_NAME, q->driver_name ? q->driver_name : "", true);
+        if (q->filter_driver_name) {
+            uint64_t fdev = pg + PG_FDEVICE, fdrv = pg + PG_FDRIVER;
+            vzero(m, fdev, 0x600);
+            v16(m, fdev, 3);
+            v16(m, fdev + 2, DEVICE_SIZE);
+            v64(m, fdev + 0x08, fdrv);
+            v32(m, fdev + 0x48, q->device_type);
+            v16(m, fdrv, 4);
+            v16(m, fdrv + 2, DRIVER_SIZE);
+            v64(m, fdrv + 0x08, fdev);
+            put_name(m, fdrv + 0x38, pg + PG_FDRIVER_NAME, q->filter_driver_name, false);
+        }
+        entries[i] = irp + 0x20;                 /* IRP.ThreadListEntry */
+    }
+    list_link(m, et + ET_IRP_LIST, entries, n);
+    if (n && th->irps[0].fault == DT_KW_IRP_LOOP)
+        v64(m, entries[0], entries[0]);
+}
+
 static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
 {
     const dt_kw_thread *th = &s->processes[p].threads[t];
@@ -271,8 +382,13 @@ static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
                 v64(m, obj + 0x28, THREAD_VA(p, k));
     }
     /* Stack: frames[1..] above sp with filler between them (small ints and
-     * a pool pointer, which a scan must skip). */
-    region(m, sp - 0x40, base - (sp - 0x40));
+     * a pool pointer, which a scan must skip).  A thread snapped in its own
+     * context has the snapshot routine's frame below sp. */
+    uint64_t low = th->captured_context ? dt_kw_captured_rsp(p, t) - 0x40 : sp - 0x40;
+    region(m, low, base - low);
+    if (th->captured_context)
+        write_captured_context(m, th, p, t);
+    write_irps(m, et, th, p, t);
     for (size_t j = 1; j < th->frame_count && j <= 30; j++) {
         uint64_t slot = sp + 0x28 + 0x40 * (j - 1);
         v64(m, slot, th->frames[j]);
@@ -282,7 +398,10 @@ static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
     if (th->running_cpu >= 0) {
         v64(m, et + KT_KSTACK, sp - 0x200);
     } else {
-        uint64_t ks = sp - 0x40; /* KSWITCH_FRAME */
+        /* KSWITCH_FRAME; a thread that ran the snapshot APC since its last
+         * switch has a stale one, below the snapshot routine's frame (it
+         * still names frames[0], so a walk that falls back to it works). */
+        uint64_t ks = th->captured_context ? dt_kw_captured_rsp(p, t) - 0x40 : sp - 0x40;
         v64(m, et + KT_KSTACK, ks);
         v64(m, ks + 0x30, sp + 0x100);
         v64(m, ks + 0x38, th->frame_count ? th->frames[0] : 0);

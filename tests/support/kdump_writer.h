@@ -32,6 +32,35 @@
 #define DT_KW_SHARED_DATA UINT64_C(0xfffff78000000000)
 #define DT_KW_TICK_COUNT 0x5000u  /* KUSER_SHARED_DATA.TickCount written */
 
+/* What the -mk writer's DbgkpLkmdSnapPendingIrps saves for one pending IRP
+ * (docs/formats.md D): the IRP with its stack locations, the current
+ * IO_STACK_LOCATION, the FILE_OBJECT and its name buffer, the DEVICE_OBJECT,
+ * and the DRIVER_OBJECT and its name buffer.  With filter_driver_name the
+ * IRP has two stack locations: a filter device above (location 2, already
+ * passed, its objects written to memory but not saved as blocks, as the
+ * kernel's writer does) and the holder at the current location 1. */
+typedef enum {
+    DT_KW_IRP_OK = 0,
+    DT_KW_IRP_LOOP,             /* the IRP's ThreadListEntry.Flink points back at itself */
+    DT_KW_IRP_NOT_AN_IRP,       /* Type 9 where an IRP (6) belongs */
+    DT_KW_IRP_FILE_MISTYPED,    /* the FILE_OBJECT has Type 7, not 5 */
+    DT_KW_IRP_DRIVER_ABSENT,    /* DEVICE_OBJECT.DriverObject points at memory not in the dump */
+    DT_KW_IRP_NAME_PAST_BUFFER, /* FileName.Length 0x400, past MaximumLength and the saved buffer */
+} dt_kw_irp_fault;
+
+typedef struct {
+    uint8_t major, minor;          /* IRP_MJ_* of the current stack location */
+    uint32_t code;                 /* IoControlCode / FsControlCode, when major is 0xd/0xe */
+    uint32_t length;               /* Read/Write Length or OutputBufferLength */
+    const char *file_name;         /* FILE_OBJECT.FileName */
+    uint32_t device_type;          /* DEVICE_OBJECT.DeviceType */
+    const char *driver_name;       /* DRIVER_OBJECT.DriverName, "\\Driver\\condrv" */
+    uint64_t driver_start;         /* DRIVER_OBJECT.DriverStart, e.g. DT_KW_DRV_BASE, or 0 */
+    const char *filter_driver_name;/* a filter device above the holder, or NULL */
+    bool cancel;
+    dt_kw_irp_fault fault;
+} dt_kw_irp;
+
 typedef struct {
     uint32_t tid;
     uint8_t state;           /* KTHREAD_STATE: 5 Waiting, 2 Running */
@@ -49,6 +78,14 @@ typedef struct {
      * (0: unowned). */
     uint8_t wait_object_type;
     uint32_t mutant_owner_tid;
+    /* procdump -mk (docs/formats.md D): the thread was snapped in its own
+     * context, so a CONTEXT captured inside DbgkpLkmdSnapThreadInContext
+     * (Rip = frames[0], Rsp below it) is saved as a 0x4D0-byte data block
+     * on its stack; context_lies makes that Rsp point off the stack. */
+    bool captured_context;
+    bool context_lies;
+    const dt_kw_irp *irps;   /* ETHREAD.IrpList, most recent first; at most 4 */
+    size_t irp_count;
 } dt_kw_thread;
 
 typedef struct {
@@ -85,6 +122,15 @@ uint64_t dt_kw_process_va(size_t process_index);
 uint64_t dt_kw_stack_base(size_t process_index, size_t thread_index);
 /* VA of the object thread t of process p waits on. */
 uint64_t dt_kw_wait_object_va(size_t process_index, size_t thread_index);
+
+/* VAs of what write_irps lays out for IRP i of thread t of process p. */
+uint64_t dt_kw_irp_va(size_t process_index, size_t thread_index, size_t irp_index);
+uint64_t dt_kw_irp_file_va(size_t process_index, size_t thread_index, size_t irp_index);
+uint64_t dt_kw_irp_device_va(size_t process_index, size_t thread_index, size_t irp_index);
+uint64_t dt_kw_irp_driver_va(size_t process_index, size_t thread_index, size_t irp_index);
+/* VA of the captured CONTEXT block and the Rsp it records. */
+uint64_t dt_kw_captured_context_va(size_t process_index, size_t thread_index);
+uint64_t dt_kw_captured_rsp(size_t process_index, size_t thread_index);
 
 /* A triage dump (DumpType 4) in a malloc'd buffer (*size bytes); NULL on OOM. */
 uint8_t *dt_kw_build_triage(const dt_kw_system *s, size_t *size);

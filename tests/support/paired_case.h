@@ -6,8 +6,11 @@
  * from the documented structures (kdump_writer.c) with ntoskrnl and driver
  * export tables (pe_image_writer.c) so kernel frames have names.
  *
- * Thread 36 waits in nt!NtReadFile under the live-dump snapshot APC frames;
- * thread 40 (absent from the user dump) waits in a plain KiSwapContext wait.
+ * Thread 36 waits in nt!NtReadFile under the live-dump snapshot APC frames,
+ * with the CONTEXT the snapshot routine captured and its pending console
+ * read (IRP_MJ_READ on condrv's \Input file object), as the kernel's -mk
+ * writer saves them (docs/formats.md D); thread 40 (absent from the user
+ * dump) waits in a plain KiSwapContext wait.
  */
 #ifndef DT_TEST_PAIRED_CASE_H
 #define DT_TEST_PAIRED_CASE_H
@@ -30,6 +33,11 @@ uint8_t *dt_paired_kernel_dump(const dt_paired_options *o, size_t *size);
 /* Writes it to path; 0 on success. */
 int dt_paired_write_kernel_dump(const dt_paired_options *o, const char *path);
 
+/* Adds the synthetic ntoskrnl.exe and hello.sys images (export tables with
+ * the functions below) to a triage dump as data blocks; frees dump and
+ * returns NULL on OOM. */
+uint8_t *dt_paired_add_images(uint8_t *dump, size_t *size);
+
 /* ntoskrnl function RVAs of the synthetic kernel. */
 enum {
     DT_PAIRED_RVA_SNAP = 0x100000,
@@ -41,7 +49,9 @@ enum {
     DT_PAIRED_RVA_CALL_DRIVER = 0x106000,
     DT_PAIRED_RVA_NT_READ = 0x107000,
     DT_PAIRED_RVA_SYSCALL_END = 0x108000,
+    DT_PAIRED_RVA_SYNC_TAIL = 0x109000,
     DT_PAIRED_RVA_DRV_READ = 0x2000,
+    DT_PAIRED_RVA_DRV_IOCTL = 0x3000,
 };
 
 #endif

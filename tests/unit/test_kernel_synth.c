@@ -40,13 +40,13 @@ static const uint64_t running_frames[] = { NT(0x25c26e), DRV(0x3300), NT(0x3fd0d
 static const dt_kw_thread app_threads[] = {
     /* tid 36 = 0x24: the Wine hello_block main thread id */
     /* waits on a mutant owned by thread 0x2c */
-    { 0x24, 5, 6 /* UserRequest */, 1, false, 0x1000, NT(0x225870), lkmd_frames, 6, -1, 2, 0x2c },
-    { 0x28, 5, 4 /* DelayExecution */, 1, true, 0x2000, NT(0x225870), sleep_frames, 4, -1, 1, 0 },
-    { 0x2c, 5, 0 /* Executive */, 0, false, 0x3000, DRV(0x1000), driver_frames, 4, -1, 0, 0 },
-    { 0x30, 2, 0, 0, false, 0, DRV(0x1000), running_frames, 3, 1, 0, 0 },
+    { 0x24, 5, 6 /* UserRequest */, 1, false, 0x1000, NT(0x225870), lkmd_frames, 6, -1, 2, 0x2c, false, false, NULL, 0 },
+    { 0x28, 5, 4 /* DelayExecution */, 1, true, 0x2000, NT(0x225870), sleep_frames, 4, -1, 1, 0, false, false, NULL, 0 },
+    { 0x2c, 5, 0 /* Executive */, 0, false, 0x3000, DRV(0x1000), driver_frames, 4, -1, 0, 0, false, false, NULL, 0 },
+    { 0x30, 2, 0, 0, false, 0, DRV(0x1000), running_frames, 3, 1, 0, 0, false, false, NULL, 0 },
 };
 static const dt_kw_thread sys_threads[] = {
-    { 0x108, 5, 15 /* WrQueue */, 0, false, 0x10, NT(0x225870), sleep_frames, 4, -1, 4, 0 },
+    { 0x108, 5, 15 /* WrQueue */, 0, false, 0x10, NT(0x225870), sleep_frames, 4, -1, 4, 0, false, false, NULL, 0 },
 };
 static const dt_kw_process procs[] = {
     { 4, "System", sys_threads, 1 },
