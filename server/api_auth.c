@@ -23,6 +23,11 @@ enum MHD_Result dt_api_me(dt_request *r)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "role", dt_role_name(r->who.role));
     cJSON_AddBoolToObject(o, "upload_open", r->srv->cfg.upload_open);
+    /* What the upload page checks before sending (upload.c's text limit). */
+    cJSON *lim = cJSON_AddObjectToObject(o, "limits");
+    cJSON_AddNumberToObject(lim, "max_part_size", (double)r->srv->cfg.max_part_size);
+    cJSON_AddNumberToObject(lim, "max_request_size", (double)r->srv->cfg.max_request_size);
+    cJSON_AddNumberToObject(lim, "text_field_bytes", 2048);
     return dt_http_json(r, 200, o);
 }
 

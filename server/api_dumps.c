@@ -136,11 +136,19 @@ static enum MHD_Result list(dt_request *r)
     if (f.q && !*f.q) f.q = NULL;
     if (f.signature && !*f.signature) f.signature = NULL;
     if (f.process && !*f.process) f.process = NULL;
+    /* The workflow is staff's: only they filter by it and see it. */
+    bool staff = r->who.role == DT_ROLE_STAFF;
+    f.triage_state = staff ? dt_http_arg(r, "state") : NULL;
+    f.assignee = staff ? dt_http_arg(r, "assignee") : NULL;
+    if (f.triage_state && !*f.triage_state) f.triage_state = NULL;
+    if (f.assignee && !*f.assignee) f.assignee = NULL;
     dt_store *st = dt_http_store(r);
     cJSON *page = st ? dt_store_upload_list(st, &f) : NULL;
     cJSON *item, *items = cJSON_GetObjectItemCaseSensitive(page, "items");
     cJSON_ArrayForEach(item, items)
         hide_foreign_reuse(r, st, item);
+    if (staff && st)
+        dt_store_workflow_attach(st, items);
     return dt_http_json(r, 200, page);
 }
 
@@ -270,6 +278,8 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
         }
         return dt_http_error(r, 405, "method_not_allowed", "use GET or DELETE");
     }
+    if (strcmp(sub, "/workflow") == 0 || strcmp(sub, "/comments") == 0)
+        return dt_api_workflow(r, &u, sub);
     if (strcmp(sub, "/reanalyze") == 0) {
         if (strcmp(r->method, "POST") != 0)
             return dt_http_error(r, 405, "method_not_allowed", "use POST");

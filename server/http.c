@@ -558,6 +558,8 @@ static enum MHD_Result route(dt_request *r)
         return dt_api_symbols(r);
     if (is_path(url, "/api/signatures") && get)
         return dt_api_signatures(r);
+    if (is_path(url, "/api/signatures/detail") && get)
+        return dt_api_signature_detail(r);
     if (is_path(url, "/api/me") && get)
         return dt_api_me(r);
     if (is_path(url, "/api/login") && post)

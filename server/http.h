@@ -101,6 +101,11 @@ enum MHD_Result dt_api_tokens(dt_request *r, const char *rest); /* rest: after "
 enum MHD_Result dt_api_healthz(dt_request *r);
 enum MHD_Result dt_api_metrics(dt_request *r);
 enum MHD_Result dt_static_serve(dt_request *r);
+/* The support workflow (api_workflow.c): /api/dumps/{id}/workflow and
+ * /comments once api_dumps.c found the upload and the caller may see it;
+ * GET /api/signatures/detail. */
+enum MHD_Result dt_api_workflow(dt_request *r, const dt_upload_ref *u, const char *sub);
+enum MHD_Result dt_api_signature_detail(dt_request *r);
 /* /api/symbols (api_symbols.c): _begin on the first call of a POST (checks
  * the principal and limits, starts spooling); _feed for each body chunk
  * (DT_OK, or failed: the error goes out when the body ends); dt_api_symbols

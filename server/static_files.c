@@ -66,6 +66,8 @@ enum MHD_Result dt_static_serve(dt_request *r)
         strcpy(rel, "list.html");
     else if (strcmp(url, "/login") == 0)
         strcpy(rel, "login.html");
+    else if (strcmp(url, "/signature") == 0)
+        strcpy(rel, "signature.html");
     else if (strncmp(url, "/triage/", 8) == 0 && url[8] && strlen(url + 8) <= 32
              && strspn(url + 8, "0123456789abcdef") == strlen(url + 8))
         strcpy(rel, "triage.html");

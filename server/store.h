@@ -97,6 +97,7 @@ cJSON *dt_store_upload_json(dt_store *s, int64_t seq);
 
 typedef struct {
     const char *status, *q, *signature, *process; /* NULL: no filter */
+    const char *triage_state, *assignee; /* workflow (store_workflow.c); NULL: no filter */
     int64_t cursor;        /* list uploads with seq < cursor; 0: from the newest */
     int limit;             /* 1..200 */
     int64_t owner_token_id;/* -1: everyone's; otherwise that owner's only */
@@ -210,5 +211,29 @@ dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const c
 dt_status dt_store_job_phase(dt_store *s, int64_t job_id, const char *phase, dt_error *err);
 /* Prometheus text for the store's counters (caller frees). */
 char *dt_store_metrics(dt_store *s);
+
+
+/* ---- the support workflow (store_workflow.c, migration 006) ---- */
+
+/* new | investigating | waiting_for_customer | resolved */
+bool dt_workflow_state_valid(const char *state);
+typedef struct {
+    const char *state;        /* NULL: keep */
+    const char *assignee;     /* "" or NULL with set_assignee: clear */
+    const char *ticket;
+    int set_assignee, set_ticket;
+} dt_workflow_change;
+/* {"state","assignee","ticket","updated_at","updated_by","comments":[…]}
+ * (docs/api.md); NULL with err set on failure.  Caller frees. */
+cJSON *dt_store_workflow_get(dt_store *s, int64_t seq, dt_error *err);
+/* Applies a change by token `by`; DT_ERR_ARG for an unknown state. */
+dt_status dt_store_workflow_set(dt_store *s, int64_t seq, const dt_workflow_change *ch, int64_t by, dt_error *err);
+dt_status dt_store_comment_add(dt_store *s, int64_t seq, int64_t by, const char *text, int64_t *id, dt_error *err);
+/* Adds "workflow":{"state","assignee","ticket","comments"} to every upload
+ * object (by its "id") of a list page. */
+void dt_store_workflow_attach(dt_store *s, cJSON *items);
+/* {"signature","count","first_seen","last_seen","days":[{"day","count"}]}
+ * over the uploads owner_token_id may see (-1: all). */
+cJSON *dt_store_signature_detail(dt_store *s, const char *signature, int64_t owner_token_id, dt_error *err);
 
 #endif

@@ -397,6 +397,8 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
     if (f->signature) ADD(" AND r.signature = ?3");
     if (f->process) ADD(" AND r.process LIKE ?4 ESCAPE '\\'");
     if (f->owner_token_id >= 0) ADD(" AND u.owner_token_id = ?5");
+    if (f->triage_state) ADD(" AND COALESCE((SELECT w.state FROM workflow w WHERE w.upload_seq = u.seq), 'new') = ?9");
+    if (f->assignee) ADD(" AND u.seq IN (SELECT w.upload_seq FROM workflow w WHERE w.assignee = ?10 COLLATE NOCASE)");
     /* Text search: the trigram indexes of migration 004 answer substrings of
      * three characters or more; a shorter q scans with LIKE, as it must. */
     int indexed = f->q && utf8_chars(f->q) >= 3;
@@ -426,6 +428,8 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
     if (f->signature) dt_sql_bind_text(st, 3, f->signature);
     if (f->process) dt_sql_bind_text(st, 4, proc);
     if (f->owner_token_id >= 0) sqlite3_bind_int64(st, 5, f->owner_token_id);
+    if (f->triage_state) dt_sql_bind_text(st, 9, f->triage_state);
+    if (f->assignee) dt_sql_bind_text(st, 10, f->assignee);
     if (f->q) {
         dt_sql_bind_text(st, 6, f->q);
         dt_sql_bind_text(st, 7, q);
