@@ -41,6 +41,8 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
             uint64_t at = i > 0 && f->ip > 0 ? f->ip - 1 : f->ip;
             if (sym && dt_symbolizer_lookup(sym, f->module, as, at, &s) && s.function) {
                 dt_json_add_str(o, "function", s.function);
+                if (s.function_raw)
+                    dt_json_add_str(o, "function_raw", s.function_raw);
                 dt_json_add_hex(o, "function_offset", s.function_offset + (f->ip - at));
                 if (s.file) {
                     dt_json_add_str(o, "file", s.file);

@@ -8,6 +8,7 @@
  * per frame.
  */
 #include "symbols/symbolizer.h"
+#include "symbols/undname.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct dt_symbolizer {
     dt_warnings warnings;
     dt_symbol_provider providers[MAX_PROVIDERS];
     size_t nproviders;
+    size_t undname_failures;       /* decorated names left raw (warned a few times) */
     module_entry *entries;
     size_t n, cap;
     /* Open-addressing index of entries by base (entry index + 1; 0 empty),
@@ -84,6 +86,7 @@ static bool index_entry(dt_symbolizer *s, size_t i)
 void dt_symbol_clear(dt_symbol *s)
 {
     free(s->function);
+    free(s->function_raw);
     free(s->file);
     memset(s, 0, sizeof *s);
 }
@@ -274,6 +277,23 @@ static module_entry *entry_for(dt_symbolizer *s, const dt_module *m, const dt_ad
     return e;
 }
 
+/* Publics and exports of C++ code are MSVC-decorated; frames show them as
+ * WinDbg does and keep the decorated name.  One the undecorator refuses
+ * (malformed, or over its bounds) stays raw with a warning. */
+static void undecorate(dt_symbolizer *s, dt_symbol *out)
+{
+    if (!out->function || out->function[0] != '?')
+        return;
+    char *u = dt_undname(out->function, DT_UNDNAME_NAME_ONLY);
+    if (u) {
+        out->function_raw = out->function;
+        out->function = u;
+    } else if (s->undname_failures++ < 3) {
+        dt_warn(&s->warnings, "decorated name left as is (not understood or over the undecorator's bounds): %.200s",
+                out->function);
+    }
+}
+
 bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspace *as,
                           uint64_t address, dt_symbol *out)
 {
@@ -289,6 +309,7 @@ bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspa
         if (s->providers[p].lookup(e->handles[p], address - m->base, out)) {
             out->provider = s->providers[p].name;
             out->export_only = s->providers[p].export_only;
+            undecorate(s, out);
             return true;
         }
         dt_symbol_clear(out);

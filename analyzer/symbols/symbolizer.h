@@ -34,7 +34,11 @@
 #include "base/error.h"
 
 typedef struct {
-    char *function;            /* owned; NULL when nothing was found */
+    char *function;            /* owned; NULL when nothing was found; an MSVC-
+                                  decorated name arrives undecorated
+                                  ("Cache::Lookup", symbols/undname.h) */
+    char *function_raw;        /* owned; the decorated name when function was
+                                  undecorated, else NULL */
     uint64_t function_offset;  /* address - function start */
     char *file;                /* owned; NULL without line information */
     uint32_t line;

@@ -294,6 +294,55 @@ START_TEST(chain_prefers_debug_symbols_over_exports)
 }
 END_TEST
 
+/* A decorated public is shown undecorated as WinDbg does, and the decorated
+ * name is kept (#19).  The corpus PDBs name every address with a procedure
+ * first (their records carry plain names), so this uses a .sym written here
+ * whose PUBLIC lines are decorated, as dump_syms writes them from a PE's
+ * exports; one name is malformed and stays raw with a warning. */
+START_TEST(decorated_publics_undecorated)
+{
+    char dir[] = "/tmp/dt_undec_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char to[300];
+    snprintf(to, sizeof to, "%s/app.sym", dir);
+    FILE *f = fopen(to, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("MODULE windows x86_64 0123456789ABCDEF0123456789ABCDEF1 app.pdb\n"
+          "PUBLIC 1000 0 ?Lookup@Cache@@QEAAPEAXH@Z\n"
+          "PUBLIC 1100 0 ??1?$vector@HV?$allocator@H@std@@@std@@QEAA@XZ\n"
+          "PUBLIC 1200 0 ?broken@@YAX\n"
+          "PUBLIC 1300 0 plain_c_name\n", f);
+    fclose(f);
+    const char *dirs[] = { dir };
+    dt_error err = { 0 };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, &err);
+    ck_assert_ptr_nonnull(s);
+    dt_module m = module("app.exe", "app.pdb", "0123456789ABCDEF0123456789ABCDEF1", 0x140000000, 0x20000);
+    dt_symbol sym;
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001004, &sym));
+    ck_assert_str_eq(sym.function, "Cache::Lookup");
+    ck_assert_str_eq(sym.function_raw, "?Lookup@Cache@@QEAAPEAXH@Z");
+    ck_assert_uint_eq(sym.function_offset, 4);
+    dt_symbol_clear(&sym);
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001100, &sym));
+    ck_assert_str_eq(sym.function, "std::vector<int, class std::allocator<int>>::~vector<int, class std::allocator<int>>");
+    dt_symbol_clear(&sym);
+    ck_assert_uint_eq(dt_symbolizer_warnings(s)->count, 0);
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001200, &sym));
+    ck_assert_str_eq(sym.function, "?broken@@YAX");
+    ck_assert_ptr_null(sym.function_raw);
+    dt_symbol_clear(&sym);
+    ck_assert_uint_eq(dt_symbolizer_warnings(s)->count, 1);
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001300, &sym));
+    ck_assert_str_eq(sym.function, "plain_c_name");
+    ck_assert_ptr_null(sym.function_raw);
+    dt_symbol_clear(&sym);
+    dt_symbolizer_free(s);
+    unlink(to);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("symbolizer");
@@ -305,6 +354,7 @@ static Suite *suite(void)
     tcase_add_test(tc, image_file_hook);
     tcase_add_test(tc, debug_identity_from_image);
     tcase_add_test(tc, chain_prefers_debug_symbols_over_exports);
+    tcase_add_test(tc, decorated_publics_undecorated);
     suite_add_tcase(s, tc);
     return s;
 }
