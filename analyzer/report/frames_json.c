@@ -14,6 +14,7 @@
 
 #include "base/json.h"
 #include "base/module.h"
+#include "symbols/syscall_names.h"
 
 cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as)
 {
@@ -53,6 +54,15 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
                     dt_json_add_bool(o, "export_only", true);
             } else {
                 dt_json_add_bool(o, "missing_symbols", true);
+                /* A thread in a system call is still classified when
+                 * ntdll has no symbols: the stub's service number names it. */
+                dt_syscall sc;
+                if (i == 0 && dt_syscall_identify(f->module, f->ip, &f->context, as, &sc)) {
+                    dt_json_add_str(o, "function", sc.name);
+                    dt_json_add_str(o, "symbol_provider", "syscall");
+                    dt_json_add_num(o, "syscall_number", sc.number);
+                    dt_json_add_str(o, "syscall_number_from", sc.source);
+                }
             }
             dt_symbol_clear(&s);
         } else {
