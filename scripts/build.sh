@@ -8,7 +8,8 @@
 #   scripts/build.sh --install BUILD_DIR DESTDIR   stage the server for a package or image:
 #       DESTDIR/usr/bin/dumptriage (the analyzer; `dumptriage serve` execs its
 #       sibling) and DESTDIR/usr/bin/dumptriage-server (the server, which runs
-#       its sibling dumptriage per analysis) — the two must stay side by side —,
+#       its sibling dumptriage per analysis, and its helper dumptriage-unpack
+#       for archives, .dmp.gz and symbol files) — they must stay side by side —,
 #       DESTDIR/usr/share/dumptriage/{web,migrations},
 #       DESTDIR/var/lib/dumptriage (the data directory, empty)
 # Parallelism: DT_BUILD_JOBS (default: nproc).
@@ -18,11 +19,11 @@ cd "$(dirname "$0")/.."
 if [[ ${1:-} == --install ]]; then
   build=${2:?usage: scripts/build.sh --install BUILD_DIR DESTDIR}
   dest=${3:?usage: scripts/build.sh --install BUILD_DIR DESTDIR}
-  for bin in dumptriage dumptriage-server; do
+  for bin in dumptriage dumptriage-server dumptriage-unpack; do
     [[ -x $build/$bin ]] || { echo "build.sh: $build/$bin not built" >&2; exit 1; }
   done
   install -d "$dest/usr/bin" "$dest/usr/share/dumptriage" "$dest/var/lib/dumptriage"
-  install -m 0755 "$build/dumptriage" "$build/dumptriage-server" "$dest/usr/bin/"
+  install -m 0755 "$build/dumptriage" "$build/dumptriage-server" "$build/dumptriage-unpack" "$dest/usr/bin/"
   rm -rf "$dest/usr/share/dumptriage/web" "$dest/usr/share/dumptriage/migrations"
   cp -R web "$dest/usr/share/dumptriage/web"
   cp -R migrations "$dest/usr/share/dumptriage/migrations"

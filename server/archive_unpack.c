@@ -5,11 +5,16 @@
  * written), so memory stays small whatever the sizes; an entry is kept only
  * if its first bytes sniff as a dump not yet found, and a kept dump must
  * pass the same minimum structure check as a direct upload (blob.h).
+ *
+ * The walks run in the helper program (unpack_main.c, through
+ * limited_child.h); the parent half of each job builds the helper's argv
+ * and reads back its fixed-size result.
  */
 #include "archive_unpack.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +39,23 @@ void dt_unpack_limits_from_config(dt_unpack_limits *lim, const dt_server_config 
     lim->cpu_seconds = cfg->unpack_cpu;
     lim->timeout_seconds = cfg->unpack_timeout;
     lim->min_free = cfg->min_free_space;
+}
+
+void dt_unpack_limits_encode(const dt_unpack_limits *l, char *out, size_t len)
+{
+    snprintf(out, len, "%" PRIu64 ":%u:%u:%" PRIu64 ":%u:%u:%" PRIu64, l->max_total, l->max_entries, l->max_ratio,
+             l->max_entry, l->max_entry_ratio, l->max_nesting, l->min_free);
+}
+
+dt_status dt_unpack_limits_decode(const char *s, dt_unpack_limits *l, dt_error *err)
+{
+    memset(l, 0, sizeof *l);
+    int used = 0;
+    if (sscanf(s, "%" SCNu64 ":%u:%u:%" SCNu64 ":%u:%u:%" SCNu64 "%n", &l->max_total, &l->max_entries, &l->max_ratio,
+               &l->max_entry, &l->max_entry_ratio, &l->max_nesting, &l->min_free, &used) != 7
+        || s[used] != 0)
+        return dt_error_set(err, DT_ERR_ARG, "bad limits \"%.60s\"", s);
+    return DT_OK;
 }
 
 static dt_walk_limits walk_limits(const dt_unpack_limits *l)
@@ -168,30 +190,19 @@ static bool find_done(void *c)
     return f->have_user && f->have_kernel;
 }
 
-typedef struct {
-    const char *data_dir, *work_dir, *archive;
-    const dt_unpack_limits *lim;
-} unpack_job;
-
-typedef struct {
-    dt_file_rec files[2];
-    int n;
-} unpack_result;
-
-static dt_status unpack_in_child(void *arg, void *out, dt_error *err)
+dt_status dt_unpack_job_archive(const char *data_dir, const char *work_dir, const char *archive,
+                                const dt_unpack_limits *lim, dt_unpack_found *res, dt_error *err)
 {
-    const unpack_job *j = arg;
-    unpack_result *res = out;
     find_ctx *f = calloc(1, sizeof *f);
     if (!f)
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
-    f->data_dir = j->data_dir;
-    f->work_dir = j->work_dir;
-    f->lim = j->lim;
+    f->data_dir = data_dir;
+    f->work_dir = work_dir;
+    f->lim = lim;
     dt_spool_init(&f->sp);
-    dt_walk_limits wl = walk_limits(j->lim);
+    dt_walk_limits wl = walk_limits(lim);
     dt_walk_hooks h = { find_begin, find_data, find_end, find_done };
-    dt_status rc = dt_archive_walk(j->archive, &wl, &h, f, NULL, err);
+    dt_status rc = dt_archive_walk(archive, &wl, &h, f, NULL, err);
     if (f->open)
         dt_spool_abort(&f->sp);
     /* Damage after a dump was found: keep what was found. */
@@ -215,21 +226,30 @@ dt_status dt_archive_unpack_ex(const char *data_dir, const char *archive_path, c
     char work[1200];
     if (make_work_dir(data_dir, work, sizeof work, err) != DT_OK)
         return DT_ERR_IO;
-    unpack_job j = { data_dir, work, archive_path, limits };
-    unpack_result res = { 0 };
+    char helper[1200], lims[200];
+    if (dt_limited_helper_path(DT_UNPACK_HELPER, helper, sizeof helper) != 0) {
+        remove_work_dir(work);
+        return dt_error_set(err, DT_ERR_IO, "cannot find %s beside the server binary", DT_UNPACK_HELPER);
+    }
+    dt_unpack_limits_encode(limits, lims, sizeof lims);
+    char *argv[] = { helper, "archive", (char *)data_dir, work, (char *)archive_path, lims, NULL };
+    dt_unpack_found res = { 0 };
     dt_child_limits cl = child_limits(limits);
     dt_error cerr = { 0 };
-    dt_status rc = dt_limited_call(&cl, unpack_in_child, &j, &res, sizeof res, cancelled, &cerr);
+    dt_status rc = dt_limited_run(&cl, argv, &res, sizeof res, cancelled, &cerr);
     remove_work_dir(work);
     if (rc != DT_OK) {
         /* The child's own messages are complete sentences; a limit that
          * ended it says what the unpacking did. */
-        static const char *const killed[] = { "took longer", "used more", "wrote a file", "was killed", "ended with" };
+        static const char *const killed[] = { "took longer", "used more", "wrote a file", "was killed", "ended with",
+                                              "could not start" };
         bool by_limit = false;
         for (size_t i = 0; i < sizeof killed / sizeof killed[0]; i++)
             by_limit |= strncmp(cerr.message, killed[i], strlen(killed[i])) == 0;
         return dt_error_set(err, rc, "%s%s", by_limit ? "unpacking " : "", cerr.message);
     }
+    if (res.n < 0 || res.n > 2)
+        return dt_error_set(err, DT_ERR_IO, "unpacking returned %d dumps", res.n);
     memcpy(out, res.files, sizeof res.files);
     *nout = res.n;
     return DT_OK;
@@ -242,9 +262,8 @@ dt_status dt_archive_unpack_here(const char *data_dir, const char *archive_path,
     char work[1200];
     if (make_work_dir(data_dir, work, sizeof work, err) != DT_OK)
         return DT_ERR_IO;
-    unpack_job j = { data_dir, work, archive_path, limits };
-    unpack_result res = { 0 };
-    dt_status rc = unpack_in_child(&j, &res, err);
+    dt_unpack_found res = { 0 };
+    dt_status rc = dt_unpack_job_archive(data_dir, work, archive_path, limits, &res, err);
     remove_work_dir(work);
     if (rc == DT_OK) {
         memcpy(out, res.files, sizeof res.files);
@@ -270,10 +289,6 @@ typedef struct {
     size_t head_len;
     bool began;
 } inflate_ctx;
-
-typedef struct {
-    uint64_t size;
-} inflate_result;
 
 static dt_status inflate_begin(void *c, const char *name, bool raw, bool *want, dt_error *err)
 {
@@ -327,10 +342,11 @@ static dt_status inflate_end(void *c, bool complete, dt_error *err)
     return DT_OK;
 }
 
-static dt_status inflate_in_child(void *arg, void *out, dt_error *err)
+dt_status dt_unpack_job_inflate(const char *gz, const char *target, const dt_unpack_limits *lim, uint64_t *size,
+                                dt_error *err)
 {
-    inflate_ctx *f = arg;
-    inflate_result *res = out;
+    inflate_ctx ctx = { .gz = gz, .target = target, .lim = lim, .fd = -1, .unchecked = DT_SPOOL_FREE_CHECK };
+    inflate_ctx *f = &ctx;
     f->fd = open(f->target, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (f->fd < 0)
         return dt_error_set(err, DT_ERR_IO, "cannot open %s: %s", f->target, strerror(errno));
@@ -346,7 +362,7 @@ static dt_status inflate_in_child(void *arg, void *out, dt_error *err)
         return dt_error_set(err, DT_ERR_FORMAT, "the compressed file holds no dump");
     if (dt_dump_check(k, f->head, f->head_len, f->size, err) != DT_OK)
         return err ? err->code : DT_ERR_FORMAT;
-    res->size = f->size;
+    *size = f->size;
     return DT_OK;
 }
 
@@ -370,16 +386,23 @@ dt_status dt_unpack_input(const char *data_dir, const dt_file_rec *f, const dt_u
     if (fd < 0)
         return dt_error_set(err, DT_ERR_IO, "cannot create a temp file: %s", strerror(errno));
     close(fd);
-    inflate_ctx c = { .gz = blob, .target = path, .lim = limits, .fd = -1, .unchecked = DT_SPOOL_FREE_CHECK };
-    inflate_result res = { 0 };
-    dt_child_limits cl = child_limits(limits);
+    char helper[1200], lims[200];
     dt_error cerr = { 0 };
-    dt_status rc = dt_limited_call(&cl, inflate_in_child, &c, &res, sizeof res, cancelled, &cerr);
+    dt_status rc = DT_OK;
+    uint64_t res = 0;
+    if (dt_limited_helper_path(DT_UNPACK_HELPER, helper, sizeof helper) != 0) {
+        rc = dt_error_set(&cerr, DT_ERR_IO, "cannot find %s beside the server binary", DT_UNPACK_HELPER);
+    } else {
+        dt_unpack_limits_encode(limits, lims, sizeof lims);
+        char *argv[] = { helper, "inflate", blob, path, lims, NULL };
+        dt_child_limits cl = child_limits(limits);
+        rc = dt_limited_run(&cl, argv, &res, sizeof res, cancelled, &cerr);
+    }
     if (rc != DT_OK) {
         unlink(path);
         return dt_error_set(err, rc, "inflating %s: %s", f->name[0] ? f->name : "the compressed dump", cerr.message);
     }
-    *size = res.size;
+    *size = res;
     *temp = true;
     return DT_OK;
 }

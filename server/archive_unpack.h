@@ -4,7 +4,8 @@
  * compressed dump), and inflating a gzip-compressed dump for analysis, with
  * limits against archive bombs.
  *
- * Both run the walk (archive_walk.h) in a limited child (limited_child.h):
+ * Both run the walk (archive_walk.h) in the helper program
+ * dumptriage-unpack (unpack_main.c) under the limits of limited_child.h:
  * the decoders' memory is capped by RLIMIT_AS, their time by CPU seconds and
  * a wall clock, what they write by RLIMIT_FSIZE and the walk's byte and
  * ratio limits, and the disk's free space is checked as bytes are written.
@@ -67,5 +68,27 @@ dt_status dt_archive_unpack_here(const char *data_dir, const char *archive_path,
  * *size gets the size the analyzer sees. */
 dt_status dt_unpack_input(const char *data_dir, const dt_file_rec *f, const dt_unpack_limits *limits, char *path,
                           size_t path_len, uint64_t *size, bool *temp, bool *cancelled, dt_error *err);
+
+/* ---- the helper's side (unpack_main.c) ---- */
+
+/* The walk limits as one argv word and back (the cancel fields, the
+ * child's own limits and the nesting default are not carried). */
+void dt_unpack_limits_encode(const dt_unpack_limits *l, char *out, size_t len);
+dt_status dt_unpack_limits_decode(const char *s, dt_unpack_limits *l, dt_error *err);
+
+/* The dumps an archive job found: the helper's fixed-size result. */
+typedef struct {
+    dt_file_rec files[2];
+    int n;
+} dt_unpack_found;
+
+/* The archive walk of dt_archive_unpack, in this process: spools under
+ * work_dir, kept dumps committed as blobs under data_dir. */
+dt_status dt_unpack_job_archive(const char *data_dir, const char *work_dir, const char *archive,
+                                const dt_unpack_limits *lim, dt_unpack_found *res, dt_error *err);
+/* Inflates the one dump in gz into the existing file target (truncated)
+ * and checks it is a dump; *size gets its size. */
+dt_status dt_unpack_job_inflate(const char *gz, const char *target, const dt_unpack_limits *lim, uint64_t *size,
+                                dt_error *err);
 
 #endif
