@@ -28,6 +28,23 @@ typedef struct {
 
 #define GROWABLE(T) struct { T *v; size_t n, cap; }
 
+/* INLINE depth call_line call_file origin [addr size]+ : one record per
+ * range; func_rva ties it to the FUNC it followed. */
+typedef struct {
+    uint32_t rva;
+    uint32_t size;
+    uint32_t func_rva;
+    uint32_t depth;
+    uint32_t call_line;
+    uint32_t call_file;
+    uint32_t origin;
+} bp_inline;
+
+typedef struct {
+    uint32_t rva; /* the origin id (named rva for UPPER_BOUND) */
+    const char *name;
+} bp_origin;
+
 struct dt_breakpad_sym {
     dt_breakpad_module module;
     dt_warnings warnings;
@@ -40,6 +57,8 @@ struct dt_breakpad_sym {
     GROWABLE(dt_breakpad_stack_win) win_fpo;
     GROWABLE(bp_cfi) cfi_init;
     GROWABLE(bp_cfi) cfi_delta;
+    GROWABLE(bp_inline) inlines;          /* one per address range, sorted by rva */
+    GROWABLE(bp_origin) origins;          /* sorted by id */
     const char *last_program;
     size_t last_program_len;
 };
@@ -226,6 +245,46 @@ static bool parse_func(dt_breakpad_sym *s, cursor *c)
     return f.name && PUSH(s->funcs, f);
 }
 
+/* INLINE_ORIGIN id name */
+static bool parse_inline_origin(dt_breakpad_sym *s, cursor *c)
+{
+    bp_origin o = { 0, NULL };
+    const char *name;
+    size_t nl;
+    if (!dec32(c, &o.rva) || !rest_of_line(c, &name, &nl))
+        return false;
+    o.name = arena_strn(s, name, nl);
+    return o.name && PUSH(s->origins, o);
+}
+
+/* More ranges than any compiler writes for one inline site. */
+#define MAX_INLINE_RANGES 256
+/* Deeper nesting than any real inline chain; bounds every lookup. */
+#define MAX_INLINE_DEPTH 64
+
+static bool parse_inline(dt_breakpad_sym *s, cursor *c)
+{
+    if (!s->funcs.n)
+        return false; /* an INLINE belongs to the FUNC before it */
+    const dt_breakpad_func *f = &s->funcs.v[s->funcs.n - 1];
+    bp_inline r = { 0 };
+    r.func_rva = f->rva;
+    if (!dec32(c, &r.depth) || !dec32(c, &r.call_line) || !dec32(c, &r.call_file) || !dec32(c, &r.origin) ||
+        r.depth >= MAX_INLINE_DEPTH)
+        return false;
+    int n = 0;
+    while (hex32(c, &r.rva)) {
+        if (!hex32(c, &r.size) || ++n > MAX_INLINE_RANGES)
+            return false;
+        /* a range outside its function is malformed */
+        if (r.rva < f->rva || r.rva - f->rva >= f->size || r.size > f->size - (r.rva - f->rva))
+            return false;
+        if (!PUSH(s->inlines, r))
+            return false;
+    }
+    return n > 0;
+}
+
 static bool parse_public(dt_breakpad_sym *s, cursor *c)
 {
     dt_breakpad_public p = { 0 };
@@ -320,8 +379,10 @@ static bool parse_line(dt_breakpad_sym *s, const char *p, size_t len, bool *have
         return parse_public(s, &c);
     if (keyword(t, l, "INFO"))
         return parse_info(s, &c);
-    if (keyword(t, l, "INLINE") || keyword(t, l, "INLINE_ORIGIN"))
-        return true; /* inline frames are not reported yet */
+    if (keyword(t, l, "INLINE_ORIGIN"))
+        return parse_inline_origin(s, &c);
+    if (keyword(t, l, "INLINE"))
+        return parse_inline(s, &c);
     if (keyword(t, l, "STACK")) {
         if (!next_token(&c, &t, &l))
             return false;
@@ -369,6 +430,15 @@ static int cfi_cmp(const void *a, const void *b)
     return cmp_u32(((const bp_cfi *)a)->rva, ((const bp_cfi *)b)->rva);
 }
 
+static int inline_cmp(const void *a, const void *b)
+{
+    return cmp_u32(((const bp_inline *)a)->rva, ((const bp_inline *)b)->rva);
+}
+static int cfi_cmp_origin(const void *a, const void *b)
+{
+    return cmp_u32(((const bp_origin *)a)->rva, ((const bp_origin *)b)->rva);
+}
+
 /* qsort, which must not be handed the NULL of an empty array */
 static void sort_array(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
@@ -413,6 +483,8 @@ dt_status dt_breakpad_sym_parse(dt_breakpad_sym **out, dt_view text, dt_error *e
     sort_array(s->win_frame_data.v, s->win_frame_data.n, sizeof *s->win_frame_data.v, win_cmp);
     sort_array(s->win_fpo.v, s->win_fpo.n, sizeof *s->win_fpo.v, win_cmp);
     sort_array(s->cfi_init.v, s->cfi_init.n, sizeof *s->cfi_init.v, cfi_cmp);
+    sort_array(s->inlines.v, s->inlines.n, sizeof *s->inlines.v, inline_cmp);
+    sort_array(s->origins.v, s->origins.n, sizeof *s->origins.v, cfi_cmp_origin);
     /* deltas keep file order among equal addresses: later ones win */
     for (size_t i = 1; i < s->cfi_delta.n; i++) {
         if (s->cfi_delta.v[i].rva < s->cfi_delta.v[i - 1].rva) {
@@ -449,6 +521,8 @@ void dt_breakpad_sym_free(dt_breakpad_sym *s)
     free(s->win_fpo.v);
     free(s->cfi_init.v);
     free(s->cfi_delta.v);
+    free(s->inlines.v);
+    free(s->origins.v);
     dt_warnings_free(&s->warnings);
     free(s);
 }
@@ -550,6 +624,39 @@ bool dt_breakpad_sym_lookup(const dt_breakpad_sym *s, uint32_t rva, dt_breakpad_
     out->param_size = p->param_size;
     out->from_public = true;
     return true;
+}
+
+static const char *origin_name(const dt_breakpad_sym *s, uint32_t id)
+{
+    size_t i;
+    UPPER_BOUND(s->origins, id, i);
+    return i && s->origins.v[i - 1].rva == id ? s->origins.v[i - 1].name : NULL;
+}
+
+size_t dt_breakpad_sym_inlines(const dt_breakpad_sym *s, uint32_t rva, dt_breakpad_inline *out, size_t max)
+{
+    const dt_breakpad_func *f = func_before(s, rva);
+    if (!f || rva - f->rva >= f->size || !max)
+        return 0;
+    /* one record per depth: the innermost range covering rva at each */
+    const bp_inline *at[MAX_INLINE_DEPTH] = { 0 };
+    size_t i;
+    UPPER_BOUND(s->inlines, rva, i);
+    while (i > 0 && s->inlines.v[i - 1].rva >= f->rva) {
+        const bp_inline *r = &s->inlines.v[--i];
+        if (r->func_rva == f->rva && rva - r->rva < r->size && !at[r->depth])
+            at[r->depth] = r;
+    }
+    size_t n = 0;
+    for (uint32_t d = 0; d < MAX_INLINE_DEPTH && at[d] && n < max; d++) {
+        const char *name = origin_name(s, at[d]->origin);
+        out[n].function = name ? name : "<unknown inline>";
+        out[n].call_file = dt_breakpad_sym_file(s, at[d]->call_file);
+        out[n].call_line = at[d]->call_line;
+        out[n].depth = d;
+        n++;
+    }
+    return n; /* a gap in the depths ends the chain */
 }
 
 static const dt_breakpad_stack_win *win_in(const dt_breakpad_stack_win *v, size_t n, uint32_t rva)

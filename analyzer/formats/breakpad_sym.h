@@ -99,6 +99,19 @@ const char *dt_breakpad_sym_file(const dt_breakpad_sym *sym, uint32_t number);
  * below rva that lies above the preceding FUNC. */
 bool dt_breakpad_sym_lookup(const dt_breakpad_sym *sym, uint32_t rva, dt_breakpad_symbol *out);
 /* True when a FUNC covers rva (walkers use it to validate scanned returns). */
+/* One level of an inline chain (INLINE/INLINE_ORIGIN records). */
+typedef struct {
+    const char *function;   /* the inlined function (INLINE_ORIGIN name) */
+    const char *call_file;  /* where the level outside it called it; may be NULL */
+    uint32_t call_line;
+    uint32_t depth;         /* 0: inlined into the FUNC itself */
+} dt_breakpad_inline;
+
+/* The inline chain at rva, outermost first (depth 0, 1, …), at most max
+ * levels; 0 when rva is in no inlined code.  Ranges outside their FUNC and
+ * depths of 64 or more are rejected when parsing. */
+size_t dt_breakpad_sym_inlines(const dt_breakpad_sym *sym, uint32_t rva, dt_breakpad_inline *out, size_t max);
+
 bool dt_breakpad_sym_has_function(const dt_breakpad_sym *sym, uint32_t rva);
 
 /* The STACK WIN record for rva: innermost FrameData record covering it,

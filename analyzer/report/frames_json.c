@@ -49,6 +49,21 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
                     dt_json_add_str(o, "file", s.file);
                     dt_json_add_num(o, "line", s.line);
                 }
+                if (s.ninlines) {
+                    /* rust-minidump's shape, innermost first */
+                    cJSON *inl = cJSON_AddArrayToObject(o, "inlines");
+                    for (size_t k = 0; inl && k < s.ninlines; k++) {
+                        cJSON *x = cJSON_CreateObject();
+                        if (!x)
+                            break;
+                        dt_json_add_str(x, "function_name", s.inlines[k].function);
+                        if (s.inlines[k].file) {
+                            dt_json_add_str(x, "source_file_name", s.inlines[k].file);
+                            dt_json_add_num(x, "source_line", s.inlines[k].line);
+                        }
+                        cJSON_AddItemToArray(inl, x);
+                    }
+                }
                 dt_json_add_str(o, "symbol_provider", s.provider);
                 if (s.export_only)
                     dt_json_add_bool(o, "export_only", true);

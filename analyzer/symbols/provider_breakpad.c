@@ -45,6 +45,24 @@ static bool bp_lookup(void *handle, uint64_t rva, dt_symbol *out)
     out->function_offset = rva - s.function_rva;
     out->file = s.file ? strdup(s.file) : NULL;
     out->line = s.line;
+    dt_breakpad_inline chain[16];
+    size_t n = s.from_public ? 0 : dt_breakpad_sym_inlines(handle, (uint32_t)rva, chain, 16);
+    if (n && (out->inlines = calloc(n, sizeof *out->inlines)) != NULL) {
+        /* innermost first; each level's line is where it called the next
+         * one in, the innermost's is the address's own line record */
+        for (size_t k = 0; k < n; k++) {
+            size_t d = n - 1 - k;
+            dt_inline_frame *f = &out->inlines[k];
+            f->function = strdup(chain[d].function);
+            const char *file = d + 1 < n ? chain[d + 1].call_file : s.file;
+            f->file = file ? strdup(file) : NULL;
+            f->line = d + 1 < n ? chain[d + 1].call_line : s.line;
+        }
+        out->ninlines = n;
+        free(out->file);
+        out->file = chain[0].call_file ? strdup(chain[0].call_file) : NULL;
+        out->line = chain[0].call_line;
+    }
     return out->function != NULL;
 }
 

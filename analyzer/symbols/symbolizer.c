@@ -88,6 +88,11 @@ void dt_symbol_clear(dt_symbol *s)
     free(s->function);
     free(s->function_raw);
     free(s->file);
+    for (size_t i = 0; i < s->ninlines; i++) {
+        free(s->inlines[i].function);
+        free(s->inlines[i].file);
+    }
+    free(s->inlines);
     memset(s, 0, sizeof *s);
 }
 

@@ -33,6 +33,13 @@
 #include "symbols/symstore.h"
 #include "base/error.h"
 
+/* One inlined function at an address, as rust-minidump reports it. */
+typedef struct {
+    char *function;            /* owned */
+    char *file;                /* owned; may be NULL */
+    uint32_t line;
+} dt_inline_frame;
+
 typedef struct {
     char *function;            /* owned; NULL when nothing was found; an MSVC-
                                   decorated name arrives undecorated
@@ -44,6 +51,11 @@ typedef struct {
     uint32_t line;
     const char *provider;      /* static: "pdb", "breakpad", "exports" */
     bool export_only;          /* name from an export table only */
+    /* owned: the functions inlined at the address, innermost first, each
+     * with its own source line; function/file/line above are then the real
+     * function and the line where its outermost inline was called */
+    dt_inline_frame *inlines;
+    size_t ninlines;
 } dt_symbol;
 
 void dt_symbol_clear(dt_symbol *s);

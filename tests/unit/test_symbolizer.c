@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dt_test.h"
+#include "formats/breakpad_sym.h"
 #include "formats/pdb.h"
 #include "symbols/symbolizer.h"
 
@@ -343,6 +344,93 @@ START_TEST(decorated_publics_undecorated)
 }
 END_TEST
 
+/* Inline frames from a .sym's INLINE/INLINE_ORIGIN records (#19).  No
+ * corpus .sym has them, so this one is written here from Breakpad's
+ * documented record layout: opt_entry inlines submit_batch (called at
+ * app.cc:42), which inlines lock_and_push (called at queue.h:17) in two
+ * ranges.  Malformed records (a range outside its FUNC, an absurd depth,
+ * no FUNC before) are skipped with the parser's warning. */
+START_TEST(breakpad_inline_frames)
+{
+    char dir[] = "/tmp/dt_inl_XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char to[300];
+    snprintf(to, sizeof to, "%s/app.sym", dir);
+    FILE *f = fopen(to, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("MODULE windows x86_64 0123456789ABCDEF0123456789ABCDEF1 app.pdb\n"
+          "INLINE 0 1 0 0 1000 10\n"
+          "FILE 0 c:\\src\\app.cc\n"
+          "FILE 1 c:\\src\\queue.h\n"
+          "INLINE_ORIGIN 0 Queue::submit_batch\n"
+          "INLINE_ORIGIN 1 Queue::lock_and_push\n"
+          "FUNC 1000 100 0 opt_entry\n"
+          "INLINE 0 42 0 0 1010 40\n"
+          "INLINE 1 17 1 1 1020 10 1040 8\n"
+          "INLINE 0 50 0 1 2000 10\n"
+          "INLINE 99999 50 0 1 1000 10\n"
+          "1000 10 40 0\n"
+          "1010 10 18 1\n"
+          "1020 10 9 1\n"
+          "1030 10 19 1\n"
+          "1040 8 10 1\n"
+          "1048 b8 44 0\n", f);
+    fclose(f);
+    const char *dirs[] = { dir };
+    dt_error err = { 0 };
+    dt_symbolizer *s = dt_symbolizer_new(dirs, 1, &err);
+    ck_assert_ptr_nonnull(s);
+    dt_module m = module("app.exe", "app.pdb", "0123456789ABCDEF0123456789ABCDEF1", 0x140000000, 0x20000);
+    dt_symbol sym;
+    /* two levels deep */
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001024, &sym));
+    ck_assert_str_eq(sym.function, "opt_entry");
+    ck_assert_str_eq(sym.file, "c:\\src\\app.cc");
+    ck_assert_uint_eq(sym.line, 42);
+    ck_assert_uint_eq(sym.ninlines, 2);
+    ck_assert_str_eq(sym.inlines[0].function, "Queue::lock_and_push");
+    ck_assert_str_eq(sym.inlines[0].file, "c:\\src\\queue.h");
+    ck_assert_uint_eq(sym.inlines[0].line, 9);
+    ck_assert_str_eq(sym.inlines[1].function, "Queue::submit_batch");
+    ck_assert_uint_eq(sym.inlines[1].line, 17);
+    dt_symbol_clear(&sym);
+    /* the second range of the inner inline */
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001044, &sym));
+    ck_assert_uint_eq(sym.ninlines, 2);
+    ck_assert_uint_eq(sym.inlines[0].line, 10);
+    dt_symbol_clear(&sym);
+    /* only submit_batch */
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001034, &sym));
+    ck_assert_uint_eq(sym.ninlines, 1);
+    ck_assert_str_eq(sym.inlines[0].function, "Queue::submit_batch");
+    ck_assert_uint_eq(sym.inlines[0].line, 19);
+    ck_assert_uint_eq(sym.line, 42);
+    dt_symbol_clear(&sym);
+    /* outside inlined code: the function's own line */
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001005, &sym));
+    ck_assert_uint_eq(sym.ninlines, 0);
+    ck_assert_ptr_null(sym.inlines);
+    ck_assert_uint_eq(sym.line, 40);
+    dt_symbol_clear(&sym);
+    ck_assert(dt_symbolizer_lookup(s, &m, NULL, 0x140001050, &sym));
+    ck_assert_uint_eq(sym.ninlines, 0);
+    ck_assert_uint_eq(sym.line, 44);
+    dt_symbol_clear(&sym);
+    dt_symbolizer_free(s);
+
+    /* the three malformed INLINE lines are warned about by the parser */
+    dt_breakpad_sym *bp = NULL;
+    ck_assert(dt_breakpad_sym_load(&bp, to, NULL) == DT_OK);
+    ck_assert_uint_eq(dt_breakpad_sym_warnings(bp)->count, 3);
+    dt_breakpad_inline chain[1];
+    ck_assert_uint_eq(dt_breakpad_sym_inlines(bp, 0x1024, chain, 1), 1); /* max is honoured */
+    ck_assert_str_eq(chain[0].function, "Queue::submit_batch");
+    dt_breakpad_sym_free(bp);
+    unlink(to);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("symbolizer");
@@ -355,6 +443,7 @@ static Suite *suite(void)
     tcase_add_test(tc, debug_identity_from_image);
     tcase_add_test(tc, chain_prefers_debug_symbols_over_exports);
     tcase_add_test(tc, decorated_publics_undecorated);
+    tcase_add_test(tc, breakpad_inline_frames);
     suite_add_tcase(s, tc);
     return s;
 }
