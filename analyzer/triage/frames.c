@@ -45,6 +45,16 @@ dt_tframe *dt_tframes_from_json(const dt_rules *r, const cJSON *frames, size_t *
         t->json = f;
         const char *module = dt_json_get_str(f, "module");
         const char *function = dt_json_get_str(f, "function");
+        /* In inlined code the innermost inline function is what the thread
+         * is doing (#19): verdicts and signatures match on it, and the
+         * display says where it was inlined, as WinDbg does. */
+        const cJSON *inl = cJSON_GetObjectItemCaseSensitive(f, "inlines");
+        const char *inner = cJSON_IsArray(inl) ? dt_json_get_str(cJSON_GetArrayItem(inl, 0), "function_name") : NULL;
+        const char *outer = NULL;
+        if (inner && *inner && function && *function) {
+            outer = function;
+            function = inner;
+        }
         t->named = function && *function;
         dt_rules_normalize(r, module, t->named ? function : NULL, t->norm, sizeof t->norm);
         dt_rules_normalize_module(r, module, t->mod, sizeof t->mod);
@@ -54,7 +64,10 @@ dt_tframe *dt_tframes_from_json(const dt_rules *r, const cJSON *frames, size_t *
         if (t->named) {
             bool has_off = dt_json_u64(f, "function_offset", &off);
             snprintf(t->name, sizeof t->name, "%s!%s", dmod, function);
-            if (has_off)
+            if (outer)
+                snprintf(t->display, sizeof t->display, "%s [inlined in %s!%s+0x%" PRIx64 "]", t->name, dmod,
+                         outer, off);
+            else if (has_off)
                 snprintf(t->display, sizeof t->display, "%s+0x%" PRIx64, t->name, off);
             else
                 snprintf(t->display, sizeof t->display, "%s", t->name);
