@@ -1,14 +1,14 @@
 // server.test.mjs — end to end with the real server ($DT_BIN serve): upload
 // real dumps through the upload page's file inputs, watch the progress line
 // and the live status, open the triage page from the returned view link,
-// check a hostile thread name stays text, check the view link does not open
+// check hostile strings (note, case id, customer, file name, thread name) stay text, check the view link does not open
 // the list, sign in as staff.  What the analyzer reports for these real
 // dumps (thread 36's ReadFile, the thread names, the deadlock, the paired
 // NtReadFile) is asserted, not looked for: a report that loses it fails.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launch, watchedPage, screenshot } from './lib/browser.mjs';
@@ -31,7 +31,7 @@ describe('with the real server', { skip: missing || false }, () => {
   });
 
   /** Uploads files through the page; returns {page, context, view, statuses, progress}. */
-  async function uploadThroughPage(files, { note = '', caseId = '' } = {}) {
+  async function uploadThroughPage(files, { note = '', caseId = '', customer = '' } = {}) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await watchedPage(context);
     await page.goto(server.origin + '/');
@@ -40,6 +40,7 @@ describe('with the real server', { skip: missing || false }, () => {
     }
     await page.waitForSelector('.drop.has-file .ok-text');
     if (caseId) await page.fill('#case_id', caseId);
+    if (customer) await page.fill('#customer', customer);
     if (note) await page.fill('#note', note);
     await page.evaluate(() => {
       window.dtSeen = { progress: [], status: [] };
@@ -111,12 +112,30 @@ describe('with the real server', { skip: missing || false }, () => {
     await context.close();
   });
 
+  // Hostile strings in every field a client controls end to end: the note,
+  // the case id, the customer, the file name (sent as the multipart part's
+  // filename) and a thread name inside the dump.  Each must come back as the
+  // same text, and none may become an element.
+  const HOSTILE = {
+    caseId: 'CASE-"><svg onload=alert(2)>',
+    customer: "ACME</td><script>alert(3)</script>",
+    file: "<img src=y onerror=alert(4)>'.dmp", // a " would be sent as %22 (HTML's multipart encoding)
+  };
   test('a thread named <img src=x onerror=alert(1)> in a real dump is shown as text and runs nothing', async () => {
-    const { context, page, view, statuses } = await uploadThroughPage({ user: hostileNameDump(tmp) }, { note: XSS_NAME });
+    const dump = path.join(tmp, HOSTILE.file);
+    copyFileSync(hostileNameDump(tmp), dump);
+    const { context, page, view, statuses } = await uploadThroughPage({ user: dump },
+      { note: XSS_NAME, caseId: HOSTILE.caseId, customer: HOSTILE.customer });
     assert.equal(statuses[statuses.length - 1], 'done');
     const { page: tp, report } = await openTriage(context, view);
     await tp.waitForTimeout(300);
-    assert.match(await tp.textContent('#summary'), /<img src=x onerror=alert\(1\)>/, 'the note is shown as text');
+    const summary = await tp.textContent('#summary');
+    assert.ok(summary.includes(XSS_NAME), 'the note is shown as text: ' + summary);
+    assert.ok(summary.includes(HOSTILE.caseId), 'the case id is shown as text: ' + summary);
+    assert.ok(summary.includes(HOSTILE.customer), 'the customer is shown as text: ' + summary);
+    const fnames = await tp.$$eval('.fname', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(fnames, [HOSTILE.file], 'the file name is shown as text');
+    assert.equal(await tp.locator('#summary svg, #summary script, #summary img').count(), 0);
     const names = (report?.user?.threads || []).map((t) => t.thread_name);
     assert.ok(names.includes(XSS_NAME), 'the report has the hostile thread name: ' + names.join(', '));
     await tp.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = true; });
@@ -196,6 +215,9 @@ describe('with the real server', { skip: missing || false }, () => {
     await page.waitForSelector('#uploads tbody tr');
     assert.ok(await page.locator('#uploads tbody tr').count() >= 2);
     assert.match(await page.textContent('#uploads'), /CASE-E2E/);
+    const listText = await page.textContent('#uploads');
+    assert.ok(listText.includes(HOSTILE.caseId), 'the hostile case id is listed as text: ' + listText);
+    assert.equal(await page.locator('#uploads svg, #uploads script, #uploads img').count(), 0, 'no element from a field');
     await page.fill('#q', 'CASE-E2E');
     await page.waitForFunction(() => document.querySelectorAll('#uploads tbody tr').length === 1, null, { timeout: 15000 });
     await page.click('#uploads tbody tr td:nth-child(2) a');
