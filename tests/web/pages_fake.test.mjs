@@ -208,10 +208,9 @@ test('list: an uploader sees only the sign-in form; staff sign in and get the li
   assert.equal(await page.locator('#uploads tbody tr').count(), 2);
   const first = await page.$$eval('#uploads tbody tr:first-child td', (tds) => tds.map((t) => t.textContent));
   assert.equal(first[0], 'done');
-  assert.equal(first[1], 'hello_block.exe');
-  assert.equal(first[2], '7312');
-  assert.match(first[4], /^waiting 3 min in NtReadFile/);
-  assert.equal(first[7], '22.8 MB');
+  assert.equal(first[1], 'hello_block.exepid 7312');
+  assert.match(first[3], /^waiting 3 min in NtReadFile/);
+  assert.equal(first[6], '22.8 MB');
   assert.match(await page.textContent('#uploads tbody tr:nth-child(2)'), /failed.*analyzer timed out.*big\.exe.*4\.7 GB.*2 h ago/);
   assert.equal(await page.getAttribute('#uploads tbody tr:first-child td:nth-child(2) a', 'href'), '/triage/fixture0001');
   await page.waitForSelector('#buckets li');

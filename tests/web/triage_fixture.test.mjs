@@ -51,9 +51,11 @@ test('stuck thread: user stack beside kernel stack, joined at the system call', 
   assert.match(await page.textContent('#summary'), /kernel triage \(procdump -mk\)/);
   assert.match(await page.textContent('#primary .verdict'), /^waiting 3 min in NtReadFile ← ReadFile on a console handle/);
 
-  // Stuck threads come first, in the report's order; the idle one is not among them.
+  // The primary thread comes right under the verdict; the other stuck
+  // threads follow in the report's order; the idle one is not among them.
+  assert.deepEqual(await page.$$eval('#lead article.thread', (a) => a.map((x) => x.dataset.tid)), ['36']);
   const stuck = await page.$$eval('#stuck article.thread', (a) => a.map((x) => x.dataset.tid));
-  assert.deepEqual(stuck, ['36', '44', '48']);
+  assert.deepEqual(stuck, ['44', '48']);
 
   const main = await rows(page, 36);
   const sys = main.filter((r) => r.syscall);
@@ -146,6 +148,7 @@ test('strings from the dump and the upload form are text, never markup', async (
   const status = fixture('status_done.json');
   const { context, page } = await openTriage({ report: fixture('report_hang.json'), status });
   await page.click('#idle summary');
+  await page.click('#idle details.tgroup summary');
   assert.equal(await page.textContent('article[data-tid="52"] .tname'), XSS);
   assert.match(await page.textContent('#summary'), /Hangs at start-up\. <img src=x onerror=alert\(1\)>/);
   assert.match(await page.textContent('#summary'), /Contoso <b>Ltd<\/b>/);
@@ -168,8 +171,9 @@ test('without a triage part each user thread still shows its stacks, paired by t
   delete report.triage;
   const { context, page } = await openTriage({ report, status: fixture('status_done.json') });
   assert.match(await page.textContent('.notice'), /triage part of the analysis is not available/);
-  const tids = await page.$$eval('#user-threads article.thread', (a) => a.map((x) => x.dataset.tid));
+  const tids = await page.$$eval('#threads tbody tr', (a) => a.map((x) => x.dataset.tid));
   assert.deepEqual(tids, ['36', '44', '48', '52']);
+  assert.deepEqual(await page.$$eval('#threads-view article.thread', (a) => a.map((x) => x.dataset.tid)).then((t) => t.sort()), ['36', '44', '48', '52']);
   // The page finds the join itself: ntdll!NtReadFile beside nt!NtReadFile.
   const sys = (await rows(page, 36)).find((r) => r.syscall);
   assert.deepEqual([sys.user, sys.kernel], ['ntdll!NtReadFile+0x14', 'nt!NtReadFile+0x6a3']);
@@ -187,8 +191,11 @@ test('a malformed report renders what it can and breaks nothing', async () => {
   const report = { schema_version: 1, user: { threads: [{ thread_id: { x: 1 }, thread_name: ['a'], frames: [null, 5, { ip: 'zz', module: 7 }, { ip: '0x401000' }] }, 'junk'], modules: 'no' },
     kernel: { bugcheck: { code: 0xe2, name: 'MANUALLY_INITIATED_CRASH', parameters: [0, '0x1', {}] }, threads: {} }, triage: null };
   const { context, page } = await openTriage({ report, status: { id: 'fixture0001', status: 'done', files: 'x', summary: null } });
-  assert.match(await page.textContent('#summary'), /0x000000E2 MANUALLY_INITIATED_CRASH \(0x0, 0x1, \)/);
-  assert.ok((await page.textContent('#user-threads')).includes('0x401000'));
+  // A forced dump is a capture, not a crash.
+  assert.match(await page.textContent('#summary'), /Capture\s*capture — 0x000000E2 MANUALLY_INITIATED_CRASH/);
+  assert.match(await page.textContent('#primary .capture'), /Kernel dump taken on request — 0x000000E2 MANUALLY_INITIATED_CRASH: not a crash/);
+  for (let round = 0; round < 3; round++) for (const d of await page.$$('#report details:not([open]) > summary')) await d.click();
+  assert.ok((await page.textContent('#threads-view')).includes('0x401000'));
   assert.deepEqual(page.problems, []);
   await context.close();
 });
@@ -207,8 +214,9 @@ async function renderHostile({ withTriage, csp = true }) {
   const replaced = [...hostilize(report, { keep: ADDRESS_KEYS, prefix: 'R' }), ...hostilize(status, { keep: STATUS_KEEP, prefix: 'S' })];
   status.report_url = 'javascript:window.__xss=7'; // a link the page builds from a reply: only a path on this site is used
   const { context, page } = await openTriage({ report, status, csp });
-  // Open every collapsed part so nothing is judged unseen for being folded.
-  for (const d of await page.$$('#report details:not([open]) > summary')) await d.click();
+  // Open every collapsed part (groups appear inside opened parts) so nothing
+  // is judged unseen for being folded.
+  for (let round = 0; round < 4; round++) for (const d of await page.$$('#report details:not([open]) > summary')) await d.click();
   for (const b of await page.$$('#report tr.foldrow button')) await b.click();
   return { context, page, replaced };
 }
@@ -220,7 +228,7 @@ const NOT_SHOWN = [
   /\.trust$/, //                                          decides the "scan" mark, is not text itself
   /\.fold_reason$/, //                                    a badge's tooltip (the fold toggle's label only on a syscall-aligned stack)
   /^S\.summary\./, //                                     the report's own values are shown instead
-  /^R\.kernel\.drivers\[1\]\.symbol_source$/, //           condrv.sys has no symbols, so no symbol source
+  /\.symbol_source$/, //                                  a kind is shown (PDB, exports only, none); the server path only to staff
 ];
 const NOT_SHOWN_WITH_TRIAGE = [
   /^R\.(user|kernel)\.threads\[\d+\]\.frames\[/, //       the triage part's frames are shown instead
@@ -239,7 +247,6 @@ function notShown(path, withTriage) {
 /** What the page makes of a value it transforms on purpose. */
 function shownAs(path, text) {
   if (/^R\.triage\.(checks\[\d+\]\.check|deadlocks\[\d+\]\.kind)$/.test(path)) return text.replace(/_/g, ' '); // "process_create_time" → "process create time"
-  if (/^R\.kernel\.threads\[\d+\]\.state$/.test(path)) return text.toLowerCase(); // a state badge
   if (/^R\.(user|kernel)\.threads\[\d+\]\.frames\[\d+\]\.module$/.test(path)) return text.replace(/\.[^.\\/]*$/, ''); // module!function: no extension
   return text;
 }

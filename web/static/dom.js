@@ -98,3 +98,23 @@ export function formatTime(v) {
   if (!d) return str(v);
   return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 }
+
+/** Text with line-break opportunities (<wbr>) only after the separators of
+ *  Windows names — `!`, `::`, `\`, `/`, `+`, `(`, `,` and before `←` — so
+ *  `ntdll!RtlEnterCriticalSection+0x91` wraps at `!` or `+`, never inside
+ *  a word (CSS alone either never wraps such a token or breaks it anywhere). */
+export function breakable(text) {
+  const s = str(text);
+  const frag = document.createDocumentFragment();
+  const parts = s.split(/(?<=!|::|\\|\/|\+|\(|,|\|)/);
+  parts.forEach((p, i) => {
+    if (i) frag.appendChild(document.createElement('wbr'));
+    frag.appendChild(document.createTextNode(p));
+  });
+  return frag;
+}
+
+/** Length of a string in UTF-8 bytes (the server's text limits count bytes). */
+export function utf8Bytes(s) {
+  return new TextEncoder().encode(str(s)).length;
+}

@@ -10,7 +10,7 @@ export async function setupNav() {
   let me = {};
   try { me = (await getJSON('/api/me')) || {}; } catch { me = {}; }
   const role = typeof me.role === 'string' ? me.role : '';
-  const staff = role === 'staff' || role === 'admin';
+  const staff = role === 'staff';
   for (const a of document.querySelectorAll('[data-staff-only]')) a.hidden = !staff;
   const out = document.getElementById('logout');
   if (out) {

@@ -5,7 +5,7 @@
 // writer itself put there (folded "snapshot" frames) are hidden behind a
 // toggle; stack-scanned frames and modules without symbols are marked.
 
-import { el, str, arr, isObj } from './dom.js';
+import { el, str, arr, isObj, breakable } from './dom.js';
 import { frameText, sourceText, hex, moduleName, frameModule } from './frames.js';
 
 /** Picks the syscall join when the analyzer did not: the first ntdll
@@ -68,7 +68,7 @@ export function frameNode(f, modules) {
   const mod = modules && (modules.get(modKey) || modules.get(frameModule(f).toLowerCase()));
   const src = sourceText(f);
   const call = el('span', { class: 'call', title: f.ip !== undefined ? 'ip ' + hex(f.ip) + (f.sp !== undefined ? '  sp ' + hex(f.sp) : '') : null },
-    frameText(f));
+    breakable(frameText(f)));
   return el('div', { class: 'frame' + (f.trust === 'scan' ? ' trust-scan' : '') + (f.folded ? ' folded' : '') },
     call,
     f.trust === 'scan' ? badge('scan', 'scan', 'Found by stack scanning: this frame may be a stale return address') : null,
@@ -79,7 +79,7 @@ export function frameNode(f, modules) {
 
 /** The side-by-side table.  With only one of the two stacks it is a single
  *  column; `syscall` may be null (then guessed, then top-aligned). */
-export function stackPairTable({ userFrames, kernelFrames, syscall, modules, label }) {
+export function stackPairTable({ userFrames, kernelFrames, syscall, modules, label, isApp }) {
   const user = arr(userFrames), kern = arr(kernelFrames);
   const hasUser = user.length > 0, hasKern = kern.length > 0;
   const join = hasUser && hasKern ? (isObj(syscall) ? syscall : guessSyscall(user, kern)) : null;
@@ -121,6 +121,9 @@ export function stackPairTable({ userFrames, kernelFrames, syscall, modules, lab
       foldGroup = null;
     }
     const tr = el('tr', { class: row.syscall ? 'syscall' : null });
+    // Rows holding only a user frame outside the application's own modules
+    // (system DLLs below the syscall) can be hidden per stack.
+    if (isApp && row.k < 0 && row.u >= 0 && isObj(user[row.u]) && !isApp(user[row.u]) && !row.syscall) tr.classList.add('nonapp');
     if (hasUser) cells(tr, row.u, user, 'user');
     if (hasKern) cells(tr, row.k, kern, 'kernel');
     if (row.syscall) tr.setAttribute('title', 'System call' + (join && str(join.name) ? ': ' + str(join.name) : '') + ' — user mode enters the kernel here');

@@ -56,10 +56,15 @@ async function poll() {
     showStatus(st);
     try {
       const report = await getJSON(withKey(sitePath(st.report_url, '/api/dumps/' + encodeURIComponent(id) + '/report')));
-      setChildren(reportBox, renderReport(st, report));
+      const me = await nav;
+      const t0 = performance.now();
+      const frag = renderReport(st, report, { role: me.role, id });
+      reveal = frag.reveal || reveal;
+      setChildren(reportBox, frag);
+      reportBox.dataset.renderMs = String(Math.round(performance.now() - t0));
       document.title = ($('#summary-h') ? $('#summary-h').textContent : 'Triage') + ' — dumptriage';
       reportBox.dataset.rendered = 'report';
-      if (location.hash) { const t = document.getElementById(location.hash.slice(1)); if (t) t.scrollIntoView(); }
+      if (location.hash) goTo(location.hash.slice(1));
     } catch (e) { showError(e); }
     return;
   }
@@ -77,5 +82,17 @@ function later() {
   delay = Math.min(delay * 1.5, 10000);
 }
 
-setupNav();
+/** A thread permalink (#t-36) may point into a closed group: open it. */
+let reveal = () => null;
+function goTo(hashId) {
+  const m = /^t-(.+)$/.exec(hashId);
+  const t = (m ? reveal(/^\d+$/.test(m[1]) ? Number(m[1]) : m[1]) : null) || document.getElementById(hashId);
+  if (!t) return;
+  t.scrollIntoView();
+  for (const x of document.querySelectorAll('.targeted')) x.classList.remove('targeted');
+  t.classList.add('targeted');
+}
+window.addEventListener('hashchange', () => goTo(location.hash.slice(1)));
+
+const nav = setupNav();
 poll();

@@ -1,19 +1,22 @@
 // triage_view.js — turns one upload's status and its analyzer report into
-// the triage page: header, primary verdict, deadlock cycles, stuck threads
-// (user stack beside kernel stack), the other threads, the all-threads
-// table, modules/drivers with symbol status, warnings.  The report is
-// untrusted input: any field may be missing or of the wrong type, and every
-// string is placed as text.  No fetching here — triage.js does that — so a
-// test can render a fixture report directly.
+// the triage page, in the order a support engineer reads it: what happened
+// (verdict panel: crash, bugcheck or hang; captures labelled as such), the
+// warnings, the thread to look at first, wait chains and deadlocks, the
+// threads (grouped, filterable), then the reference tables (all threads,
+// locks, pairing, modules).  The report is untrusted input: any field may
+// be missing or of the wrong type, and every string is placed as text.  No
+// fetching here except by the staff panels — triage.js fetches the report —
+// so a test can render a fixture report directly.
 
-import { el, str, arr, isObj, formatBytes, formatDuration, formatTime } from './dom.js';
-import { frameText, hex, threadText, toBig } from './frames.js';
-import { stackPairTable, moduleIndex } from './stack_pair.js';
-
-const toBigOr0 = (v) => toBig(v) ?? 0n;
-const tidText = (t) => (typeof t === 'number' && Number.isFinite(t) ? '0x' + t.toString(16) + ' (' + t + ')' : str(t));
-const tidKey = (t) => (typeof t === 'number' ? String(t) : str(t));
-const anchor = (t) => 't-' + tidKey(t).replace(/[^0-9A-Za-z_-]/g, '_');
+import { el, str, arr, isObj, formatBytes, formatTime } from './dom.js';
+import { hex, toBig } from './frames.js';
+import { moduleIndex } from './stack_pair.js';
+import { verdictPanel, bugcheckLabel } from './verdict_panel.js';
+import { threadRecords, appModules, isAppFrame, anchor, tidKey, tidText } from './thread_model.js';
+import { threadCard, threadsView, threadLink } from './thread_view.js';
+import { threadTable, locksView, chainsView, modulesView } from './facts_view.js';
+import { actionsBar } from './page_actions.js';
+import { workflowPanel } from './workflow_panel.js';
 
 function section(id, title, ...children) {
   return el('section', { id, class: 'panel', 'aria-labelledby': id + '-h' }, el('h2', { id: id + '-h' }, title), ...children);
@@ -28,8 +31,18 @@ function dl(pairs) {
   return list;
 }
 
+/** A note longer than a few lines is shown folded, so it never pushes the
+ *  verdict off the first screen. */
+function noteNode(note) {
+  if (!note) return '';
+  const lines = note.split(/\r?\n/);
+  if (note.length <= 240 && lines.length <= 3) return el('span', { class: 'note' }, note);
+  const short = lines.slice(0, 2).join(' ').slice(0, 200);
+  return el('details', { class: 'note' }, el('summary', null, short + '… (' + note.length + ' characters, show all)'), el('p', { class: 'note-full' }, note));
+}
+
 /** Header facts from the status record (may be null) and the report. */
-export function renderHeader(status, report) {
+export function renderHeader(status, report, opts = {}) {
   const st = isObj(status) ? status : {};
   const rep = isObj(report) ? report : {};
   const user = isObj(rep.user) ? rep.user : {};
@@ -54,12 +67,13 @@ export function renderHeader(status, report) {
   else if (Object.keys(kern).length) dumpKinds.push('kernel dump');
 
   const os = [str(sys.os), str(sys.os_ver)].filter(Boolean).join(' ');
-  // A live kernel dump (procdump -mk) carries bugcheck code 0: no crash, no line.
-  const bug = isObj(kern.bugcheck) && (toBigOr0(kern.bugcheck.code) !== 0n || str(kern.bugcheck.name)) ? kern.bugcheck : null;
-  const bugText = bug ? [hex(bug.code) ? '0x' + hex(bug.code).slice(2).toUpperCase().padStart(8, '0') : '', str(bug.name),
-    arr(bug.parameters).length ? '(' + arr(bug.parameters).map(hex).join(', ') + ')' : ''].filter(Boolean).join(' ')
-    : toBig(sum.bugcheck) === 0n ? '' : str(sum.bugcheck);
+  // A live kernel dump (procdump -mk: code 0 or LIVE_SYSTEM_DUMP 0x161) or
+  // a forced one is a capture, not a crash: labelled so.
+  const bl = bugcheckLabel(kern);
+  const bugLabel = bl ? (bl.capture ? 'Capture' : 'Bugcheck') : 'Bugcheck';
+  const bugText = bl ? bl.text : toBig(sum.bugcheck) === 0n ? '' : str(sum.bugcheck);
   const ci = isObj(user.crash_info) ? user.crash_info : null;
+  const tidText = (t) => (typeof t === 'number' ? '0x' + t.toString(16) + ' (' + t + ')' : str(t));
   const excText = ci ? [str(ci.type), hex(ci.code) ? 'code ' + hex(ci.code) : '', hex(ci.address) ? 'at ' + hex(ci.address) : '',
     ci.thread_id !== undefined ? 'thread ' + tidText(ci.thread_id) : ''].filter(Boolean).join(' ') : '';
   const times = [];
@@ -71,9 +85,7 @@ export function renderHeader(status, report) {
   if (str(ksys.uptime)) times.push('system up ' + str(ksys.uptime));
   if (str(st.created_at)) times.push('uploaded ' + formatTime(st.created_at));
 
-  const head = el('section', { id: 'summary', class: 'panel summary', 'aria-labelledby': 'summary-h' },
-    el('h1', { id: 'summary-h' }, title),
-    dl([
+  const facts = dl([
       ['Image', image],
       ['OS', [os, str(ksys.build) ? 'build ' + str(ksys.build) : ''].filter(Boolean).join(' — ')],
       ['CPU', [str(sys.cpu_arch), str(ksys.machine) && str(ksys.machine) !== str(sys.cpu_arch) ? str(ksys.machine) : '',
@@ -81,25 +93,19 @@ export function renderHeader(status, report) {
       ['Dumps', dumpKinds.join(', ')],
       ['Files', files],
       ['Times', times.length ? el('ul', { class: 'plain' }, times.map((t) => el('li', null, t))) : ''],
-      ['Bugcheck', bugText],
+      [bugLabel, bugText],
       ['Exception', excText],
       ['Case', str(st.case_id)],
       ['Customer', str(st.customer)],
-      ['Note', str(st.note)],
-    ]));
-  return head;
-}
-
-/** The primary verdict call-out. */
-function renderPrimary(triage) {
-  const p = isObj(triage.primary) ? triage.primary : null;
-  if (!p) return null;
-  return el('section', { id: 'primary', class: 'panel primary', 'aria-labelledby': 'primary-h' },
-    el('h2', { id: 'primary-h' }, 'Verdict'),
-    el('p', { class: 'verdict big' }, str(p.verdict) || 'No verdict'),
-    str(p.explanation) ? el('p', { class: 'explanation' }, str(p.explanation)) : null,
-    dl([['Thread', p.thread_id !== undefined ? el('a', { href: '#' + anchor(p.thread_id) }, tidText(p.thread_id)) : ''],
-      ['Signature', str(p.signature) || str(triage.signature) ? el('code', { class: 'signature' }, str(p.signature) || str(triage.signature)) : '']]));
+      ['Note', noteNode(str(st.note))],
+    ]);
+  // With a report the title goes first and these facts below the lead
+  // thread (the verdict must be on the first screen); without one, together.
+  if (opts.split) {
+    return { title: el('h1', { id: 'summary-h', class: 'page-title' }, title),
+      facts: el('section', { id: 'summary', class: 'panel summary', 'aria-labelledby': 'summary-facts-h' }, el('h2', { id: 'summary-facts-h' }, 'The dumps'), facts) };
+  }
+  return el('section', { id: 'summary', class: 'panel summary', 'aria-labelledby': 'summary-h' }, el('h1', { id: 'summary-h' }, title), facts);
 }
 
 /** How well the two dumps match (same process, same time) and which
@@ -108,15 +114,8 @@ function renderPrimary(triage) {
 function renderPairing(triage) {
   const checks = arr(triage.checks).filter(isObj);
   const unpaired = arr(triage.unpaired).filter(isObj);
-  const crash = isObj(triage.crash) ? triage.crash : null;
-  if (!checks.length && !unpaired.length && !crash) return null;
+  if (!checks.length && !unpaired.length) return null;
   const parts = [];
-  if (crash) {
-    parts.push(el('p', { class: 'crash' }, el('strong', null, str(crash.kind) === 'bugcheck' ? 'Bugcheck ' : 'Exception '),
-      [hex(crash.code), str(crash.name), str(crash.type)].filter(Boolean).join(' '),
-      crash.thread_id !== undefined ? [' on ', el('a', { href: '#' + anchor(crash.thread_id) }, 'thread ' + tidText(crash.thread_id))] : null,
-      str(crash.top_frame) || str(crash.driver_frame) ? [' at ', el('code', null, str(crash.driver_frame) || str(crash.top_frame))] : null));
-  }
   if (checks.length) {
     parts.push(el('table', { class: 'grid checks' },
       el('thead', null, el('tr', null, ...['Check', '', 'User dump', 'Kernel dump', 'Note'].map((h) => el('th', { scope: 'col' }, h)))),
@@ -154,178 +153,115 @@ function renderDeadlocks(triage, names) {
   }));
 }
 
-function waitFacts(w) {
-  if (!isObj(w)) return null;
-  return dl([
-    ['Wait reason', str(w.reason)], ['Mode', str(w.mode)],
-    ['Alertable', typeof w.alertable === 'boolean' ? (w.alertable ? 'yes' : 'no') : ''],
-    ['Waiting for', typeof w.seconds === 'number' ? formatDuration(w.seconds) : ''],
-    ['Object', [str(w.object_type), hex(w.object) || str(w.object)].filter(Boolean).join(' ')],
-    ['Owner', w.owner_thread_id !== undefined && w.owner_thread_id !== null ? el('a', { href: '#' + anchor(w.owner_thread_id) }, 'Thread ' + tidText(w.owner_thread_id)) : ''],
-  ]);
+/** Every warning once: the top-level list repeats each section's warnings
+ *  with the section's name in front ("user: …"), and the sections keep
+ *  their own copies. */
+export function uniqueWarnings(rep) {
+  const user = isObj(rep.user) ? rep.user : {}, kern = isObj(rep.kernel) ? rep.kernel : {}, tri = isObj(rep.triage) ? rep.triage : {};
+  const seen = new Set();
+  const out = [];
+  const add = (w, section) => {
+    const text = isObj(w) ? str(w.message) || str(w.text) : str(w);
+    if (!text) return;
+    const bare = text.replace(/^(user|kernel|triage|series|symbols|analysis): /i, '');
+    const key = bare.trim().toLowerCase();
+    if (seen.has(key)) return;
+    seen.add(key);
+    const m = /^(user|kernel|triage|series|symbols): /i.exec(text);
+    out.push({ section: m ? m[1].toLowerCase() : section, text: bare });
+  };
+  for (const w of arr(rep.warnings)) add(w, '');
+  for (const [list, name] of [[user.warnings, 'user'], [kern.warnings, 'kernel'], [tri.warnings, 'triage']]) for (const w of arr(list)) add(w, name);
+  const dump = isObj(kern.dump) ? kern.dump : null;
+  if (dump && dump.truncated === true) add('the kernel dump is truncated' + (typeof dump.size === 'number' && typeof dump.expected_size === 'number' ? ' (' + formatBytes(dump.size) + ' of ' + formatBytes(dump.expected_size) + ')' : '') + ': what lies beyond its end is missing', 'kernel');
+  const mem = isObj(user.memory) ? user.memory : null;
+  if (mem && typeof mem.missing_bytes === 'number' && mem.missing_bytes > 0) add('the user dump is truncated: ' + formatBytes(mem.missing_bytes) + ' of its memory lie beyond the end of the file', 'user');
+  return out;
 }
 
-/** A thread card: title, verdict, wait facts, copy button, stacks. */
-export function threadCard({ tid, name, state, verdict, explanation, stuck, wait, userFrames, kernelFrames, syscall, modules }) {
-  const title = 'Thread ' + tidText(tid) + (name ? ' “' + name + '”' : '');
-  const copyBtn = el('button', { type: 'button', class: 'copy' }, 'Copy as text');
-  const text = threadText({ title: title + (state ? ' [' + state + ']' : ''), verdict, userFrames, kernelFrames, syscall });
-  // The clipboard API exists only in secure contexts (https, localhost);
-  // elsewhere the text is shown selected, for Ctrl+C.
-  const manual = el('textarea', { class: 'copytext', readonly: true, rows: '8', 'aria-label': 'Stack as text', hidden: true }, text);
-  copyBtn.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      copyBtn.textContent = 'Copied';
-      setTimeout(() => { copyBtn.textContent = 'Copy as text'; }, 2000);
-    } catch {
-      manual.hidden = false;
-      manual.focus();
-      manual.select();
-    }
-  });
-  copyBtn.dataset.copyText = text;
-  return el('article', { class: 'thread' + (stuck ? ' stuck' : ''), id: anchor(tid), 'data-tid': tidKey(tid) },
-    el('header', { class: 'thread-head' },
-      el('h3', null, el('span', { class: 'tid' }, 'Thread ' + tidText(tid)), name ? el('span', { class: 'tname' }, name) : null,
-        state ? el('span', { class: 'badge state state-' + state.toLowerCase().replace(/[^a-z]/g, '') }, state) : null,
-        stuck ? el('span', { class: 'badge stuck' }, 'stuck') : null),
-      copyBtn),
-    manual,
-    verdict ? el('p', { class: 'verdict' }, verdict) : null,
-    explanation ? el('p', { class: 'explanation muted' }, explanation) : null,
-    waitFacts(wait),
-    (arr(userFrames).length || arr(kernelFrames).length)
-      ? stackPairTable({ userFrames, kernelFrames, syscall, modules, label: title + ' stacks' })
-      : el('p', { class: 'muted' }, 'No stack frames.'));
-}
-
-function moduleTable(id, title, modules) {
-  const list = arr(modules).filter(isObj);
+function warningsBanner(list) {
   if (!list.length) return null;
-  const status = (m) => m.loaded_symbols === true ? el('span', { class: 'badge ok' }, 'symbols' + (str(m.symbol_source) ? ' (' + str(m.symbol_source) + ')' : ''))
-    : m.missing_symbols === true ? el('span', { class: 'badge nosym' }, 'missing') : el('span', { class: 'muted' }, '—');
-  const rows = list.map((m) => el('tr', { class: m.missing_symbols === true ? 'missing' : null },
-    el('td', { class: 'mono' }, hex(m.base_addr)), el('td', { class: 'mono' }, hex(m.end_addr)),
-    el('td', { class: 'mname' }, str(m.filename)), el('td', null, str(m.version)),
-    el('td', { class: 'mono small' }, [str(m.debug_file), str(m.debug_id)].filter(Boolean).join(' ')), el('td', null, status(m))));
-  const missing = list.filter((m) => m.missing_symbols === true).length;
-  return el('div', { class: 'modules', id },
-    el('h3', null, title + ' (' + list.length + (missing ? ', ' + missing + ' without symbols' : '') + ')'),
-    el('div', { class: 'scroll' }, el('table', { class: 'grid' },
-      el('thead', null, el('tr', null, ...['Base', 'End', 'Name', 'Version', 'Debug file / id', 'Symbols'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', null, rows))));
+  const shown = list.slice(0, 12);
+  const more = list.slice(12, 500);
+  return el('section', { id: 'warnings', class: 'banner warn', 'aria-labelledby': 'warnings-h' },
+    el('h2', { id: 'warnings-h' }, list.length === 1 ? 'Warning: read this result with care' : list.length + ' warnings: read this result with care'),
+    el('ul', { class: 'warnings' }, shown.map((w) => el('li', null, w.section ? el('span', { class: 'wsec' }, w.section + ': ') : null, w.text))),
+    more.length ? el('details', null, el('summary', null, more.length + ' more'), el('ul', { class: 'warnings' }, more.map((w) => el('li', null, w.text)))) : null);
 }
 
-/** A kernel thread's state and wait, from the kernel part's names (the
- *  numbers are KTHREAD_STATE / KWAIT_REASON, shown only without a name). */
-function kernelFacts(k) {
-  const state = (str(k.state_name) || str(k.state)).toLowerCase();
-  const wait = { reason: str(k.wait_reason_name) || str(k.wait_reason), mode: k.wait_mode, alertable: k.alertable,
-    seconds: typeof k.wait_time_s === 'number' ? k.wait_time_s : undefined };
-  return { state, wait };
+function similarLink(sig) {
+  if (!sig) return null;
+  return el('p', { class: 'similar' }, el('a', { href: '/signature?s=' + encodeURIComponent(sig), id: 'similar-link' }, 'Similar hangs: all uploads with this signature'));
 }
 
-/** The whole report.  Returns a DocumentFragment. */
-export function renderReport(status, report) {
+/** The whole report.  Returns a DocumentFragment; frag.reveal(tid) opens
+ *  what hides a thread.  opts: {role, id} — staff get the actions and the
+ *  workflow, and see the server's symbol paths. */
+export function renderReport(status, report, opts = {}) {
   const rep = isObj(report) ? report : {};
   const user = isObj(rep.user) ? rep.user : {};
   const kern = isObj(rep.kernel) ? rep.kernel : {};
   const triage = isObj(rep.triage) ? rep.triage : null;
-  const modules = moduleIndex(user.modules, kern.drivers);
+  const staff = opts.role === 'staff';
+  const ctx = { modules: moduleIndex(user.modules, kern.drivers), isApp: isAppFrame(appModules(user)) };
+  const records = threadRecords(rep);
+  const names = new Map(records.filter((r) => r.name).map((r) => [tidKey(r.tid), r.name]));
   const frag = document.createDocumentFragment();
-  frag.append(renderHeader(status, rep));
+  const header = renderHeader(status, rep, { split: true });
+  frag.append(header.title);
 
-  const userThreads = arr(user.threads).filter(isObj);
-  const names = new Map(userThreads.filter((t) => str(t.thread_name)).map((t) => [tidKey(t.thread_id), str(t.thread_name)]));
-  const userByTid = new Map(userThreads.map((t) => [tidKey(t.thread_id), t]));
-  const userPid = str(isObj(user.process) ? user.process.pid : '') || str(user.pid);
-  const kThreads = arr(kern.threads).filter(isObj);
-  const kByTid = new Map(kThreads.filter((k) => !userPid || str(k.pid) === userPid).map((k) => [tidKey(k.thread_id ?? k.tid), k]));
+  const verdict = verdictPanel(rep, triage, (t) => threadLink(t, 'Thread ' + tidText(t) + (names.get(tidKey(t)) ? ' “' + names.get(tidKey(t)) + '”' : '')));
+  frag.append(verdict.node);
+  const sig = str(triage && triage.primary && triage.primary.signature) || str(triage && triage.signature);
+  if (opts.role === 'staff' || opts.role === 'uploader') { const s = similarLink(sig); if (s) verdict.node.append(s); }
+  const banner = warningsBanner(uniqueWarnings(rep));
+  if (banner) frag.append(banner);
 
-  const allRows = [];
-  if (triage) {
-    for (const t of arr(triage.threads).filter(isObj)) {
-      if (str(t.thread_name) && !names.has(tidKey(t.thread_id))) names.set(tidKey(t.thread_id), str(t.thread_name));
-    }
-    const primary = renderPrimary(triage);
-    if (primary) frag.append(primary);
-    const dead = renderDeadlocks(triage, names);
-    if (dead) frag.append(dead);
-    const tts = arr(triage.threads).filter(isObj);
-    const card = (t) => threadCard({ tid: t.thread_id, name: names.get(tidKey(t.thread_id)), state: str(t.state),
-      verdict: str(t.verdict), explanation: str(t.explanation) || str(t.idle_reason), stuck: t.stuck === true, wait: t.wait, userFrames: t.user_frames, kernelFrames: t.kernel_frames,
-      syscall: t.syscall, modules });
-    const stuck = tts.filter((t) => t.stuck === true);
-    const idle = tts.filter((t) => t.stuck !== true && t.idle === true);
-    const other = tts.filter((t) => t.stuck !== true && t.idle !== true);
-    frag.append(section('stuck', 'Stuck threads (' + stuck.length + ')',
-      stuck.length ? stuck.map(card) : el('p', { class: 'muted' }, 'No thread was judged stuck.')));
-    if (other.length) frag.append(section('other', 'Other threads (' + other.length + ')', other.map(card)));
-    if (idle.length) {
-      frag.append(el('section', { id: 'idle', class: 'panel' },
-        el('details', null, el('summary', null, el('h2', null, 'Idle threads (' + idle.length + ')')), idle.map(card))));
-    }
-    for (const t of tts) {
-      const w = isObj(t.wait) ? t.wait : {};
-      allRows.push({ tid: t.thread_id, name: names.get(tidKey(t.thread_id)), state: str(t.state),
-        stuck: t.stuck === true ? 'stuck' : t.idle === true ? 'idle' : '', reason: str(w.reason),
-        secs: typeof w.seconds === 'number' ? formatDuration(w.seconds) : '',
-        top: str(t.blocking_frame) || frameText(arr(t.user_frames)[0]),
-        ktop: str(t.driver_frame) || str(t.kernel_wait_frame) || frameText(arr(t.kernel_frames).find((f) => isObj(f) && f.folded !== true)),
-        verdict: str(t.verdict) });
-    }
-  } else {
-    // No triage yet: every user thread with its stacks, paired with its
-    // kernel thread by thread id when the kernel dump has it.
-    const cards = [];
-    const used = new Set();
-    // The thread that raised the dump's exception comes first.
-    const crashTid = isObj(user.crash_info) ? tidKey(user.crash_info.thread_id) : '';
-    const ordered = crashTid ? [...userThreads.filter((t) => tidKey(t.thread_id) === crashTid), ...userThreads.filter((t) => tidKey(t.thread_id) !== crashTid)] : userThreads;
-    for (const t of ordered) {
-      const crashed = crashTid !== '' && tidKey(t.thread_id) === crashTid;
-      const k = kByTid.get(tidKey(t.thread_id));
-      if (k) used.add(k);
-      const kf = k ? kernelFacts(k) : null;
-      cards.push(threadCard({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : kf ? kf.state : '',
-        verdict: '', stuck: false, wait: kf ? kf.wait : null,
-        userFrames: t.frames, kernelFrames: k ? k.frames : [], syscall: null, modules }));
-      allRows.push({ tid: t.thread_id, name: str(t.thread_name), state: crashed ? 'crashed' : kf ? kf.state : '', stuck: '',
-        reason: kf ? kf.wait.reason : '', secs: kf && kf.wait.seconds !== undefined ? formatDuration(kf.wait.seconds) : '',
-        top: frameText(arr(t.frames)[0]), ktop: k ? frameText(arr(k.frames)[0]) : '', verdict: '' });
-    }
-    frag.append(el('p', { class: 'notice' }, userThreads.length || kThreads.length
-      ? 'The triage part of the analysis is not available: showing each thread’s stacks as found.'
-      : 'The report lists no threads: the analyzer found none it could read in these dumps.'));
-    if (cards.length) frag.append(section('user-threads', 'Threads (' + cards.length + ')', cards));
-    const rest = kThreads.filter((k) => !used.has(k)).slice(0, 2000);
-    if (rest.length) {
-      frag.append(el('section', { id: 'kernel-threads', class: 'panel' }, el('details', { open: userThreads.length ? null : true },
-        el('summary', null, el('h2', null, 'Kernel threads (' + rest.length + ')')),
-        rest.map((k) => threadCard({ tid: k.thread_id ?? k.tid, name: [str(k.image) || str(k.label), str(k.pid) ? 'pid ' + str(k.pid) : ''].filter(Boolean).join(', '),
-          state: kernelFacts(k).state, verdict: '', stuck: false, wait: kernelFacts(k).wait,
-          userFrames: [], kernelFrames: k.frames, syscall: null, modules })))));
-    }
+  let leadTid = verdict.leadTid;
+  const lead = leadTid !== undefined ? records.find((r) => tidKey(r.tid) === tidKey(leadTid)) : null;
+  if (!lead) leadTid = undefined;
+  if (lead) {
+    frag.append(el('section', { id: 'lead', class: 'panel lead-panel', 'aria-labelledby': 'lead-h' },
+      el('h2', { id: 'lead-h' }, verdict.kind === 'exception' ? 'Crashing thread' : verdict.kind === 'bugcheck' ? 'Thread at the bugcheck' : 'Primary thread'),
+      threadCard(lead, ctx, { lead: true })));
+  } else if (verdict.kind === 'bugcheck' && isObj(kern.bugcheck) && arr(kern.bugcheck.context_frames).length) {
+    frag.append(el('section', { id: 'lead', class: 'panel lead-panel' }, el('h2', null, 'Stack at the bugcheck'),
+      threadCard({ tid: 'bugcheck', name: '', state: '', stuck: false, verdict: '', explanation: '', wait: null, waitS: null, cpuMs: null,
+        userFrames: [], kernelFrames: arr(kern.bugcheck.context_frames), syscall: null, irps: [], waitsOn: [], blocked: [] }, ctx, { id: false })));
+  }
+  frag.append(header.facts);
+  if (!triage && records.length) {
+    frag.append(el('p', { class: 'notice' }, 'The triage part of the analysis is not available: showing each thread’s stacks as found.'));
+  } else if (!records.length) {
+    frag.append(el('p', { class: 'notice' }, 'The report lists no threads: the analyzer found none it could read in these dumps.'));
+  }
+  if (staff && opts.id) frag.append(workflowPanel(opts.id));
+  const actions = actionsBar(status, opts.role, opts.id || str(isObj(status) ? status.id : ''));
+  if (actions) frag.append(actions);
+
+  const chains = chainsView(rep, records);
+  if (chains) frag.append(chains);
+  if (triage) { const d = renderDeadlocks(triage, names); if (d) frag.append(d); }
+
+  const view = threadsView(records.filter((r) => !r.kernelOnly), ctx, leadTid);
+  frag.append(view.node);
+  const kOnly = records.filter((r) => r.kernelOnly);
+  if (kOnly.length) {
+    const det = el('details', { open: records.length === kOnly.length ? true : null }, el('summary', null, el('h2', { id: 'kernel-threads-h' }, 'Kernel threads (' + kOnly.length + ')')));
+    let built = false;
+    const build = () => { if (!built) { built = true; det.append(...kOnly.slice(0, 2000).map((r) => threadCard(r, ctx))); } };
+    if (det.open) build();
+    det.addEventListener('toggle', () => { if (det.open) build(); });
+    frag.append(el('section', { id: 'kernel-threads', class: 'panel', 'aria-labelledby': 'kernel-threads-h' }, det));
   }
 
+  const table = threadTable(records);
+  if (table) frag.append(table);
+  if (records.length) frag.append(locksView(rep, records));
   const pairingNode = triage ? renderPairing(triage) : null;
   if (pairingNode) frag.append(pairingNode);
-  if (allRows.length) {
-    frag.append(section('threads', 'All threads (' + allRows.length + ')', el('div', { class: 'scroll' }, el('table', { class: 'grid threads-table' },
-      el('thead', null, el('tr', null, ...['Thread', 'Name', 'State', '', 'Wait reason', 'Waiting', 'User frame', 'Kernel frame', 'Verdict'].map((h) => el('th', { scope: 'col' }, h)))),
-      el('tbody', null, allRows.map((r) => el('tr', { class: r.stuck === 'stuck' ? 'stuck' : null },
-        el('td', { class: 'mono' }, el('a', { href: '#' + anchor(r.tid) }, tidText(r.tid))), el('td', null, r.name || ''),
-        el('td', null, r.state), el('td', null, r.stuck ? el('span', { class: 'badge ' + r.stuck }, r.stuck) : ''),
-        el('td', null, r.reason), el('td', null, r.secs),
-        el('td', { class: 'mono' }, r.top), el('td', { class: 'mono' }, r.ktop),
-        el('td', null, r.verdict))))))));
-  }
-
-  const mods = [moduleTable('user-modules', 'User modules', user.modules), moduleTable('kernel-drivers', 'Kernel drivers', kern.drivers)].filter(Boolean);
-  if (mods.length) frag.append(section('modules', 'Modules and symbols', mods));
-
-  const warnings = [...arr(rep.warnings), ...arr(user.warnings), ...arr(kern.warnings), ...arr(triage && triage.warnings)].map((w) => (isObj(w) ? str(w.message) || str(w.text) : str(w))).filter(Boolean);
-  if (warnings.length) frag.append(section('warnings', 'Warnings (' + warnings.length + ')', el('ul', { class: 'warnings' }, warnings.slice(0, 500).map((w) => el('li', null, w)))));
+  const mods = modulesView(rep, staff);
+  if (mods) frag.append(mods);
+  frag.reveal = view.reveal;
   return frag;
 }

@@ -4,7 +4,7 @@
 // server errors into plain sentences, then follow the job's status until
 // the analysis is done or failed.
 
-import { $, el, setChildren, str, isObj, formatBytes, formatDuration } from './dom.js';
+import { $, el, setChildren, str, isObj, formatBytes, formatDuration, utf8Bytes } from './dom.js';
 import { describeError, getJSON, postJSON, sitePath } from './api.js';
 import { setupNav } from './nav.js';
 
@@ -31,6 +31,16 @@ export async function sniff(file) {
 }
 
 const EXPECT = { user: ['user', 'compressed'], kernel: ['kernel', 'compressed'], file: ['archive', 'compressed'] };
+const BOX = { user: 'user-mode dump', kernel: 'kernel dump', file: 'archive' };
+const HOME = { user: 'user', kernel: 'kernel', archive: 'file' };
+// What the server takes (GET /api/me "limits"; upload.c's text limit by default).
+const limits = { text: 2048, part: 0, request: 0 };
+
+/** Bytes a text field takes in the multipart body: browsers send a
+ *  textarea's line breaks as CR LF. */
+function fieldBytes(v) {
+  return utf8Bytes(str(v).replace(/\r?\n/g, '\r\n'));
+}
 
 async function choose(role, file) {
   chosen[role] = file;
@@ -47,8 +57,34 @@ async function choose(role, file) {
   zone.classList.toggle('warn', wrong);
   const remove = el('button', { type: 'button', class: 'linkish', 'aria-label': 'Remove ' + file.name }, 'remove');
   remove.addEventListener('click', () => { clearChoice(role); inputs[role].focus(); });
+  // A file in the wrong box: say so in a sentence, and offer to move it
+  // where its content says it belongs.
+  let advice = null;
+  if (wrong) {
+    const home = HOME[s.kind];
+    const move = home && home !== role
+      ? el('button', { type: 'button', class: 'swap', 'data-to': home }, 'Move it to the ' + BOX[home] + ' box') : null;
+    if (move) move.addEventListener('click', () => moveFile(role, home));
+    advice = el('p', { class: 'wrongbox', role: 'alert' },
+      s.kind === 'unknown' || s.kind === 'unreadable'
+        ? 'This file does not look like a dump or an archive dumptriage reads; the server will refuse it.'
+        : 'This looks like a ' + s.label + ', not a ' + BOX[role] + '. ', move);
+  }
+  const tooBig = limits.part && file.size > limits.part;
   setChildren(out, el('span', { class: 'fname' }, file.name), ' — ', formatBytes(file.size), ' — ',
-    el('span', { class: wrong ? 'warn-text' : 'ok-text' }, s.label), ' ', remove);
+    el('span', { class: wrong ? 'warn-text' : 'ok-text' }, s.label), ' ', remove, advice,
+    tooBig ? el('p', { class: 'wrongbox', role: 'alert' }, 'This file is larger than the server accepts (' + formatBytes(limits.part) + ' per file).') : null);
+}
+
+/** Moves the chosen file of one box into another (the other box's file,
+ *  if any, goes the other way). */
+function moveFile(from, to) {
+  const a = chosen[from], b = to === 'file' ? null : chosen[to];
+  if (!a) return;
+  clearChoice(from);
+  choose(to, a);
+  if (b && from !== 'file') choose(from, b);
+  inputs[to].focus();
 }
 
 function clearChoice(role) {
@@ -93,6 +129,27 @@ form.addEventListener('submit', (e) => {
   if (!chosen.user && !chosen.kernel && !chosen.file) {
     message('error', 'Choose the dumps first: a user-mode dump and a kernel dump, or one archive holding them.');
     inputs.user.focus();
+    return;
+  }
+  // The server's limits, checked before a byte is sent.
+  for (const name of ['note', 'case_id', 'customer']) {
+    const n = fieldBytes(form.elements[name].value);
+    if (n > limits.text) {
+      message('error', 'The ' + (name === 'case_id' ? 'case id' : name) + ' is ' + n + ' bytes long; the server takes at most ' + limits.text + '. Please shorten it.');
+      form.elements[name].focus();
+      return;
+    }
+  }
+  const roles = ['user', 'kernel', 'file'].filter((r) => chosen[r]);
+  const big = roles.find((r) => limits.part && chosen[r].size > limits.part);
+  if (big) {
+    message('error', chosen[big].name + ' is ' + formatBytes(chosen[big].size) + '; the server takes files up to ' + formatBytes(limits.part) + '.');
+    inputs[big].focus();
+    return;
+  }
+  const sum = roles.reduce((n, r) => n + chosen[r].size, 0);
+  if (limits.request && sum > limits.request) {
+    message('error', 'Together the files are ' + formatBytes(sum) + '; the server takes up to ' + formatBytes(limits.request) + ' in one upload.');
     return;
   }
   const data = new FormData();
@@ -204,6 +261,23 @@ $('#token-form').addEventListener('submit', async (e) => {
     message('error', x.info && (x.info.status === 401 || x.info.status === 403) ? 'That token was not accepted.' : (x.info ? x.info.plain : String(x)));
   }
 });
+function noteCount() {
+  const n = fieldBytes($('#note').value);
+  const c = $('#note-count');
+  c.textContent = n + ' of ' + limits.text + ' bytes';
+  c.classList.toggle('warn-text', n > limits.text);
+}
+$('#note').addEventListener('input', noteCount);
+getJSON('/api/me').then((me) => {
+  const l = isObj(me) && isObj(me.limits) ? me.limits : {};
+  if (typeof l.text_field_bytes === 'number' && l.text_field_bytes > 0) limits.text = l.text_field_bytes;
+  if (typeof l.max_part_size === 'number') limits.part = l.max_part_size;
+  if (typeof l.max_request_size === 'number') limits.request = l.max_request_size;
+  $('#note').maxLength = limits.text;
+  $('#limits').textContent = 'Limits: ' + [limits.part ? 'files up to ' + formatBytes(limits.part) + ' each' : '',
+    limits.request ? formatBytes(limits.request) + ' per upload' : '', 'note, case id and customer up to ' + limits.text + ' bytes each'].filter(Boolean).join('; ') + '.';
+  noteCount();
+}).catch(() => noteCount());
 setupNav().then((me) => {
   if (!me.upload_open && (me.role === 'anonymous' || me.role === '')) {
     $('#need-token').hidden = false;
