@@ -166,6 +166,17 @@ typedef struct {
     uint32_t granted_access;
     uint32_t handle_count;
     uint32_t pointer_count;
+    /* MINIDUMP_HANDLE_DESCRIPTOR_2 object information (minidump_handles.c);
+     * each has_* says the record was present and well-sized. */
+    bool has_thread_id, has_process_id, has_mutant_owner, has_mutant_count, has_event, has_semaphore;
+    uint32_t thread_id;              /* a thread handle's thread (THREAD_BASIC_INFORMATION) */
+    uint32_t process_id;             /* a process handle's pid (PROCESS_BASIC_INFORMATION) */
+    uint32_t mutant_owner_tid;       /* MUTANT_OWNER_INFORMATION ClientId.UniqueThread, 0 = none */
+    int32_t mutant_count;            /* MUTANT_BASIC_INFORMATION CurrentCount (<= 0: owned) */
+    bool mutant_abandoned;
+    uint32_t event_type;             /* 0 NotificationEvent (manual reset), 1 SynchronizationEvent */
+    int32_t event_state;             /* non-zero: signalled */
+    int32_t semaphore_count, semaphore_maximum;
 } dt_md_handle;
 
 typedef struct {

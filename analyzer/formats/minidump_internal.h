@@ -34,6 +34,8 @@ void dt_md_parse_unloaded_module_list(dt_minidump *md, dt_view s);
 void dt_md_parse_memory_list(dt_minidump *md, dt_view s);
 void dt_md_parse_memory64_list(dt_minidump *md, dt_view s);
 void dt_md_parse_handle_data(dt_minidump *md, dt_view s);
+/* minidump_handles.c: the ObjectInfoRva chain of one HandleData descriptor. */
+void dt_md_parse_handle_object_info(dt_minidump *md, dt_md_handle *h, uint32_t rva);
 void dt_md_parse_memory_info_list(dt_minidump *md, dt_view s);
 void dt_md_parse_thread_info_list(dt_minidump *md, dt_view s);
 void dt_md_parse_thread_names(dt_minidump *md, dt_view s);

@@ -56,6 +56,9 @@ void dt_md_parse_handle_data(dt_minidump *md, dt_view s)
             h->handle_count = dt_le32(p + 24);
             h->pointer_count = dt_le32(p + 28);
         }
+        /* MINIDUMP_HANDLE_DESCRIPTOR_2 adds ObjectInfoRva at +32. */
+        if (desc >= 40 && dt_le32(p + 32))
+            dt_md_parse_handle_object_info(md, h, dt_le32(p + 32));
     }
 }
 

@@ -443,6 +443,25 @@ static void add_handles(cJSON *user, const dt_minidump *md)
         dt_json_add_hex(o, "granted_access", h->granted_access);
         dt_json_add_num(o, "handle_count", h->handle_count);
         dt_json_add_num(o, "pointer_count", h->pointer_count);
+        /* MINIDUMP_HANDLE_DESCRIPTOR_2 object information (docs/report.md). */
+        if (h->has_thread_id)
+            cJSON_AddNumberToObject(o, "thread_id", h->thread_id);
+        if (h->has_process_id)
+            cJSON_AddNumberToObject(o, "process_id", h->process_id);
+        if (h->has_mutant_owner)
+            cJSON_AddNumberToObject(o, "owner_thread_id", h->mutant_owner_tid);
+        if (h->has_mutant_count) {
+            cJSON_AddNumberToObject(o, "mutant_count", h->mutant_count);
+            cJSON_AddBoolToObject(o, "abandoned", h->mutant_abandoned);
+        }
+        if (h->has_event) {
+            cJSON_AddStringToObject(o, "event_type", h->event_type ? "auto-reset" : "manual-reset");
+            cJSON_AddBoolToObject(o, "signalled", h->event_state != 0);
+        }
+        if (h->has_semaphore) {
+            cJSON_AddNumberToObject(o, "semaphore_count", h->semaphore_count);
+            cJSON_AddNumberToObject(o, "semaphore_maximum", h->semaphore_maximum);
+        }
         cJSON_AddItemToArray(arr, o);
     }
 }

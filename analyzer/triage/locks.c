@@ -115,6 +115,7 @@ static void find_lock_for(dt_tmodel *m, dt_tthread *t)
             t->lock_addr = p;
             t->lock_owner = cs.owner;
             t->has_lock = true;
+            t->lock_strong = s == 2;
             if (s == 2)
                 break;
         }

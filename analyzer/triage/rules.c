@@ -20,6 +20,7 @@ static const struct {
     { "idle", DT_RULE_IDLE },                       { "snapshot", DT_RULE_SNAPSHOT },
     { "syscall_entry", DT_RULE_SYSCALL_ENTRY },     { "kernel_internal", DT_RULE_KERNEL_INTERNAL },
     { "kernel_module", DT_RULE_KERNEL_MODULE },     { "io_driver", DT_RULE_IO_DRIVER },
+    { "idle_thread", DT_RULE_IDLE_THREAD },
 };
 
 static void lower(char *s)
@@ -142,6 +143,7 @@ dt_status dt_rules_parse(const char *text, dt_rules *out, dt_error *err)
                 st = add_rule(out, kind, tok[1], tok[2], tok[i], lineno, err);
             break;
         case DT_RULE_IDLE:
+        case DT_RULE_IDLE_THREAD:
             if (n < 3) {
                 st = dt_error_set(err, DT_ERR_FORMAT, "rules line %u: idle takes \"TEXT\" PATTERN…", lineno);
                 break;

@@ -27,6 +27,7 @@ typedef enum {
     DT_RULE_KERNEL_INTERNAL,
     DT_RULE_KERNEL_MODULE,
     DT_RULE_IO_DRIVER,       /* io_driver CATEGORY "TEXT" DRIVER…: who holds a pending IRP (io_wait.c) */
+    DT_RULE_IDLE_THREAD,     /* idle_thread "TEXT" NAME…: idle by thread name (wait_graph #15) */
 } dt_rule_kind;
 
 typedef struct {

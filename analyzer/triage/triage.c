@@ -167,6 +167,15 @@ static void analyse_user_frames(const dt_rules *r, dt_tthread *t)
     }
     for (size_t i = 0; i < t->nuf && !t->idle_rule; i++)
         t->idle_rule = dt_rules_match(r, DT_RULE_IDLE, t->uf[i].norm);
+    if (!t->idle_rule && t->name && *t->name) {
+        /* Runtimes name their own workers (Wine's thread pool does). */
+        char nm[128];
+        size_t k = 0;
+        for (; t->name[k] && k + 1 < sizeof nm; k++)
+            nm[k] = (char)tolower((unsigned char)t->name[k]);
+        nm[k] = '\0';
+        t->idle_rule = dt_rules_match(r, DT_RULE_IDLE_THREAD, nm);
+    }
 }
 
 static bool category_is(const dt_tthread *t, const char *c)
@@ -188,6 +197,10 @@ static void decide_state(dt_tthread *t, uint64_t crash_tid, bool has_crash)
         t->state_source = "kernel";
     } else if (t->syscall_user_idx == 0 || t->blocking) {
         t->state = "waiting";
+        t->state_source = "user stack";
+    } else if (t->uthread && t->nuf) {
+        /* Not stopped at a system call: it was running user code. */
+        t->state = "running";
         t->state_source = "user stack";
     } else if (t->uthread) {
         t->state = "unknown";
@@ -370,6 +383,7 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
         if (vl < vsz)
             snprintf(verdict + vl, vsz - vl, "; %s", wait);
     }
+    dt_triage_activity_verdict(m, t, verdict, vsz);
 
     explanation(t, expl, esz);
 }
@@ -471,6 +485,10 @@ static cJSON *thread_out(const dt_tmodel *m, const dt_tthread *t)
             cJSON_AddStringToObject(s, "kernel_name", t->kf[t->syscall_kernel_idx].name);
         }
     }
+    char rule[256];
+    dt_triage_activity_rule(t, rule, sizeof rule);
+    cJSON_AddStringToObject(o, "rule", rule);
+    dt_triage_activity_json(t, o); /* cpu, waits_on, blocked_threads (wait_graph.c) */
     cJSON_AddItemToObject(o, "user_frames", frames_out(t->uf, t->nuf, 0, NULL));
     cJSON_AddItemToObject(o, "kernel_frames",
                           frames_out(t->kf, t->nkf, t->kernel_fold_count,
@@ -983,7 +1001,11 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
     classify_threads(&m, user, &has_crash, &crash_tid);
     cJSON *deadlocks = cJSON_CreateArray();
     dt_triage_find_locks(&m, deadlocks);
-    const dt_tthread *primary = choose_primary(&m, has_crash);
+    dt_triage_cpu_times(&m);
+    /* The wait graph's root cause is the primary thread when there is a chain. */
+    const dt_tthread *root = dt_triage_wait_graph(&m, user, tri, deadlocks);
+    dt_triage_timed_waits(&m);
+    const dt_tthread *primary = root ? root : choose_primary(&m, has_crash);
 
     cJSON_AddBoolToObject(tri, "paired", paired);
     cJSON_AddItemToObject(tri, "checks", checks);
@@ -1003,6 +1025,7 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
     cJSON_AddItemToObject(tri, "unpaired", unpaired);
     cJSON_AddItemToObject(tri, "warnings", warnings);
 
+    dt_triage_wait_graph_free(&m);
     for (size_t i = 0; i < m.count; i++) {
         free(m.threads[i].uf);
         free(m.threads[i].kf);

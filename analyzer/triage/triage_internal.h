@@ -54,6 +54,22 @@ typedef struct {
     bool has_lock;
     bool in_deadlock;
     int score;               /* for choosing the primary thread */
+    bool lock_strong;        /* the section's DebugInfo points back at it */
+
+    /* wait_graph.c */
+    cJSON *waits_on;         /* owned: this thread's waits_for edges as JSON */
+    char link[512];          /* "waits for mutex 0x34 owned by thread 244", or "" */
+    uint64_t *blocked;       /* owned: threads waiting on this one, transitively */
+    size_t nblocked;
+    bool has_timeout;        /* a finite timeout was read for its wait */
+    double timeout_ms;
+    char timeout_source[160];
+    bool graph_root;         /* the root cause of the process's wait chains */
+
+    /* CPU time (ThreadInfoList or KTHREAD) */
+    bool has_cpu;
+    double cpu_user_ms, cpu_kernel_ms;
+    const char *cpu_source;
     /* io_wait.c: the pending IRP the thread's I/O system call waits for */
     const cJSON *io_irp;     /* the kernel thread's irps[] entry, or NULL */
     const dt_rule *io_rule;  /* the io_driver rule of the driver holding it, or NULL */
@@ -74,6 +90,21 @@ bool dt_tframe_is_system(const dt_rules *r, const dt_tframe *f);
 /* locks.c: finds critical-section owners and lock cycles; appends
  * "deadlocks" entries to out_deadlocks. */
 void dt_triage_find_locks(dt_tmodel *m, cJSON *out_deadlocks);
+
+/* wait_graph.c: edges from every source, chains, cycles and the root cause;
+ * adds "wait_graph", "chains" and "root_cause" to triage, appends cycles that
+ * are not pure critical-section cycles to deadlocks, fills the threads'
+ * graph fields.  Returns the root-cause thread or NULL. */
+dt_tthread *dt_triage_wait_graph(dt_tmodel *m, const cJSON *user, cJSON *triage, cJSON *deadlocks);
+void dt_triage_wait_graph_free(dt_tmodel *m);
+
+/* thread_activity.c: CPU times, timed and alertable waits, running threads'
+ * verdicts and the rule behind every verdict. */
+void dt_triage_cpu_times(dt_tmodel *m);
+void dt_triage_timed_waits(dt_tmodel *m);
+void dt_triage_activity_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict, size_t vsz);
+void dt_triage_activity_rule(const dt_tthread *t, char *rule, size_t rule_cap);
+void dt_triage_activity_json(const dt_tthread *t, cJSON *o);
 
 /* triage.c: "amdppm.sys+0x334c" for a bugcheck whose parameters point into a
  * driver other than the kernel's core; false when none does. */

@@ -90,7 +90,7 @@ for tid in 36 248 252 260 264 268 272 276 288 300; do
         "$work/series.txt" | wc -l)
     [ "$n" = 3 ] || fail "thread $tid has $n snapshot lines, not 3"
 done
-grep -q '#2  spinning  unknown  cpu +' "$work/series.txt" || fail "spinner's CPU line"
+grep -q '#2  spinning  running  cpu +' "$work/series.txt" || fail "spinner's CPU line"
 grep -q '^== Triage' "$work/series.txt" || fail "the newest snapshot's report follows"
 
 # 3. A damaged snapshot (cut short), an unusable one (stream directory past
