@@ -344,7 +344,7 @@ static void url_of(char *out, size_t outsz, const char *base, const char *name, 
 
 /* Downloads name/id/name (or its CAB, or follows file.ptr) into final_path. */
 static dt_status download(dt_symsrv *s, const char *url, const char *dir, const char *name, const char *id,
-                          const char *final_path, dt_error *err)
+                          const char *file, const char *final_path, dt_error *err)
 {
     char tmp[4200], u[4096];
     snprintf(tmp, sizeof tmp, "%s/.dt-download-%ld-XXXXXX", dir, (long)getpid());
@@ -353,7 +353,7 @@ static dt_status download(dt_symsrv *s, const char *url, const char *dir, const 
         return dt_error_set(err, DT_ERR_IO, "%s: %s", dir, strerror(errno));
     close(fd);
 
-    url_of(u, sizeof u, url, name, id, name);
+    url_of(u, sizeof u, url, name, id, file);
     get_result r = http_get(s, u, tmp, err);
     if (r == GET_OK) {
         if (rename(tmp, final_path) != 0) {
@@ -364,7 +364,7 @@ static dt_status download(dt_symsrv *s, const char *url, const char *dir, const 
     }
     if (r == GET_NOT_FOUND) {
         char packed[300];
-        snprintf(packed, sizeof packed, "%s", name);
+        snprintf(packed, sizeof packed, "%s", file);
         packed[strlen(packed) - 1] = '_';
         url_of(u, sizeof u, url, name, id, packed);
         r = http_get(s, u, tmp, err);
@@ -425,15 +425,21 @@ static dt_status download(dt_symsrv *s, const char *url, const char *dir, const 
 dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *name, const char *id, char **path,
                         dt_error *err)
 {
+    return dt_symsrv_get_file(s, e, name, id, name, path, err);
+}
+
+dt_status dt_symsrv_get_file(dt_symsrv *s, const dt_sympath_element *e, const char *name, const char *id,
+                             const char *file, char **path, dt_error *err)
+{
     *path = NULL;
-    if (!dt_symsrv_valid_key(name, id))
+    if (!dt_symsrv_valid_key(name, id) || !dt_symsrv_valid_key(file, id))
         return dt_error_set(err, DT_ERR_ARG, "refusing unsafe symbol file name '%s'", name ? name : "");
     /* Downstream caches (and the store itself, when it is a path). */
     for (size_t i = 0; i <= e->ncaches; i++) {
         const char *root = i < e->ncaches ? e->caches[i] : e->dir;
         if (!root)
             continue;
-        char *p = join3(root, name, id, name);
+        char *p = join3(root, name, id, file);
         if (p && file_exists(p)) {
             *path = p;
             return DT_OK;
@@ -452,7 +458,11 @@ dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *n
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s/%s", e->caches[0], name, id);
     char marker[4200];
-    snprintf(marker, sizeof marker, "%s/.dt-notfound", dir);
+    /* one miss marker per file: a server may have the PDB and not the .sym */
+    if (strcmp(file, name) == 0)
+        snprintf(marker, sizeof marker, "%s/.dt-notfound", dir);
+    else
+        snprintf(marker, sizeof marker, "%s/.dt-notfound.%s", dir, file);
     if (negative_fresh(s, marker))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "not on the server (remembered miss)");
     /* A download is due: only now is libcurl needed, and loaded. */
@@ -465,7 +475,7 @@ dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *n
     if (slot < 0)
         return dt_error_set(err, DT_ERR_IO, "%s: too many downloads in progress", e->url);
     /* Another process may have fetched it while we waited for a slot. */
-    char *final_path = join3(e->caches[0], name, id, name);
+    char *final_path = join3(e->caches[0], name, id, file);
     dt_status st;
     if (!final_path) {
         st = dt_error_set(err, DT_ERR_NOMEM, "out of memory");
@@ -473,7 +483,7 @@ dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *n
         st = DT_OK;
     } else {
         long t0 = now_ms();
-        st = download(s, e->url, dir, name, id, final_path, err);
+        st = download(s, e->url, dir, name, id, file, final_path, err);
         if (charge(s, e->url, now_ms() - t0)) {
             mark_dead(s, e->url);
             if (st != DT_OK && st != DT_ERR_NOT_FOUND && err) {

@@ -54,6 +54,11 @@ int dt_symsrv_valid_key(const char *name, const char *id);
  */
 dt_status dt_symsrv_get(dt_symsrv *s, const dt_sympath_element *e, const char *name, const char *id, char **path,
                         dt_error *err);
+/* The same for a file named differently from its directory: Breakpad
+ * .sym files on Mozilla/Chromium-style servers live at
+ * URL/app.pdb/ID/app.sym (and are cached at CACHE/app.pdb/ID/app.sym). */
+dt_status dt_symsrv_get_file(dt_symsrv *s, const dt_sympath_element *e, const char *name, const char *id,
+                             const char *file, char **path, dt_error *err);
 
 /* The same over a whole path, in order: local stores (symstore layout, then
  * flat), then servers.  Failures of individual servers are appended to

@@ -331,7 +331,16 @@ static char *flat(const dt_symstore *s, size_t i, const char *file, const char *
 
 /* name/id/name from the symbol servers (via their caches), verified like a
  * flat file; failures other than "not there" become warnings. */
+static char *from_servers_file(const dt_symstore *s, const char *name, const char *id, const char *file,
+                               verify_fn verify);
+
 static char *from_servers(const dt_symstore *s, const char *name, const char *id, verify_fn verify)
+{
+    return from_servers_file(s, name, id, name, verify);
+}
+
+static char *from_servers_file(const dt_symstore *s, const char *name, const char *id, const char *file,
+                               verify_fn verify)
 {
     for (size_t i = 0; s->srv && i < s->servers.count; i++) {
         const dt_sympath_element *e = &s->servers.items[i];
@@ -339,11 +348,11 @@ static char *from_servers(const dt_symstore *s, const char *name, const char *id
             continue;
         char *path = NULL;
         dt_error err = { 0 };
-        dt_status st = dt_symsrv_get(s->srv, e, name, id, &path, &err);
+        dt_status st = dt_symsrv_get_file(s->srv, e, name, id, file, &path, &err);
         if (st == DT_OK && verify(path, id))
             return path;
         if (st == DT_OK)
-            dt_warn(s->warnings, "%s: %s/%s from %s does not match its id", name, name, id, e->url);
+            dt_warn(s->warnings, "%s: %s/%s/%s from %s does not match its id", file, name, id, file, e->url);
         else if (st != DT_ERR_NOT_FOUND)
             dt_warn(s->warnings, "%s: %s", name, err.message);
         free(path);
@@ -391,7 +400,8 @@ char *dt_symstore_find_breakpad(const dt_symstore *s, const char *debug_file, co
         if (p)
             return p;
     }
-    return NULL;
+    /* Mozilla/Chromium symbol servers: URL/app.pdb/ID/app.sym */
+    return from_servers_file(s, name, debug_id, sym, sym_matches);
 }
 
 char *dt_symstore_find_image(const dt_symstore *s, const char *code_file, const char *code_id)

@@ -162,6 +162,10 @@ START_TEST(symbol_server_path)
     mkdirs(tmp, "store/dfpipe.pdb/FCBC69126EFD93014C4C44205044422E1");
     snprintf(to, sizeof to, "%s/store/dfpipe.pdb/FCBC69126EFD93014C4C44205044422E1/dfpipe.pdb", tmp);
     copy_file(dt_test_data("wine/bin/clang/dfpipe.pdb"), to); /* GUID 2F9BD15F… */
+    /* a Breakpad .sym in the Mozilla/Chromium layout: NAME.pdb/ID/NAME.sym */
+    mkdirs(tmp, "store/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1");
+    snprintf(to, sizeof to, "%s/store/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym", tmp);
+    copy_file(dt_test_data("symbols/breakpad__test_app.sym"), to);
 
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
@@ -199,6 +203,10 @@ START_TEST(symbol_server_path)
     ck_assert_uint_eq(w.count, 1); /* the mismatch is reported */
     ck_assert_ptr_null(dt_symstore_find_pdb(&s, "nothere.pdb", "FCBC69126EFD93014C4C44205044422E1"));
     ck_assert_uint_eq(w.count, 1); /* a plain miss is not a problem */
+    contains(dt_symstore_find_breakpad(&s, "c:\\src\\test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1"),
+             "/cache/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym");
+    ck_assert_ptr_null(dt_symstore_find_breakpad(&s, "multi_hang.pdb", "FCBC69126EFD93014C4C44205044422E1"));
+    ck_assert_uint_eq(w.count, 1);
     dt_symstore_free(&s);
     dt_warnings_free(&w);
 
