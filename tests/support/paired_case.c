@@ -19,6 +19,7 @@ static const dt_pw_export nt_exports[] = {
     { "KiCommitThreadWait", DT_PAIRED_RVA_COMMIT_WAIT },    { "KeWaitForSingleObject", DT_PAIRED_RVA_WAIT_SINGLE },
     { "IofCallDriver", DT_PAIRED_RVA_CALL_DRIVER },         { "NtReadFile", DT_PAIRED_RVA_NT_READ },
     { "KiSystemServiceCopyEnd", DT_PAIRED_RVA_SYSCALL_END }, { "IopSynchronousServiceTail", DT_PAIRED_RVA_SYNC_TAIL },
+    { "NtDeviceIoControlFile", DT_PAIRED_RVA_NT_IOCTL },
 };
 
 static const dt_pw_export drv_exports[] = { { "HelloDispatchRead", DT_PAIRED_RVA_DRV_READ },
