@@ -3,7 +3,9 @@
 # works against the current server and analyzer, and the cheap invariants
 # hold — a dump grown by 2 GiB of captured memory (sparse) gives the same
 # report with about the same peak RSS; a small queue drains with every upload
-# analyzed; the read API answers under wrk.  The real figures come from the
+# analyzed; the analysis of a dump listing 4× more modules costs about 4×
+# the CPU and memory, not 16× (bench_many_modules.sh at 5 000 / 20 000 /
+# 80 000 modules); the read API answers under wrk.  The real figures come from the
 # same scripts run by hand (docs/performance.md, "Operations benchmarks").
 source "$(dirname "$0")/server_lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -18,6 +20,14 @@ rss2=$(awk -F'|' '/^\| 2 GiB/ {print $6 + 0}' <<<"$out")
 disk=$(awk -F'|' '/^\| 2 GiB/ {print $4 + 0}' <<<"$out")
 (( rss2 < rss0 * 3 / 2 + 4096 )) && ok || bad "bigdump: RSS grew with the file: $rss0 -> $rss2 KiB"
 (( disk < 100 * 1024 )) && ok || bad "bigdump: generated file not sparse ($disk KiB on disk)"
+
+set +e
+out=$(bash "$SRC/bench/bench_many_modules.sh" "$BUILD" 5000 20000 80000)
+rc=$?
+set -e
+echo "$out"
+check "many modules: 3 rows" 3 "$(grep -cE '^\| [0-9]+ \|' <<<"$out")"
+check "many modules: each 4x step costs at most 6x CPU and RSS" 0 "$rc"
 
 out=$(bash "$SRC/bench/bench_queue.sh" "$BUILD" 12 4 2)
 echo "$out"
