@@ -10,7 +10,7 @@ if ! command -v node >/dev/null 2>&1 || [[ ! -x /usr/bin/chromium && -z "${DT_CH
   echo "test_web: node or chromium missing (scripts/bootstrap.sh --tests installs them)" >&2
   exit 1
 fi
-if [[ ! -d tests/web/node_modules/playwright-core ]]; then
+if [[ ! -d tests/web/node_modules/playwright-core || ! -d tests/web/node_modules/axe-core ]]; then
   npm ci --prefix tests/web --no-audit --no-fund --loglevel=error
 fi
 export DT_BIN="${DT_BIN:-$root/build/dumptriage}"
