@@ -438,6 +438,36 @@ static void kernel_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, s
     }
 }
 
+/* Pending I/O (#21, io_wait.c): the thread waits for an IRP that the
+ * driver of a device has not completed. */
+static void io_waits(wg_graph *g, const dt_tthread *t, size_t tn)
+{
+    uint64_t irp;
+    if (!t->io_irp || !dt_json_u64(t->io_irp, "irp", &irp))
+        return;
+    char id[48];
+    snprintf(id, sizeof id, "io:0x%" PRIx64, irp);
+    size_t on = node_add(g, id, "object");
+    if (on == SIZE_MAX)
+        return;
+    wg_node *n = &g->nodes[on];
+    const cJSON *dev = get(t->io_irp, "device");
+    const char *major = dt_json_get_str(t->io_irp, "major");
+    const char *file = dt_json_get_str(get(t->io_irp, "file"), "name");
+    const char *devobj = dt_json_get_str(dev, "object");
+    n->has_object = true;
+    n->object = irp;
+    snprintf(n->type, sizeof n->type, "IRP");
+    n->name = dt_json_get_str(get(t->io_irp, "driver"), "name");
+    snprintf(n->label, sizeof n->label, "I/O %s%s%s on device %s of %s", major ? major : "request", file ? " of " : "",
+             file ? file : "", devobj ? devobj : "?", n->name ? n->name : "an unknown driver");
+    snprintf(n->base, sizeof n->base, "%s", n->label);
+    wg_edge *e = edge_add(g, tn, on, "waits_for", "certain");
+    if (e)
+        snprintf(e->source, sizeof e->source,
+                 "kernel: the thread's pending IRP (ETHREAD.IrpList → IO_STACK_LOCATION.DeviceObject → DRIVER_OBJECT)");
+}
+
 static void cs_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_t tn)
 {
     if (!t->has_lock)
@@ -681,6 +711,7 @@ dt_tthread *dt_triage_wait_graph(dt_tmodel *m, const cJSON *user, cJSON *triage,
         if (tnode[i] == SIZE_MAX)
             continue;
         kernel_waits(&g, m, t, tnode[i]);
+        io_waits(&g, t, tnode[i]);
         cs_waits(&g, m, t, tnode[i]);
         /* The kernel's wait blocks are the better source for the same wait. */
         if (cJSON_GetArraySize(get(t->kthread, "wait_objects")) == 0)

@@ -1,7 +1,11 @@
 /*
  * fuzz_kdump.c — libFuzzer target for the kernel dump stack: header,
  * full/bitmap layouts, triage tables, KDBG, address spaces, thread
- * extraction, stack scans and the JSON/text report, on arbitrary bytes.
+ * extraction, captured -mk CONTEXTs, pending IRPs and their file, device
+ * and driver objects (model/kernel_irp.c), stack scans, the JSON/text
+ * report, and triage of the kernel part alone (io_wait.c reads irps[]).
+ * Seeds: tests/data/kernel (fuzz_kdump.dirs) and the synthesized -mk dump
+ * of the paired case with its captured CONTEXT and console IRP.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,11 +14,18 @@
 #include "analysis/analysis.h"
 #include "model/kernel_dump.h"
 #include "report/kernel_report.h"
+#include "triage/triage.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static dt_rules rules;
+    static bool have_rules;
+    if (!have_rules) {
+        dt_error rerr = { 0 };
+        have_rules = dt_rules_default(&rules, &rerr) == DT_OK;
+    }
     dt_kernel_options o = { 0 };
     o.max_threads = 64;
     o.max_frames = 64;
@@ -25,6 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (devnull) {
             dt_kernel_report_text(r, devnull);
             fclose(devnull);
+        }
+        if (have_rules) {
+            dt_triage_options topt = { .rules = &rules };
+            cJSON *tri = NULL;
+            if (dt_triage_build(NULL, r, &topt, &tri, &err) == DT_OK)
+                cJSON_Delete(tri);
         }
         cJSON_Delete(r);
     }

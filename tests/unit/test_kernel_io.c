@@ -255,6 +255,26 @@ START_TEST(four_kinds_of_pending_io)
         ck_assert_msg(strncmp(v, want_v[i].verdict, strlen(want_v[i].verdict)) == 0, "%s", v);
         ck_assert_str_eq(str(get(t, "io"), "driver_kind"), want_v[i].kind);
     }
+    /* The wait graph has the edge "thread waits for I/O on device X of driver Y". */
+    char io_id[48];
+    snprintf(io_id, sizeof io_id, "io:0x%llx", (unsigned long long)dt_kw_irp_va(0, 2, 0));
+    const cJSON *e, *found = NULL;
+    cJSON_ArrayForEach(e, get(get(tri, "wait_graph"), "edges"))
+        if (strcmp(str(e, "from"), "thread:44") == 0 && strcmp(str(e, "to"), io_id) == 0)
+            found = e;
+    ck_assert_msg(found != NULL, "no I/O edge from thread 44");
+    ck_assert_str_eq(str(found, "kind"), "waits_for");
+    const cJSON *node;
+    bool labelled = false;
+    cJSON_ArrayForEach(node, get(get(tri, "wait_graph"), "nodes"))
+        if (strcmp(str(node, "id"), io_id) == 0) {
+            snprintf(want, sizeof want, "0x%llx", (unsigned long long)dt_kw_irp_device_va(0, 2, 0));
+            char label[200];
+            snprintf(label, sizeof label, "I/O IRP_MJ_DEVICE_CONTROL of \\Endpoint on device %s of \\Driver\\AFD", want);
+            ck_assert_str_eq(str(node, "label"), label);
+            labelled = true;
+        }
+    ck_assert(labelled);
     /* The primary thread's hang signature ends with the driver holding its I/O. */
     ck_assert_str_eq(str(tri, "signature"), "hang|nt!ntreadfile|-|nt!kewaitforsingleobject|condrv");
     cJSON_Delete(tri);
