@@ -77,6 +77,15 @@ void dt_triage_text(const cJSON *tri, FILE *out)
     const cJSON *sig = get(tri, "signature");
     if (cJSON_IsString(sig))
         fprintf(out, "  Signature: %s\n", sig->valuestring);
+    /* The wait graph's chains as readable paths, and the root cause. */
+    const cJSON *ch;
+    cJSON_ArrayForEach(ch, get(tri, "chains"))
+        fprintf(out, "  CHAIN%s: %s  [%s]\n", cJSON_IsTrue(get(ch, "cycle")) ? " (cycle)" : "",
+                dt_json_get_str(ch, "text") ? dt_json_get_str(ch, "text") : "",
+                dt_json_get_str(ch, "confidence") ? dt_json_get_str(ch, "confidence") : "?");
+    const cJSON *rc = get(tri, "root_cause");
+    if (cJSON_IsObject(rc))
+        fprintf(out, "  Root cause: %s\n", dt_json_get_str(rc, "why") ? dt_json_get_str(rc, "why") : "");
     const cJSON *d;
     cJSON_ArrayForEach(d, get(tri, "deadlocks"))
         fprintf(out, "  DEADLOCK: %s\n", dt_json_get_str(d, "description") ? dt_json_get_str(d, "description") : "");
@@ -98,6 +107,11 @@ void dt_triage_text(const cJSON *tri, FILE *out)
         fprintf(out, "\n  %sthread %llu (0x%llx) %s\n    %s\n", stuck ? "STUCK " : "", (unsigned long long)tid,
                 (unsigned long long)tid, dt_json_get_str(t, "thread_name") ? dt_json_get_str(t, "thread_name") : "",
                 dt_json_get_str(t, "verdict"));
+        const cJSON *wo;
+        cJSON_ArrayForEach(wo, get(t, "waits_on"))
+            fprintf(out, "    waits for %s  (%s; %s)\n", dt_json_get_str(wo, "label") ? dt_json_get_str(wo, "label") : "?",
+                    dt_json_get_str(wo, "confidence") ? dt_json_get_str(wo, "confidence") : "?",
+                    dt_json_get_str(wo, "source") ? dt_json_get_str(wo, "source") : "?");
         const cJSON *sys = get(t, "syscall");
         uint64_t uk = (uint64_t)-1, kk = (uint64_t)-1;
         dt_json_u64(sys, "user_frame", &uk);

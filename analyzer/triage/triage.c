@@ -938,6 +938,8 @@ static void add_primary(const dt_tmodel *m, const dt_tthread *primary, size_t ns
     char why[2300];
     snprintf(why, sizeof why, "%s%s", expl,
              primary->in_deadlock ? " It is part of a lock cycle, so it will never continue on its own."
+             : primary->graph_root ? " Chosen as primary because it is the root cause of the wait graph: the "
+                                     "other stuck threads wait on it, directly or through others."
              : nstuck > 1          ? " Chosen as primary because its wait (I/O or a lock) is the most likely "
                                      "cause among the stuck threads."
                                    : "");
