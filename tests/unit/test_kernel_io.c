@@ -26,6 +26,7 @@
 #include "kdump_writer.h"
 #include "model/kernel_dump.h"
 #include "paired_case.h"
+#include "report/kernel_report.h"
 #include "symbols/symbolizer.h"
 #include "triage/triage.h"
 
@@ -231,6 +232,20 @@ START_TEST(four_kinds_of_pending_io)
     ck_assert_str_eq(str(cJSON_GetArrayItem(ds, 0), "device"), want);
     ck_assert(cJSON_IsNull(get(cJSON_GetArrayItem(ds, 0), "driver_name")));
     ck_assert_str_eq(str(cJSON_GetArrayItem(ds, 1), "driver_name"), "\\Driver\\hello");
+
+    /* The text rendering shows the start and the IRP like WinDbg's !thread. */
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *mf = open_memstream(&text, &tlen);
+    ck_assert_ptr_nonnull(mf);
+    dt_kernel_report_text(k, mf);
+    fclose(mf);
+    char line[96];
+    snprintf(line, sizeof line, "Stack from: captured_context at 0x%llx\n", (unsigned long long)dt_kw_captured_context_va(0, 0));
+    ck_assert_msg(strstr(text, line) != NULL, "%s", text);
+    ck_assert(strstr(text, "IRP_MJ_DEVICE_CONTROL 0x12017 (IOCTL_AFD_RECV)") != NULL);
+    ck_assert(strstr(text, "  \\Driver\\condrv\n") != NULL);
+    free(text);
 
     /* Triage names the driver and the file in each verdict. */
     cJSON *tri = triage_of(k);
