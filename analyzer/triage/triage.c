@@ -1005,7 +1005,7 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
     dt_triage_find_locks(&m, deadlocks);
     dt_triage_cpu_times(&m);
     /* The wait graph's root cause is the primary thread when there is a chain. */
-    const dt_tthread *root = dt_triage_wait_graph(&m, user, tri, deadlocks);
+    const dt_tthread *root = opt->no_wait_graph ? NULL : dt_triage_wait_graph(&m, user, tri, deadlocks);
     dt_triage_timed_waits(&m);
     const dt_tthread *primary = root ? root : choose_primary(&m, has_crash);
 

@@ -25,6 +25,7 @@ typedef struct {
     const dt_rules *rules;            /* required */
     const dt_addrspace *user_memory;  /* optional: lock owners from user memory */
     bool allow_mismatch;              /* pair dumps of different processes anyway */
+    bool no_wait_graph;               /* skip the wait graph (bench/bench_wait_graph.sh measures its cost) */
 } dt_triage_options;
 
 /*
