@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_SIZE (256u * 1024u)
+#define ARENA_SIZE (64u * 1024u)
 #define MAX_DEPTH 48
 #define MAX_BACKREFS 10
 
@@ -38,6 +38,7 @@ typedef struct {
 
 typedef struct {
     const char *s; /* input, NUL-terminated */
+    size_t len;    /* strlen(s); pos may pass it after a bad code, reads never do */
     size_t pos;
     int depth;
     bool fail;
@@ -91,8 +92,8 @@ static char *dupn(ctx *c, const char *p, size_t n)
     return out;
 }
 
-static char peek(const ctx *c) { return c->s[c->pos]; }
-static bool starts(const ctx *c, const char *p) { return strncmp(c->s + c->pos, p, strlen(p)) == 0; }
+static char peek(const ctx *c) { return c->pos < c->len ? c->s[c->pos] : '\0'; }
+static bool starts(const ctx *c, const char *p) { return c->pos < c->len && strncmp(c->s + c->pos, p, strlen(p)) == 0; }
 static bool eat(ctx *c, const char *p)
 {
     if (!starts(c, p))
@@ -185,6 +186,8 @@ static char *template_args(ctx *c);
 
 static char *simple_name(ctx *c, bool memorize)
 {
+    if (c->pos >= c->len)
+        return failp(c);
     const char *at = strchr(c->s + c->pos, '@');
     if (!at || at == c->s + c->pos)
         return failp(c);
@@ -920,7 +923,7 @@ static char *string_literal(ctx *c)
     uint64_t len;
     if (!number(c, &neg, &len) || neg || len == 0 || (wide && len % 2))
         return failp(c);
-    const char *at = strchr(c->s + c->pos, '@'); /* the CRC */
+    const char *at = c->pos < c->len ? strchr(c->s + c->pos, '@') : NULL; /* the CRC */
     if (!at)
         return failp(c);
     c->pos = (size_t)(at - c->s) + 1;
@@ -1182,6 +1185,7 @@ char *dt_undname(const char *name, unsigned flags)
         return NULL; /* an MD5 name: nothing to undecorate */
     ctx c = { 0 };
     c.s = name;
+    c.len = strlen(name);
     c.pos = 1;
     c.arena = malloc(ARENA_SIZE);
     if (!c.arena)
