@@ -92,12 +92,20 @@ export function locksView(rep, records) {
       l.deadlock = true;
     }
   }
+  // The analyzer's wait graph (docs/report.md): waits_for edges from a
+  // thread node to an object node, owned_by / exit_of from the object to a thread.
   const g = isObj(triage.wait_graph) ? triage.wait_graph : null;
+  const nodes = new Map(arr(g && g.nodes).filter(isObj).map((n) => [str(n.id), n]));
+  const threadOf = (id) => { const n = nodes.get(str(id)); return n && n.thread_id !== undefined ? tidKey(n.thread_id) : (/^thread:(\d+)$/.exec(str(id)) || [])[1]; };
+  const objLock = (id) => {
+    const n = nodes.get(str(id)) || {};
+    const l = lock(hex(n.object) || str(id), str(n.type) || str(n.kind));
+    if (l && str(n.label)) l.label = str(n.label);
+    return l;
+  };
   for (const e of arr(g && g.edges).filter(isObj)) {
-    const l = lock(e.object, str(e.object_type) || str(e.type));
-    if (!l) continue;
-    if (e.from !== undefined) l.waiters.add(tidKey(e.from));
-    if (e.to !== undefined && e.to !== null) l.owners.add(tidKey(e.to));
+    if (str(e.kind) === 'waits_for') { const l = objLock(e.to); const t = threadOf(e.from); if (l && t) l.waiters.add(t); }
+    else if (str(e.kind) === 'owned_by' || str(e.kind) === 'exit_of') { const l = objLock(e.from); const t = threadOf(e.to); if (l && t) l.owners.add(t); }
   }
   for (const k of arr(kern.threads).filter(isObj)) {
     if (!tids.has(tidKey(k.thread_id))) continue;
@@ -117,7 +125,7 @@ export function locksView(rep, records) {
     ? el('table', { class: 'grid locks' },
       el('thead', null, el('tr', null, ...['Object', 'Kind', 'Owner', 'Waiters', ''].map((h) => el('th', { scope: 'col' }, h)))),
       el('tbody', null, list.map((l) => el('tr', { class: l.deadlock ? 'stuck' : null },
-        el('td', { class: 'mono' }, l.object), el('td', null, l.type), el('td', null, l.owners.size ? tlinks(l.owners) : el('span', { class: 'muted' }, 'not known')),
+        el('td', { class: 'mono' }, l.object, l.label ? el('div', { class: 'small muted' }, l.label) : null), el('td', null, l.type), el('td', null, l.owners.size ? tlinks(l.owners) : el('span', { class: 'muted' }, 'not known')),
         el('td', null, l.waiters.size + ': ', tlinks(l.waiters)), el('td', null, l.deadlock ? el('span', { class: 'badge stuck' }, 'deadlock') : '')))))
     : el('p', { class: 'muted' }, 'No thread waits on a lock with a known owner.'));
 }
@@ -129,9 +137,9 @@ export function chainsView(rep, records) {
   const triage = isObj(rep.triage) ? rep.triage : {};
   const byTid = new Map(records.map((r) => [tidKey(r.tid), r]));
   let chains = arr(triage.chains).filter((c) => isObj(c) || Array.isArray(c)).map((c) => {
-    const steps = Array.isArray(c) ? c : arr(c.steps).length ? c.steps : arr(c.links).length ? c.links : arr(c.threads);
+    const steps = Array.isArray(c) ? c : arr(c.threads).length > 1 ? c.threads : arr(c.steps).length ? c.steps : arr(c.links);
     return { steps: steps.map((s) => (isObj(s) ? s : { thread_id: s })), cycle: isObj(c) && (c.cycle === true || str(c.kind) === 'cycle'),
-      end: isObj(c) ? str(c.ends_in) || str(c.end) || str(c.description) || str(c.summary) : '' };
+      end: isObj(c) ? str(c.text) || str(c.ends_in) || str(c.description) || str(c.summary) : '' };
   }).filter((c) => c.steps.length > 1);
   if (!chains.length) {
     // Followed here: owner links between the threads' waits.
@@ -154,14 +162,19 @@ export function chainsView(rep, records) {
     }
   }
   if (!chains.length) return null;
-  return section('chains', 'Wait chains (' + chains.length + ')', el('ol', { class: 'chains' }, chains.slice(0, 100).map((c) => {
+  const rc = isObj(triage.root_cause) ? triage.root_cause : null;
+  return section('chains', 'Wait chains (' + chains.length + ')',
+    rc && rc.thread_id !== undefined ? el('p', { class: 'rootcause' }, el('strong', null, 'Root cause: '), threadLink(rc.thread_id, 'Thread ' + tidText(rc.thread_id)),
+      typeof rc.blocked_count === 'number' ? ' blocks ' + rc.blocked_count + ' thread' + (rc.blocked_count === 1 ? '' : 's') : '', rc.cycle === true ? ' (in a cycle)' : '',
+      str(rc.why) ? ' — ' + str(rc.why) : '') : null,
+    el('ol', { class: 'chains' }, chains.slice(0, 100).map((c) => {
     const parts = [];
     c.steps.forEach((s, i) => {
       const tid = s.thread_id ?? s.thread ?? s.from;
       const r = byTid.get(tidKey(tid));
       parts.push(el('span', { class: 'cnode' }, threadLink(tid, 'Thread ' + tidText(tid)), r && r.name ? ' “' + r.name + '”' : ''));
       const obj = [str(s.object_type) || str(s.type), hex(s.object) || str(s.object)].filter(Boolean).join(' ');
-      if (i < c.steps.length - 1) parts.push(el('span', { class: 'carrow' }, ' waits for ' + (obj ? obj + ' ' : '') + 'held by '));
+      if (i < c.steps.length - 1) parts.push(el('span', { class: 'carrow' }, obj ? ' waits for ' + obj + ' held by ' : ' → '));
       else {
         const last = r ? (r.stuck ? r.verdict : r.state ? 'is ' + r.state + (r.top ? ' in ' + r.top : '') : '') : '';
         parts.push(el('span', { class: 'cend' }, c.cycle ? ' — which closes the cycle' : last ? ' — ' : '', c.cycle ? '' : breakable(last)));

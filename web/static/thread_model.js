@@ -28,6 +28,7 @@ function tickMs(kThreads) {
 function cpuOf(t, u, k, tick) {
   if (num(t.cpu_ms) !== null) return t.cpu_ms;
   const cpu = isObj(t.cpu) ? t.cpu : null;
+  if (cpu && num(cpu.total_ms) !== null) return cpu.total_ms;
   if (cpu && num(cpu.ms) !== null) return cpu.ms;
   if (cpu && (num(cpu.user_ms) !== null || num(cpu.kernel_ms) !== null)) return (num(cpu.user_ms) || 0) + (num(cpu.kernel_ms) || 0);
   for (const s of [t, u]) {

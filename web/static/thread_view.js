@@ -34,7 +34,7 @@ function waitTarget(w) {
   if (typeof w === 'number') return threadLink(w);
   if (!isObj(w)) return str(w);
   const owner = w.owner_thread_id ?? w.thread_id;
-  return el('span', { class: 'wtarget' }, [str(w.type) || str(w.object_type) || str(w.kind), hex(w.object) || str(w.object)].filter(Boolean).join(' '),
+  return el('span', { class: 'wtarget' }, str(w.label) || [str(w.type) || str(w.object_type) || str(w.kind), hex(w.object) || str(w.object) || str(w.node)].filter(Boolean).join(' '),
     owner !== undefined && owner !== null ? [' held by ', threadLink(owner)] : null);
 }
 

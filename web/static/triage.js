@@ -61,6 +61,7 @@ async function poll() {
       const frag = renderReport(st, report, { role: me.role, id });
       reveal = frag.reveal || reveal;
       setChildren(reportBox, frag);
+      void reportBox.offsetHeight; // layout included in the figure
       reportBox.dataset.renderMs = String(Math.round(performance.now() - t0));
       document.title = ($('#summary-h') ? $('#summary-h').textContent : 'Triage') + ' — dumptriage';
       reportBox.dataset.rendered = 'report';

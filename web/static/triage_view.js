@@ -181,11 +181,13 @@ export function uniqueWarnings(rep) {
 
 function warningsBanner(list) {
   if (!list.length) return null;
-  const shown = list.slice(0, 12);
-  const more = list.slice(12, 500);
+  // Compact, so the verdict and the lead thread stay on the first screen:
+  // three lines cut to one line each (whole on hover and focus), the rest folded.
+  const shown = list.slice(0, 3);
+  const more = list.slice(3, 500);
   return el('section', { id: 'warnings', class: 'banner warn', 'aria-labelledby': 'warnings-h' },
     el('h2', { id: 'warnings-h' }, list.length === 1 ? 'Warning: read this result with care' : list.length + ' warnings: read this result with care'),
-    el('ul', { class: 'warnings' }, shown.map((w) => el('li', null, w.section ? el('span', { class: 'wsec' }, w.section + ': ') : null, w.text))),
+    el('ul', { class: 'warnings' }, shown.map((w) => el('li', { class: 'cliptext', tabindex: '0', title: w.text }, w.section ? el('span', { class: 'wsec' }, w.section + ': ') : null, w.text))),
     more.length ? el('details', null, el('summary', null, more.length + ' more'), el('ul', { class: 'warnings' }, more.map((w) => el('li', null, w.text)))) : null);
 }
 
