@@ -95,6 +95,12 @@ START_TEST(bombs_are_bounded)
     char *r = dt_undname(buf, 0);
     ck_assert(r == NULL || strlen(r) <= DT_UNDNAME_MAX_OUTPUT);
     free(r);
+    /* fuzz_undname's first find: a calling convention code at the end
+     * moved the reader past the terminator */
+    ck_assert_ptr_null(dt_undname("?0bad@QAE@ABV01@@Z", 0));
+    ck_assert_ptr_null(dt_undname("?f@@QA", 0));
+    ck_assert_ptr_null(dt_undname("?f@@YA", 0));
+    ck_assert_ptr_null(dt_undname("?x@@3W", 0));
     /* over-long input is refused outright */
     memset(buf, 'a', sizeof buf - 1);
     buf[0] = '?';
