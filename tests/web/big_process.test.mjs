@@ -104,3 +104,27 @@ test('500 threads: first render within 1 s, verdict and primary thread first, gr
   assert.deepEqual(page.problems, []);
   await context.close();
 });
+
+test('dark mode on every page: the system setting is followed and axe finds no serious contrast problem', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'dark' });
+  await installFakeSite(context, (req, url) => {
+    if (url.pathname === '/api/me') return { json: { role: 'anonymous', upload_open: true } };
+    if (url.pathname === '/api/dumps/fixture0001') return { json: fixture('status_done.json') };
+    if (url.pathname === '/api/dumps/fixture0001/report') return { json: fixture('report_hang.json') };
+    return undefined;
+  });
+  const page = await watchedPage(context);
+  for (const [p, ready] of [['/', '#upload-form'], ['/list', '#login:not([hidden])'], ['/login', '#login-form'], ['/triage/fixture0001?key=k', '#report[data-rendered=report]'], ['/signature?s=x', 'main']]) {
+    await page.goto(ORIGIN + p);
+    await page.waitForSelector(ready);
+    assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(18, 22, 28)', p + ' is dark');
+    assert.deepEqual(await axeSerious(page), [], 'axe (dark) ' + p);
+    await screenshotDark(page, p);
+  }
+  await context.close();
+});
+
+async function screenshotDark(page, p) {
+  const { screenshot } = await import('./lib/browser.mjs');
+  await screenshot(page, 'dark-' + (p.replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '') || 'upload'));
+}

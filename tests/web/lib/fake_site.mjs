@@ -29,6 +29,7 @@ function staticFile(urlPath) {
   if (urlPath === '/') file = 'index.html';
   else if (urlPath === '/list') file = 'list.html';
   else if (urlPath === '/login') file = 'login.html';
+  else if (urlPath === '/signature') file = 'signature.html';
   else if (/^\/triage\/[^/]+$/.test(urlPath)) file = 'triage.html';
   else if (urlPath.startsWith('/static/') && !urlPath.includes('..')) file = urlPath.slice(1);
   if (!file) return null;
