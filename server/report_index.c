@@ -4,7 +4,10 @@
  *   user.threads[].{thread_id, thread_name, frames[0].function|module},
  *   kernel.bugcheck (a number, a string, or an object with code/name),
  *   triage.primary.{verdict, signature},
- *   triage.threads[].{thread_id, state, verdict, stuck}.
+ *   triage.threads[].{thread_id, state, verdict, stuck},
+ *   series.verdicts.primary.{verdict, signature}, series.threads[].{thread_id,
+ *   verdict, stuck}: with several dumps of one hang the series decides
+ *   (docs/report.md "series": a thread that moved is not stuck).
  */
 #include "report_index.h"
 
@@ -145,6 +148,14 @@ void dt_report_index_build(const cJSON *report, dt_report_index *idx)
     idx->signature = str_of(get(primary, "signature"));
     if (!idx->signature)
         idx->signature = str_of(get(triage, "signature"));
+    const cJSON *series = get(report, "series");
+    if (cJSON_IsObject(series)) {
+        const cJSON *sv = get(series, "verdicts");
+        free(idx->verdict);
+        free(idx->signature);
+        idx->verdict = str_of(get(get(sv, "primary"), "verdict"));
+        idx->signature = str_of(get(sv, "signature"));
+    }
 
     const cJSON *uthreads = get(user, "threads"), *tthreads = get(triage, "threads");
     size_t cap = 0;
@@ -199,6 +210,23 @@ void dt_report_index_build(const cJSON *report, dt_report_index *idx)
         free(r->verdict);
         r->state = str_of(get(t, "state"));
         r->verdict = str_of(get(t, "verdict"));
+        const cJSON *stuck = get(t, "stuck");
+        if (cJSON_IsBool(stuck))
+            r->stuck = cJSON_IsTrue(stuck);
+    }
+    const cJSON *slist = get(series, "threads");
+    if (!cJSON_IsArray(slist))
+        slist = NULL;
+    cJSON_ArrayForEach(t, slist) {
+        int64_t tid;
+        dt_thread_row *r = id_of(t, "thread_id", &tid) ? find_row(idx, tid) : NULL;
+        if (!r)
+            continue; /* a thread of an older snapshot only: not in this report's lists */
+        char *v = str_of(get(t, "verdict"));
+        if (v) {
+            free(r->verdict);
+            r->verdict = v;
+        }
         const cJSON *stuck = get(t, "stuck");
         if (cJSON_IsBool(stuck))
             r->stuck = cJSON_IsTrue(stuck);

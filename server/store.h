@@ -62,7 +62,9 @@ typedef struct {
     int purged;       /* read from the store: the blob was deleted by retention */
 } dt_file_rec;
 
-#define DT_MAX_UPLOAD_FILES 3
+/* Up to 8 dump parts (a series: several user dumps, each with its kernel
+ * dump, docs/api.md) and the 2 dumps an archive may add. */
+#define DT_MAX_UPLOAD_FILES 10
 
 typedef struct {
     int64_t owner_token_id;           /* 0: anonymous */

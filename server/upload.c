@@ -7,7 +7,9 @@
  * valid UTF-8 (invalid sequences become U+FFFD, utf8.h); other fields are
  * ignored.  A file's role comes from its content (MDMP → user, PAGEDU64 /
  * PAGEDUMP → kernel, an archive → unpacked later by the worker), so a client
- * that swaps the two parts is still understood.  A dump must pass a minimum
+ * that swaps the two parts is still understood.  Several user dumps make a
+ * series (docs/api.md): kernel dumps then pair by name, else in order, and
+ * there may be no more kernel dumps than user dumps.  A dump must pass a minimum
  * structure check before the 202 (blob.h: dt_dump_check): a 4-byte "MDMP"
  * is not a dump.
  */
@@ -21,7 +23,7 @@
 #include "blob.h"
 #include "base/utf8.h"
 
-#define MAX_PARTS 4
+#define MAX_PARTS 8 /* a series: several user dumps, each maybe with its kernel dump */
 #define MAX_FIELD 2048
 
 struct dt_upload {
@@ -154,7 +156,8 @@ dt_status dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock)
                                                        " one archive, or a raw body)");
     memset(out->files, 0, sizeof out->files);
     out->nfiles = 0;
-    bool have_user = false, have_kernel = false, have_archive = false;
+    int nuser = 0, nkernel = 0;
+    bool have_archive = false;
     for (int i = 0; i < nparts; i++) {
         dt_sink_part *p = &parts[i];
         if (p->spool.fd < 0)
@@ -165,10 +168,15 @@ dt_status dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock)
             k = inner; /* a gzip-compressed dump is that dump (inflated, bounded, for analysis) */
         const char *role = k == DT_KIND_MINIDUMP ? "user"
                          : (k == DT_KIND_KERNEL64 || k == DT_KIND_KERNEL32) ? "kernel" : "archive";
-        bool *seen = k == DT_KIND_MINIDUMP ? &have_user : dt_file_kind_is_dump(k) ? &have_kernel : &have_archive;
-        if (*seen)
-            return dt_sink_fail(u->sink, 400, "bad_request", DT_ERR_ARG, "two %s files in one upload", role);
-        *seen = true;
+        if (k == DT_KIND_MINIDUMP) {
+            nuser++;
+        } else if (dt_file_kind_is_dump(k)) {
+            nkernel++;
+        } else {
+            if (have_archive)
+                return dt_sink_fail(u->sink, 400, "bad_request", DT_ERR_ARG, "two %s files in one upload", role);
+            have_archive = true;
+        }
         if (inner == DT_KIND_UNKNOWN) {
             dt_error derr = { 0 };
             if (dt_dump_check(k, p->spool.head, p->spool.head_len, p->spool.size, &derr) != DT_OK)
@@ -181,8 +189,11 @@ dt_status dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock)
         snprintf(f->name, sizeof f->name, "%s", p->name);
         f->size = p->spool.size;
     }
-    if (have_archive && (have_user || have_kernel))
+    if (have_archive && (nuser || nkernel))
         return fail(u, 400, "bad_request", DT_ERR_ARG, "send either dump files or one archive, not both");
+    if (nkernel > 1 && nkernel > nuser)
+        return dt_sink_fail(u->sink, 400, "bad_request", DT_ERR_ARG,
+                            "%d kernel dumps for %d user dumps: each kernel dump needs its user dump", nkernel, nuser);
     int j = 0;
     for (int i = 0; i < nparts; i++) {
         dt_sink_part *p = &parts[i];

@@ -47,6 +47,7 @@
 #include "blob.h"
 #include "log.h"
 #include "report_index.h"
+#include "series_inputs.h"
 #include "symbol_filing.h"
 
 #define MAX_REPORT_BYTES (512ull << 20)
@@ -280,6 +281,11 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         fail_job(srv, st, job, "unusable", "the upload holds no dump", false, oc);
         return;
     }
+    /* Several user dumps: a series (series_inputs.h), analysed with --series. */
+    dt_series_inputs series = { 0 };
+    bool is_series = dt_series_user_count(job->files, job->nfiles) > 1;
+    if (is_series)
+        user = kernel = NULL;
     /* A .dmp.gz is inflated by the server, bounded, into data/tmp
      * (archive_unpack.h): not by the analyzer into /tmp under its output
      * limit.  insize is what the analyzer maps. */
@@ -293,7 +299,9 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         ilim.cancel_arg = srv;
         dt_error ierr = { 0 };
         bool icancelled = false;
-        if ((user && dt_unpack_input(data, user, &ilim, upath, sizeof upath, &usize, &utemp, &icancelled, &ierr) != DT_OK)
+        if ((is_series && dt_series_inputs_prepare(data, (long long)job->job_id, job->attempts, job->files, job->nfiles,
+                                                   &ilim, &series, &icancelled, &ierr) != DT_OK)
+            || (user && dt_unpack_input(data, user, &ilim, upath, sizeof upath, &usize, &utemp, &icancelled, &ierr) != DT_OK)
             || (kernel && dt_unpack_input(data, kernel, &ilim, kpath, sizeof kpath, &ksize, &ktemp, &icancelled, &ierr)
                               != DT_OK)) {
             if (utemp)
@@ -306,14 +314,19 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
             }
             return;
         }
-        insize = usize + ksize;
+        insize = usize + ksize + series.insize;
     }
-    char *argv[10 + 2 * DT_MAX_SYMBOL_PATHS];
+    char *argv[11 + DT_MAX_UPLOAD_FILES + 2 * DT_MAX_SYMBOL_PATHS];
     int ac = 0;
     argv[ac++] = srv->analyzer;
     argv[ac++] = "analyze";
     argv[ac++] = "--format";
     argv[ac++] = "json";
+    if (is_series) {
+        argv[ac++] = "--series";
+        for (int i = 0; i < series.nlinks; i++)
+            argv[ac++] = series.links[i];
+    }
     /* Roles were sniffed at upload (or unpack); say them explicitly. */
     if (user) {
         argv[ac++] = "--user";
@@ -355,6 +368,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         fail_job(srv, st, job, "spawn", err.message, true, oc);
         unlink(out);
         unlink(errp);
+        dt_series_inputs_cleanup(&series);
         if (utemp)
             unlink(upath);
         if (ktemp)
@@ -409,6 +423,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     }
     unlink(out);
     unlink(errp);
+    dt_series_inputs_cleanup(&series);
     if (utemp)
         unlink(upath);
     if (ktemp)

@@ -209,35 +209,53 @@ static dt_status plan(const dt_series_request *req, input *in, size_t *nin, dt_e
     }
     if (*nin == 0)
         return dt_error_set(err, DT_ERR_ARG, "a series needs user-mode dumps");
-    bool used[2 * DT_SERIES_MAX] = { false };
+    const char *users[DT_SERIES_MAX];
+    int kof[DT_SERIES_MAX];
+    for (size_t u = 0; u < *nin; u++)
+        users[u] = in[u].user;
+    dt_status st = dt_series_pair(users, *nin, kernels, nk, kof, err);
+    if (st != DT_OK)
+        return st;
+    for (size_t u = 0; u < *nin; u++)
+        in[u].kernel = kof[u] >= 0 ? kernels[kof[u]] : NULL;
+    qsort(in, *nin, sizeof *in, input_cmp);
+    return DT_OK;
+}
+
+dt_status dt_series_pair(const char *const *user_names, size_t nusers, const char *const *kernel_names,
+                         size_t nkernels, int *kernel_of_user, dt_error *err)
+{
+    for (size_t u = 0; u < nusers; u++)
+        kernel_of_user[u] = -1;
     /* By name first: X.Kernel.dmp goes with X.dmp. */
-    for (size_t k = 0; k < nk; k++) {
+    for (size_t k = 0; k < nkernels; k++) {
         char ks[512], us[512];
-        pairing_stem(kernels[k], true, ks, sizeof ks);
-        for (size_t u = 0; u < *nin; u++) {
-            if (in[u].kernel)
+        pairing_stem(kernel_names[k], true, ks, sizeof ks);
+        for (size_t u = 0; u < nusers; u++) {
+            if (kernel_of_user[u] >= 0)
                 continue;
-            pairing_stem(in[u].user, false, us, sizeof us);
+            pairing_stem(user_names[u], false, us, sizeof us);
             if (strcasecmp(ks, us) == 0) {
-                in[u].kernel = kernels[k];
-                used[k] = true;
+                kernel_of_user[u] = (int)k;
                 break;
             }
         }
     }
     /* The rest in the order given. */
     size_t u = 0;
-    for (size_t k = 0; k < nk; k++) {
-        if (used[k])
+    for (size_t k = 0; k < nkernels; k++) {
+        bool taken = false;
+        for (size_t j = 0; j < nusers; j++)
+            taken |= kernel_of_user[j] == (int)k;
+        if (taken)
             continue;
-        while (u < *nin && in[u].kernel)
+        while (u < nusers && kernel_of_user[u] >= 0)
             u++;
-        if (u == *nin)
+        if (u == nusers)
             return dt_error_set(err, DT_ERR_ARG, "%s: no user dump left to pair this kernel dump with",
-                                kernels[k]);
-        in[u].kernel = kernels[k];
+                                kernel_names[k]);
+        kernel_of_user[u] = (int)k;
     }
-    qsort(in, *nin, sizeof *in, input_cmp);
     return DT_OK;
 }
 

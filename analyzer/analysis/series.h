@@ -40,6 +40,15 @@ typedef struct {
     bool allow_mismatch;
 } dt_series_request;
 
+/* Pairs kernel dumps with user dumps: a kernel dump goes with the user dump
+ * whose file name it extends (X.dmp and X.Kernel.dmp, ".gz" and case
+ * ignored), the kernel dumps left over with the user dumps left over in the
+ * order given.  names are file names or paths.  kernel_of_user[u] is the
+ * index of user u's kernel dump or -1.  Fails (DT_ERR_ARG) when a kernel
+ * dump is left without a user dump. */
+dt_status dt_series_pair(const char *const *user_names, size_t nusers, const char *const *kernel_names,
+                         size_t nkernels, int *kernel_of_user, dt_error *err);
+
 /* On DT_OK *report is the newest usable snapshot's report document with a
  * "series" member (caller frees).  Fails with a one-line reason when no
  * snapshot is usable, a kernel dump pairs with no user dump, or (without
