@@ -340,11 +340,16 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         argv[ac++] = "--symbols";
         argv[ac++] = srv->cfg.symbol_paths[i];
     }
-    /* The server's own store (POST /api/symbols) is searched last. */
+    /* The server's own store (POST /api/symbols) is searched last — once it
+     * exists: before the first symbol upload it does not, and the analyzer
+     * would warn about a missing element in every report. */
     char symdir[1200];
     dt_symbol_filing_dir(data, symdir, sizeof symdir);
-    argv[ac++] = "--symbols";
-    argv[ac++] = symdir;
+    struct stat symst;
+    if (stat(symdir, &symst) == 0 && S_ISDIR(symst.st_mode)) {
+        argv[ac++] = "--symbols";
+        argv[ac++] = symdir;
+    }
     argv[ac] = NULL;
     char out[1200], errp[1200];
     snprintf(out, sizeof out, "%s/tmp/job-%lld-%d.out", data, (long long)job->job_id, job->attempts);

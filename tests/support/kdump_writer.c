@@ -254,7 +254,7 @@ static void write_context(vmem *m, uint64_t va, uint64_t rip, uint64_t rsp, uint
 }
 
 /* The CONTEXT RtlCaptureContext saved inside DbgkpLkmdSnapThreadInContext
- * (docs/formats.md D.3): Rip in that routine (frames[0]), Rsp its frame,
+ * (docs/formats.md part D, the captured CONTEXT): Rip in that routine (frames[0]), Rsp its frame,
  * saved as a data block of its own on the thread's stack. */
 static void write_captured_context(vmem *m, const dt_kw_thread *th, size_t p, size_t t)
 {
@@ -272,7 +272,7 @@ static void put_name(vmem *m, uint64_t us, uint64_t buf, const char *name, bool 
 }
 
 /* ETHREAD.IrpList and what DbgkpLkmdSnapPendingIrps saves for each IRP
- * (docs/formats.md D.4); objects the kernel's writer does not save (the
+ * (docs/formats.md part D, pending IRPs); objects the kernel's writer does not save (the
  * filter device above the holder) are written to memory only. */
 static void write_irps(vmem *m, uint64_t et, const dt_kw_thread *th, size_t p, size_t t)
 {

@@ -77,14 +77,14 @@ static const char *report_json =
 START_TEST(migrations_apply_once)
 {
     dt_store *s = open_fresh();
-    ck_assert_int_eq(dt_store_migration_count(s), 5); /* 001_initial, 002_symbols, 003_retention, 004_search, 005_client_limits */
+    ck_assert_int_eq(dt_store_migration_count(s), 7); /* 001_initial … 005_client_limits, 006_workflow, 007_tus */
     dt_store_close(s);
     char mig[1024];
     snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
     dt_error err = { 0 };
     s = dt_store_open(db, mig, &err);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dt_store_migration_count(s), 5); /* 001_initial, 002_symbols, 003_retention, 004_search, 005_client_limits */
+    ck_assert_int_eq(dt_store_migration_count(s), 7); /* 001_initial … 005_client_limits, 006_workflow, 007_tus */
     remove_fresh(s);
 }
 END_TEST

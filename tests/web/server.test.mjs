@@ -161,7 +161,7 @@ describe('with the real server', { skip: missing || false }, () => {
     const want = [...dl[0].threads, dl[0].threads[0]].map((tid) => 'Thread 0x' + tid.toString(16) + ' (' + tid + ')' + (names.get(tid) ? ' ' + names.get(tid) : ''));
     assert.deepEqual(nodes, want);
     // Stuck threads first, in the analyzer's order (primary first); idle ones collapsed.
-    const stuck = await page.$$eval('#stuck article.thread', (a) => a.map((x) => Number(x.dataset.tid)));
+    const stuck = await page.$$eval('#lead article.thread, #stuck article.thread', (a) => a.map((x) => Number(x.dataset.tid)));
     assert.deepEqual(stuck, report.triage.threads.filter((x) => x.stuck).map((x) => x.thread_id));
     assert.equal(stuck[0], report.triage.primary.thread_id);
     assert.equal(await page.textContent(`article[data-tid="${stuck[0]}"] .verdict`), report.triage.primary.verdict);
