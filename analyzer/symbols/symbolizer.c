@@ -322,6 +322,16 @@ bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspa
     return false;
 }
 
+bool dt_symbolizer_has_debug_symbols(dt_symbolizer *s, const dt_module *m,
+                                     const dt_addrspace *as)
+{
+    module_entry *e = entry_for(s, m, as);
+    for (size_t p = 0; e && p < e->opened; p++)
+        if (e->handles[p])
+            return !s->providers[p].export_only;
+    return false;
+}
+
 void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *as)
 {
     module_entry *e = entry_for(s, m, as);

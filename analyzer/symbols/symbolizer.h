@@ -108,6 +108,11 @@ bool dt_symbolizer_lookup(dt_symbolizer *s, const dt_module *m, const dt_addrspa
  * (dump memory or the PE file from the symbol directories) when found. */
 void dt_symbolizer_annotate(dt_symbolizer *s, dt_module *m, const dt_addrspace *as);
 
+/* What dt_symbolizer_annotate would set m->symbols_loaded to, without
+ * touching m: for callers that hold the module const (the walker). */
+bool dt_symbolizer_has_debug_symbols(dt_symbolizer *s, const dt_module *m,
+                                     const dt_addrspace *as);
+
 /* The PDB found for m (cached, owned by the symbolizer), NULL when none:
  * for type information (dt_pdb_field_offset / dt_pdb_field_offset_fn on
  * the kernel image's PDB). */

@@ -3,9 +3,8 @@
  * symbol_hooks.h).
  *
  * The only state is a per-module memo of "does this module have function
- * extents", found once through dt_symbolizer_annotate on a scratch copy of
- * the module (the walker's modules are const and the report owns their
- * annotations).
+ * extents", asked once of the symbolizer without touching the module (the
+ * walker's modules are const and the report owns their annotations).
  */
 #include "unwind/symbol_hooks.h"
 
@@ -43,18 +42,15 @@ static bool module_has_functions(dt_symbol_hooks *h, const dt_module *m)
     for (size_t i = 0; i < h->count; i++)
         if (h->memo[i].module == m)
             return h->memo[i].has_functions;
-    dt_module scratch = *m;
-    scratch.symbol_source = NULL;
-    dt_symbolizer_annotate(h->symbolizer, &scratch, h->memory);
-    free(scratch.symbol_source);
+    bool has = dt_symbolizer_has_debug_symbols(h->symbolizer, m, h->memory);
     dt_symbol_hooks_memo *n = realloc(h->memo, (h->count + 1) * sizeof *n);
     if (n) {
         h->memo = n;
         n[h->count].module = m;
-        n[h->count].has_functions = scratch.symbols_loaded;
+        n[h->count].has_functions = has;
         h->count++;
     }
-    return scratch.symbols_loaded;
+    return has;
 }
 
 static bool hook_has_function(void *ctx, const dt_module *m, uint64_t rva)

@@ -13,7 +13,10 @@ KILLS=${DT_TUS_KILLS:-6}
 
 # A fixed port, so the clients find the restarted server at the same URL.
 P=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-serve() { start_server "$DATA" --listen "127.0.0.1:$P" --workers 1; }
+# The per-client limit on unfinished uploads (default 16) is not under test
+# here: 20 clients start at once, and a creation whose 201 a kill swallowed
+# still counts until it expires.
+serve() { start_server "$DATA" --listen "127.0.0.1:$P" --workers 1 --tus-max-uploads 64; }
 
 # 20 distinct dumps: a real minidump followed by 1-4 MiB of random bytes
 # (the minimum dump check passes; the hash tells each apart).
