@@ -44,7 +44,7 @@ static void add_bugcheck_context_stack(dt_kernel_dump *kd, dt_symbolizer *sym, c
                               .hooks = sym ? &hooks : NULL, .max_frames = 64 };
     dt_stack st;
     if (dt_stackwalk(&in, &st, NULL) == DT_OK) {
-        cJSON *frames = dt_report_frames(&st, sym, &kd->as);
+        cJSON *frames = dt_report_frames(&st, sym, &kd->as, 0);
         if (frames)
             cJSON_AddItemToObject(bc, "context_frames", frames);
         dt_stack_free(&st);

@@ -16,7 +16,39 @@
 #include "base/module.h"
 #include "symbols/syscall_names.h"
 
-cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as)
+/* A caller frame's non-volatile registers as the unwinder recovered them
+ * (x64: rbx, rbp, rsi, rdi, r12-r15).  Each holds the value it had when this
+ * frame made its call: restored from the stack where a callee's unwind data
+ * saved it (UWOP_PUSH_NONVOL / UWOP_SAVE_NONVOL), else carried unchanged
+ * through callees that never touch it (the x64 convention preserves it).
+ * "nonvolatile_restored" names those whose value differs from the callee
+ * frame's: certainly read from a save slot of the frame below. */
+static void add_nonvolatile(cJSON *o, const dt_frame *f, const dt_frame *callee)
+{
+    static const int regs[] = { DT_AMD64_RBX, DT_AMD64_RBP, DT_AMD64_RSI, DT_AMD64_RDI,
+                                DT_AMD64_R12, DT_AMD64_R13, DT_AMD64_R14, DT_AMD64_R15 };
+    if (f->context.arch != DT_ARCH_AMD64)
+        return;
+    cJSON *nv = NULL, *restored = NULL;
+    for (size_t k = 0; k < sizeof regs / sizeof regs[0]; k++) {
+        uint64_t v, cv;
+        if (!dt_ctx_get(&f->context, regs[k], &v))
+            continue;
+        const char *name = dt_cpu_context_reg_name(DT_ARCH_AMD64, regs[k]);
+        if (!name)
+            continue;
+        if (!nv && !(nv = cJSON_AddObjectToObject(o, "nonvolatile")))
+            return;
+        dt_json_add_hex(nv, name, v);
+        if (dt_ctx_get(&callee->context, regs[k], &cv) && cv != v) {
+            if (!restored && !(restored = cJSON_AddArrayToObject(o, "nonvolatile_restored")))
+                return;
+            cJSON_AddItemToArray(restored, cJSON_CreateString(name));
+        }
+    }
+}
+
+cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as, size_t nonvolatile_frames)
 {
     cJSON *arr = cJSON_CreateArray();
     if (!arr)
@@ -86,6 +118,8 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
         }
         if (f->machine_frame)
             dt_json_add_bool(o, "machine_frame", true);
+        if (i > 0 && i <= nonvolatile_frames && !f->machine_frame)
+            add_nonvolatile(o, f, &st->frames[i - 1]);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;

@@ -15,8 +15,16 @@
 #include "symbols/symbolizer.h"
 #include "unwind/stackwalk.h"
 
-/* A new array (caller owns) for st; sym may be NULL (module+offset only). */
-cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as);
+/* A new array (caller owns) for st; sym may be NULL (module+offset only).
+ * Caller frames 1..nonvolatile_frames also get the non-volatile registers
+ * the unwinder recovered ("nonvolatile", "nonvolatile_restored"): triage
+ * reads a wait API's arguments from them.  Bounded because the wait APIs
+ * sit near the top of a stack and a 500-thread process must not carry 256
+ * register sets per thread; 0 for none. */
+cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as, size_t nonvolatile_frames);
+
+/* How many caller frames of a user stack carry their non-volatile registers. */
+#define DT_REPORT_USER_NONVOLATILE_FRAMES 8
 
 /* Adds loaded_symbols / missing_symbols / symbol_source to every object of
  * modules_json whose base_addr is a module of list (after annotating it

@@ -44,7 +44,7 @@ void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym,
             dt_warn(w, "thread %llu: stack walk failed: %s", (unsigned long long)tid, err.message);
             continue;
         }
-        cJSON *frames = dt_report_frames(&st, sym, as);
+        cJSON *frames = dt_report_frames(&st, sym, as, DT_REPORT_USER_NONVOLATILE_FRAMES);
         if (frames) {
             cJSON_ReplaceItemInObjectCaseSensitive(t, "frames", frames);
             cJSON_DeleteItemFromObjectCaseSensitive(t, "stack_stop_reason");

@@ -359,11 +359,32 @@ static void build_verdict(const dt_tmodel *m, const dt_tthread *t, char *verdict
         for (size_t i = 0; i < m->count; i++)
             if (m->threads[i].tid == t->lock_owner && m->threads[i].uthread)
                 owner_name = m->threads[i].name;
-        snprintf(verdict, vsz, "%s%s 0x%" PRIx64 " owned by thread %" PRIu64 "%s%s%s%s",
+        bool loader = m->has_loader_lock && m->loader_lock == t->lock_addr;
+        snprintf(verdict, vsz, "%s%s 0x%" PRIx64 "%s owned by thread %" PRIu64 "%s%s%s%s",
                  t->in_deadlock ? "deadlocked:" : "blocked", t->in_deadlock ? " waiting for critical section" : " on critical section",
-                 t->lock_addr, t->lock_owner, owner_name && *owner_name ? " (" : "",
-                 owner_name && *owner_name ? owner_name : "", owner_name && *owner_name ? ")" : "",
-                 t->in_deadlock ? ", which waits for a lock this thread holds" : "");
+                 t->lock_addr, loader ? " (the loader lock, PEB.LoaderLock)" : "", t->lock_owner,
+                 owner_name && *owner_name ? " (" : "", owner_name && *owner_name ? owner_name : "",
+                 owner_name && *owner_name ? ")" : "", t->in_deadlock ? ", which waits for a lock this thread holds" : "");
+    } else if (t->ulock_kind && !t->in_deadlock && strcmp(t->state, "waiting") == 0) {
+        /* SRW lock / condition variable (user_locks.c): no owner is recorded. */
+        char others[200];
+        size_t n = dt_triage_user_lock_waiters(m, t->ulock_addr, others, sizeof others);
+        bool srw = strcmp(t->ulock_kind, "srw_lock") == 0;
+        char holder[96] = "";
+        if (srw && t->has_ulock_holder)
+            snprintf(holder, sizeof holder, "; possibly held by thread %" PRIu64 " (a guess)", t->ulock_holder);
+        if (srw)
+            snprintf(verdict, vsz, "blocked%s waiting for SRW lock 0x%" PRIx64 " (%s; owner unknown: Windows records no SRW owner; waiters %s%s; address %s) — %s",
+                     dur, t->ulock_addr, t->ulock_shared ? "shared" : "exclusive", n ? others : "-", holder,
+                     t->ulock_conf, chain);
+        else {
+            char released[80] = "";
+            if (t->ulock_assoc)
+                snprintf(released, sizeof released, ", released %s 0x%" PRIx64,
+                         t->ulock_assoc_cs ? "critical section" : "SRW lock", t->ulock_assoc);
+            snprintf(verdict, vsz, "blocked%s on condition variable 0x%" PRIx64 "%s (no owner: any thread may wake it; waiters %s; address %s) — %s",
+                     dur, t->ulock_addr, released, n ? others : "-", t->ulock_conf, chain);
+        }
     } else if (strcmp(t->state, "waiting") == 0) {
         if (what && benign_wait(t))
             snprintf(verdict, vsz, "%s%s — %s", what, dur, chain);
@@ -472,6 +493,10 @@ static cJSON *thread_out(const dt_tmodel *m, const dt_tthread *t)
         dt_json_add_hex(w, "object", t->lock_addr);
         cJSON_AddStringToObject(w, "object_type", "RTL_CRITICAL_SECTION");
         cJSON_AddNumberToObject(w, "owner_thread_id", (double)t->lock_owner);
+    } else if (t->ulock_kind) {
+        dt_json_add_hex(w, "object", t->ulock_addr);
+        cJSON_AddStringToObject(w, "object_type", strcmp(t->ulock_kind, "srw_lock") == 0 ? "RTL_SRWLOCK" : "RTL_CONDITION_VARIABLE");
+        cJSON_AddStringToObject(w, "object_confidence", t->ulock_conf);
     }
     if (t->syscall[0] || t->syscall_kernel_idx >= 0) {
         cJSON *s = cJSON_AddObjectToObject(o, "syscall");
@@ -1003,6 +1028,7 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
     classify_threads(&m, user, &has_crash, &crash_tid);
     cJSON *deadlocks = cJSON_CreateArray();
     dt_triage_find_locks(&m, deadlocks);
+    dt_triage_user_locks(&m);
     dt_triage_cpu_times(&m);
     /* The wait graph's root cause is the primary thread when there is a chain. */
     const dt_tthread *root = opt->no_wait_graph ? NULL : dt_triage_wait_graph(&m, user, tri, deadlocks);

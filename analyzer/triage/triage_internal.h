@@ -74,6 +74,20 @@ typedef struct {
     const cJSON *io_irp;     /* the kernel thread's irps[] entry, or NULL */
     const dt_rule *io_rule;  /* the io_driver rule of the driver holding it, or NULL */
     char io_driver[64];      /* normalised holder ("condrv"), "" when none */
+
+    /* user_locks.c: an SRW lock or condition variable the thread waits on */
+    const char *ulock_kind;  /* "srw_lock", "condition_variable", NULL */
+    uint64_t ulock_addr;     /* the lock / condition variable */
+    bool ulock_shared;       /* AcquireSRWLockShared */
+    uint64_t ulock_assoc;    /* condition variable: the lock it released, 0 unknown */
+    bool ulock_assoc_cs;     /* … a critical section (else an SRW lock) */
+    const char *ulock_conf;  /* "likely", "guess" */
+    char ulock_source[320];
+    char ulock_state[48];    /* "value 0x…" */
+    bool has_ulock_holder;   /* a possible SRW holder (a guess) */
+    uint64_t ulock_holder;
+    bool loader_wait;        /* waits inside the loader (no critical section found) */
+    char loader_wait_frame[128];
 } dt_tthread;
 
 typedef struct {
@@ -81,6 +95,9 @@ typedef struct {
     const dt_addrspace *user_memory;
     dt_tthread *threads;
     size_t count;
+    /* user_locks.c: PEB.LoaderLock and its OwningThread (0: not owned) */
+    bool has_loader_lock;
+    uint64_t loader_lock, loader_lock_owner;
 } dt_tmodel;
 
 /* frames.c */
@@ -90,6 +107,14 @@ bool dt_tframe_is_system(const dt_rules *r, const dt_tframe *f);
 /* locks.c: finds critical-section owners and lock cycles; appends
  * "deadlocks" entries to out_deadlocks. */
 void dt_triage_find_locks(dt_tmodel *m, cJSON *out_deadlocks);
+
+/* user_locks.c: SRW locks and condition variables waited on (address from
+ * the unwinder's recovered registers), the loader lock (PEB.LoaderLock) and
+ * threads waiting inside the loader.  Run after dt_triage_find_locks. */
+void dt_triage_user_locks(dt_tmodel *m);
+/* The threads waiting on the SRW lock / condition variable at addr, as
+ * "244 exclusive, 252 shared" into out; returns their number. */
+size_t dt_triage_user_lock_waiters(const dt_tmodel *m, uint64_t addr, char *out, size_t cap);
 
 /* wait_graph.c: edges from every source, chains, cycles and the root cause;
  * adds "wait_graph", "chains" and "root_cause" to triage, appends cycles that

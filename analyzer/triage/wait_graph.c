@@ -34,9 +34,9 @@ typedef struct {
     bool has_handle, has_object;
     uint64_t handle, object;
     const char *name;     /* object name from HandleData, borrowed */
-    char state[96];       /* "auto-reset, not signalled" */
-    char label[200];
-    char base[200];       /* label without the state: "mutex 0x34 `Local\\cache`" */
+    char state[200];      /* "auto-reset, not signalled" */
+    char label[400];
+    char base[400];       /* label without the state: "mutex 0x34 `Local\\cache`" */
 } wg_node;
 
 typedef struct {
@@ -142,6 +142,7 @@ static const char *type_word(const char *type)
         { "Mutant", "mutex" },      { "Event", "event" },         { "NotificationEvent", "event" },
         { "SynchronizationEvent", "event" }, { "Semaphore", "semaphore" }, { "Thread", "thread" },
         { "Process", "process" },   { "Timer", "timer" },         { "critical section", "critical section" },
+        { "ALPC Port", "ALPC port" },
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (type && strcmp(type, words[i].t) == 0)
@@ -481,7 +482,8 @@ static void cs_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_
     if (!n->label[0]) {
         n->has_object = true;
         n->object = t->lock_addr;
-        snprintf(n->type, sizeof n->type, "critical section");
+        bool loader = m->has_loader_lock && m->loader_lock == t->lock_addr;
+        snprintf(n->type, sizeof n->type, loader ? "loader lock" : "critical section");
         snprintf(n->state, sizeof n->state, "owned by %" PRIu64, t->lock_owner);
         object_label(n);
     }
@@ -497,6 +499,81 @@ static void cs_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_
     wg_edge *x = edge_add(g, cn, thread_node(g, m, t->lock_owner), "owned_by", conf);
     if (x)
         snprintf(x->source, sizeof x->source, "user memory: RTL_CRITICAL_SECTION.OwningThread");
+}
+
+/* SRW locks and condition variables (user_locks.c): Windows records no
+ * owner for either, so the node says so; a possible SRW holder found on one
+ * other thread's stack is an owned_by edge marked as a guess. */
+static void ulock_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_t tn)
+{
+    if (!t->ulock_kind)
+        return;
+    bool srw = strcmp(t->ulock_kind, "srw_lock") == 0;
+    char id[48];
+    snprintf(id, sizeof id, "%s:0x%" PRIx64, srw ? "srw" : "cv", t->ulock_addr);
+    size_t on = node_add(g, id, "object");
+    if (on == SIZE_MAX)
+        return;
+    wg_node *n = &g->nodes[on];
+    if (!n->label[0]) {
+        n->has_object = true;
+        n->object = t->ulock_addr;
+        snprintf(n->type, sizeof n->type, "%s", srw ? "SRW lock" : "condition variable");
+        char waiters[200];
+        dt_triage_user_lock_waiters(m, t->ulock_addr, waiters, sizeof waiters);
+        if (srw)
+            snprintf(n->state, sizeof n->state, "owner unknown: Windows records no SRW owner; waiters %.120s", waiters);
+        else if (t->ulock_assoc)
+            snprintf(n->state, sizeof n->state, "no owner: any thread may wake it; waiters %.100s; released %s 0x%" PRIx64,
+                     waiters, t->ulock_assoc_cs ? "critical section" : "SRW lock", t->ulock_assoc);
+        else
+            snprintf(n->state, sizeof n->state, "no owner: any thread may wake it; waiters %.120s", waiters);
+        object_label(n);
+    }
+    wg_edge *e = edge_add(g, tn, on, "waits_for", t->ulock_conf);
+    if (e) {
+        snprintf(e->source, sizeof e->source, "%.280s%s", t->ulock_source,
+                 srw ? (t->ulock_shared ? " (AcquireSRWLockShared)" : " (AcquireSRWLockExclusive)") : "");
+        e->wait_mode = "any";
+        e->infinite = srw; /* AcquireSRWLock* has no timeout */
+    }
+    if (srw && t->has_ulock_holder) {
+        wg_edge *x = edge_add(g, on, thread_node(g, m, t->ulock_holder), "owned_by", "guess");
+        if (x)
+            snprintf(x->source, sizeof x->source,
+                     "user stack: the only other thread whose live stack or recovered registers hold the lock's "
+                     "address (Windows records no SRW owner)");
+    }
+}
+
+/* A thread waiting inside the loader without a critical section on its
+ * stack waits for the thread that holds the loader lock (PEB.LoaderLock). */
+static void loader_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_t tn)
+{
+    if (!t->loader_wait)
+        return;
+    char id[48];
+    snprintf(id, sizeof id, "cs:0x%" PRIx64, m->loader_lock);
+    size_t on = node_add(g, id, "object");
+    if (on == SIZE_MAX)
+        return;
+    wg_node *n = &g->nodes[on];
+    if (!n->label[0]) {
+        n->has_object = true;
+        n->object = m->loader_lock;
+        snprintf(n->type, sizeof n->type, "loader lock");
+        snprintf(n->state, sizeof n->state, "owned by %" PRIu64, m->loader_lock_owner);
+        object_label(n);
+    }
+    wg_edge *e = edge_add(g, tn, on, "waits_for", "likely");
+    if (e) {
+        snprintf(e->source, sizeof e->source,
+                 "user stack: %s waits while another thread runs loader work under the loader lock", t->loader_wait_frame);
+        e->wait_mode = "any";
+    }
+    wg_edge *x = edge_add(g, on, thread_node(g, m, m->loader_lock_owner), "owned_by", "strong");
+    if (x)
+        snprintf(x->source, sizeof x->source, "user memory: PEB.LoaderLock → RTL_CRITICAL_SECTION.OwningThread");
 }
 
 /* ---- chains, cycles, root cause ------------------------------------------ */
@@ -713,6 +790,8 @@ dt_tthread *dt_triage_wait_graph(dt_tmodel *m, const cJSON *user, cJSON *triage,
         kernel_waits(&g, m, t, tnode[i]);
         io_waits(&g, t, tnode[i]);
         cs_waits(&g, m, t, tnode[i]);
+        ulock_waits(&g, m, t, tnode[i]);
+        loader_waits(&g, m, t, tnode[i]);
         /* The kernel's wait blocks are the better source for the same wait. */
         if (cJSON_GetArraySize(get(t->kthread, "wait_objects")) == 0)
             stack_handles(&g, m, user, t, tnode[i]);
@@ -982,6 +1061,22 @@ dt_tthread *dt_triage_wait_graph(dt_tmodel *m, const cJSON *user, cJSON *triage,
         cJSON_AddStringToObject(rc, "why", why);
     } else {
         cJSON_AddNullToObject(triage, "root_cause");
+    }
+    if (m->has_loader_lock) {
+        /* The loader lock by name, with who holds it and who waits for it. */
+        cJSON *ll = cJSON_AddObjectToObject(triage, "loader_lock");
+        dt_json_add_hex(ll, "address", m->loader_lock);
+        if (m->loader_lock_owner)
+            cJSON_AddNumberToObject(ll, "owner_thread_id", (double)m->loader_lock_owner);
+        else
+            cJSON_AddNullToObject(ll, "owner_thread_id");
+        cJSON *w = cJSON_AddArrayToObject(ll, "waiters");
+        for (size_t i = 0; i < m->count; i++) {
+            const dt_tthread *t = &m->threads[i];
+            if (t->loader_wait || (t->has_lock && t->lock_addr == m->loader_lock))
+                cJSON_AddItemToArray(w, cJSON_CreateNumber((double)t->tid));
+        }
+        cJSON_AddStringToObject(ll, "source", "user memory: TEB → PEB.LoaderLock → RTL_CRITICAL_SECTION.OwningThread");
     }
 
     free(links);

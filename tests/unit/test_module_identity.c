@@ -142,7 +142,7 @@ START_TEST(report_frames_carry_the_short_name)
     frames[1].ip = 0x42;
     frames[1].trust = DT_TRUST_SCAN;
     dt_stack st = { .frames = frames, .count = 2 };
-    cJSON *arr = dt_report_frames(&st, NULL, NULL);
+    cJSON *arr = dt_report_frames(&st, NULL, NULL, 0);
     ck_assert_ptr_nonnull(arr);
     cJSON *f0 = cJSON_GetArrayItem(arr, 0);
     ck_assert_str_eq(cJSON_GetObjectItem(f0, "module")->valuestring, "ntkrnlmp.exe");
