@@ -1,12 +1,15 @@
 /*
  * api_misc.c — owns the signatures (hang buckets), health and Prometheus
- * metrics endpoints.  /healthz reads nothing but the queue depth, so it
- * stays cheap while the server is under attack.
+ * metrics endpoints.  /healthz (liveness) reads nothing but the queue
+ * depth, so it stays cheap while the server is under attack; /readyz
+ * (readiness, health.h) also probes the blob store and says which
+ * dependency is missing.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "health.h"
 #include "http.h"
 #include "ratelimit.h"
 
@@ -32,6 +35,13 @@ enum MHD_Result dt_api_healthz(dt_request *r)
     return dt_http_json(r, depth >= 0 ? 200 : 503, o);
 }
 
+enum MHD_Result dt_api_readyz(dt_request *r)
+{
+    int ready = 0;
+    cJSON *o = dt_health_ready(r->srv, r->who.role == DT_ROLE_STAFF, &ready);
+    return dt_http_json(r, ready ? 200 : 503, o);
+}
+
 enum MHD_Result dt_api_metrics(dt_request *r)
 {
     if (r->who.role == DT_ROLE_ANONYMOUS)
@@ -51,7 +61,9 @@ enum MHD_Result dt_api_metrics(dt_request *r)
                        closed_slow = cs.closed_slow;
     char limits_text[2048];
     dt_ratelimit_metrics(srv->limits, limits_text, sizeof limits_text);
-    size_t cap = (store_text ? strlen(store_text) : 0) + 2048 + sizeof limits_text + 1024;
+    char process_text[8192];
+    dt_metrics_text(&srv->metrics, srv->role ? srv->role : "serve", srv->instance, process_text, sizeof process_text);
+    size_t cap = (store_text ? strlen(store_text) : 0) + 2048 + sizeof limits_text + sizeof process_text + 1024;
     char *text = malloc(cap);
     if (!text) {
         free(store_text);
@@ -76,9 +88,9 @@ enum MHD_Result dt_api_metrics(dt_request *r)
              "# TYPE dt_connections_closed_total counter\n"
              "dt_connections_closed_total{reason=\"header_timeout\"} %llu\n"
              "dt_connections_closed_total{reason=\"body_timeout\"} %llu\n"
-             "dt_connections_closed_total{reason=\"slow_body\"} %llu\n%s%s",
+             "dt_connections_closed_total{reason=\"slow_body\"} %llu\n%s%s%s",
              acc, bytes, rej, done, failed, running, open_conns, closed_header, closed_body, closed_slow,
-             limits_text, store_text ? store_text : "");
+             limits_text, process_text, store_text ? store_text : "");
     free(store_text);
     return dt_http_text(r, 200, "text/plain; version=0.0.4", text);
 }

@@ -16,6 +16,14 @@
  * until the row that references it is committed, and while checking that a
  * blob is unreferenced and unlinking it (blob_gc.c).  Sealing — the hash
  * and the fsync, the slow part — happens before the lock is taken.
+ *
+ * dt_blob_store (at the end) is the blob store as an interface: what a
+ * backend must offer for a blob's life (place, read, test, delete, list)
+ * and for readiness.  blob_fs.c implements it over the functions below;
+ * an object store (S3) would implement the same table, with spools staying
+ * local files (the hash and the sniffing need the bytes as they arrive).
+ * docs/operations.md ("Scaling") says what a shared filesystem must
+ * guarantee for the filesystem store.
  */
 #ifndef DT_SERVER_BLOB_H
 #define DT_SERVER_BLOB_H
@@ -95,5 +103,46 @@ void dt_spool_init(dt_spool *sp);
  * allows), size its full size.  DT_OK, or DT_ERR_TRUNCATED / DT_ERR_FORMAT
  * with a message safe to show.  Other kinds pass. */
 dt_status dt_dump_check(dt_file_kind kind, const uint8_t *head, size_t head_len, uint64_t size, dt_error *err);
+
+/* ---- the blob store interface ---- */
+
+typedef struct dt_blob_store dt_blob_store;
+/* Called for each stored blob by list; nonzero stops the listing. */
+typedef int (*dt_blob_visit)(const char *sha256, void *arg);
+
+typedef struct {
+    const char *name; /* "fs" */
+    /* Places a sealed (hashed and fsync'ed) local file under its hash,
+     * atomically: readers see either no blob or all of it, and it is durable
+     * when this returns.  The file is consumed (moved, or removed when the
+     * content is already stored). */
+    dt_status (*put_file)(dt_blob_store *bs, const char *path, const char *sha256, uint64_t size, dt_error *err);
+    /* Reads fd to its end into a new blob (hashing on the way), with the same
+     * guarantees; sha256 and size get what was stored. */
+    dt_status (*put_stream)(dt_blob_store *bs, int fd, char sha256[65], uint64_t *size, dt_error *err);
+    /* A descriptor reading the blob from its start, or -1 with err set. */
+    int (*open_read)(dt_blob_store *bs, const char *sha256, dt_error *err);
+    /* A path on this host that the analyzer may map (the blob itself here;
+     * a fetched copy for a remote store).  0 ok, -1 with err set. */
+    int (*local_path)(dt_blob_store *bs, const char *sha256, char *out, size_t len, dt_error *err);
+    /* 1 if the blob is present with this size. */
+    int (*exists)(dt_blob_store *bs, const char *sha256, uint64_t size);
+    /* Deletes a blob; a missing one is not an error. */
+    dt_status (*remove)(dt_blob_store *bs, const char *sha256, dt_error *err);
+    /* Visits every stored blob (for the orphan collection). */
+    dt_status (*list)(dt_blob_store *bs, dt_blob_visit visit, void *arg, dt_error *err);
+    /* Readiness: a probe is written durably, renamed, read back and removed. */
+    dt_status (*check)(dt_blob_store *bs, dt_error *err);
+    void (*free)(dt_blob_store *bs);
+} dt_blob_ops;
+
+struct dt_blob_store {
+    const dt_blob_ops *ops;
+};
+
+/* The filesystem store rooted at data_dir (blobs/, tmp/); NULL on no memory. */
+dt_blob_store *dt_blob_store_fs(const char *data_dir);
+/* Safe on NULL. */
+void dt_blob_store_free(dt_blob_store *bs);
 
 #endif

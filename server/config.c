@@ -29,10 +29,13 @@ typedef struct {
 static const opt_def options[] = {
     { "listen", OPT_LISTEN, O(listen_host), "HOST:PORT to listen on (default 127.0.0.1:8080)" },
     { "data-dir", OPT_STR, O(data_dir), "directory for the SQLite file, blobs and temp files (default ./data)" },
+    { "database", OPT_STR, O(database), "the store: a SQLite file (default DATA_DIR/dumptriage.sqlite) or a postgresql:// URL" },
+    { "blob-dir", OPT_STR, O(blob_dir), "blobs and temp files, shared by every server and worker of one store (default: --data-dir)" },
+    { "metrics-listen", OPT_STR, O(metrics_listen), "worker only: HOST:PORT serving /healthz, /readyz and /metrics (staff token); default none" },
     { "web-dir", OPT_STR, O(web_dir), "static web pages (default: the source tree's web/, else /usr/share/dumptriage/web)" },
     { "migrations-dir", OPT_STR, O(migrations_dir), "SQL migrations (default: the source tree's migrations/, else /usr/share/dumptriage/migrations)" },
     { "analyzer", OPT_STR, O(analyzer), "analyzer binary run as `BIN analyze …` (default: the `dumptriage` beside `dumptriage-server`)" },
-    { "workers", OPT_UINT, O(workers), "analysis workers running at once (default 2)" },
+    { "workers", OPT_UINT, O(workers), "analysis workers running at once (default 2; serve --workers 0: receive and serve only, `worker` processes analyse)" },
     { "max-part-size", OPT_SIZE, O(max_part_size), "largest file in one upload, e.g. 8G (default 16G)" },
     { "max-request-size", OPT_SIZE, O(max_request_size), "largest upload request after decoding (default 32G)" },
     { "max-unpacked-size", OPT_SIZE, O(max_unpacked_size), "largest total unpacked from one archive (default 32G)" },
@@ -60,6 +63,8 @@ static const opt_def options[] = {
     { "auth-failures", OPT_UINT, O(auth_failures), "failed token/login/view-key guesses per client before backoff (default 20)" },
     { "auth-backoff-max", OPT_UINT, O(auth_backoff_max), "longest backoff after failed guesses, seconds (default 300)" },
     { "trust-proxy", OPT_FLAG, O(trust_proxy), "behind a reverse proxy on loopback: take the client address from X-Forwarded-For" },
+    { "lease-grace", OPT_UINT, O(lease_grace), "seconds a job's lease outlasts --analysis-timeout plus twice --unpack-timeout; a dead worker's job is retried after that (default 120)" },
+    { "trust-proxy-net", OPT_STR, O(trust_proxy_net), "with --trust-proxy: also believe X-Forwarded-For from peers in this IPv4 network, A.B.C.D/N (a proxy on another host or container)" },
     { "drain-grace", OPT_UINT, O(drain_grace), "seconds SIGTERM waits for running analyses before requeueing them (default 30)" },
     { "upload-auth", OPT_AUTH, O(upload_open), "open (anyone may upload) or token (uploader/staff token needed) (default open)" },
     { "admin-token", OPT_STR, O(admin_token), "staff token to create at start (otherwise one is generated and printed once)" },
@@ -74,6 +79,18 @@ static const opt_def options[] = {
     { "tus-max-bytes", OPT_SIZE, O(tus_max_bytes), "declared bytes of unfinished resumable uploads per client (default 64G)" },
     { "test-hooks", OPT_FLAG, O(test_hooks), "tests only: honour DT_TEST_HOOK=crash|hang|cpu|memory in an upload's note" },
 };
+
+int dt_config_in_net(const char *cidr, uint32_t addr)
+{
+    unsigned a, b, c, d, n;
+    char tail;
+    if (sscanf(cidr, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &n, &tail) != 5 || a > 255 || b > 255 || c > 255 || d > 255
+        || n > 32)
+        return -1;
+    uint32_t net = (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | (uint32_t)d;
+    uint32_t mask = n ? 0xffffffffu << (32 - n) : 0;
+    return (addr & mask) == (net & mask);
+}
 
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -206,6 +223,7 @@ static void defaults(dt_server_config *cfg)
     cfg->auth_failures = 20;
     cfg->auth_backoff_max = 300;
     cfg->drain_grace = 30;
+    cfg->lease_grace = 120;
     cfg->upload_open = 1;
     cfg->retention_interval = 3600;
     cfg->tus_expiry = 86400;
@@ -260,7 +278,9 @@ const char *dt_config_help(void)
                      "  %-28s %s\n\nSignals: SIGTERM/SIGINT stop accepting, let running analyses finish\n"
                      "within --drain-grace, requeue the rest, and exit.\n"
                      "\nHealth: GET /healthz answers 200 while the store is usable (container\n"
-                     "HEALTHCHECK, load balancers); GET /metrics is Prometheus text (staff token).\n"
+                     "HEALTHCHECK); GET /readyz answers 200 when the database and the blob store\n"
+                     "are reachable and the server is not draining, else 503 (load balancers);\n"
+                     "GET /metrics is Prometheus text (staff token).\n"
                      "\nLogs: stderr, one JSON object per line for each request, analysis job,\n"
                      "retention sweep and deletion (never tokens or view keys).\n",
                      "--help", "this text");
@@ -326,8 +346,8 @@ int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, siz
         if (set_option(cfg, o, val, err, errlen) != 0)
             return -1;
     }
-    if (cfg->workers < 1 || cfg->workers > 64) {
-        snprintf(err, errlen, "--workers must be 1..64");
+    if (cfg->workers < 0 || cfg->workers > 64) {
+        snprintf(err, errlen, "--workers must be 0..64");
         return -1;
     }
     if (cfg->retention_interval < 1) {
@@ -342,5 +362,19 @@ int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, siz
         snprintf(err, errlen, "--analysis-timeout must be at least 1");
         return -1;
     }
+    if (cfg->trust_proxy_net[0] && dt_config_in_net(cfg->trust_proxy_net, 0) < 0) {
+        snprintf(err, errlen, "--trust-proxy-net: expected an IPv4 network A.B.C.D/N, got %s", cfg->trust_proxy_net);
+        return -1;
+    }
+    /* The store defaults to the SQLite file in --data-dir; every file path
+     * of the server is under data_dir, so --blob-dir (where the files live
+     * when the store is elsewhere) becomes it. */
+    if (!cfg->database[0] && (size_t)snprintf(cfg->database, sizeof cfg->database, "%s/dumptriage.sqlite", cfg->data_dir)
+                                 >= sizeof cfg->database) {
+        snprintf(err, errlen, "--data-dir: path too long");
+        return -1;
+    }
+    if (cfg->blob_dir[0])
+        snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", cfg->blob_dir);
     return 0;
 }

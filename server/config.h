@@ -13,11 +13,16 @@
 typedef struct {
     char listen_host[256];       /* --listen HOST:PORT (default 127.0.0.1:8080) */
     unsigned listen_port;
-    char data_dir[1024];         /* --data-dir (default ./data) */
+    char data_dir[1024];         /* --data-dir (default ./data); after parsing, the root of the
+                                    files every process shares (blobs, tmp, tus, locks): --blob-dir if given */
+    char blob_dir[1024];         /* --blob-dir (default: --data-dir), the shared file root */
+    char metrics_listen[280];    /* --metrics-listen HOST:PORT (worker): /healthz, /readyz, /metrics */
+    char database[1024];         /* --database: a SQLite file path (default DATA_DIR/dumptriage.sqlite)
+                                    or a postgresql:// URL */
     char web_dir[1024];          /* --web-dir (default source tree web/ or /usr/share/dumptriage/web) */
     char migrations_dir[1024];   /* --migrations-dir */
     char analyzer[1024];         /* --analyzer (default: the sibling dumptriage of /proc/self/exe) */
-    int workers;                 /* --workers */
+    int workers;                 /* --workers (serve: 0 = receive and serve only) */
     uint64_t max_part_size;      /* --max-part-size bytes, one file of an upload */
     uint64_t max_request_size;   /* --max-request-size bytes, one whole request (decompressed) */
     uint64_t max_unpacked_size;  /* --max-unpacked-size bytes, all entries of one archive */
@@ -45,6 +50,8 @@ typedef struct {
     unsigned auth_failures;      /* --auth-failures free failed credential guesses per client */
     unsigned auth_backoff_max;   /* --auth-backoff-max seconds, the longest backoff */
     int trust_proxy;             /* --trust-proxy: the client is the last X-Forwarded-For address of a loopback peer */
+    char trust_proxy_net[64];    /* --trust-proxy-net A.B.C.D/N: peers there are proxies too (with --trust-proxy) */
+    unsigned lease_grace;        /* --lease-grace seconds a job's lease outlasts its time limits */
     unsigned drain_grace;        /* --drain-grace seconds SIGTERM waits for running analyses */
     int upload_open;             /* --upload-auth open|token */
     char admin_token[128];       /* --admin-token (or DT_ADMIN_TOKEN) */
@@ -65,6 +72,9 @@ typedef struct {
  * "serve").  Returns 0 to run, 1 after printing --help (exit 0), -1 on a
  * usage error (message in err, exit 2). */
 int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* Whether an IPv4 address (host byte order) lies in "A.B.C.D/N": 1 yes,
+ * 0 no, -1 if cidr is not of that form. */
+int dt_config_in_net(const char *cidr, uint32_t addr);
 /* The --help text (static string). */
 const char *dt_config_help(void);
 

@@ -207,6 +207,10 @@ static void client_address(dt_request *r)
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &in->sin_addr, r->client, sizeof r->client);
         loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+        /* A proxy in another container or host (--trust-proxy-net) counts
+         * as one on this machine. */
+        if (r->srv->cfg.trust_proxy_net[0] && dt_config_in_net(r->srv->cfg.trust_proxy_net, ntohl(in->sin_addr.s_addr)) == 1)
+            loopback = true;
     } else if (sa && sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &in6->sin6_addr, r->client, sizeof r->client);
@@ -522,7 +526,8 @@ static enum MHD_Result route(dt_request *r)
     const char *m = r->method, *url = r->url;
     int get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
     int post = strcmp(m, "POST") == 0;
-    if (strncmp(url, "/api/", 5) != 0 && !is_path(url, "/healthz") && !is_path(url, "/metrics")) {
+    if (strncmp(url, "/api/", 5) != 0 && !is_path(url, "/healthz") && !is_path(url, "/readyz")
+        && !is_path(url, "/metrics")) {
         if (!get)
             return dt_http_error(r, 405, "method_not_allowed", "%s is not allowed here", m);
         unsigned wait;
@@ -533,12 +538,12 @@ static enum MHD_Result route(dt_request *r)
     /* Backing off after failed guesses: nothing that takes a credential
      * (token, view key, login) is looked at; health and metrics-free pages
      * still answer. */
-    if (!is_path(url, "/healthz")) {
+    if (!is_path(url, "/healthz") && !is_path(url, "/readyz")) {
         unsigned wait = r->retry_after;
         if (wait || ((dt_http_arg(r, "key") || is_path(url, "/api/login")) && dt_http_auth_blocked(r, &wait)))
             return dt_http_throttled(r, wait, "too many failed credentials from this address");
     }
-    if (r->who.bad_credentials && !is_path(url, "/healthz") && !is_path(url, "/api/login"))
+    if (r->who.bad_credentials && !is_path(url, "/healthz") && !is_path(url, "/readyz") && !is_path(url, "/api/login"))
         return dt_http_error(r, 401, "unauthorized", "the token is not valid");
     if (!get && !dt_http_origin_ok(r))
         return dt_http_error(r, 403, "forbidden", "cross-origin request refused");
@@ -546,6 +551,8 @@ static enum MHD_Result route(dt_request *r)
         return dt_http_error(r, 413, "too_large", "request body larger than %d bytes", MAX_JSON_BODY);
     if (is_path(url, "/healthz") && get)
         return dt_api_healthz(r);
+    if (is_path(url, "/readyz") && get)
+        return dt_api_readyz(r);
     if (is_path(url, "/metrics") && get)
         return dt_api_metrics(r);
     if (is_path(url, "/api/dumps") && post)
@@ -711,6 +718,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!r)
         return;
     log_request(r, toe);
+    if (r->status)
+        dt_metrics_http_status(&r->srv->metrics, r->status);
     if (r->upload_admitted)
         dt_ratelimit_upload_end(r->srv->limits, r->client_key, r->reserved);
     /* A kept-alive connection has --header-timeout for its next request. */

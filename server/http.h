@@ -99,6 +99,7 @@ enum MHD_Result dt_api_login(dt_request *r);
 enum MHD_Result dt_api_logout(dt_request *r);
 enum MHD_Result dt_api_tokens(dt_request *r, const char *rest); /* rest: after "/api/tokens" */
 enum MHD_Result dt_api_healthz(dt_request *r);
+enum MHD_Result dt_api_readyz(dt_request *r);
 enum MHD_Result dt_api_metrics(dt_request *r);
 enum MHD_Result dt_static_serve(dt_request *r);
 /* The support workflow (api_workflow.c): /api/dumps/{id}/workflow and

@@ -2,17 +2,19 @@
  * main.c — the `dumptriage-server` binary: dispatches to its subcommands.
  *
  *   dumptriage-server serve …   run the triage server (serve_main.c)
+ *   dumptriage-server worker …  run analyses only, no HTTP (worker_main.c)
  *
  * The server is a binary of its own so that the analyzer (`dumptriage`),
  * which the server runs once per job, links none of the server's libraries.
- * `dumptriage serve …` execs this binary with the same arguments.  The
- * table leaves room for more long-running commands (a `worker`).
+ * `dumptriage serve|worker …` execs this binary with the same arguments.
  */
 #include <stdio.h>
 #include <string.h>
 
 /* serve_main.c: the whole `serve` command; argv[0] is "serve". */
 int dt_cli_serve(int argc, char **argv);
+/* worker_main.c: `worker`, analyses only (no HTTP). */
+int dt_cli_worker(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -20,6 +22,7 @@ static const struct {
     const char *help;
 } commands[] = {
     { "serve", dt_cli_serve, "run the triage server (web pages, upload API, workers)" },
+    { "worker", dt_cli_worker, "run analyses only, beside `serve --workers 0` on the same store" },
 };
 
 static void usage(FILE *to)

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "store.h"
 
 #define DT_MAX_WORKERS 64
@@ -33,6 +34,8 @@ typedef struct dt_server {
     uint64_t uploads_accepted, upload_bytes_accepted, uploads_rejected;
     uint64_t analyses_done, analyses_failed;
     uint64_t next_request_id;   /* request ids in the log */
+    dt_metrics metrics;         /* atomics: HTTP statuses, jobs claimed, durations (metrics.h) */
+    const char *role;           /* "serve" or "worker", for /metrics */
 
     struct MHD_Daemon *daemon;
 

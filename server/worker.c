@@ -466,8 +466,12 @@ static void *worker_main(void *arg)
 {
     dt_server *srv = arg;
     dt_store *st = NULL;
-    /* Unpacking (or inflating two .dmp.gz) may precede the analysis. */
-    int64_t lease = (int64_t)srv->cfg.analysis_timeout + 2 * (int64_t)srv->cfg.unpack_timeout + 120;
+    /* Unpacking (or inflating two .dmp.gz) may precede the analysis; the
+     * grace covers storing the report.  A worker that dies (kill -9, its
+     * host lost) holds the job until this runs out; then any worker of the
+     * store requeues it (dt_store_requeue_expired below). */
+    int64_t lease = (int64_t)srv->cfg.analysis_timeout + 2 * (int64_t)srv->cfg.unpack_timeout
+                  + (int64_t)srv->cfg.lease_grace;
     for (;;) {
         pthread_mutex_lock(&srv->mu);
         int stop = srv->stopping;
@@ -482,10 +486,16 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&srv->mu);
             srv->running++;
             pthread_mutex_unlock(&srv->mu);
+            atomic_fetch_add(&srv->metrics.jobs_claimed, 1);
             job_outcome oc = { 0 };
             int64_t t0 = dt_log_mono_ms();
             run_job(srv, st, &job, &oc);
-            log_job(&job, &oc, dt_log_mono_ms() - t0);
+            int64_t ms = dt_log_mono_ms() - t0;
+            log_job(&job, &oc, ms);
+            if (oc.result && strcmp(oc.result, "requeued") == 0)
+                atomic_fetch_add(&srv->metrics.jobs_requeued, 1);
+            else
+                dt_metrics_analysis(&srv->metrics, ms);
             pthread_mutex_lock(&srv->mu);
             srv->running--;
             pthread_cond_broadcast(&srv->wake);

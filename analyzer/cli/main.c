@@ -4,6 +4,7 @@
  *   dumptriage analyze …   analyze dump files (cli/analyze.c)
  *   dumptriage serve …     run the triage server: execs the dumptriage-server
  *                          binary installed beside this one
+ *   dumptriage worker …    run analyses only (no HTTP): execs dumptriage-server
  *   dumptriage upload …    send dumps to a server: execs dumptriage-upload
  *                          (libcurl lives there, not here)
  *
@@ -32,6 +33,7 @@ static void usage(FILE *to)
             "  analyze FILE…   analyze user-mode and kernel dumps, print a report\n"
             "  serve           run the triage server (web pages, upload API, workers);\n"
             "                  runs " SERVER_BINARY " from this binary's directory\n"
+            "  worker          run analyses only, beside `serve --workers 0` (no HTTP)\n"
             "  upload FILE…    send a user dump (and kernel dump) to a server, resumable;\n"
             "                  runs " UPLOAD_BINARY " from this binary's directory\n"
             "  version         print the version\n"
@@ -76,7 +78,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "analyze") == 0)
         return dt_cli_analyze(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0)
+    if (strcmp(cmd, "serve") == 0 || strcmp(cmd, "worker") == 0)
         return exec_sibling(SERVER_BINARY, argv);
     if (strcmp(cmd, "upload") == 0)
         return exec_sibling(UPLOAD_BINARY, argv);

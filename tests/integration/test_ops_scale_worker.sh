@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Acceptance (issue #20, workers apart from the API): `serve --workers 0`
+# receives and serves only; a separate `dumptriage worker` process on the
+# same data directory (SQLite store, shared blobs) analyses what it
+# received.  kill -9 of a worker in the middle of an analysis leaves the job
+# leased until its lease runs out; another worker then requeues and runs it,
+# and the report is stored once.  The worker's own listener answers
+# /healthz, /readyz and /metrics (staff token); serve's /readyz reports the
+# database and blob store and turns 503 when the blob store breaks.
+source "$(dirname "$0")/server_lib.sh"
+D="$DT_TEST_DATA"
+DATA="$WORK/data"
+DB="$DATA/dumptriage.sqlite"
+WPIDS=()
+cleanup_workers() { for p in "${WPIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup; }
+trap cleanup_workers EXIT
+
+upload_id() {
+  local r; r=$(curl -s "$@" "$URL/api/dumps")
+  [[ $r =~ \"id\":\"([0-9a-f]+)\" ]] && echo "${BASH_REMATCH[1]}"
+}
+jobcol() { sqlite3 "$DB" "SELECT $2 FROM jobs j JOIN uploads u ON u.seq = j.upload_seq WHERE u.id = '$1'"; }
+
+# start_worker LOG [env assignments…] -- [worker args…]: sets WPID.
+start_worker() {
+  local log=$1; shift
+  local envs=()
+  while [[ $# -gt 0 && $1 != -- ]]; do envs+=("$1"); shift; done
+  shift
+  env "${envs[@]}" "$DT_BIN" worker --data-dir "$DATA" "$@" >"$log" 2>&1 &
+  WPID=$!
+  WPIDS+=("$WPID")
+  for _ in $(seq 1 100); do
+    grep -q 'running [0-9]* workers' "$log" && return 0
+    kill -0 "$WPID" 2>/dev/null || { cat "$log" >&2; echo "worker died at start" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "worker did not start" >&2; cat "$log" >&2; exit 1
+}
+
+# Short limits so that a dead worker's lease runs out within the test:
+# lease = analysis timeout + 2 × unpack timeout + lease grace = 13 s.
+LIMITS=(--analysis-timeout 10 --unpack-timeout 1 --lease-grace 1)
+
+# --- 1. serve --workers 0 + one worker process.
+start_server "$DATA" --workers 0 --test-hooks "${LIMITS[@]}"
+grep -q '0 workers' "$SERVER_LOG" && ok || bad "serve --workers 0 did not say it runs no workers"
+check "readyz before any worker" 200 "$(curl -s -o "$WORK/ready.json" -w '%{http_code}' "$URL/readyz")"
+check "readyz: database" true "$(jq -r .checks.database.ok "$WORK/ready.json")"
+check "readyz: blob store" true "$(jq -r .checks.blob_store.ok "$WORK/ready.json")"
+check "readyz: blob store kind" fs "$(jq -r .checks.blob_store.kind "$WORK/ready.json")"
+
+first=$(upload_id -F "user=@$D/user/node-minidump__windows.dmp")
+[[ -n $first ]] && ok || bad "upload to serve --workers 0 not acknowledged"
+sleep 2
+check "no analysis without a worker" queued "$(curl -s "${AUTH[@]}" "$URL/api/dumps/$first" | jq -r .status)"
+
+start_worker "$WORK/w1.log" -- --workers 1 "${LIMITS[@]}" --metrics-listen 127.0.0.1:0
+W1=$WPID
+MPORT=$(sed -nE 's/.*metrics on port ([0-9]+).*/\1/p' "$WORK/w1.log")
+check "worker analysed the upload" done "$(wait_done "$first" 60)"
+check "the worker process ran it" 1 "$(grep -c "\"upload_id\":\"$first\"" "$WORK/w1.log")"
+check "serve ran no job" 0 "$(grep -c '"job_id"' "$SERVER_LOG" || true)"
+check "worker healthz" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/healthz")"
+check "worker readyz" ready "$(curl -s "http://127.0.0.1:$MPORT/readyz" | jq -r .status)"
+check "worker metrics need a token" 401 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/metrics")"
+wm=$(curl -s "${AUTH[@]}" "http://127.0.0.1:$MPORT/metrics")
+check "worker metrics: jobs claimed" 1 "$(awk '$1 == "dt_jobs_claimed_total" {print $2}' <<<"$wm")"
+check "worker metrics: histogram count" 1 "$(awk '$1 == "dt_worker_analysis_seconds_count" {print $2}' <<<"$wm")"
+check "worker metrics: role" 1 "$(grep -c '^dt_process_info{role="worker"' <<<"$wm")"
+sm=$(curl -s "${AUTH[@]}" "$URL/metrics")
+check "serve metrics: claimed nothing" 0 "$(awk '$1 == "dt_jobs_claimed_total" {print $2}' <<<"$sm")"
+(( $(awk '$1 == "dt_http_requests_total{code=\"202\"}" {print $2}' <<<"$sm") >= 1 )) && ok \
+  || bad "serve metrics: no 202 counted: $(grep dt_http_requests_total <<<"$sm")"
+check "serve metrics: queue depth" 0 "$(awk '$1 == "dt_queue_depth" {print $2}' <<<"$sm")"
+kill -TERM "$W1"; wait "$W1" 2>/dev/null || true
+grep -q 'worker: stopped' "$WORK/w1.log" && ok || bad "worker did not drain and stop on SIGTERM"
+
+# --- 2. kill -9 of a worker mid-analysis: the job is re-run by another.
+start_worker "$WORK/wa.log" DT_TEST_ANALYZER_HOOK=hang -- --workers 1 --test-hooks "${LIMITS[@]}"
+WA=$WPID
+victim=$(upload_id -F "user=@$D/user/lldb__sigsegv.dmp" -F "note=kill the worker")
+for _ in $(seq 1 100); do
+  [[ $(jobcol "$victim" "j.phase") == analyze ]] && break
+  sleep 0.1
+done
+check "worker A is analysing" analyze "$(jobcol "$victim" j.phase)"
+owner=$(jobcol "$victim" j.lease_owner)
+[[ $owner == *":$WA:"* ]] && ok || bad "job leased by '$owner', not worker A (pid $WA)"
+child=$(pgrep -P "$WA" || true)
+kill -9 "$WA"; wait "$WA" 2>/dev/null || true
+killed_at=$(date +%s)
+sleep 0.5
+# (a zombie waiting for a reaper that never comes in a container counts as gone)
+state=$( [[ -n $child ]] && ps -o stat= -p "$child" 2>/dev/null || true)
+if [[ -n $state && $state != Z* ]]; then bad "worker A's analysis child outlived it ($state)"; else ok; fi
+check "job still leased by the dead worker" leased "$(jobcol "$victim" j.state)"
+start_worker "$WORK/wb.log" -- --workers 1 "${LIMITS[@]}"
+check "worker B ran the dead worker's job" done "$(wait_done "$victim" 60)"
+took=$(( $(date +%s) - killed_at ))
+(( took <= 30 )) && ok || bad "re-run took $took s after the kill (lease 13 s)"
+check "second attempt" 2 "$(jobcol "$victim" j.attempts)"
+check "one report row" 1 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM uploads WHERE id = '$victim' AND report_id IS NOT NULL")"
+check "worker B logged it" 1 "$(grep -c "\"upload_id\":\"$victim\".*\"result\":\"done\"" "$WORK/wb.log")"
+echo "kill -9 to done: ${took}s"
+
+# --- 3. readiness reports a broken blob store.
+chmod 0500 "$DATA/tmp"
+if [[ $(id -u) -eq 0 ]]; then
+  # root writes through mode bits: break the directory itself instead.
+  chmod 0700 "$DATA/tmp"; mv "$DATA/blobs" "$DATA/blobs.away"
+fi
+check "readyz 503 without a blob store" 503 "$(curl -s -o "$WORK/ready.json" -w '%{http_code}' "$URL/readyz")"
+check "readyz names the blob store" false "$(jq -r .checks.blob_store.ok "$WORK/ready.json")"
+check "readyz: database still fine" true "$(jq -r .checks.database.ok "$WORK/ready.json")"
+check "readyz error for staff" true "$(curl -s "${AUTH[@]}" "$URL/readyz" | jq -r '.checks.blob_store.error | length > 0')"
+check "readyz hides the error from anonymous" null "$(jq -r .checks.blob_store.error "$WORK/ready.json")"
+check "healthz stays 200 (liveness)" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")"
+[[ -d $DATA/blobs.away ]] && mv "$DATA/blobs.away" "$DATA/blobs"
+chmod 0700 "$DATA/tmp"
+check "readyz recovers" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")"
+stop_server
+finish
