@@ -13,7 +13,8 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 # loopback symbol server), Chromium + Node for the browser tests, and wrk
 # (the read-API benchmark smoke run); jq reads JSON in the shell tests;
 # strace shows the server's fsync order (test_server_durability.sh);
-# haproxy fronts two API servers in test_ops_scale_proxy.sh.
+# haproxy fronts two API servers in test_ops_scale_proxy.sh; python3-yaml
+# reads docker/compose.scale.yaml in test_ops_scale_compose.sh.
 # --runtime: only what the built server needs to run (the image's last stage).
 if [[ "${1:-}" == "--runtime" ]]; then
   pkgs=(libmicrohttpd12 libsqlite3-0 libcjson1 libarchive13 zlib1g libssl3
@@ -21,7 +22,7 @@ if [[ "${1:-}" == "--runtime" ]]; then
 fi
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip gcab
-         chromium time procps wrk jq strace haproxy)
+         chromium time procps wrk jq strace haproxy python3-yaml)
 fi
 
 missing=()
