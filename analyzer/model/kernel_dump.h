@@ -44,12 +44,20 @@ typedef struct {
 /* One object a thread waits on (KWAIT_BLOCK.Object). */
 typedef struct {
     uint64_t object;
-    int type;                /* DISPATCHER_HEADER.Type, -1 unknown */
+    int type;                /* DISPATCHER_HEADER.Type, -1 unknown (object not in the dump) */
+    int wait_type;           /* KWAIT_BLOCK.WaitType: 0 WaitAll, 1 WaitAny, 2 WaitNotification…; -1 unknown */
+    int wait_key;            /* KWAIT_BLOCK.WaitKey, -1 unknown */
+    bool has_signal_state;
+    int32_t signal_state;    /* DISPATCHER_HEADER.SignalState (a semaphore's count) */
+    bool has_limit;
+    int32_t limit;           /* semaphore: KSEMAPHORE.Limit */
     bool has_owner;
     uint64_t owner_tid;      /* mutant: KMUTANT.OwnerThread's Cid.UniqueThread */
     uint64_t owner_ethread;
     bool has_target;
     uint64_t target_tid;     /* thread object: the awaited thread's id */
+    bool has_target_pid;
+    uint64_t target_pid;     /* process object: the awaited process's id */
 } dt_kernel_wait_object;
 
 #define DT_KERNEL_MAX_WAIT_OBJECTS 8

@@ -142,9 +142,13 @@ static dt_kernel_thread *find_by_ethread(dt_kernel_dump *kd, uint64_t ethread)
     return NULL;
 }
 
-/* KWAIT_BLOCK (x64/ARM64, Win8+): +0x10 WaitType, +0x18 Thread, +0x20 Object,
- * size 0x30; the blocks of one wait are an array.  KMUTANT.OwnerThread is
- * at +0x28.  Only followed for a Waiting thread with known offsets. */
+/* KWAIT_BLOCK (x64/ARM64, Win8+): +0x10 WaitType, +0x12 WaitKey, +0x18
+ * Thread, +0x20 Object, size 0x30; the blocks of one wait are an array of
+ * WaitBlockCount entries (bounded by DT_KERNEL_MAX_WAIT_OBJECTS).  The
+ * object's DISPATCHER_HEADER: Type +0, SignalState +4; KMUTANT.OwnerThread
+ * +0x28; KSEMAPHORE.Limit +0x18.  A block whose Thread is not this thread is
+ * not part of this wait (stale or foreign memory): the walk stops there.
+ * Only followed for a Waiting thread with known offsets. */
 static void read_wait_objects(dt_kernel_dump *kd, dt_kernel_thread *t)
 {
     const dt_addrspace *as = &kd->as;
@@ -156,15 +160,35 @@ static void read_wait_objects(dt_kernel_dump *kd, dt_kernel_thread *t)
         rd_u8(as, t->ethread, o->kthread_wait_block_count, &count);
     if (count == 0)
         count = 1;
+    if (count > 64) /* MAXIMUM_WAIT_OBJECTS */
+        dt_warn(&kd->warnings, "thread %llu: WaitBlockCount %u is not a valid wait (at most 64 objects); read the first %d blocks",
+                (unsigned long long)t->tid, count, DT_KERNEL_MAX_WAIT_OBJECTS);
+    else if (count > DT_KERNEL_MAX_WAIT_OBJECTS)
+        dt_warn(&kd->warnings, "thread %llu: waits for %u objects; the first %d are reported",
+                (unsigned long long)t->tid, count, DT_KERNEL_MAX_WAIT_OBJECTS);
     for (unsigned i = 0; i < count && t->wait_object_count < DT_KERNEL_MAX_WAIT_OBJECTS; i++) {
-        uint64_t wb = t->wait_block_list + 0x30u * i, obj = 0;
+        uint64_t wb = t->wait_block_list + 0x30u * i, obj = 0, thread = 0;
         if (!dt_as_u64(as, wb + 0x20, &obj) || !obj)
             break;
+        if (dt_as_u64(as, wb + 0x18, &thread) && thread && thread != t->ethread) {
+            dt_warn(&kd->warnings, "thread %llu: wait block %u belongs to another thread (0x%llx); wait read up to it",
+                    (unsigned long long)t->tid, i, (unsigned long long)thread);
+            break;
+        }
         dt_kernel_wait_object *w = &t->wait_objects[t->wait_object_count++];
         memset(w, 0, sizeof *w);
         w->object = obj;
+        uint8_t b;
+        uint16_t key;
+        w->wait_type = dt_as_read_exact(as, wb + 0x10, &b, 1) ? b : -1;
+        w->wait_key = dt_as_read_exact(as, wb + 0x12, &key, 2) ? key : -1;
         uint8_t type;
         w->type = dt_as_read_exact(as, obj, &type, 1) ? type : -1;
+        uint32_t u;
+        if (w->type >= 0 && dt_as_read_exact(as, obj + 4, &u, 4)) {
+            w->has_signal_state = true;
+            w->signal_state = (int32_t)u;
+        }
         uint64_t tid;
         if (w->type == 2) {
             uint64_t owner = 0;
@@ -174,9 +198,16 @@ static void read_wait_objects(dt_kernel_dump *kd, dt_kernel_thread *t)
                 w->owner_ethread = owner;
                 w->owner_tid = tid;
             }
+        } else if (w->type == 5 && dt_as_read_exact(as, obj + 0x18, &u, 4)) {
+            w->has_limit = true;
+            w->limit = (int32_t)u;
         } else if (w->type == 6 && o->ethread_cid != DT_OFF_UNKNOWN && dt_as_u64(as, obj + o->ethread_cid + 8, &tid)) {
             w->has_target = true;
             w->target_tid = tid;
+        } else if (w->type == 3 && o->eprocess_unique_process_id != DT_OFF_UNKNOWN &&
+                   dt_as_u64(as, obj + o->eprocess_unique_process_id, &tid)) {
+            w->has_target_pid = true;
+            w->target_pid = tid;
         }
     }
 }

@@ -259,6 +259,17 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, d
             break;
         add_hex(wo, "object", w->object);
         add_str_or_null(wo, "type", dt_kernel_object_type_name(w->type));
+        static const char *const wait_types[] = { "WaitAll", "WaitAny", "WaitNotification", "WaitDequeue", "WaitDpc" };
+        add_str_or_null(wo, "wait_type", w->wait_type >= 0 && w->wait_type < 5 ? wait_types[w->wait_type] : NULL);
+        add_int_or_null(wo, "wait_key", w->wait_key);
+        if (w->has_signal_state)
+            cJSON_AddNumberToObject(wo, "signal_state", w->signal_state);
+        else
+            cJSON_AddNullToObject(wo, "signal_state");
+        if (w->has_limit)
+            cJSON_AddNumberToObject(wo, "semaphore_limit", w->limit);
+        if (w->has_target_pid)
+            cJSON_AddNumberToObject(wo, "process_id", (double)w->target_pid);
         if (w->has_owner) {
             cJSON_AddNumberToObject(wo, "owner_thread_id", (double)w->owner_tid);
             add_hex(wo, "owner_ethread", w->owner_ethread);

@@ -396,9 +396,31 @@ static void stack_handles(wg_graph *g, const dt_tmodel *m, const cJSON *user, dt
 
 /* ---- kernel wait blocks and critical sections ---------------------------- */
 
+/* "auto-reset, not signalled", "count 0 of 3" from the kernel object's
+ * DISPATCHER_HEADER (docs/kernel.md "Wait objects"). */
+static void kernel_object_state(const cJSON *wo, const char *type, char *out, size_t cap)
+{
+    double ss, lim;
+    uint64_t owner;
+    out[0] = '\0';
+    if (dt_json_u64(wo, "owner_thread_id", &owner))
+        snprintf(out, cap, "owned by %" PRIu64, owner);
+    else if (type && strcmp(type, "Mutant") == 0 && dt_json_num(wo, "signal_state", &ss))
+        snprintf(out, cap, "%s", ss > 0 ? "not owned" : "owned by a thread not in the dump");
+    else if (type && strstr(type, "Event") && dt_json_num(wo, "signal_state", &ss))
+        snprintf(out, cap, "%s, %s", strcmp(type, "SynchronizationEvent") == 0 ? "auto-reset" : "manual-reset",
+                 ss ? "signalled" : "not signalled");
+    else if (type && strcmp(type, "Semaphore") == 0 && dt_json_num(wo, "signal_state", &ss) &&
+             dt_json_num(wo, "semaphore_limit", &lim))
+        snprintf(out, cap, "count %.0f of %.0f", ss, lim);
+    else if (!type)
+        snprintf(out, cap, "object not in the dump");
+}
+
 static void kernel_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_t tn)
 {
     const cJSON *wo;
+    int nobj = cJSON_GetArraySize(get(t->kthread, "wait_objects"));
     cJSON_ArrayForEach(wo, get(t->kthread, "wait_objects"))
     {
         uint64_t obj;
@@ -415,15 +437,18 @@ static void kernel_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, s
             n->object = obj;
             const char *type = dt_json_get_str(wo, "type");
             snprintf(n->type, sizeof n->type, "%s", type ? type : "");
-            uint64_t owner;
-            if (dt_json_u64(wo, "owner_thread_id", &owner))
-                snprintf(n->state, sizeof n->state, "owned by %" PRIu64, owner);
+            kernel_object_state(wo, type, n->state, sizeof n->state);
             object_label(n);
         }
         wg_edge *e = edge_add(g, tn, on, "waits_for", "certain");
         if (e) {
-            snprintf(e->source, sizeof e->source, "kernel: KTHREAD.WaitBlockList (KWAIT_BLOCK.Object)");
-            e->wait_mode = cJSON_GetArraySize(get(t->kthread, "wait_objects")) == 1 ? "any" : NULL;
+            const char *wt = dt_json_get_str(wo, "wait_type");
+            snprintf(e->source, sizeof e->source, "kernel: KTHREAD.WaitBlockList (KWAIT_BLOCK.Object%s%s)",
+                     wt ? ", WaitType " : "", wt ? wt : "");
+            /* WaitAll: the thread needs every object; WaitAny: one. */
+            e->wait_mode = wt && strcmp(wt, "WaitAll") == 0 ? "all"
+                           : (wt && strcmp(wt, "WaitAny") == 0) || nobj == 1 ? "any"
+                                                                             : NULL;
         }
         uint64_t v;
         if (dt_json_u64(wo, "owner_thread_id", &v)) {
@@ -435,6 +460,15 @@ static void kernel_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, s
             wg_edge *x = edge_add(g, on, thread_node(g, m, v), "exit_of", "certain");
             if (x)
                 snprintf(x->source, sizeof x->source, "kernel: the waited-on object is the thread's ETHREAD");
+        } else if (dt_json_u64(wo, "process_id", &v)) {
+            char pid[48];
+            snprintf(pid, sizeof pid, "process:%" PRIu64, v);
+            size_t p = node_add(g, pid, "process");
+            if (p != SIZE_MAX && !g->nodes[p].label[0])
+                snprintf(g->nodes[p].label, sizeof g->nodes[p].label, "process %" PRIu64, v);
+            wg_edge *x = edge_add(g, on, p, "exit_of", "certain");
+            if (x)
+                snprintf(x->source, sizeof x->source, "kernel: the waited-on object is an EPROCESS of the dump");
         }
     }
 }

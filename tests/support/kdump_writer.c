@@ -344,6 +344,51 @@ static void write_irps(vmem *m, uint64_t et, const dt_kw_thread *th, size_t p, s
         v64(m, entries[0], entries[0]);
 }
 
+/* The blocks of dt_kw_thread.waits (kdump_writer.h) and their objects:
+ * object k of thread t lives at OBJ_VA(p, t) + 0x40 * k (0x100 per thread). */
+static const dt_kw_thread_waits *thread_waits(const dt_kw_system *s, size_t p, size_t t)
+{
+    for (size_t i = 0; i < s->wait_count; i++)
+        if (s->waits[i].process == p && s->waits[i].thread == t && s->waits[i].waits)
+            return &s->waits[i];
+    return NULL;
+}
+
+static void write_wait_blocks(vmem *m, const dt_kw_system *s, size_t p, size_t t)
+{
+    const dt_kw_thread_waits *th = thread_waits(s, p, t);
+    uint64_t et = THREAD_VA(p, t);
+    size_t n = th->wait_count < 4 ? th->wait_count : 4;
+    v8(m, et + KT_WBLOCK_COUNT, th->fault == DT_KW_WAIT_COUNT_ABSURD ? 0xff : (uint8_t)n);
+    for (size_t k = 0; k < n; k++) {
+        const dt_kw_wait *w = &th->waits[k];
+        uint64_t wb = et + KT_WAITBLOCK0 + 0x30u * k, obj = OBJ_VA(p, t) + 0x40u * k;
+        if (w->join_thread && w->join_thread <= s->processes[p].thread_count)
+            obj = THREAD_VA(p, w->join_thread - 1);
+        else if (w->join_process && w->join_process <= s->process_count)
+            obj = PROC_VA(w->join_process - 1);
+        else if (th->fault == DT_KW_WAIT_OBJECT_ABSENT)
+            obj = ABSENT_VA + 0x40u * k;
+        v8(m, wb + 0x10, th->wait_type);
+        v16(m, wb + 0x12, w->wait_key);
+        v64(m, wb + 0x18, th->fault == DT_KW_WAIT_FOREIGN_BLOCK && k == 1 ? THREAD_VA(p, (t + 1) % 8) : et);
+        v64(m, wb + 0x20, obj);
+        if (w->join_thread || w->join_process || th->fault == DT_KW_WAIT_OBJECT_ABSENT)
+            continue;
+        region(m, obj, 0x40);
+        v8(m, obj, w->type);
+        v8(m, obj + 2, 0x40 / 4); /* Size in LONGs */
+        v32(m, obj + 4, (uint32_t)w->signal_state);
+        v64(m, obj + 8, obj + 8); /* WaitListHead (a real list would name the waiters) */
+        v64(m, obj + 0x10, obj + 8);
+        if (w->type == 5)
+            v32(m, obj + 0x18, (uint32_t)w->limit);
+        for (size_t j = 0; w->type == 2 && j < s->processes[p].thread_count && j < 8; j++)
+            if (w->owner_tid && s->processes[p].threads[j].tid == w->owner_tid)
+                v64(m, obj + 0x28, THREAD_VA(p, j));
+    }
+}
+
 static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
 {
     const dt_kw_thread *th = &s->processes[p].threads[t];
@@ -367,7 +412,9 @@ static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
     v64(m, et + KT_LIMIT, base - 0x6000);
     v64(m, et + KT_BASE, base);
     v64(m, et + KT_WBLOCK, et + KT_WAITBLOCK0);
-    if (th->state == 5) {
+    if (th->state == 5 && thread_waits(s, p, t)) {
+        write_wait_blocks(m, s, p, t);
+    } else if (th->state == 5) {
         /* KWAIT_BLOCK[0]: Thread +0x18, Object +0x20; the object's header
          * Type; a mutant's OwnerThread at +0x28. */
         uint64_t wb = et + KT_WAITBLOCK0, obj = OBJ_VA(p, t);

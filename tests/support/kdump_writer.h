@@ -61,6 +61,29 @@ typedef struct {
     dt_kw_irp_fault fault;
 } dt_kw_irp;
 
+/* One KWAIT_BLOCK of a waiting thread and the dispatcher object it names
+ * (docs/kernel.md "Wait objects"): KWAIT_BLOCK[i] at KTHREAD.WaitBlock
+ * (+0x140, 0x30 bytes each: WaitType +0x10, WaitKey +0x12, Thread +0x18,
+ * Object +0x20); the object's DISPATCHER_HEADER (Type +0, SignalState +4),
+ * KMUTANT.OwnerThread +0x28, KSEMAPHORE.Limit +0x18.  A join's object is the
+ * ETHREAD / EPROCESS of the dump itself, as the kernel's is. */
+typedef struct {
+    uint8_t type;            /* 0 NotificationEvent, 1 SynchronizationEvent, 2 Mutant, 5 Semaphore */
+    int32_t signal_state;    /* DISPATCHER_HEADER.SignalState (a semaphore's count) */
+    int32_t limit;           /* KSEMAPHORE.Limit */
+    uint32_t owner_tid;      /* mutant: owned by this thread of the same process, 0 none */
+    size_t join_thread;      /* 1-based index of a thread of this process: the object is its ETHREAD */
+    size_t join_process;     /* 1-based index of a process: the object is its EPROCESS */
+    uint16_t wait_key;
+} dt_kw_wait;
+
+typedef enum {
+    DT_KW_WAIT_OK = 0,
+    DT_KW_WAIT_OBJECT_ABSENT,   /* every block's Object points at memory not in the dump */
+    DT_KW_WAIT_COUNT_ABSURD,    /* WaitBlockCount 0xff, past the blocks written */
+    DT_KW_WAIT_FOREIGN_BLOCK,   /* the second block's Thread is another thread (garbage) */
+} dt_kw_wait_fault;
+
 typedef struct {
     uint32_t tid;
     uint8_t state;           /* KTHREAD_STATE: 5 Waiting, 2 Running */
@@ -88,6 +111,17 @@ typedef struct {
     size_t irp_count;
 } dt_kw_thread;
 
+/* The wait of one waiting thread given block by block (dt_kw_system.waits):
+ * these blocks (at most 4) replace its one wait_object_type block;
+ * wait_type is every block's WaitType (0 WaitAll, 1 WaitAny). */
+typedef struct {
+    size_t process, thread;  /* indexes */
+    const dt_kw_wait *waits;
+    size_t wait_count;
+    uint8_t wait_type;
+    dt_kw_wait_fault fault;
+} dt_kw_thread_waits;
+
 typedef struct {
     uint32_t pid;
     const char *image;       /* ImageFileName, at most 14 chars */
@@ -105,6 +139,8 @@ typedef struct {
     size_t process_count;
     /* triage: whose ETHREAD/EPROCESS is the header copy (the current thread) */
     size_t current_process, current_thread;
+    const dt_kw_thread_waits *waits; /* optional, per waiting thread */
+    size_t wait_count;
 } dt_kw_system;
 
 typedef enum { DT_KW_FULL = 1, DT_KW_BITMAP_FULL = 5, DT_KW_BITMAP_KERNEL = 6 } dt_kw_layout;
