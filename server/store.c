@@ -1,11 +1,15 @@
 /*
- * store.c — opening the SQLite database, applying migrations, and the small
- * helpers every store*.c file uses.
+ * store.c — opening the store (a SQLite file or a PostgreSQL database, db.h),
+ * applying migrations, and the small helpers every store*.c file uses.
  *
- * Migrations are plain files migrations/NNN_name.sql.  At start each file whose
- * number is not yet in schema_migrations is run in its own transaction together
- * with the row recording it, so a crash in the middle leaves either the old or
- * the new schema, never half of one.
+ * Migrations are plain files: migrations/NNN_name.sql for SQLite and
+ * migrations/postgresql/NNN_name.sql for PostgreSQL, one history per engine
+ * with the same numbers (docs/server.md).  At start each file whose number
+ * is not yet in schema_migrations is run in its own transaction together
+ * with the row recording it, so a crash in the middle leaves either the old
+ * or the new schema, never half of one.  On PostgreSQL several servers and
+ * workers may start at once: they apply the migrations one after the other
+ * under a session advisory lock, so each file runs once.
  */
 #include "store_internal.h"
 
@@ -25,71 +29,64 @@ const char *dt_role_name(dt_role role)
     }
 }
 
-sqlite3_stmt *dt_sql_prepare(dt_store *s, const char *sql, dt_error *err)
+dt_stmt *dt_sql_prepare(dt_store *s, const char *sql, dt_error *err)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        dt_error_set(err, DT_ERR_IO, "sql: %s", sqlite3_errmsg(s->db));
-        return NULL;
-    }
-    return st;
+    return dt_db_prepare(s->db, sql, err);
 }
 
 dt_status dt_sql_exec(dt_store *s, const char *sql, dt_error *err)
 {
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        dt_error_set(err, DT_ERR_IO, "sql: %s", msg ? msg : sqlite3_errmsg(s->db));
-        sqlite3_free(msg);
-        return DT_ERR_IO;
-    }
-    return DT_OK;
+    return dt_db_exec(s->db, sql, err);
 }
 
 dt_status dt_sql_fail(dt_store *s, dt_error *err, const char *what)
 {
     if (err && err->message[0])
         return err->code ? err->code : DT_ERR_IO;
-    return dt_error_set(err, DT_ERR_IO, "%s: %s", what, sqlite3_errmsg(s->db));
+    return dt_error_set(err, DT_ERR_IO, "%s: %s", what, dt_db_errmsg(s->db));
 }
 
 dt_status dt_sql_txn(dt_store *s, dt_sql_txn_body body, void *ctx, dt_error *err)
 {
-    dt_status rc = dt_sql_exec(s, "BEGIN IMMEDIATE", err);
+    dt_status rc = dt_db_begin(s->db, err);
     if (rc != DT_OK)
         return rc;
     rc = body(s, ctx, err);
     if (rc == DT_OK)
-        rc = dt_sql_exec(s, "COMMIT", err);
+        rc = dt_db_commit(s->db, err);
     if (rc != DT_OK) {
-        /* A failed COMMIT may leave the transaction open (SQLITE_BUSY):
-         * roll back in every failure case so the connection is reusable. */
-        if (!sqlite3_get_autocommit(s->db))
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        /* Roll back in every failure case so the connection is reusable. */
+        dt_db_rollback(s->db);
         if (err && !err->message[0])
-            dt_error_set(err, rc, "transaction failed: %s", sqlite3_errmsg(s->db));
+            dt_error_set(err, rc, "transaction failed: %s", dt_db_errmsg(s->db));
     }
     return rc;
 }
 
-void dt_sql_bind_text(sqlite3_stmt *st, int i, const char *v)
+dt_status dt_sql_insert_id(dt_store *s, dt_stmt *st, int64_t *id, dt_error *err, const char *what)
 {
-    if (v)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
+    int rc = dt_stmt_step(st);
+    if (rc == DT_DB_ROW)
+        *id = dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
+    return rc == DT_DB_ROW ? DT_OK : dt_sql_fail(s, err, what);
 }
 
-void dt_sql_column_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
+void dt_sql_bind_text(dt_stmt *st, int i, const char *v)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(buf, len, "%s", t ? (const char *)t : "");
+    dt_stmt_bind_text(st, i, v);
 }
 
-cJSON *dt_sql_column_json(sqlite3_stmt *st, int i)
+void dt_sql_column_copy(dt_stmt *st, int i, char *buf, size_t len)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? cJSON_CreateString((const char *)t) : cJSON_CreateNull();
+    const char *t = dt_stmt_text(st, i);
+    snprintf(buf, len, "%s", t ? t : "");
+}
+
+cJSON *dt_sql_column_json(dt_stmt *st, int i)
+{
+    const char *t = dt_stmt_text(st, i);
+    return t ? cJSON_CreateString(t) : cJSON_CreateNull();
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -125,21 +122,27 @@ static dt_status apply_migration(dt_store *s, void *ctx, dt_error *err)
     const migration_step *m = ctx;
     if (dt_sql_exec(s, m->sql, err) != DT_OK)
         return DT_ERR_IO;
-    sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)", err);
+    dt_stmt *st = dt_sql_prepare(s, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, m->version);
+    dt_stmt_bind_int64(st, 1, m->version);
     dt_sql_bind_text(st, 2, m->name);
-    sqlite3_bind_int64(st, 3, dt_now());
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, "cannot record migration");
+    dt_stmt_bind_int64(st, 3, dt_now());
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    return rc == DT_DB_DONE ? DT_OK : dt_sql_fail(s, err, "cannot record migration");
 }
 
-static dt_status migrate(dt_store *s, const char *dir, dt_error *err)
+/* Any number that no other user of the database locks with. */
+#define MIGRATION_LOCK_KEY "7310580012"
+
+static dt_status migrate_locked(dt_store *s, const char *dir, dt_error *err)
 {
-    if (dt_sql_exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                       " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    if (dt_sql_exec(s, DT_STORE_PG(s)
+                           ? "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+                           : "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
                     err) != DT_OK)
         return DT_ERR_IO;
     DIR *d = opendir(dir);
@@ -163,14 +166,14 @@ static dt_status migrate(dt_store *s, const char *dir, dt_error *err)
             break;
         }
         long version = strtol(names[i], NULL, 10);
-        sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM schema_migrations WHERE version = ?", err);
+        dt_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM schema_migrations WHERE version = ?", err);
         if (!st) {
             rc = DT_ERR_IO;
             break;
         }
-        sqlite3_bind_int64(st, 1, version);
-        int applied = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
+        dt_stmt_bind_int64(st, 1, version);
+        int applied = dt_stmt_step(st) == DT_DB_ROW;
+        dt_stmt_finalize(st);
         if (applied)
             continue;
         char path[2048];
@@ -189,45 +192,55 @@ static dt_status migrate(dt_store *s, const char *dir, dt_error *err)
     return rc;
 }
 
-dt_store *dt_store_open(const char *path, const char *migrations_dir, dt_error *err)
+static dt_status migrate(dt_store *s, const char *dir, dt_error *err)
+{
+    if (!DT_STORE_PG(s))
+        return migrate_locked(s, dir, err);
+    char pgdir[2048];
+    snprintf(pgdir, sizeof pgdir, "%s/postgresql", dir);
+    /* Held for the session: released below, or by the server when this
+     * process dies, so a crashed start never blocks the others. */
+    if (dt_sql_exec(s, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", err) != DT_OK)
+        return DT_ERR_IO;
+    dt_status rc = migrate_locked(s, pgdir, err);
+    dt_sql_exec(s, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", NULL);
+    return rc;
+}
+
+dt_store *dt_store_open(const char *target, const char *migrations_dir, dt_error *err)
 {
     dt_store *s = calloc(1, sizeof *s);
     if (!s) {
         dt_error_set(err, DT_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)
-        != SQLITE_OK) {
-        dt_error_set(err, DT_ERR_IO, "cannot open database %s: %s", path,
-                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
-        dt_store_close(s);
-        return NULL;
-    }
-    sqlite3_busy_timeout(s->db, 15000);
-    /* WAL: readers never block the writer; synchronous=FULL: a commit that
-     * returned is on disk, so a 202 is never lost to a crash. */
-    if (dt_sql_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err) != DT_OK
-        || (migrations_dir && migrate(s, migrations_dir, err) != DT_OK)) {
+    s->db = dt_db_open(target, err);
+    if (!s->db || (migrations_dir && migrate(s, migrations_dir, err) != DT_OK)) {
         dt_store_close(s);
         return NULL;
     }
     return s;
 }
 
+bool dt_store_is_shared(dt_store *s)
+{
+    return DT_STORE_PG(s);
+}
+
 void dt_store_close(dt_store *s)
 {
     if (!s)
         return;
-    sqlite3_close_v2(s->db);
+    dt_db_close(s->db);
     free(s);
 }
 
 int dt_store_migration_count(dt_store *s)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM schema_migrations", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM schema_migrations", NULL);
     int n = -1;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    if (st && dt_stmt_step(st) == DT_DB_ROW)
+        n = (int)dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
     return n;
 }

@@ -1,11 +1,14 @@
 /*
- * store.h — the SQLite store: every SQL statement of the server lives behind
- * this interface (store*.c), so a second backend (PostgreSQL) would be a new
- * implementation of these functions, not a rewrite of the callers.
+ * store.h — the store: every SQL statement of the server lives behind this
+ * interface (store*.c), over a SQLite file (the embedded default) or a
+ * PostgreSQL database (several API servers and worker hosts), both through
+ * the SQL layer of db.h, so the callers never know which.
  *
  * A dt_store is one connection; it is not shared between threads: the HTTP
- * handlers open one per request and each worker keeps its own.  WAL mode and a
- * busy timeout let them run side by side; writes use BEGIN IMMEDIATE.
+ * handlers open one per request and each worker keeps its own.  On SQLite,
+ * WAL mode and a busy timeout let them run side by side and writes use
+ * BEGIN IMMEDIATE; on PostgreSQL jobs are claimed with FOR UPDATE SKIP
+ * LOCKED (store_jobs.c).
  */
 #ifndef DT_SERVER_STORE_H
 #define DT_SERVER_STORE_H
@@ -22,11 +25,14 @@ typedef struct dt_store dt_store;
 typedef enum { DT_ROLE_ANONYMOUS = 0, DT_ROLE_UPLOADER, DT_ROLE_STAFF } dt_role;
 const char *dt_role_name(dt_role role);
 
-/* Opens (creating) the database at path.  When migrations_dir is non-NULL the
- * files NNN_name.sql found there are applied in order, each once, recorded in
- * schema_migrations.  Returns NULL with err set on failure.  Close with
- * dt_store_close. */
-dt_store *dt_store_open(const char *path, const char *migrations_dir, dt_error *err);
+/* Opens the store: target is a SQLite file path (created if missing) or a
+ * postgresql:// URL.  When migrations_dir is non-NULL the files
+ * NNN_name.sql found there (PostgreSQL: in its postgresql/ subdirectory)
+ * are applied in order, each once, recorded in schema_migrations.  Returns
+ * NULL with err set on failure.  Close with dt_store_close. */
+dt_store *dt_store_open(const char *target, const char *migrations_dir, dt_error *err);
+/* True if the store is PostgreSQL (several processes may share it). */
+bool dt_store_is_shared(dt_store *s);
 void dt_store_close(dt_store *s);
 /* Number of migrations recorded as applied (tests). */
 int dt_store_migration_count(dt_store *s);
@@ -179,6 +185,16 @@ typedef struct {
 /* Leases the oldest queued job for lease_seconds.  1: leased (out filled),
  * 0: nothing queued, -1: error. */
 int dt_store_job_lease(dt_store *s, const char *owner, int64_t lease_seconds, dt_job *out);
+/* The lease's heartbeat: while owner still holds the job, its lease runs
+ * until now + lease_seconds.  1: still held; 0: lost (it expired and was
+ * requeued, or the job was finished or deleted) — the caller stops working
+ * on it; -1: error (the lease is unchanged and may still be held). */
+int dt_store_job_heartbeat(dt_store *s, int64_t job_id, const char *owner, int64_t lease_seconds);
+/* Waits up to timeout_ms for work: on PostgreSQL, for a NOTIFY of a job
+ * becoming queued (migration 005's trigger; this connection LISTENs from
+ * its first call).  1: woken, 0: timed out, -1: the engine cannot wait
+ * (SQLite) or the connection failed — the caller polls instead. */
+int dt_store_wait_for_jobs(dt_store *s, int timeout_ms);
 /* Records files found inside an uploaded archive. */
 dt_status dt_store_job_add_files(dt_store *s, int64_t upload_seq, const dt_file_rec *files, int n, dt_error *err);
 /* Stores the report, its index rows, and marks job and upload done — one transaction. */

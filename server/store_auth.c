@@ -33,7 +33,7 @@ dt_status dt_store_token_create(dt_store *s, dt_role role, const char *name, con
         return dt_error_set(err, DT_ERR_ARG, "role must be staff or uploader");
     char hash[65];
     dt_sha256_hex(secret, strlen(secret), hash);
-    sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO tokens(token_hash, role, name, created_at) VALUES (?,?,?,?)"
+    dt_stmt *st = dt_sql_prepare(s, "INSERT INTO tokens(token_hash, role, name, created_at) VALUES (?,?,?,?)"
                                          " ON CONFLICT(token_hash) DO UPDATE SET role = excluded.role, revoked = 0",
                                       err);
     if (!st)
@@ -41,18 +41,18 @@ dt_status dt_store_token_create(dt_store *s, dt_role role, const char *name, con
     dt_sql_bind_text(st, 1, hash);
     dt_sql_bind_text(st, 2, dt_role_name(role));
     dt_sql_bind_text(st, 3, name ? name : "");
-    sqlite3_bind_int64(st, 4, dt_now());
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return dt_error_set(err, DT_ERR_IO, "cannot store token: %s", sqlite3_errmsg(s->db));
+    dt_stmt_bind_int64(st, 4, dt_now());
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    if (rc != DT_DB_DONE)
+        return dt_error_set(err, DT_ERR_IO, "cannot store token: %s", dt_db_errmsg(s->db));
     if (out_id) {
         st = dt_sql_prepare(s, "SELECT id FROM tokens WHERE token_hash = ?", err);
         if (!st)
             return DT_ERR_IO;
         dt_sql_bind_text(st, 1, hash);
-        *out_id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_finalize(st);
+        *out_id = dt_stmt_step(st) == DT_DB_ROW ? dt_stmt_int64(st, 0) : 0;
+        dt_stmt_finalize(st);
     }
     if (out)
         snprintf(out, outlen, "%s", secret);
@@ -61,19 +61,19 @@ dt_status dt_store_token_create(dt_store *s, dt_role role, const char *name, con
 
 bool dt_store_has_staff(dt_store *s)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM tokens WHERE role = 'staff' AND revoked = 0 LIMIT 1", NULL);
-    int found = st && sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM tokens WHERE role = 'staff' AND revoked = 0 LIMIT 1", NULL);
+    int found = st && dt_stmt_step(st) == DT_DB_ROW;
+    dt_stmt_finalize(st);
     return found;
 }
 
-static dt_role role_from(const unsigned char *t)
+static dt_role role_from(const char *t)
 {
     if (!t)
         return DT_ROLE_ANONYMOUS;
-    if (strcmp((const char *)t, "staff") == 0)
+    if (strcmp(t, "staff") == 0)
         return DT_ROLE_STAFF;
-    if (strcmp((const char *)t, "uploader") == 0)
+    if (strcmp(t, "uploader") == 0)
         return DT_ROLE_UPLOADER;
     return DT_ROLE_ANONYMOUS;
 }
@@ -96,19 +96,19 @@ dt_role dt_store_token_lookup(dt_store *s, const char *token, int64_t *token_id)
         return DT_ROLE_ANONYMOUS;
     char hash[65];
     dt_sha256_hex(token, strlen(token), hash);
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id, role, COALESCE(last_used_at, 0) FROM tokens"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT id, role, COALESCE(last_used_at, 0) FROM tokens"
                                          " WHERE token_hash = ? AND revoked = 0", NULL);
     dt_role role = DT_ROLE_ANONYMOUS;
     int64_t id = 0, last_used = 0;
     if (st) {
         dt_sql_bind_text(st, 1, hash);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            role = role_from(sqlite3_column_text(st, 1));
-            id = sqlite3_column_int64(st, 0);
-            last_used = sqlite3_column_int64(st, 2);
+        if (dt_stmt_step(st) == DT_DB_ROW) {
+            role = role_from(dt_stmt_text(st, 1));
+            id = dt_stmt_int64(st, 0);
+            last_used = dt_stmt_int64(st, 2);
         }
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     if (role != DT_ROLE_ANONYMOUS && token_id)
         *token_id = id;
     int64_t now = dt_now();
@@ -116,39 +116,39 @@ dt_role dt_store_token_lookup(dt_store *s, const char *token, int64_t *token_id)
         /* Best effort: a busy store must not fail the request it serves. */
         st = dt_sql_prepare(s, "UPDATE tokens SET last_used_at = ? WHERE id = ?", NULL);
         if (st) {
-            sqlite3_bind_int64(st, 1, now);
-            sqlite3_bind_int64(st, 2, id);
-            sqlite3_step(st);
+            dt_stmt_bind_int64(st, 1, now);
+            dt_stmt_bind_int64(st, 2, id);
+            dt_stmt_step(st);
         }
-        sqlite3_finalize(st);
+        dt_stmt_finalize(st);
     }
     return role;
 }
 
 cJSON *dt_store_token_list(dt_store *s, dt_error *err)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id, name, role, created_at, last_used_at, revoked FROM tokens"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT id, name, role, created_at, last_used_at, revoked FROM tokens"
                                          " ORDER BY id", err);
     if (!st)
         return NULL;
     cJSON *o = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(o, "items");
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = dt_stmt_step(st)) == DT_DB_ROW) {
         cJSON *t = cJSON_CreateObject();
-        cJSON_AddNumberToObject(t, "id", (double)sqlite3_column_int64(st, 0));
+        cJSON_AddNumberToObject(t, "id", (double)dt_stmt_int64(st, 0));
         cJSON_AddItemToObject(t, "name", dt_sql_column_json(st, 1));
         cJSON_AddItemToObject(t, "role", dt_sql_column_json(st, 2));
-        cJSON_AddItemToObject(t, "created_at", iso_time(sqlite3_column_int64(st, 3)));
-        if (sqlite3_column_type(st, 4) == SQLITE_NULL)
+        cJSON_AddItemToObject(t, "created_at", iso_time(dt_stmt_int64(st, 3)));
+        if (dt_stmt_is_null(st, 4))
             cJSON_AddNullToObject(t, "last_used_at");
         else
-            cJSON_AddItemToObject(t, "last_used_at", iso_time(sqlite3_column_int64(st, 4)));
-        cJSON_AddBoolToObject(t, "revoked", sqlite3_column_int(st, 5) != 0);
+            cJSON_AddItemToObject(t, "last_used_at", iso_time(dt_stmt_int64(st, 4)));
+        cJSON_AddBoolToObject(t, "revoked", (int)dt_stmt_int64(st, 5) != 0);
         cJSON_AddItemToArray(items, t);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    dt_stmt_finalize(st);
+    if (rc != DT_DB_DONE) {
         cJSON_Delete(o);
         dt_sql_fail(s, err, "cannot list tokens");
         return NULL;
@@ -160,23 +160,23 @@ cJSON *dt_store_token_list(dt_store *s, dt_error *err)
 static dt_status revoke_body(dt_store *s, void *ctx, dt_error *err)
 {
     int64_t id = *(const int64_t *)ctx;
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE tokens SET revoked = 1 WHERE id = ?", err);
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE tokens SET revoked = 1 WHERE id = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    dt_stmt_bind_int64(st, 1, id);
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    if (rc != DT_DB_DONE)
         return dt_sql_fail(s, err, "cannot revoke token");
-    if (sqlite3_changes(s->db) != 1)
+    if (dt_db_changes(s->db) != 1)
         return dt_error_set(err, DT_ERR_NOT_FOUND, "no token %lld", (long long)id);
     st = dt_sql_prepare(s, "DELETE FROM sessions WHERE token_id = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, "cannot end the token's sessions");
+    dt_stmt_bind_int64(st, 1, id);
+    rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    return rc == DT_DB_DONE ? DT_OK : dt_sql_fail(s, err, "cannot end the token's sessions");
 }
 
 dt_status dt_store_token_revoke(dt_store *s, int64_t token_id, dt_error *err)
@@ -190,17 +190,22 @@ dt_status dt_store_session_create(dt_store *s, int64_t token_id, int64_t ttl, ch
         return dt_error_set(err, DT_ERR_IO, "no randomness");
     char hash[65];
     dt_sha256_hex(out, strlen(out), hash);
-    sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO sessions(session_hash, token_id, expires_at) VALUES (?,?,?)", err);
+    dt_stmt *st = dt_sql_prepare(s, "INSERT INTO sessions(session_hash, token_id, expires_at) VALUES (?,?,?)", err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, hash);
-    sqlite3_bind_int64(st, 2, token_id);
-    sqlite3_bind_int64(st, 3, dt_now() + ttl);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    dt_stmt_bind_int64(st, 2, token_id);
+    dt_stmt_bind_int64(st, 3, dt_now() + ttl);
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
     /* Expired sessions are swept whenever a new one is made. */
-    dt_sql_exec(s, "DELETE FROM sessions WHERE expires_at < strftime('%s','now')", NULL);
-    return rc == SQLITE_DONE ? DT_OK : dt_error_set(err, DT_ERR_IO, "cannot store session");
+    st = dt_sql_prepare(s, "DELETE FROM sessions WHERE expires_at < ?", NULL);
+    if (st) {
+        dt_stmt_bind_int64(st, 1, dt_now());
+        dt_stmt_step(st);
+    }
+    dt_stmt_finalize(st);
+    return rc == DT_DB_DONE ? DT_OK : dt_error_set(err, DT_ERR_IO, "cannot store session");
 }
 
 dt_role dt_store_session_lookup(dt_store *s, const char *session, int64_t *token_id)
@@ -209,20 +214,20 @@ dt_role dt_store_session_lookup(dt_store *s, const char *session, int64_t *token
         return DT_ROLE_ANONYMOUS;
     char hash[65];
     dt_sha256_hex(session, 64, hash);
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT t.id, t.role FROM sessions s JOIN tokens t ON t.id = s.token_id"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT t.id, t.role FROM sessions s JOIN tokens t ON t.id = s.token_id"
                                          " WHERE s.session_hash = ? AND s.expires_at >= ? AND t.revoked = 0",
                                       NULL);
     dt_role role = DT_ROLE_ANONYMOUS;
     if (st) {
         dt_sql_bind_text(st, 1, hash);
-        sqlite3_bind_int64(st, 2, dt_now());
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            role = role_from(sqlite3_column_text(st, 1));
+        dt_stmt_bind_int64(st, 2, dt_now());
+        if (dt_stmt_step(st) == DT_DB_ROW) {
+            role = role_from(dt_stmt_text(st, 1));
             if (token_id)
-                *token_id = sqlite3_column_int64(st, 0);
+                *token_id = dt_stmt_int64(st, 0);
         }
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return role;
 }
 
@@ -232,10 +237,10 @@ void dt_store_session_delete(dt_store *s, const char *session)
         return;
     char hash[65];
     dt_sha256_hex(session, 64, hash);
-    sqlite3_stmt *st = dt_sql_prepare(s, "DELETE FROM sessions WHERE session_hash = ?", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "DELETE FROM sessions WHERE session_hash = ?", NULL);
     if (st) {
         dt_sql_bind_text(st, 1, hash);
-        sqlite3_step(st);
+        dt_stmt_step(st);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
 }

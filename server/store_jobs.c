@@ -10,7 +10,11 @@
  * deleted meanwhile) can never be completed twice.
  *
  * Attempts are counted when the job is leased, before any work starts, so
- * an attempt that kills the server is counted too.  Every write of more
+ * an attempt that kills the server is counted too.  A result or failure
+ * counts only from the lease's holder (lease_owner): a worker whose lease
+ * ran out while it still worked (hung, cut off from the database) cannot
+ * complete the job another worker now holds.  Holders renew their lease
+ * with dt_store_job_heartbeat.  Every write of more
  * than one statement goes through dt_sql_txn (store_internal.h).
  */
 #include "store_internal.h"
@@ -22,30 +26,30 @@
 
 #include "secrets.h"
 
-static dt_status step_done(dt_store *s, sqlite3_stmt *st, dt_error *err, const char *what)
+static dt_status step_done(dt_store *s, dt_stmt *st, dt_error *err, const char *what)
 {
-    int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, what);
+    int rc = st ? dt_stmt_step(st) : DT_DB_ERROR;
+    dt_stmt_finalize(st);
+    return rc == DT_DB_DONE ? DT_OK : dt_sql_fail(s, err, what);
 }
 
 static dt_status load_files(dt_store *s, int64_t seq, dt_job *out, dt_error *err)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files WHERE upload_seq = ?"
-                                         " ORDER BY id LIMIT 3", err);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name FROM files WHERE upload_seq = ?"
+                                         " ORDER BY id", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, seq);
+    dt_stmt_bind_int64(st, 1, seq);
     out->nfiles = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && out->nfiles < DT_MAX_UPLOAD_FILES) {
+    while (dt_stmt_step(st) == DT_DB_ROW && out->nfiles < DT_MAX_UPLOAD_FILES) {
         dt_file_rec *f = &out->files[out->nfiles++];
         dt_sql_column_copy(st, 0, f->role, sizeof f->role);
         dt_sql_column_copy(st, 1, f->sha256, sizeof f->sha256);
-        f->size = (uint64_t)sqlite3_column_int64(st, 2);
+        f->size = (uint64_t)dt_stmt_int64(st, 2);
         dt_sql_column_copy(st, 3, f->kind, sizeof f->kind);
         dt_sql_column_copy(st, 4, f->name, sizeof f->name);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return DT_OK;
 }
 
@@ -63,39 +67,49 @@ static dt_status lease_body(dt_store *s, void *vctx, dt_error *err)
     /* Fair turns: the oldest job of the submitter with the fewest jobs
      * being analyzed now, so a client with hundreds queued does not hold
      * every worker while another client's single upload waits. */
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT j.id, j.upload_seq, j.attempts, u.id, u.note FROM jobs j"
-                                         " JOIN uploads u ON u.seq = j.upload_seq WHERE j.state = 'queued'"
-                                         " ORDER BY (SELECT COUNT(*) FROM jobs l WHERE l.submitter IS j.submitter"
-                                         " AND l.state = 'leased'), j.id LIMIT 1", err);
+    /* PostgreSQL: several workers (processes, hosts) lease at once; each
+     * locks the job it takes and passes over jobs another has locked, so
+     * no two lease the same job and none waits for another.  SQLite's
+     * BEGIN IMMEDIATE already makes leasing one writer at a time. */
+    dt_stmt *st = dt_sql_prepare(s, DT_STORE_PG(s)
+        ? "SELECT j.id, j.upload_seq, j.attempts, u.id, u.note FROM jobs j"
+          " JOIN uploads u ON u.seq = j.upload_seq WHERE j.state = 'queued'"
+          " ORDER BY (SELECT COUNT(*) FROM jobs l WHERE l.submitter IS NOT DISTINCT FROM j.submitter"
+          " AND l.state = 'leased'), j.id LIMIT 1 FOR UPDATE OF j SKIP LOCKED"
+        : "SELECT j.id, j.upload_seq, j.attempts, u.id, u.note FROM jobs j"
+          " JOIN uploads u ON u.seq = j.upload_seq WHERE j.state = 'queued'"
+          " ORDER BY (SELECT COUNT(*) FROM jobs l WHERE l.submitter IS j.submitter"
+          " AND l.state = 'leased'), j.id LIMIT 1", err);
     if (!st)
         return DT_ERR_IO;
-    c->found = sqlite3_step(st) == SQLITE_ROW;
+    c->found = dt_stmt_step(st) == DT_DB_ROW;
     if (c->found) {
-        out->job_id = sqlite3_column_int64(st, 0);
-        out->upload_seq = sqlite3_column_int64(st, 1);
-        out->attempts = sqlite3_column_int(st, 2) + 1;
+        out->job_id = dt_stmt_int64(st, 0);
+        out->upload_seq = dt_stmt_int64(st, 1);
+        out->attempts = (int)dt_stmt_int64(st, 2) + 1;
         dt_sql_column_copy(st, 3, out->upload_id, sizeof out->upload_id);
         dt_sql_column_copy(st, 4, out->note, sizeof out->note);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     if (!c->found)
         return DT_OK;
+    snprintf(out->owner, sizeof out->owner, "%s", c->owner);
     int64_t now = dt_now();
     st = dt_sql_prepare(s, "UPDATE jobs SET state = 'leased', attempts = attempts + 1, lease_owner = ?,"
                            " lease_expires = ?, started_at = ?, phase = NULL WHERE id = ?", err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, c->owner);
-    sqlite3_bind_int64(st, 2, now + c->lease_seconds);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_int64(st, 4, out->job_id);
+    dt_stmt_bind_int64(st, 2, now + c->lease_seconds);
+    dt_stmt_bind_int64(st, 3, now);
+    dt_stmt_bind_int64(st, 4, out->job_id);
     if (step_done(s, st, err, "cannot lease job") != DT_OK)
         return DT_ERR_IO;
     st = dt_sql_prepare(s, "UPDATE uploads SET status = 'analyzing', updated_at = ? WHERE seq = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, out->upload_seq);
+    dt_stmt_bind_int64(st, 1, now);
+    dt_stmt_bind_int64(st, 2, out->upload_seq);
     if (step_done(s, st, err, "cannot mark upload analyzing") != DT_OK)
         return DT_ERR_IO;
     return load_files(s, out->upload_seq, out, err);
@@ -110,6 +124,35 @@ int dt_store_job_lease(dt_store *s, const char *owner, int64_t lease_seconds, dt
     return c.found ? 1 : 0;
 }
 
+int dt_store_job_heartbeat(dt_store *s, int64_t job_id, const char *owner, int64_t lease_seconds)
+{
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET lease_expires = ? WHERE id = ? AND state = 'leased'"
+                                    " AND lease_owner = ?", NULL);
+    if (!st)
+        return -1;
+    dt_stmt_bind_int64(st, 1, dt_now() + lease_seconds);
+    dt_stmt_bind_int64(st, 2, job_id);
+    dt_sql_bind_text(st, 3, owner);
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    if (rc != DT_DB_DONE)
+        return -1;
+    return dt_db_changes(s->db) == 1 ? 1 : 0;
+}
+
+int dt_store_wait_for_jobs(dt_store *s, int timeout_ms)
+{
+    if (!DT_STORE_PG(s))
+        return -1;
+    if (!s->listening) {
+        if (dt_db_listen(s->db, "dt_jobs", NULL) != DT_OK)
+            return -1;
+        s->listening = true;
+    }
+    /* After a lost connection db_pg.c reconnects and listens again. */
+    return dt_db_wait_notify(s->db, timeout_ms);
+}
+
 typedef struct {
     int64_t upload_seq;
     const dt_file_rec *files;
@@ -120,15 +163,15 @@ static dt_status add_files_body(dt_store *s, void *vctx, dt_error *err)
 {
     const add_files_ctx *c = vctx;
     for (int i = 0; i < c->n; i++) {
-        sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
+        dt_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
                                              " SELECT ?1,?2,?3,?4,?5,?6 WHERE NOT EXISTS"
                                              " (SELECT 1 FROM files WHERE upload_seq = ?1 AND role = ?2)", err);
         if (!st)
             return DT_ERR_IO;
-        sqlite3_bind_int64(st, 1, c->upload_seq);
+        dt_stmt_bind_int64(st, 1, c->upload_seq);
         dt_sql_bind_text(st, 2, c->files[i].role);
         dt_sql_bind_text(st, 3, c->files[i].sha256);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)c->files[i].size);
+        dt_stmt_bind_int64(st, 4, (int64_t)c->files[i].size);
         dt_sql_bind_text(st, 5, c->files[i].kind);
         dt_sql_bind_text(st, 6, c->files[i].name[0] ? c->files[i].name : NULL);
         if (step_done(s, st, err, "cannot record archive files") != DT_OK)
@@ -156,55 +199,56 @@ static dt_status finish_body(dt_store *s, void *vctx, dt_error *err)
     const dt_job *job = c->job;
     const dt_report_index *idx = c->idx;
     int64_t now = dt_now();
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = 'done', finished_at = ?, error = NULL,"
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = 'done', finished_at = ?, error = NULL,"
                                          " error_class = NULL, lease_owner = NULL, phase = NULL"
-                                         " WHERE id = ? AND state = 'leased'", err);
+                                         " WHERE id = ? AND state = 'leased' AND lease_owner = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, now);
-    sqlite3_bind_int64(st, 2, job->job_id);
+    dt_stmt_bind_int64(st, 1, now);
+    dt_stmt_bind_int64(st, 2, job->job_id);
+    dt_sql_bind_text(st, 3, job->owner);
     if (step_done(s, st, err, "cannot store report") != DT_OK)
         return DT_ERR_IO;
-    if (sqlite3_changes(s->db) != 1)
+    if (dt_db_changes(s->db) != 1)
         return dt_error_set(err, DT_ERR_NOT_FOUND, "job %lld is no longer leased", (long long)job->job_id);
     st = dt_sql_prepare(s, "INSERT INTO reports(json, process, pid, bugcheck, verdict, signature, thread_count,"
-                           " search_text, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)", err);
+                           " search_text, duration_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id", err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, c->json);
     dt_sql_bind_text(st, 2, idx->process);
     if (idx->has_pid)
-        sqlite3_bind_int64(st, 3, idx->pid);
+        dt_stmt_bind_int64(st, 3, idx->pid);
     else
-        sqlite3_bind_null(st, 3);
+        dt_stmt_bind_null(st, 3);
     dt_sql_bind_text(st, 4, idx->bugcheck);
     dt_sql_bind_text(st, 5, idx->verdict);
     dt_sql_bind_text(st, 6, idx->signature);
     if (idx->thread_count >= 0)
-        sqlite3_bind_int(st, 7, idx->thread_count);
+        dt_stmt_bind_int64(st, 7, idx->thread_count);
     else
-        sqlite3_bind_null(st, 7);
+        dt_stmt_bind_null(st, 7);
     dt_sql_bind_text(st, 8, idx->search_text ? idx->search_text : "");
-    sqlite3_bind_int64(st, 9, c->duration_ms);
-    sqlite3_bind_int64(st, 10, now);
-    if (step_done(s, st, err, "cannot store report") != DT_OK)
+    dt_stmt_bind_int64(st, 9, c->duration_ms);
+    dt_stmt_bind_int64(st, 10, now);
+    int64_t report_id = 0;
+    if (dt_sql_insert_id(s, st, &report_id, err, "cannot store report") != DT_OK)
         return DT_ERR_IO;
-    int64_t report_id = sqlite3_last_insert_rowid(s->db);
     for (size_t i = 0; i < idx->nthreads; i++) {
         const dt_thread_row *t = &idx->threads[i];
-        st = dt_sql_prepare(s, "INSERT OR IGNORE INTO threads(report_id, thread_id, name, state, verdict, stuck,"
-                               " top_frame) VALUES (?,?,?,?,?,?,?)", err);
+        st = dt_sql_prepare(s, "INSERT INTO threads(report_id, thread_id, name, state, verdict, stuck,"
+                               " top_frame) VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", err);
         if (!st)
             return DT_ERR_IO;
-        sqlite3_bind_int64(st, 1, report_id);
-        sqlite3_bind_int64(st, 2, t->thread_id);
+        dt_stmt_bind_int64(st, 1, report_id);
+        dt_stmt_bind_int64(st, 2, t->thread_id);
         dt_sql_bind_text(st, 3, t->name);
         dt_sql_bind_text(st, 4, t->state);
         dt_sql_bind_text(st, 5, t->verdict);
         if (t->stuck >= 0)
-            sqlite3_bind_int(st, 6, t->stuck);
+            dt_stmt_bind_int64(st, 6, t->stuck);
         else
-            sqlite3_bind_null(st, 6);
+            dt_stmt_bind_null(st, 6);
         dt_sql_bind_text(st, 7, t->top_frame);
         if (step_done(s, st, err, "cannot store thread rows") != DT_OK)
             return DT_ERR_IO;
@@ -213,17 +257,17 @@ static dt_status finish_body(dt_store *s, void *vctx, dt_error *err)
     st = dt_sql_prepare(s, "SELECT report_id FROM uploads WHERE seq = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, job->upload_seq);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        old_report = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    dt_stmt_bind_int64(st, 1, job->upload_seq);
+    if (dt_stmt_step(st) == DT_DB_ROW)
+        old_report = dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
     st = dt_sql_prepare(s, "UPDATE uploads SET status = 'done', error = NULL, report_id = ?, updated_at = ?"
                            " WHERE seq = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, report_id);
-    sqlite3_bind_int64(st, 2, now);
-    sqlite3_bind_int64(st, 3, job->upload_seq);
+    dt_stmt_bind_int64(st, 1, report_id);
+    dt_stmt_bind_int64(st, 2, now);
+    dt_stmt_bind_int64(st, 3, job->upload_seq);
     if (step_done(s, st, err, "cannot mark upload done") != DT_OK)
         return DT_ERR_IO;
     if (old_report) {
@@ -233,7 +277,7 @@ static dt_status finish_body(dt_store *s, void *vctx, dt_error *err)
                                " (SELECT 1 FROM uploads WHERE report_id = ?1)", err);
         if (!st)
             return DT_ERR_IO;
-        sqlite3_bind_int64(st, 1, old_report);
+        dt_stmt_bind_int64(st, 1, old_report);
         if (step_done(s, st, err, "cannot drop the replaced report") != DT_OK)
             return DT_ERR_IO;
     }
@@ -257,19 +301,20 @@ static dt_status fail_body(dt_store *s, void *vctx, dt_error *err)
 {
     const fail_ctx *c = vctx;
     int64_t now = dt_now();
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = ?, finished_at = ?, error = ?, error_class = ?,"
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET state = ?, finished_at = ?, error = ?, error_class = ?,"
                                          " lease_owner = NULL, lease_expires = NULL, phase = NULL"
-                                         " WHERE id = ? AND state = 'leased'", err);
+                                         " WHERE id = ? AND state = 'leased' AND lease_owner = ?", err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, c->again ? "queued" : "failed");
-    sqlite3_bind_int64(st, 2, now);
+    dt_stmt_bind_int64(st, 2, now);
     dt_sql_bind_text(st, 3, c->message);
     dt_sql_bind_text(st, 4, c->error_class);
-    sqlite3_bind_int64(st, 5, c->job->job_id);
+    dt_stmt_bind_int64(st, 5, c->job->job_id);
+    dt_sql_bind_text(st, 6, c->job->owner);
     if (step_done(s, st, err, "cannot record failure") != DT_OK)
         return DT_ERR_IO;
-    if (sqlite3_changes(s->db) != 1)
+    if (dt_db_changes(s->db) != 1)
         return DT_OK; /* requeued or deleted meanwhile: nothing to record */
     char reason[600];
     snprintf(reason, sizeof reason, "%s: %s", c->error_class, c->message);
@@ -278,8 +323,8 @@ static dt_status fail_body(dt_store *s, void *vctx, dt_error *err)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, c->again ? "queued" : "failed");
     dt_sql_bind_text(st, 2, c->again ? NULL : reason);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_int64(st, 4, c->job->upload_seq);
+    dt_stmt_bind_int64(st, 3, now);
+    dt_stmt_bind_int64(st, 4, c->job->upload_seq);
     return step_done(s, st, err, "cannot record failure");
 }
 
@@ -293,12 +338,12 @@ dt_status dt_store_job_fail(dt_store *s, const dt_job *job, const char *error_cl
 static dt_status requeue_body(dt_store *s, void *vctx, dt_error *err)
 {
     int64_t job_id = *(const int64_t *)vctx;
-    sqlite3_stmt *st = dt_sql_prepare(s,
-        "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_expires = NULL,"
+    dt_stmt *st = dt_sql_prepare(s,
+        "UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, lease_owner = NULL, lease_expires = NULL,"
         " phase = NULL WHERE id = ? AND state = 'leased'", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, job_id);
+    dt_stmt_bind_int64(st, 1, job_id);
     if (step_done(s, st, err, "cannot requeue job") != DT_OK)
         return DT_ERR_IO;
     return dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
@@ -322,12 +367,12 @@ static dt_status expired_body(dt_store *s, void *vctx, dt_error *err)
     /* Interrupted while the server itself worked on it (reading and
      * storing the report): the job may be what killed the server.  Unpacking
      * and analysis run in limited children, which cannot take it down. */
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET server_deaths = server_deaths + 1 WHERE state = 'leased'"
-                                         " AND (?1 OR lease_expires < ?2) AND phase = 'store'", err);
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET server_deaths = server_deaths + 1 WHERE state = 'leased'"
+                                         " AND (?1 <> 0 OR lease_expires < ?2) AND phase = 'store'", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int(st, 1, c->all);
-    sqlite3_bind_int64(st, 2, now);
+    dt_stmt_bind_int64(st, 1, c->all);
+    dt_stmt_bind_int64(st, 2, now);
     if (step_done(s, st, err, "cannot count server deaths") != DT_OK)
         return DT_ERR_IO;
     char sql[1024];
@@ -337,13 +382,13 @@ static dt_status expired_body(dt_store *s, void *vctx, dt_error *err)
              " ' times while processing this upload (' || COALESCE(phase, '') || ')'"
              " ELSE 'the analysis was interrupted ' || attempts || ' times' END,"
              " lease_owner = NULL, lease_expires = NULL"
-             " WHERE state = 'leased' AND (?1 OR lease_expires < ?2) AND (server_deaths >= %d OR attempts >= %d)",
+             " WHERE state = 'leased' AND (?1 <> 0 OR lease_expires < ?2) AND (server_deaths >= %d OR attempts >= %d)",
              DT_JOB_MAX_SERVER_DEATHS, DT_JOB_MAX_SERVER_DEATHS, DT_JOB_MAX_LEASES);
     st = dt_sql_prepare(s, sql, err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int(st, 1, c->all);
-    sqlite3_bind_int64(st, 2, now);
+    dt_stmt_bind_int64(st, 1, c->all);
+    dt_stmt_bind_int64(st, 2, now);
     if (step_done(s, st, err, "cannot fail interrupted jobs") != DT_OK)
         return DT_ERR_IO;
     st = dt_sql_prepare(s, "UPDATE uploads SET status = 'failed', updated_at = ?1, error = (SELECT 'server_died: '"
@@ -353,18 +398,18 @@ static dt_status expired_body(dt_store *s, void *vctx, dt_error *err)
                            " AND error_class = 'server_died' AND finished_at = ?1)", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, now);
+    dt_stmt_bind_int64(st, 1, now);
     if (step_done(s, st, err, "cannot fail interrupted uploads") != DT_OK)
         return DT_ERR_IO;
     st = dt_sql_prepare(s, "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires = NULL"
-                           " WHERE state = 'leased' AND (?1 OR lease_expires < ?2)", err);
+                           " WHERE state = 'leased' AND (?1 <> 0 OR lease_expires < ?2)", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int(st, 1, c->all);
-    sqlite3_bind_int64(st, 2, now);
+    dt_stmt_bind_int64(st, 1, c->all);
+    dt_stmt_bind_int64(st, 2, now);
     if (step_done(s, st, err, "cannot requeue") != DT_OK)
         return DT_ERR_IO;
-    c->requeued = sqlite3_changes(s->db);
+    c->requeued = dt_db_changes(s->db);
     return dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
                           " (SELECT upload_seq FROM jobs WHERE state = 'queued')", err);
 }
@@ -379,30 +424,30 @@ int dt_store_requeue_expired(dt_store *s, int all)
 
 int64_t dt_store_queue_depth(dt_store *s)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'", NULL);
     int64_t n = -1;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (st && dt_stmt_step(st) == DT_DB_ROW)
+        n = dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
     return n;
 }
 
 int64_t dt_store_queue_depth_for(dt_store *s, const char *submitter)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM jobs WHERE submitter = ? AND state = 'queued'", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT COUNT(*) FROM jobs WHERE submitter = ? AND state = 'queued'", NULL);
     int64_t n = -1;
     if (st) {
         dt_sql_bind_text(st, 1, submitter);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = sqlite3_column_int64(st, 0);
+        if (dt_stmt_step(st) == DT_DB_ROW)
+            n = dt_stmt_int64(st, 0);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return n;
 }
 
 dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const char *submitter, dt_error *err)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET submitter = ? WHERE upload_seq ="
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET submitter = ? WHERE upload_seq ="
                                          " (SELECT seq FROM uploads WHERE id = ?)", err);
     if (!st)
         return DT_ERR_IO;
@@ -413,11 +458,11 @@ dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const c
 
 dt_status dt_store_job_phase(dt_store *s, int64_t job_id, const char *phase, dt_error *err)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET phase = ? WHERE id = ? AND state = 'leased'", err);
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET phase = ? WHERE id = ? AND state = 'leased'", err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, phase);
-    sqlite3_bind_int64(st, 2, job_id);
+    dt_stmt_bind_int64(st, 2, job_id);
     return step_done(s, st, err, "cannot record the job's phase");
 }
 
@@ -447,11 +492,11 @@ static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
 
 static int64_t scalar(dt_store *s, const char *sql)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, sql, NULL);
+    dt_stmt *st = dt_sql_prepare(s, sql, NULL);
     int64_t v = 0;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (st && dt_stmt_step(st) == DT_DB_ROW)
+        v = dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
     return v;
 }
 
@@ -472,19 +517,19 @@ char *dt_store_metrics(dt_store *s)
             "# TYPE dt_analyses_running gauge\ndt_analyses_running %lld\n",
             (long long)scalar(s, "SELECT COUNT(*) FROM jobs WHERE state = 'leased'"));
     appendf(&buf, &len, &cap, "# HELP dt_uploads_by_status Uploads by status.\n# TYPE dt_uploads_by_status gauge\n");
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT status, COUNT(*) FROM uploads GROUP BY status", NULL);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    dt_stmt *st = dt_sql_prepare(s, "SELECT status, COUNT(*) FROM uploads GROUP BY status", NULL);
+    while (st && dt_stmt_step(st) == DT_DB_ROW)
         appendf(&buf, &len, &cap, "dt_uploads_by_status{status=\"%s\"} %lld\n",
-                (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
-    sqlite3_finalize(st);
+                (const char *)dt_stmt_text(st, 0), (long long)dt_stmt_int64(st, 1));
+    dt_stmt_finalize(st);
     appendf(&buf, &len, &cap, "# HELP dt_analysis_failures Failed analyses by reason.\n"
             "# TYPE dt_analysis_failures gauge\n");
     st = dt_sql_prepare(s, "SELECT COALESCE(error_class,'unknown'), COUNT(*) FROM jobs WHERE state = 'failed'"
                            " GROUP BY 1", NULL);
-    while (st && sqlite3_step(st) == SQLITE_ROW)
+    while (st && dt_stmt_step(st) == DT_DB_ROW)
         appendf(&buf, &len, &cap, "dt_analysis_failures{reason=\"%s\"} %lld\n",
-                (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1));
-    sqlite3_finalize(st);
+                (const char *)dt_stmt_text(st, 0), (long long)dt_stmt_int64(st, 1));
+    dt_stmt_finalize(st);
     /* Histogram of analysis durations over the stored reports. */
     static const double bounds[] = { 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600 };
     appendf(&buf, &len, &cap, "# HELP dt_analysis_duration_seconds Duration of stored analyses.\n"

@@ -20,42 +20,42 @@ int dt_store_retention_uploads(dt_store *s, int64_t before, int unpurged_only, i
           " AND EXISTS (SELECT 1 FROM files f WHERE f.upload_seq = u.seq AND f.purged_at IS NULL)"
           " ORDER BY u.created_at, u.seq LIMIT ?"
         : "SELECT seq FROM uploads WHERE created_at < ? ORDER BY created_at, seq LIMIT ?";
-    sqlite3_stmt *st = dt_sql_prepare(s, sql, NULL);
+    dt_stmt *st = dt_sql_prepare(s, sql, NULL);
     int n = 0;
     if (!st)
         return 0;
-    sqlite3_bind_int64(st, 1, before);
-    sqlite3_bind_int(st, 2, max);
-    while (n < max && sqlite3_step(st) == SQLITE_ROW)
-        seqs[n++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    dt_stmt_bind_int64(st, 1, before);
+    dt_stmt_bind_int64(st, 2, max);
+    while (n < max && dt_stmt_step(st) == DT_DB_ROW)
+        seqs[n++] = dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
     return n;
 }
 
 int64_t dt_store_dump_bytes(dt_store *s)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT COALESCE(SUM(size), 0) FROM (SELECT sha256, MAX(size) AS size"
-                                         " FROM files WHERE purged_at IS NULL GROUP BY sha256)", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT COALESCE(SUM(size), 0) FROM (SELECT sha256, MAX(size) AS size"
+                                         " FROM files WHERE purged_at IS NULL GROUP BY sha256) AS b", NULL);
     int64_t total = -1;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        total = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    if (st && dt_stmt_step(st) == DT_DB_ROW)
+        total = dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
     return total;
 }
 
 int dt_store_upload_by_seq(dt_store *s, int64_t seq, char id[33], int64_t *created_at)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id, created_at FROM uploads WHERE seq = ?", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT id, created_at FROM uploads WHERE seq = ?", NULL);
     int found = 0;
     if (st) {
-        sqlite3_bind_int64(st, 1, seq);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        dt_stmt_bind_int64(st, 1, seq);
+        if (dt_stmt_step(st) == DT_DB_ROW) {
             found = 1;
             dt_sql_column_copy(st, 0, id, 33);
-            *created_at = sqlite3_column_int64(st, 1);
+            *created_at = dt_stmt_int64(st, 1);
         }
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return found;
 }
 
@@ -82,16 +82,16 @@ static dt_status purge_body(dt_store *s, void *ctx, dt_error *err)
     dt_purge_result *out = c->out;
     if (!dt_store_upload_by_seq(s, c->seq, out->upload_id, &out->created_at))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "no upload %lld", (long long)c->seq);
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT sha256, size FROM files WHERE upload_seq = ? AND purged_at IS NULL"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT sha256, size FROM files WHERE upload_seq = ? AND purged_at IS NULL"
                                          " LIMIT 12", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, c->seq);
-    while (c->nsha < sizeof c->shas / sizeof c->shas[0] && sqlite3_step(st) == SQLITE_ROW) {
+    dt_stmt_bind_int64(st, 1, c->seq);
+    while (c->nsha < sizeof c->shas / sizeof c->shas[0] && dt_stmt_step(st) == DT_DB_ROW) {
         dt_sql_column_copy(st, 0, c->shas[c->nsha++], 65);
-        out->bytes += sqlite3_column_int64(st, 1);
+        out->bytes += dt_stmt_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     /* Checked again inside the transaction: a reanalysis queued since the
      * candidates were listed needs the files. */
     st = dt_sql_prepare(s, "UPDATE files SET purged_at = ?1, purge_reason = ?2 WHERE upload_seq = ?3"
@@ -99,14 +99,14 @@ static dt_status purge_body(dt_store *s, void *ctx, dt_error *err)
                            " AND (SELECT status FROM uploads WHERE seq = ?3) IN ('done', 'failed')", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, c->now);
+    dt_stmt_bind_int64(st, 1, c->now);
     dt_sql_bind_text(st, 2, c->reason);
-    sqlite3_bind_int64(st, 3, c->seq);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    dt_stmt_bind_int64(st, 3, c->seq);
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    if (rc != DT_DB_DONE)
         return dt_sql_fail(s, err, "cannot purge files");
-    out->files = sqlite3_changes(s->db);
+    out->files = dt_db_changes(s->db);
     if (out->files == 0)
         out->bytes = 0;
     return DT_OK;

@@ -32,19 +32,19 @@ static void pair_key(const dt_upload_new *u, char *out, size_t len)
 static dt_status insert_files(dt_store *s, int64_t seq, const dt_file_rec *files, int n, dt_error *err)
 {
     for (int i = 0; i < n; i++) {
-        sqlite3_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
+        dt_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
                                              " VALUES (?,?,?,?,?,?)", err);
         if (!st)
             return DT_ERR_IO;
-        sqlite3_bind_int64(st, 1, seq);
+        dt_stmt_bind_int64(st, 1, seq);
         dt_sql_bind_text(st, 2, files[i].role);
         dt_sql_bind_text(st, 3, files[i].sha256);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)files[i].size);
+        dt_stmt_bind_int64(st, 4, (int64_t)files[i].size);
         dt_sql_bind_text(st, 5, files[i].kind);
         dt_sql_bind_text(st, 6, files[i].name[0] ? files[i].name : NULL);
-        int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
+        int rc = dt_stmt_step(st);
+        dt_stmt_finalize(st);
+        if (rc != DT_DB_DONE)
             return dt_sql_fail(s, err, "cannot record file");
     }
     return DT_OK;
@@ -61,48 +61,47 @@ static dt_status upload_create_body(dt_store *s, void *ctx, dt_error *err)
     upload_create_ctx *c = ctx;
     int64_t reuse_report = 0;
     char reuse_id[33] = "";
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT report_id, id FROM uploads WHERE pair_key = ? AND status = 'done'"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT report_id, id FROM uploads WHERE pair_key = ? AND status = 'done'"
                                          " AND report_id IS NOT NULL ORDER BY seq DESC LIMIT 1", err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, c->key);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        reuse_report = sqlite3_column_int64(st, 0);
+    if (dt_stmt_step(st) == DT_DB_ROW) {
+        reuse_report = dt_stmt_int64(st, 0);
         dt_sql_column_copy(st, 1, reuse_id, sizeof reuse_id);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     c->u->reused = reuse_report != 0;
 
     int64_t now = dt_now();
     st = dt_sql_prepare(s, "INSERT INTO uploads(id, view_key, owner_token_id, status, created_at, updated_at, note,"
                            " case_id, customer, pair_key, report_id, reused_from, bytes)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", err);
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING seq", err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, c->u->id);
     dt_sql_bind_text(st, 2, c->u->view_key);
     if (c->u->owner_token_id > 0)
-        sqlite3_bind_int64(st, 3, c->u->owner_token_id);
+        dt_stmt_bind_int64(st, 3, c->u->owner_token_id);
     else
-        sqlite3_bind_null(st, 3);
+        dt_stmt_bind_null(st, 3);
     dt_sql_bind_text(st, 4, c->u->reused ? "done" : "queued");
-    sqlite3_bind_int64(st, 5, now);
-    sqlite3_bind_int64(st, 6, now);
+    dt_stmt_bind_int64(st, 5, now);
+    dt_stmt_bind_int64(st, 6, now);
     dt_sql_bind_text(st, 7, c->u->note);
     dt_sql_bind_text(st, 8, c->u->case_id);
     dt_sql_bind_text(st, 9, c->u->customer);
     dt_sql_bind_text(st, 10, c->key);
     if (c->u->reused)
-        sqlite3_bind_int64(st, 11, reuse_report);
+        dt_stmt_bind_int64(st, 11, reuse_report);
     else
-        sqlite3_bind_null(st, 11);
+        dt_stmt_bind_null(st, 11);
     dt_sql_bind_text(st, 12, c->u->reused ? reuse_id : NULL);
-    sqlite3_bind_int64(st, 13, (sqlite3_int64)c->bytes);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return dt_sql_fail(s, err, "cannot record upload");
-    int64_t seq = sqlite3_last_insert_rowid(s->db);
+    dt_stmt_bind_int64(st, 13, (int64_t)c->bytes);
+    int64_t seq = 0;
+    if (dt_sql_insert_id(s, st, &seq, err, "cannot record upload") != DT_OK)
+        return DT_ERR_IO;
+    int rc;
     if (insert_files(s, seq, c->u->files, c->u->nfiles, err) != DT_OK)
         return dt_sql_fail(s, err, "cannot record upload");
     if (c->u->reused) {
@@ -115,22 +114,22 @@ static dt_status upload_create_body(dt_store *s, void *ctx, dt_error *err)
                                " AND role NOT IN (SELECT role FROM files WHERE upload_seq = ?1)", err);
         if (!st)
             return DT_ERR_IO;
-        sqlite3_bind_int64(st, 1, seq);
+        dt_stmt_bind_int64(st, 1, seq);
         dt_sql_bind_text(st, 2, reuse_id);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
+        rc = dt_stmt_step(st);
+        dt_stmt_finalize(st);
+        if (rc != DT_DB_DONE)
             return dt_sql_fail(s, err, "cannot record upload");
     }
     if (!c->u->reused) {
         st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
         if (!st)
             return DT_ERR_IO;
-        sqlite3_bind_int64(st, 1, seq);
-        sqlite3_bind_int64(st, 2, now);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
+        dt_stmt_bind_int64(st, 1, seq);
+        dt_stmt_bind_int64(st, 2, now);
+        rc = dt_stmt_step(st);
+        dt_stmt_finalize(st);
+        if (rc != DT_DB_DONE)
             return dt_sql_fail(s, err, "cannot queue job");
     }
     return DT_OK;
@@ -165,22 +164,22 @@ int dt_store_upload_find(dt_store *s, const char *id, dt_upload_ref *out)
 {
     if (!id || strlen(id) > 32)
         return 0;
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT seq, id, view_key, owner_token_id, status, report_id"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT seq, id, view_key, owner_token_id, status, report_id"
                                          " FROM uploads WHERE id = ?", NULL);
     int found = 0;
     if (st) {
         dt_sql_bind_text(st, 1, id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        if (dt_stmt_step(st) == DT_DB_ROW) {
             found = 1;
-            out->seq = sqlite3_column_int64(st, 0);
+            out->seq = dt_stmt_int64(st, 0);
             dt_sql_column_copy(st, 1, out->id, sizeof out->id);
             dt_sql_column_copy(st, 2, out->view_key, sizeof out->view_key);
-            out->owner_token_id = sqlite3_column_int64(st, 3);
+            out->owner_token_id = dt_stmt_int64(st, 3);
             dt_sql_column_copy(st, 4, out->status, sizeof out->status);
-            out->report_id = sqlite3_column_int64(st, 5);
+            out->report_id = dt_stmt_int64(st, 5);
         }
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return found;
 }
 
@@ -188,14 +187,14 @@ int dt_store_upload_find_by_key(dt_store *s, const char *key, dt_upload_ref *out
 {
     if (!key || strlen(key) != 48)
         return 0;
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT id FROM uploads WHERE view_key = ?", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT id FROM uploads WHERE view_key = ?", NULL);
     char id[33] = "";
     if (st) {
         dt_sql_bind_text(st, 1, key);
-        if (sqlite3_step(st) == SQLITE_ROW)
+        if (dt_stmt_step(st) == DT_DB_ROW)
             dt_sql_column_copy(st, 0, id, sizeof id);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return id[0] ? dt_store_upload_find(s, id, out) : 0;
 }
 
@@ -209,15 +208,15 @@ static cJSON *iso_time(int64_t t)
     return cJSON_CreateString(buf);
 }
 
-static cJSON *file_row_json(sqlite3_stmt *st, int c)
+static cJSON *file_row_json(dt_stmt *st, int c)
 {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddItemToObject(f, "role", dt_sql_column_json(st, c));
     cJSON_AddItemToObject(f, "sha256", dt_sql_column_json(st, c + 1));
-    cJSON_AddNumberToObject(f, "size", (double)sqlite3_column_int64(st, c + 2));
+    cJSON_AddNumberToObject(f, "size", (double)dt_stmt_int64(st, c + 2));
     cJSON_AddItemToObject(f, "kind", dt_sql_column_json(st, c + 3));
     cJSON_AddItemToObject(f, "name", dt_sql_column_json(st, c + 4));
-    cJSON_AddBoolToObject(f, "purged", sqlite3_column_int(st, c + 5));
+    cJSON_AddBoolToObject(f, "purged", (int)dt_stmt_int64(st, c + 5));
     return f;
 }
 
@@ -227,14 +226,14 @@ static cJSON *file_row_json(sqlite3_stmt *st, int c)
 static cJSON *files_json(dt_store *s, int64_t seq)
 {
     cJSON *arr = cJSON_CreateArray();
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT " FILE_COLUMNS " FROM files WHERE upload_seq = ?"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT " FILE_COLUMNS " FROM files WHERE upload_seq = ?"
                                          " ORDER BY " FILE_ORDER, NULL);
     if (!st)
         return arr;
-    sqlite3_bind_int64(st, 1, seq);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    dt_stmt_bind_int64(st, 1, seq);
+    while (dt_stmt_step(st) == DT_DB_ROW)
         cJSON_AddItemToArray(arr, file_row_json(st, 0));
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return arr;
 }
 
@@ -247,34 +246,34 @@ static cJSON *files_json(dt_store *s, int64_t seq)
 /* The API object of one upload from a row of UPLOAD_COLUMNS; takes files
  * (an array the caller may still fill: a list page reads the files of all
  * its uploads in one query). */
-static cJSON *upload_row_json_at(sqlite3_stmt *st, int b, cJSON *files)
+static cJSON *upload_row_json_at(dt_stmt *st, int b, cJSON *files)
 {
     cJSON *o = cJSON_CreateObject();
-    const char *id = (const char *)sqlite3_column_text(st, b + 0);
-    const char *key = (const char *)sqlite3_column_text(st, b + 1);
+    const char *id = (const char *)dt_stmt_text(st, b + 0);
+    const char *key = (const char *)dt_stmt_text(st, b + 1);
     char url[256];
     cJSON_AddStringToObject(o, "id", id ? id : "");
     cJSON_AddItemToObject(o, "status", dt_sql_column_json(st, b + 2));
     cJSON_AddItemToObject(o, "error", dt_sql_column_json(st, b + 3));
-    cJSON_AddItemToObject(o, "created_at", iso_time(sqlite3_column_int64(st, b + 4)));
+    cJSON_AddItemToObject(o, "created_at", iso_time(dt_stmt_int64(st, b + 4)));
     cJSON_AddItemToObject(o, "note", dt_sql_column_json(st, b + 5));
     cJSON_AddItemToObject(o, "case_id", dt_sql_column_json(st, b + 6));
     cJSON_AddItemToObject(o, "customer", dt_sql_column_json(st, b + 7));
-    cJSON_AddBoolToObject(o, "reused", sqlite3_column_type(st, b + 8) != SQLITE_NULL);
+    cJSON_AddBoolToObject(o, "reused", !dt_stmt_is_null(st, b + 8));
     cJSON_AddItemToObject(o, "reused_from", dt_sql_column_json(st, b + 8));
     cJSON_AddItemToObject(o, "files", files);
     cJSON *sum = cJSON_AddObjectToObject(o, "summary");
-    int has_report = sqlite3_column_type(st, b + 9) != SQLITE_NULL;
+    int has_report = !dt_stmt_is_null(st, b + 9);
     cJSON_AddItemToObject(sum, "process", dt_sql_column_json(st, b + 10));
-    if (sqlite3_column_type(st, b + 11) != SQLITE_NULL)
-        cJSON_AddNumberToObject(sum, "pid", (double)sqlite3_column_int64(st, b + 11));
+    if (!dt_stmt_is_null(st, b + 11))
+        cJSON_AddNumberToObject(sum, "pid", (double)dt_stmt_int64(st, b + 11));
     else
         cJSON_AddNullToObject(sum, "pid");
     cJSON_AddItemToObject(sum, "bugcheck", dt_sql_column_json(st, b + 12));
     cJSON_AddItemToObject(sum, "verdict", dt_sql_column_json(st, b + 13));
     cJSON_AddItemToObject(sum, "signature", dt_sql_column_json(st, b + 14));
-    if (sqlite3_column_type(st, b + 15) != SQLITE_NULL)
-        cJSON_AddNumberToObject(sum, "thread_count", sqlite3_column_int(st, b + 15));
+    if (!dt_stmt_is_null(st, b + 15))
+        cJSON_AddNumberToObject(sum, "thread_count", (int)dt_stmt_int64(st, b + 15));
     else
         cJSON_AddNullToObject(sum, "thread_count");
     if (has_report) {
@@ -288,30 +287,24 @@ static cJSON *upload_row_json_at(sqlite3_stmt *st, int b, cJSON *files)
     return o;
 }
 
-/* Fills files[i] with the file objects of upload seqs[i], for n uploads,
- * with one statement (the seqs go in as a JSON array). */
+/* Fills files[i] with the file objects of upload seqs[i], for n uploads
+ * (at most 200, a page), with one statement: IN (?,?,…), one parameter per
+ * upload, which both engines read alike. */
 static void attach_files(dt_store *s, const int64_t *seqs, cJSON **files, int n)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT upload_seq, " FILE_COLUMNS " FROM files"
-                                         " WHERE upload_seq IN (SELECT value FROM json_each(?1))"
-                                         " ORDER BY upload_seq, " FILE_ORDER, NULL);
+    char sql[1024 + 2 * 200];
+    size_t off = (size_t)snprintf(sql, sizeof sql, "SELECT upload_seq, " FILE_COLUMNS " FROM files WHERE upload_seq IN (");
+    for (int i = 0; i < n && i < 200; i++)
+        off += (size_t)snprintf(sql + off, sizeof sql - off, "%s?", i ? "," : "");
+    snprintf(sql + off, sizeof sql - off, ") ORDER BY upload_seq, " FILE_ORDER);
+    dt_stmt *st = dt_sql_prepare(s, sql, NULL);
     if (!st)
         return;
-    char *list = malloc((size_t)n * 21 + 3);
-    if (!list) {
-        sqlite3_finalize(st);
-        return;
-    }
-    size_t off = 0;
-    list[off++] = '[';
-    for (int i = 0; i < n; i++)
-        off += (size_t)sprintf(list + off, "%s%lld", i ? "," : "", (long long)seqs[i]);
-    list[off++] = ']';
-    list[off] = 0;
-    dt_sql_bind_text(st, 1, list);
+    for (int i = 0; i < n && i < 200; i++)
+        dt_stmt_bind_int64(st, i + 1, seqs[i]);
     int at = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        int64_t seq = sqlite3_column_int64(st, 0);
+    while (dt_stmt_step(st) == DT_DB_ROW) {
+        int64_t seq = dt_stmt_int64(st, 0);
         if (seqs[at] != seq)
             for (at = 0; at < n && seqs[at] != seq; at++)
                 ;
@@ -321,22 +314,21 @@ static void attach_files(dt_store *s, const int64_t *seqs, cJSON **files, int n)
         }
         cJSON_AddItemToArray(files[at], file_row_json(st, 1));
     }
-    sqlite3_finalize(st);
-    free(list);
+    dt_stmt_finalize(st);
 }
 
 cJSON *dt_store_upload_json(dt_store *s, int64_t seq)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT " UPLOAD_COLUMNS
+    dt_stmt *st = dt_sql_prepare(s, "SELECT " UPLOAD_COLUMNS
                                          " FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE u.seq = ?",
                                       NULL);
     if (!st)
         return NULL;
-    sqlite3_bind_int64(st, 1, seq);
+    dt_stmt_bind_int64(st, 1, seq);
     cJSON *o = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (dt_stmt_step(st) == DT_DB_ROW)
         o = upload_row_json_at(st, 0, files_json(s, seq));
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return o;
 }
 
@@ -388,26 +380,37 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
      * chosen by an inner query, so that a search matching thousands of rows
      * sorts only their seqs, not whole rows. */
     char sql[2048] = "SELECT u.seq, " UPLOAD_COLUMNS " FROM uploads u LEFT JOIN reports r ON r.id = u.report_id"
-                     " WHERE u.seq IN (SELECT u.seq FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE 1";
+                     " WHERE u.seq IN (SELECT u.seq FROM uploads u LEFT JOIN reports r ON r.id = u.report_id WHERE 1 = 1";
     size_t off = strlen(sql);
     int limit = f->limit < 1 ? 50 : f->limit > 200 ? 200 : f->limit;
 #define ADD(clause) off += (size_t)snprintf(sql + off, sizeof sql - off, "%s", clause)
     if (f->cursor > 0) ADD(" AND u.seq < ?1");
     if (f->status) ADD(" AND u.status = ?2");
     if (f->signature) ADD(" AND r.signature = ?3");
-    if (f->process) ADD(" AND r.process LIKE ?4 ESCAPE '\\'");
+    /* PostgreSQL's LIKE tells case apart, SQLite's (ASCII) does not: ILIKE
+     * there answers the same question. */
+    const bool pg = DT_STORE_PG(s);
+    if (f->process) ADD(pg ? " AND r.process ILIKE ?4 ESCAPE '\\'" : " AND r.process LIKE ?4 ESCAPE '\\'");
     if (f->owner_token_id >= 0) ADD(" AND u.owner_token_id = ?5");
     if (f->triage_state) ADD(" AND COALESCE((SELECT w.state FROM workflow w WHERE w.upload_seq = u.seq), 'new') = ?9");
-    if (f->assignee) ADD(" AND u.seq IN (SELECT w.upload_seq FROM workflow w WHERE w.assignee = ?10 COLLATE NOCASE)");
+    if (f->assignee)
+        ADD(pg ? " AND u.seq IN (SELECT w.upload_seq FROM workflow w WHERE lower(w.assignee) = lower(?10))"
+               : " AND u.seq IN (SELECT w.upload_seq FROM workflow w WHERE w.assignee = ?10 COLLATE NOCASE)");
     /* Text search: the trigram indexes of migration 004 answer substrings of
-     * three characters or more; a shorter q scans with LIKE, as it must. */
-    int indexed = f->q && utf8_chars(f->q) >= 3;
+     * three characters or more; a shorter q scans with LIKE, as it must.
+     * PostgreSQL's migration 004 puts pg_trgm GIN indexes on the same
+     * columns, which serve ILIKE '%q%' itself: one statement for every q. */
+    int indexed = f->q && utf8_chars(f->q) >= 3 && !pg;
     if (f->q && indexed)
         ADD(" AND (u.id = ?6"
             " OR u.seq IN (SELECT rowid FROM upload_search WHERE upload_search MATCH ?7)"
             " OR u.report_id IN (SELECT rowid FROM report_search WHERE report_search MATCH ?7)"
             " OR u.seq IN (SELECT upload_seq FROM files WHERE sha256 = lower(?6)"
             "   OR id IN (SELECT rowid FROM file_search WHERE file_search MATCH ?7)))");
+    else if (f->q && pg)
+        ADD(" AND (u.id = ?6 OR u.note ILIKE ?7 ESCAPE '\\' OR u.case_id ILIKE ?7 ESCAPE '\\'"
+            " OR u.customer ILIKE ?7 ESCAPE '\\' OR r.search_text ILIKE ?7 ESCAPE '\\'"
+            " OR EXISTS (SELECT 1 FROM files x WHERE x.upload_seq = u.seq AND (x.sha256 = lower(?6) OR x.name ILIKE ?7 ESCAPE '\\')))");
     else if (f->q)
         ADD(" AND (u.id = ?6 OR u.note LIKE ?7 ESCAPE '\\' OR u.case_id LIKE ?7 ESCAPE '\\'"
             " OR u.customer LIKE ?7 ESCAPE '\\' OR r.search_text LIKE ?7 ESCAPE '\\'"
@@ -416,40 +419,40 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
 #undef ADD
     cJSON *out = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(out, "items");
-    sqlite3_stmt *st = dt_sql_prepare(s, sql, NULL);
+    dt_stmt *st = dt_sql_prepare(s, sql, NULL);
     if (!st) {
         cJSON_AddNullToObject(out, "next_cursor");
         return out;
     }
     char *proc = f->process ? like_pattern(f->process) : NULL;
     char *q = !f->q ? NULL : indexed ? fts_phrase(f->q) : like_pattern(f->q);
-    if (f->cursor > 0) sqlite3_bind_int64(st, 1, f->cursor);
+    if (f->cursor > 0) dt_stmt_bind_int64(st, 1, f->cursor);
     if (f->status) dt_sql_bind_text(st, 2, f->status);
     if (f->signature) dt_sql_bind_text(st, 3, f->signature);
     if (f->process) dt_sql_bind_text(st, 4, proc);
-    if (f->owner_token_id >= 0) sqlite3_bind_int64(st, 5, f->owner_token_id);
+    if (f->owner_token_id >= 0) dt_stmt_bind_int64(st, 5, f->owner_token_id);
     if (f->triage_state) dt_sql_bind_text(st, 9, f->triage_state);
     if (f->assignee) dt_sql_bind_text(st, 10, f->assignee);
     if (f->q) {
         dt_sql_bind_text(st, 6, f->q);
         dt_sql_bind_text(st, 7, q);
     }
-    sqlite3_bind_int(st, 8, limit + 1);
+    dt_stmt_bind_int64(st, 8, limit + 1);
     int count = 0;
     int64_t last = 0, more = 0;
     int64_t seqs[200];
     cJSON *files[200];
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (dt_stmt_step(st) == DT_DB_ROW) {
         if (count == limit) {
             more = 1;
             break;
         }
-        seqs[count] = last = sqlite3_column_int64(st, 0);
+        seqs[count] = last = dt_stmt_int64(st, 0);
         files[count] = cJSON_CreateArray();
         cJSON_AddItemToArray(items, upload_row_json_at(st, 1, files[count]));
         count++;
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     free(proc);
     free(q);
     if (count > 0)
@@ -466,16 +469,16 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f)
 
 char *dt_store_report_text(dt_store *s, int64_t report_id)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT json FROM reports WHERE id = ?", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT json FROM reports WHERE id = ?", NULL);
     char *text = NULL;
     if (st) {
-        sqlite3_bind_int64(st, 1, report_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            const unsigned char *t = sqlite3_column_text(st, 0);
+        dt_stmt_bind_int64(st, 1, report_id);
+        if (dt_stmt_step(st) == DT_DB_ROW) {
+            const char *t = dt_stmt_text(st, 0);
             text = t ? strdup((const char *)t) : NULL;
         }
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     /* Reports stored by an older analyzer are read in today's schema. */
     char *upgraded = dt_report_upgrade_text(text);
     if (upgraded) {
@@ -487,60 +490,60 @@ char *dt_store_report_text(dt_store *s, int64_t report_id)
 
 cJSON *dt_store_thread_row(dt_store *s, int64_t report_id, int64_t thread_id)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT name, state, verdict, stuck, top_frame FROM threads"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT name, state, verdict, stuck, top_frame FROM threads"
                                          " WHERE report_id = ? AND thread_id = ?", NULL);
     cJSON *o = NULL;
     if (st) {
-        sqlite3_bind_int64(st, 1, report_id);
-        sqlite3_bind_int64(st, 2, thread_id);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        dt_stmt_bind_int64(st, 1, report_id);
+        dt_stmt_bind_int64(st, 2, thread_id);
+        if (dt_stmt_step(st) == DT_DB_ROW) {
             o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "thread_id", (double)thread_id);
             cJSON_AddItemToObject(o, "name", dt_sql_column_json(st, 0));
             cJSON_AddItemToObject(o, "state", dt_sql_column_json(st, 1));
             cJSON_AddItemToObject(o, "verdict", dt_sql_column_json(st, 2));
-            if (sqlite3_column_type(st, 3) == SQLITE_NULL)
+            if (dt_stmt_is_null(st, 3))
                 cJSON_AddNullToObject(o, "stuck");
             else
-                cJSON_AddBoolToObject(o, "stuck", sqlite3_column_int(st, 3));
+                cJSON_AddBoolToObject(o, "stuck", (int)dt_stmt_int64(st, 3));
             cJSON_AddItemToObject(o, "top_frame", dt_sql_column_json(st, 4));
         }
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return o;
 }
 
 int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *out)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name, purged_at IS NOT NULL FROM files"
+    dt_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name, purged_at IS NOT NULL FROM files"
                                          " WHERE upload_seq = ? AND role = ? ORDER BY id LIMIT 1", NULL);
     int found = 0;
     if (st) {
-        sqlite3_bind_int64(st, 1, seq);
+        dt_stmt_bind_int64(st, 1, seq);
         dt_sql_bind_text(st, 2, role);
-        if (sqlite3_step(st) == SQLITE_ROW) {
+        if (dt_stmt_step(st) == DT_DB_ROW) {
             found = 1;
             dt_sql_column_copy(st, 0, out->role, sizeof out->role);
             dt_sql_column_copy(st, 1, out->sha256, sizeof out->sha256);
-            out->size = (uint64_t)sqlite3_column_int64(st, 2);
+            out->size = (uint64_t)dt_stmt_int64(st, 2);
             dt_sql_column_copy(st, 3, out->kind, sizeof out->kind);
             dt_sql_column_copy(st, 4, out->name, sizeof out->name);
-            out->purged = sqlite3_column_int(st, 5);
+            out->purged = (int)dt_stmt_int64(st, 5);
         }
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return found;
 }
 
 int dt_store_blob_referenced(dt_store *s, const char *sha256)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM files WHERE sha256 = ? AND purged_at IS NULL LIMIT 1", NULL);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM files WHERE sha256 = ? AND purged_at IS NULL LIMIT 1", NULL);
     int found = 1; /* on error, keep the blob */
     if (st) {
         dt_sql_bind_text(st, 1, sha256);
-        found = sqlite3_step(st) == SQLITE_ROW;
+        found = dt_stmt_step(st) == DT_DB_ROW;
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return found;
 }
 
@@ -554,36 +557,36 @@ static dt_status upload_delete_body(dt_store *s, void *ctx, dt_error *err)
 {
     upload_delete_ctx *c = ctx;
     int64_t report_id = 0;
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT sha256 FROM files WHERE upload_seq = ? LIMIT 12", err);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT sha256 FROM files WHERE upload_seq = ? LIMIT 12", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, c->seq);
-    while (sqlite3_step(st) == SQLITE_ROW && c->nsha < 12)
+    dt_stmt_bind_int64(st, 1, c->seq);
+    while (dt_stmt_step(st) == DT_DB_ROW && c->nsha < 12)
         dt_sql_column_copy(st, 0, c->shas[c->nsha++], 65);
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     st = dt_sql_prepare(s, "SELECT report_id FROM uploads WHERE seq = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, c->seq);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        report_id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    dt_stmt_bind_int64(st, 1, c->seq);
+    if (dt_stmt_step(st) == DT_DB_ROW)
+        report_id = dt_stmt_int64(st, 0);
+    dt_stmt_finalize(st);
     st = dt_sql_prepare(s, "DELETE FROM uploads WHERE seq = ?", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, c->seq);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
+    dt_stmt_bind_int64(st, 1, c->seq);
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    if (rc != DT_DB_DONE)
         return dt_sql_fail(s, err, "cannot delete upload");
     if (report_id) {
         st = dt_sql_prepare(s, "DELETE FROM reports WHERE id = ?1 AND NOT EXISTS"
                                " (SELECT 1 FROM uploads WHERE report_id = ?1)", err);
         if (!st)
             return DT_ERR_IO;
-        sqlite3_bind_int64(st, 1, report_id);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+        dt_stmt_bind_int64(st, 1, report_id);
+        dt_stmt_step(st);
+        dt_stmt_finalize(st);
     }
     return DT_OK;
 }
@@ -607,30 +610,30 @@ dt_status dt_store_upload_delete(dt_store *s, int64_t seq, char ***orphans, size
 static dt_status upload_reanalyze_body(dt_store *s, void *ctx, dt_error *err)
 {
     int64_t seq = *(const int64_t *)ctx;
-    sqlite3_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM jobs WHERE upload_seq = ? AND state IN ('queued','leased')", err);
+    dt_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM jobs WHERE upload_seq = ? AND state IN ('queued','leased')", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, seq);
-    bool busy = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
+    dt_stmt_bind_int64(st, 1, seq);
+    bool busy = dt_stmt_step(st) == DT_DB_ROW;
+    dt_stmt_finalize(st);
     if (busy)
         return DT_OK; /* already queued or running: nothing to add */
     st = dt_sql_prepare(s, "UPDATE uploads SET status = 'queued', error = NULL, reused_from = NULL,"
                            " updated_at = ?2 WHERE seq = ?1", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_int64(st, 2, dt_now());
-    sqlite3_step(st);
-    sqlite3_finalize(st);
+    dt_stmt_bind_int64(st, 1, seq);
+    dt_stmt_bind_int64(st, 2, dt_now());
+    dt_stmt_step(st);
+    dt_stmt_finalize(st);
     st = dt_sql_prepare(s, "INSERT INTO jobs(upload_seq, state, created_at) VALUES (?, 'queued', ?)", err);
     if (!st)
         return DT_ERR_IO;
-    sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_int64(st, 2, dt_now());
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? DT_OK : dt_sql_fail(s, err, "cannot requeue");
+    dt_stmt_bind_int64(st, 1, seq);
+    dt_stmt_bind_int64(st, 2, dt_now());
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    return rc == DT_DB_DONE ? DT_OK : dt_sql_fail(s, err, "cannot requeue");
 }
 
 dt_status dt_store_upload_reanalyze(dt_store *s, int64_t seq, dt_error *err)
@@ -642,22 +645,22 @@ cJSON *dt_store_signatures(dt_store *s, int64_t owner_token_id)
 {
     cJSON *out = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(out, "items");
-    sqlite3_stmt *st = dt_sql_prepare(s,
+    dt_stmt *st = dt_sql_prepare(s,
         "SELECT r.signature, COUNT(*), MIN(u.created_at), MAX(u.created_at)"
         " FROM uploads u JOIN reports r ON r.id = u.report_id"
         " WHERE r.signature IS NOT NULL AND r.signature <> '' AND (?1 < 0 OR u.owner_token_id = ?1)"
-        " GROUP BY r.signature ORDER BY COUNT(*) DESC, MAX(u.created_at) DESC LIMIT 1000", NULL);
+        " GROUP BY r.signature ORDER BY COUNT(*) DESC, MAX(u.created_at) DESC, r.signature LIMIT 1000", NULL);
     if (!st)
         return out;
-    sqlite3_bind_int64(st, 1, owner_token_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    dt_stmt_bind_int64(st, 1, owner_token_id);
+    while (dt_stmt_step(st) == DT_DB_ROW) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "signature", dt_sql_column_json(st, 0));
-        cJSON_AddNumberToObject(o, "count", sqlite3_column_int(st, 1));
-        cJSON_AddItemToObject(o, "first_seen", iso_time(sqlite3_column_int64(st, 2)));
-        cJSON_AddItemToObject(o, "last_seen", iso_time(sqlite3_column_int64(st, 3)));
+        cJSON_AddNumberToObject(o, "count", (int)dt_stmt_int64(st, 1));
+        cJSON_AddItemToObject(o, "first_seen", iso_time(dt_stmt_int64(st, 2)));
+        cJSON_AddItemToObject(o, "last_seen", iso_time(dt_stmt_int64(st, 3)));
         cJSON_AddItemToArray(items, o);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return out;
 }

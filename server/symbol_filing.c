@@ -185,7 +185,7 @@ dt_status dt_symbol_filing_place(const char *data_dir, const char *src, const dt
 
 dt_status dt_store_symbol_record(dt_store *s, const dt_symbol_filing_entry *e, int64_t token_id, dt_error *err)
 {
-    sqlite3_stmt *st = dt_sql_prepare(s,
+    dt_stmt *st = dt_sql_prepare(s,
         "INSERT INTO symbol_files(name, ident, kind, match_file, path, size, sha256, uploaded_at, uploaded_by)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         " ON CONFLICT(name, ident, kind) DO UPDATE SET match_file = excluded.match_file, path = excluded.path,"
@@ -198,17 +198,17 @@ dt_status dt_store_symbol_record(dt_store *s, const dt_symbol_filing_entry *e, i
     dt_sql_bind_text(st, 3, e->kind);
     dt_sql_bind_text(st, 4, e->match_file);
     dt_sql_bind_text(st, 5, e->path);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)e->size);
+    dt_stmt_bind_int64(st, 6, (int64_t)e->size);
     dt_sql_bind_text(st, 7, e->sha256);
-    sqlite3_bind_int64(st, 8, dt_now());
+    dt_stmt_bind_int64(st, 8, dt_now());
     if (token_id > 0)
-        sqlite3_bind_int64(st, 9, token_id);
+        dt_stmt_bind_int64(st, 9, token_id);
     else
-        sqlite3_bind_null(st, 9);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return dt_error_set(err, DT_ERR_IO, "cannot record the symbol file: %s", sqlite3_errmsg(s->db));
+        dt_stmt_bind_null(st, 9);
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    if (rc != DT_DB_DONE)
+        return dt_error_set(err, DT_ERR_IO, "cannot record the symbol file: %s", dt_db_errmsg(s->db));
     return DT_OK;
 }
 
@@ -216,29 +216,29 @@ cJSON *dt_store_symbol_list(dt_store *s)
 {
     cJSON *out = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(out, "items");
-    sqlite3_stmt *st = dt_sql_prepare(s,
+    dt_stmt *st = dt_sql_prepare(s,
         "SELECT f.name, f.ident, f.kind, f.match_file, f.size, f.sha256, f.uploaded_at, f.uploaded_by, t.name"
         " FROM symbol_files f LEFT JOIN tokens t ON t.id = f.uploaded_by"
         " ORDER BY f.uploaded_at DESC, f.id DESC", NULL);
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
+    while (st && dt_stmt_step(st) == DT_DB_ROW) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToObject(o, "name", dt_sql_column_json(st, 0));
         cJSON_AddItemToObject(o, "id", dt_sql_column_json(st, 1));
         cJSON_AddItemToObject(o, "kind", dt_sql_column_json(st, 2));
         cJSON_AddItemToObject(o, "module", dt_sql_column_json(st, 3));
-        cJSON_AddNumberToObject(o, "size", (double)sqlite3_column_int64(st, 4));
+        cJSON_AddNumberToObject(o, "size", (double)dt_stmt_int64(st, 4));
         cJSON_AddItemToObject(o, "sha256", dt_sql_column_json(st, 5));
-        cJSON_AddNumberToObject(o, "uploaded_at", (double)sqlite3_column_int64(st, 6));
+        cJSON_AddNumberToObject(o, "uploaded_at", (double)dt_stmt_int64(st, 6));
         cJSON *by = cJSON_AddObjectToObject(o, "uploaded_by");
-        if (sqlite3_column_type(st, 7) == SQLITE_NULL) {
+        if (dt_stmt_is_null(st, 7)) {
             cJSON_AddNullToObject(by, "token_id");
         } else {
-            cJSON_AddNumberToObject(by, "token_id", (double)sqlite3_column_int64(st, 7));
+            cJSON_AddNumberToObject(by, "token_id", (double)dt_stmt_int64(st, 7));
         }
         cJSON_AddItemToObject(by, "name", dt_sql_column_json(st, 8));
         cJSON_AddItemToArray(items, o);
     }
-    sqlite3_finalize(st);
+    dt_stmt_finalize(st);
     return out;
 }
 
@@ -339,25 +339,27 @@ int dt_store_symbol_requeue(dt_store *s, const dt_symbol_filing_entry *e, size_t
             lower[j] = (char)tolower((unsigned char)e[i].ident[j]);
             upper[j] = (char)toupper((unsigned char)e[i].ident[j]);
         }
-        sqlite3_stmt *st = dt_sql_prepare(s,
-            "SELECT u.seq, r.json FROM uploads u JOIN reports r ON r.id = u.report_id"
-            " WHERE u.status = 'done' AND (instr(r.json, ?1) > 0 OR instr(r.json, ?2) > 0)", err);
+        dt_stmt *st = dt_sql_prepare(s, DT_STORE_PG(s)
+            ? "SELECT u.seq, r.json FROM uploads u JOIN reports r ON r.id = u.report_id"
+              " WHERE u.status = 'done' AND (strpos(r.json, ?1) > 0 OR strpos(r.json, ?2) > 0)"
+            : "SELECT u.seq, r.json FROM uploads u JOIN reports r ON r.id = u.report_id"
+              " WHERE u.status = 'done' AND (instr(r.json, ?1) > 0 OR instr(r.json, ?2) > 0)", err);
         if (!st) {
             free(seqs);
             return -1;
         }
         dt_sql_bind_text(st, 1, upper);
         dt_sql_bind_text(st, 2, lower);
-        while (sqlite3_step(st) == SQLITE_ROW && nseqs < MAX_REQUEUE) {
-            const char *json = (const char *)sqlite3_column_text(st, 1);
-            if (json && report_needs(json, &e[i]) && add_seq(&seqs, &nseqs, &cap, sqlite3_column_int64(st, 0)) != 0) {
-                sqlite3_finalize(st);
+        while (dt_stmt_step(st) == DT_DB_ROW && nseqs < MAX_REQUEUE) {
+            const char *json = (const char *)dt_stmt_text(st, 1);
+            if (json && report_needs(json, &e[i]) && add_seq(&seqs, &nseqs, &cap, dt_stmt_int64(st, 0)) != 0) {
+                dt_stmt_finalize(st);
                 free(seqs);
                 dt_error_set(err, DT_ERR_NOMEM, "out of memory");
                 return -1;
             }
         }
-        sqlite3_finalize(st);
+        dt_stmt_finalize(st);
     }
     int queued = 0;
     for (size_t i = 0; i < nseqs; i++) {

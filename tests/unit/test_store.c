@@ -1,26 +1,53 @@
 /*
- * test_store.c — the SQLite store: migrations, tokens and sessions, upload →
+ * test_store.c — the store: migrations, tokens and sessions, upload →
  * lease → report in one transaction, reuse of an identical pair, retries,
- * lease recovery, listing, deletion with orphaned blobs, retention purges.
+ * lease recovery, listing, deletion with orphaned blobs, retention purges;
+ * several worker processes leasing at once (never the same job), a killed
+ * worker's lease expiring, heartbeats keeping a lease.
+ *
+ * On SQLite by default.  With DT_TEST_PG_SOCK set (the socket directory of
+ * a PostgreSQL started by tests/integration/test_store_pg.sh) every case
+ * runs against a fresh PostgreSQL database instead: the same assertions
+ * hold for both engines.
  */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "dt_test.h"
 #include "report_index.h"
 #include "store.h"
 
 static char dir[256];
-static char db[300];
+static char db[600];
+
+/* A new PostgreSQL database on the test's server; its URL in db. */
+static void fresh_pg_database(const char *sock)
+{
+    static int n;
+    char admin[600], sql[128];
+    snprintf(admin, sizeof admin, "postgresql://dt@/postgres?host=%s", sock);
+    dt_error err = { 0 };
+    dt_db *a = dt_db_open(admin, &err);
+    ck_assert_msg(a != NULL, "connect: %s", err.message);
+    snprintf(sql, sizeof sql, "CREATE DATABASE dt_store_%ld_%d", (long)getpid(), ++n);
+    ck_assert_msg(dt_db_exec(a, sql, &err) == DT_OK, "%s", err.message);
+    dt_db_close(a);
+    snprintf(db, sizeof db, "postgresql://dt@/dt_store_%ld_%d?host=%s", (long)getpid(), n, sock);
+}
 
 static dt_store *open_fresh(void)
 {
     snprintf(dir, sizeof dir, "/tmp/dt-test-store.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(db, sizeof db, "%s/db.sqlite", dir);
+    if (getenv("DT_TEST_PG_SOCK"))
+        fresh_pg_database(getenv("DT_TEST_PG_SOCK"));
     char mig[1024];
     snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
     dt_error err = { 0 };
@@ -373,6 +400,149 @@ START_TEST(search_indexes)
 }
 END_TEST
 
+/* A distinct fake hash per upload (no two pairs alike: no reuse). */
+static void sha_of(int i, char out[65])
+{
+    snprintf(out, 65, "%064x", 0x1000 + i);
+}
+
+/* One worker process: its own connection, leasing until the queue is
+ * empty, finishing each job; every job id it got goes to fd. */
+static void worker_child(int fd, int w)
+{
+    dt_error err = { 0 };
+    dt_store *s = dt_store_open(db, NULL, &err);
+    if (!s)
+        _exit(2);
+    char owner[32];
+    snprintf(owner, sizeof owner, "w%d", w);
+    int idle = 0;
+    while (idle < 3) {
+        dt_job job;
+        int got = dt_store_job_lease(s, owner, 60, &job);
+        if (got < 0)
+            _exit(3);
+        if (got == 0) {
+            idle++;
+            usleep(20000);
+            continue;
+        }
+        idle = 0;
+        if (write(fd, &job.job_id, sizeof job.job_id) != sizeof job.job_id)
+            _exit(4);
+        if (dt_store_job_finish(s, &job, report_json, &(dt_report_index){ .thread_count = -1 }, 1, &err) != DT_OK)
+            _exit(5);
+    }
+    dt_store_close(s);
+    _exit(0);
+}
+
+/* Four worker processes on one store: each of 60 jobs is leased exactly
+ * once (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: BEGIN IMMEDIATE). */
+START_TEST(workers_never_share_a_job)
+{
+    enum { JOBS = 60, WORKERS = 4 };
+    dt_store *s = open_fresh();
+    for (int i = 0; i < JOBS; i++) {
+        char sha[65];
+        sha_of(i, sha);
+        dt_upload_new u = one_upload(sha, NULL);
+        ck_assert_int_eq(dt_store_upload_create(s, &u, NULL), DT_OK);
+    }
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pids[WORKERS];
+    for (int w = 0; w < WORKERS; w++) {
+        pids[w] = fork();
+        ck_assert_int_ge(pids[w], 0);
+        if (pids[w] == 0) {
+            close(p[0]);
+            worker_child(p[1], w);
+        }
+    }
+    close(p[1]);
+    int64_t ids[JOBS * 2];
+    int n = 0;
+    int64_t id;
+    while (read(p[0], &id, sizeof id) == sizeof id)
+        if (n < JOBS * 2)
+            ids[n++] = id;
+    close(p[0]);
+    for (int w = 0; w < WORKERS; w++) {
+        int status = 0;
+        ck_assert_int_eq(waitpid(pids[w], &status, 0), pids[w]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker %d: status %d", w, status);
+    }
+    ck_assert_int_eq(n, JOBS);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            ck_assert_msg(ids[i] != ids[j], "job %lld leased twice", (long long)ids[i]);
+    ck_assert_int_eq(dt_store_queue_depth(s), 0);
+    dt_upload_filter f = { .status = "done", .owner_token_id = -1, .limit = 200 };
+    cJSON *l = dt_store_upload_list(s, &f);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(l, "items")), JOBS);
+    cJSON_Delete(l);
+    remove_fresh(s);
+}
+END_TEST
+
+/* A worker killed (SIGKILL) while it holds a lease: the job is nobody's
+ * until the lease runs out, then it is queued again, leased by another
+ * worker (attempt 2) and finished; the dead worker's result would not
+ * count.  A worker that heartbeats keeps its lease past the first expiry. */
+START_TEST(killed_worker_lease_expires)
+{
+    dt_store *s = open_fresh();
+    dt_upload_new u = one_upload(SHA_C, NULL);
+    ck_assert_int_eq(dt_store_upload_create(s, &u, NULL), DT_OK);
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        dt_store *c = dt_store_open(db, NULL, NULL);
+        dt_job job;
+        if (!c || dt_store_job_lease(c, "doomed", 2, &job) != 1)
+            _exit(1);
+        if (write(p[1], &job, sizeof job) != sizeof job)
+            _exit(1);
+        raise(SIGKILL);
+    }
+    close(p[1]);
+    dt_job dead;
+    ck_assert_int_eq(read(p[0], &dead, sizeof dead), (ssize_t)sizeof dead);
+    close(p[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    dt_job job;
+    ck_assert_int_eq(dt_store_job_lease(s, "alive", 60, &job), 0); /* still leased to the dead one */
+    ck_assert_int_eq(dt_store_requeue_expired(s, 0), 0);
+    sleep(3);
+    ck_assert_int_eq(dt_store_requeue_expired(s, 0), 1);
+    ck_assert_int_eq(dt_store_job_heartbeat(s, dead.job_id, "doomed", 60), 0); /* lost */
+    ck_assert_int_eq(dt_store_job_lease(s, "alive", 2, &job), 1);
+    ck_assert_int_eq(job.job_id, dead.job_id);
+    ck_assert_int_eq(job.attempts, 2);
+    /* Heartbeats keep the new lease past its first expiry. */
+    for (int i = 0; i < 3; i++) {
+        sleep(1);
+        ck_assert_int_eq(dt_store_job_heartbeat(s, job.job_id, "alive", 2), 1);
+    }
+    ck_assert_int_eq(dt_store_requeue_expired(s, 0), 0);
+    ck_assert_int_eq(dt_store_job_heartbeat(s, job.job_id, "someone-else", 2), 0);
+    ck_assert_int_eq(dt_store_job_finish(s, &job, report_json, &(dt_report_index){ .thread_count = -1 }, 1, NULL),
+                     DT_OK);
+    ck_assert_int_ne(dt_store_job_finish(s, &dead, report_json, &(dt_report_index){ .thread_count = -1 }, 1, NULL),
+                     DT_OK);
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    ck_assert_str_eq(ref.status, "done");
+    remove_fresh(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -383,6 +553,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, failures_retry_and_recovery);
     tcase_add_test(tc, retention_purge_shared_blob);
     tcase_add_test(tc, search_indexes);
+    tcase_add_test(tc, workers_never_share_a_job);
+    tcase_add_test(tc, killed_worker_lease_expires);
     suite_add_tcase(s, tc);
     return s;
 }
