@@ -98,6 +98,9 @@ void dt_triage_activity_rule(const dt_tthread *t, char *rule, size_t rule_cap)
         snprintf(rule, rule_cap, "wait cycle (wait graph)");
     else if (t->has_lock)
         snprintf(rule, rule_cap, "critical section owner (user memory)");
+    else if (t->blocking && t->win32k_msg_guess)
+        snprintf(rule, rule_cap, "blocking %s (win32u stub: r8 a timeout, r9 a QS_ wake mask; a guess)",
+                 t->blocking->category ? t->blocking->category : "");
     else if (t->blocking)
         snprintf(rule, rule_cap, "blocking %s", t->blocking->category ? t->blocking->category : "");
     else

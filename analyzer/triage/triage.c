@@ -95,6 +95,27 @@ static bool syscall_name_of(const dt_tframe *f, char *out, size_t outsz)
     return true;
 }
 
+/* A thread stopped in an unnamed win32u system-call stub (no win32u image
+ * or symbols in the dump): the ip is a stub's ret (4 mod 16, as every x64
+ * stub starts 16-byte aligned) and the saved RAX a win32k service number
+ * (0x1000-0x1fff).  Its arguments in the volatile registers then say a
+ * message wait when they have NtUserMsgWaitForMultipleObjectsEx's shape: a
+ * DWORD timeout in r8 and a QS_* wake mask (at most 0x1dff) in r9 — a guess,
+ * said so in the verdict's rule. */
+static bool win32k_stub(const dt_tthread *t, uint32_t *service, bool *msg_wait)
+{
+    const dt_tframe *f = &t->uf[0];
+    uint64_t ip, rax, r8, r9;
+    const cJSON *regs = cJSON_GetObjectItemCaseSensitive(t->uthread, "registers");
+    if (f->named || strcmp(f->mod, "win32u") != 0 || !dt_json_u64(f->json, "ip", &ip) || (ip & 0xf) != 4 ||
+        !dt_json_u64(regs, "rax", &rax) || rax < 0x1000 || rax >= 0x2000)
+        return false;
+    *service = (uint32_t)rax;
+    *msg_wait = dt_json_u64(regs, "r8", &r8) && r8 <= 0xffffffffu && dt_json_u64(regs, "r9", &r9) && r9 &&
+                (r9 & ~UINT64_C(0x1dff)) == 0;
+    return true;
+}
+
 static void analyse_kernel_frames(const dt_rules *r, dt_tthread *t)
 {
     t->kernel_fold_count = 0;
@@ -153,8 +174,14 @@ static void analyse_user_frames(const dt_rules *r, dt_tthread *t)
             t->first_app_idx = (int)i;
             break;
         }
-    if (t->nuf && syscall_name_of(&t->uf[0], t->syscall, sizeof t->syscall))
+    uint32_t service;
+    bool msg_wait = false;
+    if (t->nuf && syscall_name_of(&t->uf[0], t->syscall, sizeof t->syscall)) {
         t->syscall_user_idx = 0;
+    } else if (t->nuf && t->uthread && win32k_stub(t, &service, &msg_wait)) {
+        snprintf(t->syscall, sizeof t->syscall, "win32k service 0x%x", service);
+        t->syscall_user_idx = 0;
+    }
     /* The blocking call is the matching system frame closest to the
      * application (ReadFile rather than the ZwReadFile stub it calls). */
     size_t end = t->first_app_idx >= 0 ? (size_t)t->first_app_idx : t->nuf;
@@ -164,6 +191,12 @@ static void analyse_user_frames(const dt_rules *r, dt_tthread *t)
             t->blocking = b;
             t->blocking_idx = (int)i;
         }
+    }
+    if (!t->blocking && msg_wait) {
+        /* The rules' message-wait kind, as MsgWaitForMultipleObjectsEx. */
+        t->blocking = dt_rules_match(r, DT_RULE_BLOCKING, "user32!msgwaitformultipleobjectsex");
+        t->blocking_idx = t->blocking ? 0 : -1;
+        t->win32k_msg_guess = t->blocking != NULL;
     }
     for (size_t i = 0; i < t->nuf && !t->idle_rule; i++)
         t->idle_rule = dt_rules_match(r, DT_RULE_IDLE, t->uf[i].norm);

@@ -55,6 +55,7 @@ typedef struct {
     bool in_deadlock;
     int score;               /* for choosing the primary thread */
     bool lock_strong;        /* the section's DebugInfo points back at it */
+    bool win32k_msg_guess;   /* blocking read from a win32u stub's registers (triage.c) */
 
     /* wait_graph.c */
     cJSON *waits_on;         /* owned: this thread's waits_for edges as JSON */

@@ -297,6 +297,11 @@ static void stack_handles(wg_graph *g, const dt_tmodel *m, const cJSON *user, dt
     static const char *const signal_wait[] = { "ntsignalandwaitforsingleobject", "zwsignalandwaitforsingleobject",
                                                NULL };
     static const char *const delay[] = { "ntdelayexecution", "zwdelayexecution", NULL };
+    static const char *const alpc[] = { "ntalpcsendwaitreceiveport", "zwalpcsendwaitreceiveport", NULL };
+    static const char *const lpc_reply[] = { "ntrequestwaitreplyport", "zwrequestwaitreplyport",
+                                             "ntsecurerequestwaitreplyport", NULL };
+    static const char *const lpc_receive[] = { "ntreplywaitreceiveport", "zwreplywaitreceiveport",
+                                               "ntreplywaitreceiveportex", "zwreplywaitreceiveportex", NULL };
     static const char *const one_handle_api[] = { "waitforsingleobject", "waitforsingleobjectex",
                                                   "signalobjectandwait", NULL };
     const dt_addrspace *as = m->user_memory;
@@ -324,7 +329,7 @@ static void stack_handles(wg_graph *g, const dt_tmodel *m, const cJSON *user, dt
     const char *how = NULL, *mode = NULL;
     uint64_t timeout_ptr = 0;
     bool has_timeout_ptr = false;
-    char how_buf[200];
+    char how_buf[320];
     if (fn_is(top, multi) && has_rdx) {
         /* One handle when the Win32 API above says so (Wine's
          * WaitForSingleObject ends here too); else the count in r10/rcx when
@@ -358,6 +363,26 @@ static void stack_handles(wg_graph *g, const dt_tmodel *m, const cJSON *user, dt
                            : "count unknown: the run of handle-shaped values");
         how = how_buf;
         has_timeout_ptr = dt_as_u64(as, sp + 0x28, &timeout_ptr);
+    } else if (fn_is(top, alpc) || fn_is(top, lpc_reply) || fn_is(top, lpc_receive)) {
+        /* ALPC/LPC: the port handle is the first argument.  SendMessage (r8)
+         * set means a client waiting for the server's reply; NULL, a server
+         * waiting for a request.  NtAlpcSendWaitReceivePort's timeout is its
+         * eighth argument ([rsp+0x40] at the stub). */
+        uint64_t h = r10 ? r10 : rcx;
+        if (handle_like(h)) {
+            handles[n++] = h;
+            mode = "any";
+        }
+        bool a = fn_is(top, alpc);
+        const char *role = a ? (has_r8 && r8 ? "a client waiting for the server's reply (SendMessage r8 is set)"
+                                             : "a server waiting for a request (SendMessage r8 is NULL)")
+                         : fn_is(top, lpc_reply) ? "an LPC client waiting for the reply"
+                                                 : "an LPC server waiting for a request";
+        snprintf(how_buf, sizeof how_buf, "user stack: the port handle in %s at the %.100s system call: %s",
+                 r10 ? "r10" : "rcx", a ? "NtAlpcSendWaitReceivePort" : top->name, role);
+        how = how_buf;
+        if (a)
+            has_timeout_ptr = dt_as_u64(as, sp + 0x40, &timeout_ptr);
     } else if (fn_is(top, single) || fn_is(top, signal_wait)) {
         bool sw = fn_is(top, signal_wait);
         uint64_t h = sw ? rdx : (r10 ? r10 : rcx);
@@ -386,7 +411,7 @@ static void stack_handles(wg_graph *g, const dt_tmodel *m, const cJSON *user, dt
         wg_edge *e = edge_add(g, tn, hn, "waits_for", all_listed ? "likely" : "guess");
         if (!e)
             continue;
-        snprintf(e->source, sizeof e->source, "%s%s", how,
+        snprintf(e->source, sizeof e->source, "%.270s%s", how,
                  all_listed ? "; every value is a handle HandleData lists" : "; a volatile register: a guess");
         e->wait_mode = mode;
         if (has_timeout_ptr)
@@ -443,8 +468,15 @@ static void kernel_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, s
         wg_edge *e = edge_add(g, tn, on, "waits_for", "certain");
         if (e) {
             const char *wt = dt_json_get_str(wo, "wait_type");
-            snprintf(e->source, sizeof e->source, "kernel: KTHREAD.WaitBlockList (KWAIT_BLOCK.Object%s%s)",
-                     wt ? ", WaitType " : "", wt ? wt : "");
+            /* ALPC/LPC waits are labelled as such: the object is the
+             * thread's own reply/receive semaphore, not the port. */
+            const char *wr = dt_json_get_str(t->kthread, "wait_reason");
+            const char *lpc = !wr                              ? ""
+                              : strcmp(wr, "WrLpcReply") == 0   ? "; WrLpcReply: an ALPC/LPC client waiting for the server's reply"
+                              : strcmp(wr, "WrLpcReceive") == 0 ? "; WrLpcReceive: an ALPC/LPC server waiting for a request"
+                                                                : "";
+            snprintf(e->source, sizeof e->source, "kernel: KTHREAD.WaitBlockList (KWAIT_BLOCK.Object%s%s)%s",
+                     wt ? ", WaitType " : "", wt ? wt : "", lpc);
             /* WaitAll: the thread needs every object; WaitAny: one. */
             e->wait_mode = wt && strcmp(wt, "WaitAll") == 0 ? "all"
                            : (wt && strcmp(wt, "WaitAny") == 0) || nobj == 1 ? "any"

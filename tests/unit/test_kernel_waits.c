@@ -32,7 +32,10 @@ enum { T_ALL = 0x100, T_MUTEX = 0x104, T_OWNER = 0x108, T_JOIN = 0x10c, T_PJOIN 
 
 #define WAITER(tid) { tid, 5, 6 /* UserRequest */, 1, false, 0x1000, NT(0x225870), wait_frames, 4, -1, 0, 0, false, false, NULL, 0 }
 static const dt_kw_thread app_threads[] = {
-    WAITER(T_ALL), WAITER(T_MUTEX), WAITER(T_OWNER), WAITER(T_JOIN),
+    WAITER(T_ALL), WAITER(T_MUTEX),
+    /* an ALPC client waits for the reply on a semaphore, WaitReason WrLpcReply */
+    { T_OWNER, 5, 17 /* WrLpcReply */, 1, false, 0x1000, NT(0x225870), wait_frames, 4, -1, 0, 0, false, false, NULL, 0 },
+    WAITER(T_JOIN),
     WAITER(T_PJOIN), WAITER(T_ABSENT), WAITER(T_ABSURD), WAITER(T_FOREIGN),
 };
 static const dt_kw_thread sys_threads[] = {
@@ -197,6 +200,10 @@ static void check(bool full)
     ck_assert_str_eq(str(chain, "text"), want);
     ck_assert_str_eq(str(chain, "confidence"), "certain");
     ck_assert_uint_eq((unsigned)get(get(tri, "root_cause"), "thread_id")->valuedouble, T_OWNER);
+    /* The root's wait is labelled an ALPC/LPC reply wait (WrLpcReply). */
+    ck_assert_str_eq(str(cJSON_GetArrayItem(get(by_tid(get(tri, "threads"), T_OWNER), "waits_on"), 0), "source"),
+                     "kernel: KTHREAD.WaitBlockList (KWAIT_BLOCK.Object, WaitType WaitAny); WrLpcReply: an ALPC/LPC "
+                     "client waiting for the server's reply");
 
     /* A process join: exit_of the process node. */
     const cJSON *e;

@@ -251,6 +251,42 @@ START_TEST(ambiguous_or_missing_registers_give_no_address)
 }
 END_TEST
 
+/* ALPC (synthesized on the real report): srw-owner's top frame becomes the
+ * NtAlpcSendWaitReceivePort stub with a port handle in r10 and no send
+ * message (r8 = 0), and HandleData lists the handle as an ALPC port. */
+START_TEST(alpc_wait_names_the_port)
+{
+    cJSON *rep = analyze();
+    cJSON *u = cJSON_GetObjectItemCaseSensitive(get(rep, "user"), "threads");
+    cJSON *t = (cJSON *)by_tid(u, T_OWNER);
+    cJSON *f0 = cJSON_GetArrayItem(get(t, "frames"), 0);
+    cJSON_ReplaceItemInObjectCaseSensitive(f0, "function", cJSON_CreateString("NtAlpcSendWaitReceivePort"));
+    cJSON *regs = cJSON_GetObjectItemCaseSensitive(t, "registers");
+    cJSON_ReplaceItemInObjectCaseSensitive(regs, "r10", cJSON_CreateString("0x1234"));
+    cJSON_ReplaceItemInObjectCaseSensitive(regs, "r8", cJSON_CreateString("0x0"));
+    cJSON *handles = cJSON_GetObjectItemCaseSensitive(get(rep, "user"), "handles");
+    cJSON *h = cJSON_Parse("{\"handle\":\"0x1234\",\"type\":\"ALPC Port\",\"name\":\"\\\\RPC Control\\\\dt_demo\"}");
+    ck_assert_ptr_nonnull(h);
+    if (cJSON_IsArray(handles))
+        cJSON_AddItemToArray(handles, h);
+    else {
+        cJSON *arr = cJSON_CreateArray();
+        cJSON_AddItemToArray(arr, h);
+        cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(rep, "user"), "handles", arr);
+    }
+    cJSON *tri = retriage(rep);
+    const cJSON *e = only_wait(tri, T_OWNER);
+    ck_assert_str_eq(str(e, "node"), "handle:0x1234");
+    ck_assert_str_eq(str(e, "label"), "ALPC port 0x1234 `\\RPC Control\\dt_demo`");
+    ck_assert_str_eq(str(e, "confidence"), "likely");
+    ck_assert_str_eq(str(e, "source"), "user stack: the port handle in r10 at the NtAlpcSendWaitReceivePort system call: "
+                                       "a server waiting for a request (SendMessage r8 is NULL); every value is a handle "
+                                       "HandleData lists");
+    cJSON_Delete(tri);
+    cJSON_Delete(rep);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("user_locks");
@@ -262,6 +298,7 @@ int main(void)
     tcase_add_test(tc, loader_lock_is_named_with_its_owner);
     tcase_add_test(tc, wine_timer_queue_thread_is_idle);
     tcase_add_test(tc, ambiguous_or_missing_registers_give_no_address);
+    tcase_add_test(tc, alpc_wait_names_the_port);
     suite_add_tcase(s, tc);
     return dt_test_run(s);
 }

@@ -155,6 +155,30 @@ START_TEST(stack_handles_of_a_real_wine_dump)
 }
 END_TEST
 
+/* A real Crashpad dump of Electron (Windows 11, no module images, no
+ * symbols): three threads stopped in an unnamed win32u stub with a win32k
+ * service number in RAX and MsgWaitForMultipleObjectsEx's argument shape
+ * (r8 INFINITE, r9 a QS_ mask) wait for window messages; they are not
+ * "busy in user code". */
+START_TEST(win32u_message_waits_of_a_real_electron_dump)
+{
+    dt_analysis_request req = { .user_path = dt_test_data("user/crashdump-mcp__electron.dmp") };
+    cJSON *rep = NULL;
+    dt_error err = { 0 };
+    ck_assert_msg(dt_analyze(&req, &rep, &err) == DT_OK, "%s", err.message);
+    const cJSON *tri = tri_of(rep);
+    const unsigned tids[] = { 8124, 22892, 6148 };
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *t = thread_by_id(tri, tids[i]);
+        ck_assert_str_eq(str(t, "state"), "waiting");
+        ck_assert(!is_true(t, "stuck"));
+        ck_assert_str_eq(str(t, "rule"), "blocking message_wait (win32u stub: r8 a timeout, r9 a QS_ wake mask; a guess)");
+        ck_assert(strncmp(str(t, "verdict"), "waiting for window messages — win32k service 0x14d6 ← electron+", 66) == 0);
+    }
+    cJSON_Delete(rep);
+}
+END_TEST
+
 START_TEST(handle_data_links_the_chain_and_the_mixed_cycle)
 {
     cJSON *rep = analyze_with_handles(wait_chain_handles, sizeof wait_chain_handles / sizeof wait_chain_handles[0], NULL);
@@ -311,6 +335,7 @@ int main(void)
     tcase_add_test(tc, handle_data_links_the_chain_and_the_mixed_cycle);
     tcase_add_test(tc, multi_hang_critical_section_cycle_is_the_root_cause);
     tcase_add_test(tc, kernel_wait_objects_make_certain_edges);
+    tcase_add_test(tc, win32u_message_waits_of_a_real_electron_dump);
     tcase_add_test(tc, bad_handle_streams_warn_and_keep_the_report);
     suite_add_tcase(s, tc);
     return dt_test_run(s);
