@@ -12,7 +12,8 @@ data=${DT_TEST_DATA:-$here/tests/data}
 n=${N:-20}
 [[ -x $tool ]] || { echo "bench: build the tests first ($tool missing)" >&2; exit 2; }
 out=$("$tool" "$n" "$data/wine/bin/clang" "$data"/wine/wait_chain.dmp.gz "$data"/wine/multi_hang.dmp.gz \
-      "$data"/wine/hello_block.dmp.gz "$data"/wine/crash_av.dmp.gz "$data"/wine/multi_hang_gcc_wineraw.dmp.gz)
+      "$data"/wine/hello_block.dmp.gz "$data"/wine/crash_av.dmp.gz "$data"/wine/multi_hang_gcc_wineraw.dmp.gz \
+      "$data"/wine/lock_wait.dmp.gz "$data"/user/crashdump-mcp__electron.dmp)
 echo "$out"
 echo "$out" | awk -F'\t' 'NR > 1 { a += $2; w += $3; o += $4 }
     END { share = (w - o) / a; printf "total: analysis %.1f ms, graph %.3f ms = %.2f%% (target <= 10%%)\n", a, w - o, 100 * share;

@@ -115,8 +115,10 @@ void dt_triage_activity_verdict(const dt_tmodel *m, const dt_tthread *t, char *v
     (void)m;
     char cpu[48];
     fmt_cpu(t, cpu, sizeof cpu);
-    if (t->state && strcmp(t->state, "running") == 0 && t->nuf) {
-        /* A CPU hog: name where it burns CPU, never "unknown". */
+    if (t->state && strcmp(t->state, "running") == 0 && t->nuf && !t->idle) {
+        /* A CPU hog: name where it burns CPU, never "unknown".  An idle rule
+         * (the debugger's break-in thread) keeps its own verdict, as its
+         * rule says. */
         int app = t->first_app_idx;
         bool in_app = app == 0;
         const dt_tframe *f = &t->uf[app >= 0 ? app : 0];

@@ -1061,7 +1061,8 @@ dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triag
     classify_threads(&m, user, &has_crash, &crash_tid);
     cJSON *deadlocks = cJSON_CreateArray();
     dt_triage_find_locks(&m, deadlocks);
-    dt_triage_user_locks(&m);
+    if (!opt->no_wait_graph) /* its SRW/condition-variable/loader-lock edges are part of the graph's cost */
+        dt_triage_user_locks(&m);
     dt_triage_cpu_times(&m);
     /* The wait graph's root cause is the primary thread when there is a chain. */
     const dt_tthread *root = opt->no_wait_graph ? NULL : dt_triage_wait_graph(&m, user, tri, deadlocks);

@@ -179,6 +179,22 @@ START_TEST(win32u_message_waits_of_a_real_electron_dump)
 }
 END_TEST
 
+/* The real rizin calc.exe dump: the debugger's break-in thread matches an
+ * idle rule; its verdict says so, as its rule does (not "running"). */
+START_TEST(idle_rule_and_verdict_agree_on_a_break_in_thread)
+{
+    dt_analysis_request req = { .user_path = dt_test_data("user/rizin__calc.dmp") };
+    cJSON *rep = NULL;
+    dt_error err = { 0 };
+    ck_assert_msg(dt_analyze(&req, &rep, &err) == DT_OK, "%s", err.message);
+    const cJSON *t = thread_by_id(tri_of(rep), 1628);
+    ck_assert_str_eq(str(t, "rule"), "idle \"debugger break-in thread\"");
+    ck_assert_str_eq(str(t, "verdict"), "idle: debugger break-in thread");
+    ck_assert(!is_true(t, "stuck"));
+    cJSON_Delete(rep);
+}
+END_TEST
+
 START_TEST(handle_data_links_the_chain_and_the_mixed_cycle)
 {
     cJSON *rep = analyze_with_handles(wait_chain_handles, sizeof wait_chain_handles / sizeof wait_chain_handles[0], NULL);
@@ -336,6 +352,7 @@ int main(void)
     tcase_add_test(tc, multi_hang_critical_section_cycle_is_the_root_cause);
     tcase_add_test(tc, kernel_wait_objects_make_certain_edges);
     tcase_add_test(tc, win32u_message_waits_of_a_real_electron_dump);
+    tcase_add_test(tc, idle_rule_and_verdict_agree_on_a_break_in_thread);
     tcase_add_test(tc, bad_handle_streams_warn_and_keep_the_report);
     suite_add_tcase(s, tc);
     return dt_test_run(s);
