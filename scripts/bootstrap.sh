@@ -7,22 +7,23 @@ set -euo pipefail
 # Build and run: compiler, CMake, and the libraries the design card names.
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
       libcjson-dev check libarchive-dev zlib1g-dev libssl-dev
-      libcurl4-openssl-dev curl ca-certificates)
+      libcurl4-openssl-dev curl ca-certificates libpq-dev)
 # Tests add: clang + libFuzzer runtime (fuzz targets, sanitizers), llvm
 # (llvm-pdbutil / llvm-readobj as oracles), the sqlite3 shell, python3 (a
 # loopback symbol server), Chromium + Node for the browser tests, and wrk
 # (the read-API benchmark smoke run); jq reads JSON in the shell tests;
 # strace shows the server's fsync order (test_server_durability.sh);
 # haproxy fronts two API servers in test_ops_scale_proxy.sh; python3-yaml
-# reads docker/compose.scale.yaml in test_ops_scale_compose.sh.
+# reads docker/compose.scale.yaml in test_ops_scale_compose.sh; postgresql
+# (initdb, pg_ctl, psql, pg_trgm) is the store the *_pg tests start for themselves.
 # --runtime: only what the built server needs to run (the image's last stage).
 if [[ "${1:-}" == "--runtime" ]]; then
   pkgs=(libmicrohttpd12 libsqlite3-0 libcjson1 libarchive13 zlib1g libssl3
-        libcurl4 curl ca-certificates sqlite3)
+        libcurl4 curl ca-certificates sqlite3 libpq5)
 fi
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip gcab
-         chromium time procps wrk jq strace haproxy python3-yaml)
+         chromium time procps wrk jq strace haproxy python3-yaml postgresql)
 fi
 
 missing=()

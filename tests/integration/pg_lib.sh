@@ -78,5 +78,13 @@ pg_run_scripts() {
     DT_TEST_PG_SOCK=$PG_SOCK DT_TEST_PG_BIN=$PG_BINDIR bash "$here/$s" || rc=$?
     if [[ $rc -ne 0 ]]; then echo "FAIL: $s on PostgreSQL (exit $rc)" >&2; fails=$((fails + 1)); else echo "ok: $s on PostgreSQL"; fi
   done
+  # The servers really kept their uploads in PostgreSQL (not a SQLite file).
+  local db total=0 n
+  for db in $(pg_psql postgres "SELECT datname FROM pg_database WHERE datname LIKE 'dt\_%'"); do
+    n=$(pg_psql "$db" "SELECT COUNT(*) FROM uploads")
+    total=$((total + n))
+  done
+  echo "uploads stored in PostgreSQL: $total"
+  if [[ $total -eq 0 ]]; then echo "FAIL: no upload reached PostgreSQL" >&2; fails=$((fails + 1)); fi
   [[ $fails -eq 0 ]]
 }

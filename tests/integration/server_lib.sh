@@ -23,11 +23,29 @@ check() { # description expected actual
   if [[ "$2" == "$3" ]]; then ok; else bad "$1: expected '$2', got '$3'"; fi
 }
 
+# DT_TEST_PG_SOCK (set by test_server_pg*.sh, which start a PostgreSQL):
+# the store of each data directory is then its own PostgreSQL database on
+# that server, created on first use — a restart with the same data
+# directory finds the same store, as with its SQLite file.
+DB_ARGS=()
+pg_store_for() { # DATA_DIR — sets DB_ARGS
+  DB_ARGS=()
+  [[ -n ${DT_TEST_PG_SOCK:-} ]] || return 0
+  local name
+  name="dt_$(printf '%s' "$(realpath -m "$1")" | sha256sum | cut -c1-16)"
+  local admin="postgresql://dt@/postgres?host=$DT_TEST_PG_SOCK"
+  if [[ -z $("$DT_TEST_PG_BIN/psql" -X -q -A -t "$admin" -c "SELECT 1 FROM pg_database WHERE datname = '$name'") ]]; then
+    "$DT_TEST_PG_BIN/psql" -X -q "$admin" -c "CREATE DATABASE $name" >/dev/null
+  fi
+  DB_ARGS=(--database "postgresql://dt@/$name?host=$DT_TEST_PG_SOCK")
+}
+
 # start_server DATA_DIR [extra serve args…] — sets SERVER_PID, PORT, URL.
 start_server() {
   local data=$1; shift
   local log="$WORK/server.$(date +%s%N).log"
-  "$DT_BIN" serve --listen 127.0.0.1:0 --data-dir "$data" --admin-token "$ADMIN" --workers 2 "$@" >"$log" 2>&1 &
+  pg_store_for "$data"
+  "$DT_BIN" serve --listen 127.0.0.1:0 --data-dir "$data" --admin-token "$ADMIN" --workers 2 ${DB_ARGS[@]+"${DB_ARGS[@]}"} "$@" >"$log" 2>&1 &
   SERVER_PID=$!
   SERVER_LOG=$log
   for _ in $(seq 1 100); do
