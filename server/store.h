@@ -165,6 +165,8 @@ typedef struct {
     char note[512];
     dt_file_rec files[DT_MAX_UPLOAD_FILES];
     int nfiles;
+    char owner[64];           /* the lease's holder: finishing or failing
+                                 counts only while it still holds it */
 } dt_job;
 
 typedef struct {
