@@ -1,6 +1,7 @@
 /*
  * db_pg.c — db.h over PostgreSQL through libpq: the store of a deployment
- * with several API servers and worker hosts (docs/server.md, "PostgreSQL").
+ * with several API servers and worker hosts (docs/server.md, "The store:
+ * SQLite or PostgreSQL").
  *
  * Statements run with PQexecParams in text format: integers are sent as
  * int8, text as text with its length, NULL untyped, so the server resolves
