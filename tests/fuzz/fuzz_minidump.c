@@ -13,6 +13,8 @@
 
 #include "formats/minidump.h"
 #include "report/user_report.h"
+#include "triage/rules.h"
+#include "triage/triage.h"
 
 static void walk(const dt_minidump *md)
 {
@@ -64,6 +66,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* the report must always be valid JSON */
             cJSON_Delete(back);
             free(s);
+        }
+        dt_rules rules;
+        if (dt_rules_default(&rules, NULL) == DT_OK) {
+            dt_triage_options topt = { .rules = &rules, .user_memory = dt_minidump_addrspace(md) };
+            cJSON *tri = NULL;
+            if (dt_triage_build(u, NULL, &topt, &tri, NULL) == DT_OK)
+                cJSON_Delete(tri);
+            dt_rules_free(&rules);
         }
         char *text = NULL;
         size_t len = 0;
