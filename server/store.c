@@ -116,13 +116,23 @@ typedef struct {
     const char *name, *sql;
 } migration_step;
 
-/* One migration and the row recording it (inside dt_sql_txn). */
+/* One migration and the row recording it (inside dt_sql_txn).  Checked
+ * again inside the transaction: on SQLite, BEGIN IMMEDIATE makes processes
+ * starting together take turns here, and the second finds the first's row. */
 static dt_status apply_migration(dt_store *s, void *ctx, dt_error *err)
 {
     const migration_step *m = ctx;
+    dt_stmt *st = dt_sql_prepare(s, "SELECT 1 FROM schema_migrations WHERE version = ?", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_stmt_bind_int64(st, 1, m->version);
+    int applied = dt_stmt_step(st) == DT_DB_ROW;
+    dt_stmt_finalize(st);
+    if (applied)
+        return DT_OK;
     if (dt_sql_exec(s, m->sql, err) != DT_OK)
         return DT_ERR_IO;
-    dt_stmt *st = dt_sql_prepare(s, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)", err);
+    st = dt_sql_prepare(s, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)", err);
     if (!st)
         return DT_ERR_IO;
     dt_stmt_bind_int64(st, 1, m->version);

@@ -543,6 +543,46 @@ START_TEST(killed_worker_lease_expires)
 }
 END_TEST
 
+/* Servers and workers starting together on one new store: every process
+ * opens it and the migrations are applied once (PostgreSQL: under the
+ * advisory lock; SQLite: checked again inside BEGIN IMMEDIATE). */
+START_TEST(concurrent_starts_migrate_once)
+{
+    enum { PROCS = 6 };
+    snprintf(dir, sizeof dir, "/tmp/dt-test-store.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/db.sqlite", dir);
+    if (getenv("DT_TEST_PG_SOCK"))
+        fresh_pg_database(getenv("DT_TEST_PG_SOCK"));
+    char mig[1024];
+    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
+    pid_t pids[PROCS];
+    for (int i = 0; i < PROCS; i++) {
+        pids[i] = fork();
+        ck_assert_int_ge(pids[i], 0);
+        if (pids[i] == 0) {
+            dt_error err = { 0 };
+            dt_store *c = dt_store_open(db, mig, &err);
+            if (!c) {
+                fprintf(stderr, "start %d: %s\n", i, err.message);
+                _exit(1);
+            }
+            dt_store_close(c);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < PROCS; i++) {
+        int status = 0;
+        ck_assert_int_eq(waitpid(pids[i], &status, 0), pids[i]);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "start %d failed", i);
+    }
+    dt_store *s = dt_store_open(db, NULL, NULL);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(dt_store_migration_count(s), 7);
+    remove_fresh(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -555,6 +595,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, search_indexes);
     tcase_add_test(tc, workers_never_share_a_job);
     tcase_add_test(tc, killed_worker_lease_expires);
+    tcase_add_test(tc, concurrent_starts_migrate_once);
     suite_add_tcase(s, tc);
     return s;
 }
