@@ -22,6 +22,7 @@
 #include "dt_test.h"
 #include "report_index.h"
 #include "store.h"
+#include "store_pool.h"
 
 static char dir[256];
 static char db[600];
@@ -583,6 +584,30 @@ START_TEST(concurrent_starts_migrate_once)
 }
 END_TEST
 
+/* The pool hands the same connection to the next request, keeps at most
+ * its limit idle, and each connection it hands out works. */
+START_TEST(pool_reuses_connections)
+{
+    dt_store *s = open_fresh();
+    dt_store_pool *p = dt_store_pool_new(db, 1);
+    ck_assert_ptr_nonnull(p);
+    dt_store *a = dt_store_pool_take(p, NULL);
+    dt_store *b = dt_store_pool_take(p, NULL);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_ne(a, b);
+    ck_assert_int_eq(dt_store_migration_count(a), 7);
+    dt_store_pool_give(p, a);
+    dt_store_pool_give(p, b); /* over the limit: closed */
+    dt_store *c = dt_store_pool_take(p, NULL);
+    ck_assert_ptr_eq(c, a);
+    ck_assert_int_eq(dt_store_migration_count(c), 7);
+    dt_store_pool_give(p, c);
+    dt_store_pool_free(p);
+    remove_fresh(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -596,6 +621,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, workers_never_share_a_job);
     tcase_add_test(tc, killed_worker_lease_expires);
     tcase_add_test(tc, concurrent_starts_migrate_once);
+    tcase_add_test(tc, pool_reuses_connections);
     suite_add_tcase(s, tc);
     return s;
 }
