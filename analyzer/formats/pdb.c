@@ -305,6 +305,12 @@ void dt_pdb_close(dt_pdb *pdb)
     free(pdb->lines);
     free(pdb->tpi.record_offsets);
     dt_msf_stream_free(&pdb->tpi.stream);
+    free(pdb->ipi.record_offsets);
+    dt_msf_stream_free(&pdb->ipi.stream);
+    free(pdb->inline_sites);
+    free(pdb->inline_ranges);
+    free(pdb->inline_max_end);
+    free(pdb->inlinee_names);
     dt_msf_stream_free(&pdb->names);
     dt_msf_stream_free(&pdb->dbi);
     dt_msf_close(&pdb->msf);
@@ -647,14 +653,17 @@ static void load_functions(dt_pdb *pdb)
         if (!dt_view_sub(ms.view, 0, sym_bytes, &syms))
             syms = ms.view;
         module_procs(pdb, &c, syms, (uint32_t)(nmod - 1));
-        if (dt_view_sub(ms.view, (uint64_t)sym_bytes + c11_bytes, c13_bytes, &c13))
-            module_lines(pdb, &c, c13, (uint32_t)(nmod - 1));
+        if (!dt_view_sub(ms.view, (uint64_t)sym_bytes + c11_bytes, c13_bytes, &c13))
+            c13 = dt_view_make(NULL, 0);
+        module_lines(pdb, &c, c13, (uint32_t)(nmod - 1));
+        dt_pdb_collect_inlines(pdb, syms, c13);
         dt_msf_stream_free(&ms);
     }
     if (c.n)
         qsort(c.f, c.n, sizeof *c.f, function_cmp);
     if (c.nl)
         qsort(c.l, c.nl, sizeof *c.l, line_cmp);
+    dt_pdb_inlines_finish(pdb);
     pdb->functions = c.f;
     pdb->nfunctions = c.n;
     pdb->lines = c.l;

@@ -1,7 +1,7 @@
 /*
  * pdb.h — reading a Microsoft PDB (formats.md F.1–F.2): identity, section
  * headers, public symbols, functions from module symbol streams, C13 line
- * numbers, and struct field offsets from the TPI stream.
+ * numbers, inline sites, and struct field offsets from the TPI stream.
  *
  * Opening a PDB decodes only the MSF directory, the info stream and the DBI
  * header; publics, functions/lines and types are each loaded on first use
@@ -107,6 +107,23 @@ const char *dt_pdb_file_name(dt_pdb *pdb, uint32_t file);
  * else the nearest public symbol at or below it in the same section (its
  * display name). */
 bool dt_pdb_lookup(dt_pdb *pdb, uint32_t rva, dt_pdb_symbol *out);
+
+/* One level of inlined code at an address (S_INLINESITE in a module
+ * stream, its name from the IPI stream's LF_FUNC_ID/LF_MFUNC_ID, its line
+ * from the site's binary annotations, starting at the DEBUG_S_INLINEELINES
+ * line of the inlinee). */
+typedef struct {
+    const char *function;
+    const char *file;      /* NULL when unknown */
+    uint32_t line;         /* this function's own line at the address */
+} dt_pdb_inline;
+
+/* The functions inlined at rva into the procedure starting at
+ * function_rva (dt_pdb_symbol.function_rva), outermost first; returns how
+ * many (at most max).  The procedure's own line at rva (dt_pdb_lookup) is
+ * then where the outermost one was called, and each level's line is where
+ * it called the next. */
+size_t dt_pdb_inlines(dt_pdb *pdb, uint32_t rva, uint32_t function_rva, dt_pdb_inline *out, size_t max);
 
 /* Offset of field in the struct/class/union named type_name (TPI stream).
  * field may be a dotted path ("Pcb.DirectoryTableBase") through nested

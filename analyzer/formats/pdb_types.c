@@ -38,20 +38,21 @@ enum {
     MAX_PATH_DEPTH = 16,
 };
 
-static bool tpi_load(dt_pdb *pdb, dt_error *err)
+/* TPI (stream 2) and IPI (stream 4) share this layout: a header, then
+ * records numbered from begin. */
+bool dt_pdb_typestream_load(dt_pdb *pdb, dt_pdb_tpi *t, uint16_t stream, dt_error *err)
 {
-    dt_pdb_tpi *t = &pdb->tpi;
     if (t->loaded)
         return !t->failed;
     t->loaded = true;
     t->failed = true;
-    if (dt_msf_stream_load(&pdb->msf, 2, &t->stream, err) != DT_OK)
+    if (dt_msf_stream_load(&pdb->msf, stream, &t->stream, err) != DT_OK)
         return false;
     dt_view v = t->stream.view;
     uint32_t hdr, begin, end, bytes;
     if (!dt_view_u32(v, 4, &hdr) || !dt_view_u32(v, 8, &begin) || !dt_view_u32(v, 12, &end) ||
         !dt_view_u32(v, 16, &bytes) || end < begin) {
-        dt_error_set(err, DT_ERR_CORRUPT, "PDB TPI header invalid");
+        dt_error_set(err, DT_ERR_CORRUPT, "PDB type stream header invalid");
         return false;
     }
     dt_view recs;
@@ -79,10 +80,10 @@ static bool tpi_load(dt_pdb *pdb, dt_error *err)
     return true;
 }
 
-/* The record (from its kind field on) of type index ti. */
-static bool tpi_record(const dt_pdb *pdb, uint32_t ti, dt_view *rec, uint16_t *kind)
+static bool tpi_load(dt_pdb *pdb, dt_error *err) { return dt_pdb_typestream_load(pdb, &pdb->tpi, 2, err); }
+
+bool dt_pdb_typestream_record(const dt_pdb_tpi *t, uint32_t ti, dt_view *rec, uint16_t *kind)
 {
-    const dt_pdb_tpi *t = &pdb->tpi;
     if (ti < t->begin || ti >= t->end)
         return false;
     uint32_t off = t->record_offsets[ti - t->begin];
@@ -91,6 +92,12 @@ static bool tpi_record(const dt_pdb *pdb, uint32_t ti, dt_view *rec, uint16_t *k
     if (!dt_view_u16(v, off, &len) || !dt_view_sub(v, off + 2, len, rec))
         return false;
     return dt_view_u16(*rec, 0, kind);
+}
+
+/* The record (from its kind field on) of type index ti. */
+static bool tpi_record(const dt_pdb *pdb, uint32_t ti, dt_view *rec, uint16_t *kind)
+{
+    return dt_pdb_typestream_record(&pdb->tpi, ti, rec, kind);
 }
 
 typedef struct {
@@ -367,5 +374,17 @@ bool dt_pdb_field_offset_fn(void *ctx, const char *type_name, const char *field,
     if (!ctx || dt_pdb_field_offset(ctx, type_name, field, &off, NULL) != DT_OK || off > UINT32_MAX)
         return false;
     *offset = (uint32_t)off;
+    return true;
+}
+
+bool dt_pdb_type_aggregate_name(dt_pdb *pdb, uint32_t ti, const uint8_t **name, size_t *len)
+{
+    dt_view rec;
+    uint16_t kind;
+    aggregate a;
+    if (!tpi_load(pdb, NULL) || !tpi_record(pdb, ti, &rec, &kind) || !parse_aggregate(rec, kind, &a))
+        return false;
+    *name = a.name;
+    *len = a.name_len;
     return true;
 }

@@ -14,6 +14,42 @@
  * (stored, possibly foreign) reports rely on. */
 #define get cJSON_GetObjectItemCaseSensitive
 
+/* A frame in inlined code (#19): under the frame's line, WinDbg's view of
+ * the same return address, one line per level with its source line, the
+ * innermost first, down to the real function:
+ *        inline_jit!df_wait_batch (inline function) [C:\build\inline_jit.c @ 45]
+ *        inline_jit!df_next_batch (inline function) [C:\build\inline_jit.c @ 53]
+ *        inline_jit!df_serve_queue+0x29 [C:\build\inline_jit.c @ 62] */
+static void print_inline_levels(FILE *out, const cJSON *f, const char *display)
+{
+    const cJSON *inl = get(f, "inlines");
+    const char *function = dt_json_get_str(f, "function");
+    if (!cJSON_IsArray(inl) || !cJSON_GetArraySize(inl) || !function || !display)
+        return;
+    const char *bang = strchr(display, '!');
+    int modlen = bang ? (int)(bang - display) : 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, inl)
+    {
+        const char *name = dt_json_get_str(x, "function_name");
+        const char *file = dt_json_get_str(x, "source_file_name");
+        uint64_t line = 0;
+        dt_json_u64(x, "source_line", &line);
+        fprintf(out, "         %.*s!%s (inline function)", modlen, display, name ? name : "?");
+        if (file)
+            fprintf(out, " [%s @ %llu]", file, (unsigned long long)line);
+        fputc('\n', out);
+    }
+    uint64_t off = 0, line = 0;
+    dt_json_u64(f, "function_offset", &off);
+    dt_json_u64(f, "line", &line);
+    const char *file = dt_json_get_str(f, "file");
+    fprintf(out, "         %.*s!%s+0x%llx", modlen, display, function, (unsigned long long)off);
+    if (file)
+        fprintf(out, " [%s @ %llu]", file, (unsigned long long)line);
+    fputc('\n', out);
+}
+
 static void print_frames(FILE *out, const cJSON *frames, const char *side, int mark)
 {
     int i = 0;
@@ -27,6 +63,7 @@ static void print_frames(FILE *out, const cJSON *frames, const char *side, int m
         fprintf(out, "    %s %02x %s%s%s%s\n", side, i, folded ? "(folded) " : "", d ? d : "?",
                 trust && strcmp(trust, "scan") == 0 ? "   [scan]" : "",
                 i == mark ? "   <== system call" : "");
+        print_inline_levels(out, f, d);
         i++;
     }
 }

@@ -46,6 +46,21 @@ static bool pdb_lookup(void *handle, uint64_t rva, dt_symbol *out)
     out->function_offset = rva - s.function_rva;
     out->file = s.file ? strdup(s.file) : NULL;
     out->line = s.line;
+    /* Inlined code: the procedure's own line there is where its outermost
+     * inline was called, each inline level's line where it called the next
+     * one, and the innermost's the address's line (rust-minidump's model,
+     * which dt_symbol.inlines follows: innermost first). */
+    dt_pdb_inline chain[16];
+    size_t n = s.from_public ? 0 : dt_pdb_inlines(handle, (uint32_t)rva, s.function_rva, chain, 16);
+    if (n && (out->inlines = calloc(n, sizeof *out->inlines)) != NULL) {
+        for (size_t k = 0; k < n; k++) {
+            const dt_pdb_inline *c = &chain[n - 1 - k];
+            out->inlines[k].function = strdup(c->function);
+            out->inlines[k].file = c->file ? strdup(c->file) : NULL;
+            out->inlines[k].line = c->line;
+        }
+        out->ninlines = n;
+    }
     return out->function != NULL;
 }
 
