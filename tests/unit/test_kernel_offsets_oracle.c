@@ -1,12 +1,19 @@
 /*
  * test_kernel_offsets_oracle.c — the built-in kernel offset table
- * (model/kernel_offsets.c) against an oracle that is not our own doc:
- * tests/data/kernel_offsets_vergilius.tsv, member offsets copied from the
- * public headers novafacing/vergilius-rs generated from the Vergilius
- * Project's dumps of Microsoft's ntkrnlmp.pdb types (12 x64 builds, 14393 to
- * 22631; see docs/kernel_offsets.md, "Oracle").  Every field the waiting-
- * thread walk reads (State, WaitReason, WaitMode, WaitBlockList, WaitTime,
- * MiscFlags, the stack bounds, KernelStack, Teb, ApcState.Process, Cid,
+ * (model/kernel_offsets.c) against oracles that are not our own doc
+ * (docs/kernel_offsets.md, "Oracle"):
+ *  - tests/data/kernel_offsets_vergilius.tsv, member offsets copied from the
+ *    public headers novafacing/vergilius-rs generated from the Vergilius
+ *    Project's dumps of Microsoft's ntkrnlmp.pdb types (12 x64 builds, 14393
+ *    to 22631) — one of the sources the table was written from;
+ *  - tests/data/kernel_offsets_chappell.tsv, from Geoff Chappell's
+ *    independently researched KTHREAD/ETHREAD/EPROCESS/KPROCESS studies
+ *    (5 x64 builds, 14393 to 19041), a source the table was NOT written
+ *    from, with the Alertable bit and WaitBlockCount/IrpList/
+ *    DirectoryTableBase that the first oracle lacks.
+ * Every field the waiting-thread walk reads (State, WaitReason, WaitMode,
+ * WaitBlockList, WaitBlockCount, WaitTime, MiscFlags and its Alertable bit,
+ * the stack bounds, KernelStack, Teb, ApcState.Process, Cid,
  * ThreadListEntry, CreateTimes, the EPROCESS identity fields) is compared
  * for the table row that covers each build; a wrong value in the table, or a
  * build the table no longer covers, fails here.
@@ -39,6 +46,9 @@ static const uint32_t *field(const dt_kernel_offsets *o, const char *st, const c
         { "_KTHREAD", "KernelTime", offsetof(dt_kernel_offsets, kthread_kernel_time) },
         { "_KTHREAD", "UserTime", offsetof(dt_kernel_offsets, kthread_user_time) },
         { "_KTHREAD", "Teb", offsetof(dt_kernel_offsets, kthread_teb) },
+        { "_KTHREAD", "WaitBlockCount", offsetof(dt_kernel_offsets, kthread_wait_block_count) },
+        { "_ETHREAD", "IrpList", offsetof(dt_kernel_offsets, ethread_irp_list) },
+        { "_KPROCESS", "DirectoryTableBase", offsetof(dt_kernel_offsets, eprocess_directory_table_base) },
         { "_ETHREAD", "CreateTime", offsetof(dt_kernel_offsets, ethread_create_time) },
         { "_ETHREAD", "Cid", offsetof(dt_kernel_offsets, ethread_cid) },
         { "_ETHREAD", "Win32StartAddress", offsetof(dt_kernel_offsets, ethread_win32_start_address) },
@@ -56,10 +66,12 @@ static const uint32_t *field(const dt_kernel_offsets *o, const char *st, const c
     return NULL;
 }
 
-START_TEST(table_matches_the_vergilius_headers)
+/* Compares every row of one oracle file with the table; returns the number
+ * of values compared and the number of distinct builds seen. */
+static unsigned check_oracle(const char *file, unsigned *nbuilds)
 {
-    FILE *f = fopen(dt_test_data("kernel_offsets_vergilius.tsv"), "r");
-    ck_assert_ptr_nonnull(f);
+    FILE *f = fopen(dt_test_data(file), "r");
+    ck_assert_msg(f != NULL, "cannot open %s", file);
     char line[512];
     unsigned checked = 0, builds = 0, apc_state = 0;
     char last_ver[32] = "";
@@ -83,19 +95,48 @@ START_TEST(table_matches_the_vergilius_headers)
         }
         if (strcmp(st, "_KAPC_STATE") == 0 && strcmp(mem, "Process") == 0) {
             /* ApcState comes first in the file for each build. */
-            ck_assert_msg(o.kthread_apc_process == apc_state + off, "%s KTHREAD ApcState.Process: table 0x%x, oracle 0x%x",
-                          ver, o.kthread_apc_process, apc_state + off);
+            ck_assert_msg(apc_state != 0, "%s %s: _KAPC_STATE.Process before _KTHREAD.ApcState", file, ver);
+            ck_assert_msg(o.kthread_apc_process == apc_state + off, "%s %s KTHREAD ApcState.Process: table 0x%x, oracle 0x%x",
+                          file, ver, o.kthread_apc_process, apc_state + off);
+            apc_state = 0;
+            checked++;
+            continue;
+        }
+        if (strcmp(st, "_KTHREAD") == 0 && strcmp(mem, "MiscFlags.Alertable") == 0) {
+            /* The oracle gives the bit as a mask of MiscFlags. */
+            ck_assert_msg(o.kthread_alertable_bit < 32 && (1u << o.kthread_alertable_bit) == off,
+                          "%s %s KTHREAD MiscFlags.Alertable: table bit %u, oracle mask 0x%x (%s)", file, ver,
+                          o.kthread_alertable_bit, off, o.table_name);
             checked++;
             continue;
         }
         const uint32_t *ours = field(&o, st, mem);
         ck_assert_msg(ours != NULL, "no table field for %s.%s", st, mem);
-        ck_assert_msg(*ours == off, "%s %s.%s: table 0x%x, oracle 0x%x (%s)", ver, st, mem, *ours, off, o.table_name);
+        ck_assert_msg(*ours == off, "%s %s %s.%s: table 0x%x, oracle 0x%x (%s)", file, ver, st, mem, *ours, off, o.table_name);
         checked++;
     }
     fclose(f);
+    *nbuilds = builds;
+    return checked;
+}
+
+START_TEST(table_matches_the_vergilius_headers)
+{
+    unsigned builds;
+    unsigned checked = check_oracle("kernel_offsets_vergilius.tsv", &builds);
     ck_assert_uint_eq(builds, 12);
     ck_assert_uint_ge(checked, 12 * 24);
+}
+END_TEST
+
+/* The independent oracle: every waiting-thread field of the five x64 rows
+ * 14393, 17134, 17763, 18362 and 19041 (28 values per build). */
+START_TEST(table_matches_geoff_chappell)
+{
+    unsigned builds;
+    unsigned checked = check_oracle("kernel_offsets_chappell.tsv", &builds);
+    ck_assert_uint_eq(builds, 5);
+    ck_assert_uint_eq(checked, 5 * 28);
 }
 END_TEST
 
@@ -104,6 +145,7 @@ static Suite *oracle_suite(void)
     Suite *s = suite_create("kernel_offsets_oracle");
     TCase *tc = tcase_create("vergilius");
     tcase_add_test(tc, table_matches_the_vergilius_headers);
+    tcase_add_test(tc, table_matches_geoff_chappell);
     suite_add_tcase(s, tc);
     return s;
 }
