@@ -38,8 +38,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "archive_walk.h"
 #include "base/utf8.h"
 #include "blob.h"
+#include "log.h"
 #include "secrets.h"
 #include "store_tus.h"
 
@@ -64,13 +66,21 @@ typedef struct {
 struct dt_tus_registry {
     pthread_mutex_t mu;
     tus_slot slots[TUS_SLOTS];
+    /* The expiry sweeper (under mu): started by the first tus request —
+     * uploads older than the process were swept by dt_tus_recover, and every
+     * later one was made by a request — stopped by dt_tus_registry_free. */
+    pthread_cond_t sweep_wake;
+    pthread_t sweeper;
+    bool sweeping, sweep_stop;
 };
 
 dt_tus_registry *dt_tus_registry_new(void)
 {
     dt_tus_registry *reg = calloc(1, sizeof *reg);
-    if (reg)
+    if (reg) {
         pthread_mutex_init(&reg->mu, NULL);
+        pthread_cond_init(&reg->sweep_wake, NULL);
+    }
     return reg;
 }
 
@@ -78,10 +88,71 @@ void dt_tus_registry_free(dt_tus_registry *reg)
 {
     if (!reg)
         return;
+    pthread_mutex_lock(&reg->mu);
+    bool join = reg->sweeping;
+    reg->sweep_stop = true;
+    pthread_cond_broadcast(&reg->sweep_wake);
+    pthread_mutex_unlock(&reg->mu);
+    if (join)
+        pthread_join(reg->sweeper, NULL);
     for (int i = 0; i < TUS_SLOTS; i++)
         EVP_MD_CTX_free(reg->slots[i].md);
+    pthread_cond_destroy(&reg->sweep_wake);
     pthread_mutex_destroy(&reg->mu);
     free(reg);
+}
+
+/* Seconds between expiry sweeps: a quarter of --tus-expiry, at least 1 s and
+ * at most 5 min, so an abandoned upload's space is back within 1.25 times
+ * its expiry (or 5 min past it). */
+unsigned dt_tus_sweep_interval(unsigned expiry)
+{
+    unsigned s = expiry / 4;
+    return s < 1 ? 1 : s > 300 ? 300 : s;
+}
+
+static void *sweeper_main(void *arg)
+{
+    dt_server *srv = arg;
+    dt_tus_registry *reg = srv->tus;
+    unsigned interval = dt_tus_sweep_interval(srv->cfg.tus_expiry);
+    pthread_mutex_lock(&reg->mu);
+    while (!reg->sweep_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += interval;
+        int rc = 0;
+        while (!reg->sweep_stop && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&reg->sweep_wake, &reg->mu, &ts);
+        if (reg->sweep_stop)
+            break;
+        pthread_mutex_unlock(&reg->mu);
+        dt_store *st = dt_server_store(srv);
+        if (st) {
+            int n = dt_tus_expire(srv, st);
+            dt_store_close(st);
+            if (n > 0) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddNumberToObject(o, "removed", n);
+                dt_log_event("tus_expired", o);
+            }
+        }
+        pthread_mutex_lock(&reg->mu);
+    }
+    pthread_mutex_unlock(&reg->mu);
+    return NULL;
+}
+
+/* Starts the sweeper once (the first tus request of this process). */
+static void sweeper_ensure(dt_server *srv)
+{
+    dt_tus_registry *reg = srv->tus;
+    if (!reg)
+        return;
+    pthread_mutex_lock(&reg->mu);
+    if (!reg->sweeping && !reg->sweep_stop && pthread_create(&reg->sweeper, NULL, sweeper_main, srv) == 0)
+        reg->sweeping = true;
+    pthread_mutex_unlock(&reg->mu);
 }
 
 /* Takes the slot of upload id.  NULL with *busy set when another request
@@ -267,6 +338,7 @@ typedef struct dt_tus_req {
     unsigned char ck_want[EVP_MAX_MD_SIZE];
     int ck_len;
     uint64_t unchecked;      /* bytes since free space was checked */
+    uint64_t wire;           /* body bytes as sent (compressed, for a gzip chunk) */
     unsigned fail_http;      /* a refusal while receiving */
     const char *fail_code;
     char fail_msg[300];
@@ -388,13 +460,7 @@ static bool parse_metadata(const char *h, tus_meta *m, char *why, size_t whylen)
         }
         const char *s = (const char *)val;
         if (strcmp(key, "filename") == 0 || strcmp(key, "name") == 0) {
-            const char *slash = strrchr(s, '/'), *bs = strrchr(s, '\\');
-            const char *base = slash && (!bs || slash > bs) ? slash + 1 : bs ? bs + 1 : s;
-            size_t o = 0;
-            for (; *base && o + 1 < sizeof m->name; base++)
-                if (*base >= 0x20 && *base < 0x7f && *base != '"' && *base != '\'')
-                    m->name[o++] = *base;
-            m->name[o] = 0;
+            dt_walk_base_name(s, m->name, sizeof m->name); /* as the one-shot upload names its parts */
         } else if (strcmp(key, "role") == 0) {
             if (strcmp(s, "user") != 0 && strcmp(s, "kernel") != 0 && *s) {
                 snprintf(why, whylen, "role must be user or kernel");
@@ -502,6 +568,7 @@ void dt_tus_feed(dt_request *r, const char *data, size_t len)
     tus_req *t = r->tus;
     if (!t || t->done || t->fail_http || !t->has_body)
         return;
+    t->wire += len;
     if (t->ck)
         EVP_DigestUpdate(t->ck, data, len);
     if (t->gzip)
@@ -891,6 +958,7 @@ static int lookup(dt_request *r, const char *rest, dt_tus_row *row, enum MHD_Res
 enum MHD_Result dt_tus_begin(dt_request *r)
 {
     dt_server *srv = r->srv;
+    sweeper_ensure(srv);
     if (r->retry_after)
         return dt_http_throttled(r, r->retry_after, "too many failed credentials from this address");
     if (r->who.bad_credentials)
@@ -1077,6 +1145,9 @@ static enum MHD_Result options(dt_request *r)
     MHD_add_response_header(resp, "Tus-Extension", TUS_EXTENSIONS);
     MHD_add_response_header(resp, "Tus-Max-Size", v);
     MHD_add_response_header(resp, "Tus-Checksum-Algorithm", "sha1,sha256,md5");
+    /* Not a tus header: tells clients (the upload page) that a PATCH may be
+     * gzip members (docs/api.md). */
+    MHD_add_response_header(resp, "Dumptriage-Chunk-Encoding", "gzip");
     return reply(r, 204, resp);
 }
 
@@ -1154,6 +1225,7 @@ static enum MHD_Result terminate(dt_request *r, const char *rest)
 enum MHD_Result dt_api_tus(dt_request *r, const char *rest)
 {
     const char *m = r->method;
+    sweeper_ensure(r->srv);
     if (strcmp(m, "OPTIONS") == 0)
         return options(r);
     if (strcmp(m, "HEAD") == 0 && rest[0] == '/')
@@ -1197,6 +1269,25 @@ enum MHD_Result dt_api_tus(dt_request *r, const char *rest)
     return reply(r, status, resp);
 }
 
+/* One line per chunk in the log: what arrived and what was kept, so a
+ * resume can be seen to start at the server's offset (tests, operators). */
+static void log_chunk(const tus_req *t, bool ok, uint64_t kept)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "id", t->row.id);
+    cJSON_AddNumberToObject(o, "start", (double)t->start);
+    cJSON_AddNumberToObject(o, "received", (double)t->written);
+    cJSON_AddNumberToObject(o, "kept", (double)kept);
+    cJSON_AddNumberToObject(o, "wire", (double)t->wire);
+    cJSON_AddBoolToObject(o, "gzip", t->gzip);
+    cJSON_AddBoolToObject(o, "cut_off", !ok);
+    if (t->fail_http)
+        cJSON_AddNumberToObject(o, "refused", t->fail_http);
+    dt_log_event("tus_chunk", o);
+}
+
 void dt_tus_end(dt_request *r, bool ok)
 {
     tus_req *t = r->tus;
@@ -1218,6 +1309,8 @@ void dt_tus_end(dt_request *r, bool ok)
             t->slot = NULL;
         }
     }
+    if (t->has_body)
+        log_chunk(t, ok, t->row.offset >= t->start ? t->row.offset - t->start : 0);
     req_free(r);
 }
 

@@ -19,7 +19,8 @@
 
 /* The in-memory side shared by requests: which uploads a PATCH is writing
  * (a second one gets 423) and the running SHA-256 of each, so a file is
- * hashed once as it arrives (after a restart the prefix is hashed again). */
+ * hashed once as it arrives (after a restart the prefix is hashed again);
+ * and the expiry sweeper thread, which dt_tus_registry_free stops. */
 typedef struct dt_tus_registry dt_tus_registry;
 dt_tus_registry *dt_tus_registry_new(void);
 void dt_tus_registry_free(dt_tus_registry *reg);
@@ -41,7 +42,10 @@ void dt_tus_end(dt_request *r, bool ok);
  * files back to their durable offset, finishes what a crash interrupted,
  * removes expired uploads.  Returns how many files were removed. */
 int dt_tus_recover(dt_server *srv, dt_store *st);
-/* Removes expired resumable uploads (rows and files); returns how many. */
+/* Removes expired resumable uploads (rows and files); returns how many.
+ * Also run every dt_tus_sweep_interval(--tus-expiry) seconds by a thread
+ * the registry owns, started by the first tus request. */
 int dt_tus_expire(dt_server *srv, dt_store *st);
+unsigned dt_tus_sweep_interval(unsigned expiry);
 
 #endif

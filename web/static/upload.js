@@ -1,17 +1,31 @@
 // upload.js — the upload page: pick or drop a user dump and a kernel dump
-// (or one archive), send them in one multipart POST with XMLHttpRequest
-// (fetch has no upload progress), show bytes / speed / time left, turn
-// server errors into plain sentences, then follow the job's status until
-// the analysis is done or failed.
+// (or one archive), send them resumably with tus (upload_tus.js: chunked,
+// compressed in the browser, continued after a dropped network or a reload)
+// or, where the server has no tus endpoint, in one multipart POST with
+// XMLHttpRequest (fetch has no upload progress); show bytes / speed / time
+// left, turn server errors into plain sentences, then follow the job's
+// status until the analysis is done or failed.
 
 import { $, el, setChildren, str, isObj, formatBytes, formatDuration, utf8Bytes } from './dom.js';
 import { describeError, getJSON, postJSON, sitePath } from './api.js';
 import { setupNav } from './nav.js';
+import { tusServer, CaseUpload, unfinishedCases, TUS_META_LIMIT } from './upload_tus.js';
 
 const form = $('#upload-form');
 const chosen = { user: null, kernel: null, file: null };
 const inputs = { user: $('#file-user'), kernel: $('#file-kernel'), file: $('#file-archive') };
 let xhr = null;
+let resumable = null; // the CaseUpload in progress
+const sniffed = {};   // role → what sniff() said of the chosen file
+// Resumable uploads when the server offers them (null: one-shot POST).
+const tusInfo = tusServer();
+// Chunk size of resumable uploads: 16 MiB; ?tus_chunk=BYTES for tests.
+const CHUNK = (() => {
+  const v = Number(new URLSearchParams(location.search).get('tus_chunk'));
+  return Number.isInteger(v) && v >= 65536 && v <= (256 << 20) ? v : 16 << 20;
+})();
+// Already compressed: gzip in the browser would only cost time.
+const NO_GZIP = new Set(['compressed', 'archive']);
 
 /** What a file's first bytes say it is. */
 export async function sniff(file) {
@@ -53,6 +67,7 @@ async function choose(role, file) {
   if (!file) { setChildren(out); return; }
   const s = await sniff(file);
   if (chosen[role] !== file) return;
+  sniffed[role] = s.label === 'tar archive' ? 'tar' : s.kind;
   const wrong = !EXPECT[role].includes(s.kind);
   zone.classList.toggle('warn', wrong);
   const remove = el('button', { type: 'button', class: 'linkish', 'aria-label': 'Remove ' + file.name }, 'remove');
@@ -120,10 +135,11 @@ function message(kind, ...children) {
 function busy(on) {
   $('#send').disabled = on;
   $('#cancel').hidden = !on;
+  if (!on) $('#pause').hidden = true;
   for (const i of form.querySelectorAll('input, textarea')) i.disabled = on;
 }
 
-form.addEventListener('submit', (e) => {
+form.addEventListener('submit', async (e) => {
   e.preventDefault();
   message();
   if (!chosen.user && !chosen.kernel && !chosen.file) {
@@ -152,6 +168,15 @@ form.addEventListener('submit', (e) => {
     message('error', 'Together the files are ' + formatBytes(sum) + '; the server takes up to ' + formatBytes(limits.request) + ' in one upload.');
     return;
   }
+  const fields = { note: form.elements.note.value, case_id: form.elements.case_id.value, customer: form.elements.customer.value };
+  const entries = roles.map((r) => [r, chosen[r]]);
+  $('#send').disabled = true;
+  const tus = await tusInfo;
+  $('#send').disabled = false;
+  if (tus && CaseUpload.metadataBytes(entries, fields) <= TUS_META_LIMIT) {
+    sendResumable(entries, fields, tus);
+    return;
+  }
   const data = new FormData();
   // Text fields first, so the server has them before the large file parts.
   for (const name of ['note', 'case_id', 'customer']) data.append(name, form.elements[name].value);
@@ -159,7 +184,89 @@ form.addEventListener('submit', (e) => {
   send(data);
 });
 
-$('#cancel').addEventListener('click', () => { if (xhr) xhr.abort(); });
+$('#cancel').addEventListener('click', async () => {
+  if (xhr) xhr.abort();
+  if (resumable) {
+    const r = resumable;
+    resumable = null;
+    await r.cancel();
+    busy(false);
+    $('#progress').hidden = true;
+    message('muted', 'Upload cancelled; what the server had received of it was removed.');
+  }
+});
+
+$('#pause').addEventListener('click', () => {
+  if (!resumable) return;
+  const p = $('#pause');
+  if (p.getAttribute('aria-pressed') === 'true') resumable.resume(); else resumable.pause();
+});
+
+/** Sends the files with tus (upload_tus.js): chunk by chunk, compressed
+ *  when the server takes gzip chunks and the box is ticked, continued after
+ *  a dropped network, a pause or (same files chosen again) a reload. */
+function sendResumable(entries, fields, tus) {
+  const box = $('#progress'), bar = $('#bar'), text = $('#progress-text'), pause = $('#pause');
+  const compress = tus.gzip && $('#compress').checked;
+  box.hidden = false;
+  bar.value = 0;
+  text.textContent = 'Starting…';
+  busy(true);
+  pause.hidden = false;
+  let state = 'running', last = null;
+  const show = () => {
+    box.dataset.state = state;
+    pause.textContent = state === 'paused' ? 'Resume' : 'Pause';
+    pause.setAttribute('aria-pressed', String(state === 'paused'));
+    if (!last) { text.textContent = state === 'network' ? 'Cannot reach the server — will try again…' : 'Starting…'; return; }
+    const { sent, total, wire, rawWire, speed, left } = last;
+    bar.max = total || 1;
+    bar.value = sent;
+    const of = formatBytes(sent) + ' of ' + formatBytes(total) + ' (' + Math.floor(100 * sent / (total || 1)) + '%)';
+    const ratio = wire > 0 && rawWire > wire * 1.05 ? 'compressed ' + (rawWire / wire).toFixed(1) + '× (' + formatBytes(wire) + ' on the wire)' : '';
+    if (state === 'network') text.textContent = 'Connection lost — paused, will resume when the network is back. ' + of + ' received by the server.';
+    else if (state === 'paused') text.textContent = 'Paused — ' + of + ' sent. Press Resume to continue.';
+    else if (sent >= total) text.textContent = formatBytes(total) + ' sent' + (ratio ? ' (' + ratio + ')' : '') + ' — the server is storing the files…';
+    // Until a speed is measured the line keeps its last words ("Starting…").
+    else if (speed > 0) text.textContent = of + (ratio ? ' — ' + ratio : '') + ' — ' + formatBytes(speed) + '/s' +
+      (Number.isFinite(left) ? ' — about ' + formatDuration(Math.max(1, left)) + ' left' : '');
+  };
+  const up = new CaseUpload({
+    entries, fields, chunkSize: CHUNK,
+    gzip: (role) => compress && !NO_GZIP.has(sniffed[role]),
+    onProgress: (p) => { last = p; show(); },
+    onState: (s) => { state = s; show(); },
+  });
+  resumable = up;
+  if (up.c.resumed) text.textContent = 'Continuing the earlier upload of these files…';
+  up.run().then((res) => {
+    if (resumable !== up) return;
+    resumable = null;
+    pause.hidden = true;
+    busy(false);
+    box.hidden = true;
+    $('#resume-hint').hidden = true;
+    done({ ...res, status: 'queued' });
+  }, (err) => {
+    if (resumable !== up) return;
+    resumable = null;
+    pause.hidden = true;
+    busy(false);
+    failed(describeError(err.status || 0, err.body));
+  });
+}
+
+// An upload this browser did not finish (closed tab, reload): say how to continue it.
+{
+  const open = unfinishedCases();
+  if (open.length) {
+    const hint = $('#resume-hint');
+    hint.textContent = 'Not finished: ' + open.map((c) => c.names.join(' + ') + ' (' + formatBytes(c.bytes) + ')').join('; ') +
+      '. Choose the same file' + (open.some((c) => c.names.length > 1) ? 's' : '') + ' again and press Upload: it continues where it stopped.';
+    hint.hidden = false;
+  }
+}
+tusInfo.then((t) => { if (t && t.gzip) $('#compress-row').hidden = false; });
 
 function send(data) {
   const total = ['user', 'kernel', 'file'].reduce((n, r) => n + (chosen[r] ? chosen[r].size : 0), 0);
