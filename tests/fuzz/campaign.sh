@@ -8,10 +8,14 @@
 # writes OUTDIR/summary.txt: wall and CPU seconds, executions, coverage at
 # start and end, corpus size and findings — the figures docs/fuzzing.md
 # records.  Merge the grown corpus into the seeds with seeds_merge.sh.
+# DT_FUZZ_MAX_LEN sets -max_len (default 1 MiB); DT_FUZZ_RUNS stops the
+# campaign once that many executions are done (over all its rounds), so a
+# "10 M executions" campaign ends there instead of at the time limit.
 set -euo pipefail
 bin=$(realpath "$1") name=$2 secs=$3 out=$4
 source "$(dirname "$0")/seed_dirs.sh"
 maxlen=${DT_FUZZ_MAX_LEN:-1048576}
+runs=${DT_FUZZ_RUNS:-0}
 mkdir -p "$out/corpus" "$out/artifacts"
 out=$(realpath "$out")
 mapfile -t dirs < <(seed_dirs "$name")
@@ -22,13 +26,18 @@ cpu_before=$(awk '{print $16+$17}' /proc/$$/stat)
 while :; do
   left=$((start + secs - $(date +%s)))
   ((left > 5)) || break
+  runs_arg=()
+  if ((runs > 0)); then
+    ((execs < runs)) || break
+    runs_arg=(-runs=$((runs - execs)))
+  fi
   round=$((round + 1))
   log=$out/run$round.log
   # -timeout is generous because the targets share two cores during a
   # campaign; a genuinely slow input still shows up as a timeout artifact.
   set +e
   (cd "$out" && exec "$bin" -max_total_time="$left" -timeout=60 -rss_limit_mb=3072 \
-    -malloc_limit_mb=2048 -max_len="$maxlen" -print_final_stats=1 \
+    -malloc_limit_mb=2048 -max_len="$maxlen" "${runs_arg[@]}" -print_final_stats=1 \
     -artifact_prefix="$out/artifacts/" "${dirs[@]}") >"$log" 2>&1
   rc=$?
   set -e
