@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Acceptance: the role matrix — anonymous / uploader / other uploader / staff
-# (and a view-key holder) × every endpoint — plus browser login sessions,
+# (and a view-key holder) × every endpoint (resumable /api/uploads too) — plus browser login sessions,
 # token-only upload mode, security headers on every response, and the static
 # pages (content types, no directory traversal).
 source "$(dirname "$0")/server_lib.sh"
@@ -148,6 +148,49 @@ for p in /static/../../outside.txt /static/..%2f..%2foutside.txt /static/%2e%2e/
          /static/.hidden /static//etc/passwd /../outside.txt; do
   check "traversal $p" 404 "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$URL$p")"
 done
+
+# Resumable uploads (tus, /api/uploads): a token's upload is seen and
+# written only by that token and staff (404 to anyone else, so an id does
+# not leak whether it exists); an anonymous upload's 96-bit id is its
+# credential.
+TV=(-H "Tus-Resumable: 1.0.0")
+OCT=(-H "Content-Type: application/offset+octet-stream")
+tus_create() { curl -s -D - -o /dev/null -X POST "${TV[@]}" -H "Upload-Length: 1000" "$@" "$URL/api/uploads" \
+  | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}'; }
+tus_patch() { local loc=$1 off=$2; shift 2; head -c 100 /dev/zero | curl -s -o /dev/null -w '%{http_code}' -X PATCH \
+  "${TV[@]}" "${OCT[@]}" -H "Upload-Offset: $off" --data-binary @- "$@" "$URL$loc"; }
+check "tus OPTIONS anonymous" 204 "$(code OPTIONS /api/uploads)"
+TA=$(tus_create "${UP1[@]}")
+[[ $TA =~ ^/api/uploads/[0-9a-f]{24}$ ]] && ok || bad "alice's tus creation: '$TA'"
+for who in anonymous bob; do
+  args=(); [[ $who == bob ]] && args=("${UP2[@]}")
+  check "tus HEAD alice's, $who"   404 "$(code HEAD "$TA" "${TV[@]}" "${args[@]}")"
+  check "tus GET alice's, $who"    404 "$(code GET "$TA" "${TV[@]}" "${args[@]}")"
+  check "tus PATCH alice's, $who"  404 "$(tus_patch "$TA" 0 "${args[@]}")"
+  check "tus DELETE alice's, $who" 404 "$(code DELETE "$TA" "${TV[@]}" "${args[@]}")"
+done
+check "tus HEAD alice's, alice"  200 "$(code HEAD "$TA" "${TV[@]}" "${UP1[@]}")"
+check "tus PATCH alice's, alice" 204 "$(tus_patch "$TA" 0 "${UP1[@]}")"
+check "tus HEAD alice's, staff"  200 "$(code HEAD "$TA" "${TV[@]}" "${STAFF[@]}")"
+check "tus PATCH alice's, staff" 204 "$(tus_patch "$TA" 100 "${STAFF[@]}")"
+check "tus offset after both" 200 "$(curl -s "${UP1[@]}" "$URL$TA" | jq -r .offset)"
+check "tus bad token: 401" 401 "$(code HEAD "$TA" "${TV[@]}" -H 'Authorization: Bearer nope-not-a-token')"
+# A browser session (cookie) writes only from this site's pages.
+curl -s -o /dev/null -c "$WORK/tus.jar" -H 'Content-Type: application/json' -d "{\"token\":\"$UP1_TOKEN\"}" "$URL/api/login"
+check "tus cookie PATCH from another site: 403" 403 \
+  "$(tus_patch "$TA" 200 -b "$WORK/tus.jar" -H 'Origin: http://evil.example')"
+check "tus cookie PATCH from the site" 204 "$(tus_patch "$TA" 200 -b "$WORK/tus.jar" -H "Origin: $URL")"
+check "tus DELETE alice's, staff" 204 "$(code DELETE "$TA" "${TV[@]}" "${STAFF[@]}")"
+check "tus gone for alice" 404 "$(code HEAD "$TA" "${TV[@]}" "${UP1[@]}")"
+TB=$(tus_create "${UP1[@]}")
+check "tus DELETE alice's, alice" 204 "$(code DELETE "$TB" "${TV[@]}" "${UP1[@]}")"
+TN=$(tus_create)
+[[ $TN =~ ^/api/uploads/[0-9a-f]{24}$ ]] && ok || bad "anonymous tus creation (open mode): '$TN'"
+check "tus anonymous upload: HEAD by id" 200 "$(code HEAD "$TN" "${TV[@]}")"
+check "tus anonymous upload: PATCH by id" 204 "$(tus_patch "$TN" 0)"
+check "tus anonymous upload: bob may too" 200 "$(code HEAD "$TN" "${TV[@]}" "${UP2[@]}")"
+check "tus unknown id: 404" 404 "$(code HEAD /api/uploads/0123456789abcdef01234567 "${TV[@]}" "${STAFF[@]}")"
+
 stop_server
 
 # Token-only upload mode.
@@ -163,6 +206,16 @@ truncate -s 50M "$WORK/big.bin"
 curl -sv -o /dev/null -H 'Expect: 100-continue' --data-binary @"$WORK/big.bin" "$URL/api/dumps" 2>"$WORK/v.txt" || true
 check "token mode + Expect: 401 before the body" 1 "$(grep -c '< HTTP/1.1 401' "$WORK/v.txt")"
 check "token mode + Expect: no 100 Continue" 0 "$(grep -c '100 Continue' "$WORK/v.txt" || true)"
+# Token mode: resumable uploads too need an uploader or staff token.
+TV=(-H "Tus-Resumable: 1.0.0")
+check "token mode: tus OPTIONS anonymous" 204 "$(code OPTIONS /api/uploads)"
+check "token mode: tus anonymous creation refused" 401 \
+  "$(code POST /api/uploads "${TV[@]}" -H "Upload-Length: 1000")"
+check "token mode: tus uploader creation" 201 \
+  "$(code POST /api/uploads "${TV[@]}" -H "Upload-Length: 1000" -H "Authorization: Bearer $UPT")"
+check "token mode: tus staff creation" 201 \
+  "$(code POST /api/uploads "${TV[@]}" -H "Upload-Length: 1000" "${STAFF[@]}")"
+
 stop_server
 
 # Full disk and full queue.
