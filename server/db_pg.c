@@ -11,7 +11,12 @@
  * row by row from the PGresult; a boolean column reads as 1/0.  libpq's
  * notices are silenced: a library does not print.  A connection found
  * broken (the server restarted) is reset before the next statement that
- * is not inside a transaction.
+ * is not inside a transaction; a statement outside a transaction that
+ * finds the connection broken only as it runs (libpq learns of a dead
+ * socket when it uses it: the usual case is a server restarted while the
+ * connection sat idle, so the statement never arrived) is run once more on
+ * the reset connection.  The store's writes outside transactions bear a
+ * second run (upserts, or inserts of fresh random keys that would fail).
  */
 #include "db_internal.h"
 
@@ -97,15 +102,38 @@ static dt_db *pg_open(const char *url, dt_error *err)
     return &d->base;
 }
 
+/* Outside a transaction (or with the connection already lost). */
+static bool idle(pg_db *d)
+{
+    PGTransactionStatusType t = PQtransactionStatus(d->conn);
+    return t == PQTRANS_IDLE || t == PQTRANS_UNKNOWN;
+}
+
+/* The statement failed because the connection is gone, and it ran outside
+ * a transaction: reset, and it may run again. */
+static bool lost_idle(pg_db *d, bool was_idle)
+{
+    if (!was_idle || PQstatus(d->conn) == CONNECTION_OK)
+        return false;
+    ensure_connected(d);
+    return PQstatus(d->conn) == CONNECTION_OK;
+}
+
 /* Runs one or more statements without parameters; the last result's
  * status decides. */
 static dt_status pg_exec(dt_db *db, const char *sql, dt_error *err)
 {
     pg_db *d = (pg_db *)db;
-    if (PQtransactionStatus(d->conn) == PQTRANS_IDLE || PQtransactionStatus(d->conn) == PQTRANS_UNKNOWN)
+    bool was_idle = idle(d);
+    if (was_idle)
         ensure_connected(d);
     PGresult *r = PQexec(d->conn, sql);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && lost_idle(d, was_idle)) {
+        PQclear(r);
+        r = PQexec(d->conn, sql);
+        s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    }
     dt_status rc = DT_OK;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         set_msg(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
@@ -260,11 +288,18 @@ static int pg_step(dt_stmt *st)
     if (!s->ran) {
         s->ran = 1;
         pg_db *d = s->db;
-        if (!pg_in_txn(&d->base))
+        bool was_idle = idle(d);
+        if (was_idle)
             ensure_connected(d);
         s->res = PQexecParams(d->conn, s->sql, s->nparams, s->types, (const char *const *)s->values, s->lengths,
                               NULL, 0);
         ExecStatusType t = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
+        if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && lost_idle(d, was_idle)) {
+            PQclear(s->res);
+            s->res = PQexecParams(d->conn, s->sql, s->nparams, s->types, (const char *const *)s->values,
+                                  s->lengths, NULL, 0);
+            t = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
+        }
         if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
             set_msg(d, s->res ? PQresultErrorMessage(s->res) : PQerrorMessage(d->conn));
             PQclear(s->res);

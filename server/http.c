@@ -47,9 +47,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_snapshots.h"
 #include "blob.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "store_pool.h"
 #include "tus.h"
 
 #define MAX_JSON_BODY (64 * 1024)
@@ -72,8 +74,14 @@ struct dt_conn {
 
 dt_store *dt_http_store(dt_request *r)
 {
-    if (!r->store)
+    if (!r->store && r->srv->store_pool) {
+        dt_error err = { 0 };
+        r->store = dt_store_pool_take(r->srv->store_pool, &err);
+        if (!r->store)
+            fprintf(stderr, "dumptriage: %s\n", err.message);
+    } else if (!r->store) {
         r->store = dt_server_store(r->srv);
+    }
     return r->store;
 }
 
@@ -611,6 +619,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         identify(r);
         if (strcmp(method, "POST") == 0 && strcmp(url, "/api/dumps") == 0)
             return begin_upload(r);
+        if (strcmp(method, "POST") == 0 && dt_api_snapshots_path(url))
+            return dt_api_snapshots_admit(r) ? begin_upload(r) : MHD_YES;
         if (strcmp(method, "POST") == 0 && strcmp(url, "/api/symbols") == 0)
             return dt_api_symbols_begin(r);
         if ((strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) && strncmp(url, "/api/uploads", 12) == 0
@@ -728,7 +738,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     dt_upload_free(r->upload); /* removes the temp files of an unfinished upload */
     dt_symbol_upload_free(r->symbols);
     dt_tus_end(r, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK);
-    dt_store_close(r->store);
+    if (r->srv->store_pool)
+        dt_store_pool_give(r->srv->store_pool, r->store);
+    else
+        dt_store_close(r->store);
     free(r->body);
     free(r);
     *con_cls = NULL;

@@ -15,8 +15,10 @@
 #include "config.h"
 #include "http.h"
 #include "instance.h"
+#include "db.h"
 #include "retention.h"
 #include "server.h"
+#include "store_pool.h"
 #include "worker.h"
 
 int dt_cli_serve(int argc, char **argv);
@@ -40,6 +42,10 @@ int dt_cli_serve(int argc, char **argv)
     dt_instance inst;
     if (dt_instance_start(srv, "serve", 1, &inst) != 0)
         return 1;
+    /* A PostgreSQL connection costs a server process and a handshake: the
+     * handlers reuse theirs.  A SQLite file is opened per request. */
+    if (dt_db_target_is_pg(srv->db_path))
+        srv->store_pool = dt_store_pool_new(srv->db_path, 16);
 
     /* The first sweep runs before the port opens, so a server started after a
      * long stop never serves what it should have deleted. */
@@ -96,6 +102,8 @@ int dt_cli_serve(int argc, char **argv)
     dt_retention_stop(srv);
     dt_workers_stop(srv);
     dt_http_stop(srv);
+    dt_store_pool_free(srv->store_pool);
+    srv->store_pool = NULL;
     pthread_cond_destroy(&srv->wake);
     pthread_mutex_destroy(&srv->mu);
     dt_instance_end(srv, &inst);

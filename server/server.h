@@ -19,6 +19,9 @@
 typedef struct dt_server {
     dt_server_config cfg;
     char db_path[1200];
+    /* PostgreSQL: the HTTP handlers' connections, kept open between
+     * requests (store_pool.h); NULL: each request opens its own. */
+    struct dt_store_pool *store_pool;
     char analyzer[1200];        /* absolute path of the binary run as `… analyze` */
     char instance[80];          /* lease owner name: host:pid:random */
 
