@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db.h"
@@ -608,6 +609,67 @@ START_TEST(pool_reuses_connections)
 }
 END_TEST
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An idle worker waiting on another connection is woken by the queued
+ * job's NOTIFY as soon as the upload commits (PostgreSQL), long before
+ * its 10 s timeout; nothing else wakes it.  SQLite cannot wait (-1: the
+ * caller polls). */
+START_TEST(queued_job_wakes_waiting_worker)
+{
+    dt_store *s = open_fresh();
+    if (!dt_store_is_shared(s)) {
+        ck_assert_int_eq(dt_store_wait_for_jobs(s, 10), -1);
+        remove_fresh(s);
+        return;
+    }
+    dt_store *w = dt_store_open(db, NULL, NULL);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(dt_store_wait_for_jobs(w, 50), 0); /* listening now; nothing queued */
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* Another process (an API server) queues a job half a second later. */
+        close(p[0]);
+        usleep(500000);
+        dt_store *c = dt_store_open(db, NULL, NULL);
+        dt_upload_new u = one_upload(SHA_C, NULL);
+        int64_t t = mono_ms();
+        if (!c || dt_store_upload_create(c, &u, NULL) != DT_OK)
+            _exit(1);
+        if (write(p[1], &t, sizeof t) != sizeof t)
+            _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    int64_t t0 = mono_ms();
+    int r = dt_store_wait_for_jobs(w, 10000);
+    int64_t woke = mono_ms();
+    int64_t queued = 0;
+    ck_assert_int_eq(read(p[0], &queued, sizeof queued), (ssize_t)sizeof queued);
+    close(p[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(r, 1);
+    ck_assert_msg(woke - t0 < 5000, "woken after %lld ms", (long long)(woke - t0));
+    fprintf(stderr, "store: NOTIFY woke the waiting worker %lld ms after the upload began to commit\n",
+            (long long)(woke - queued));
+    dt_job job;
+    ck_assert_int_eq(dt_store_job_lease(w, "w", 60, &job), 1);
+    /* Consumed: the next wait times out. */
+    ck_assert_int_eq(dt_store_wait_for_jobs(w, 100), 0);
+    dt_store_close(w);
+    remove_fresh(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -622,6 +684,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, killed_worker_lease_expires);
     tcase_add_test(tc, concurrent_starts_migrate_once);
     tcase_add_test(tc, pool_reuses_connections);
+    tcase_add_test(tc, queued_job_wakes_waiting_worker);
     suite_add_tcase(s, tc);
     return s;
 }
