@@ -48,6 +48,54 @@ static void add_nonvolatile(cJSON *o, const dt_frame *f, const dt_frame *callee)
     }
 }
 
+/* MEMORY_BASIC_INFORMATION.Protect's base value (the low byte). */
+static const char *protect_name(uint32_t p)
+{
+    switch (p & 0xFF) {
+    case 0x01: return "PAGE_NOACCESS";
+    case 0x02: return "PAGE_READONLY";
+    case 0x04: return "PAGE_READWRITE";
+    case 0x08: return "PAGE_WRITECOPY";
+    case 0x10: return "PAGE_EXECUTE";
+    case 0x20: return "PAGE_EXECUTE_READ";
+    case 0x40: return "PAGE_EXECUTE_READWRITE";
+    case 0x80: return "PAGE_EXECUTE_WRITECOPY";
+    default: return NULL;
+    }
+}
+
+/* A frame in code outside every module (#19): JIT compilers' and other
+ * generated code, with what the dump says of it: the memory region
+ * (MemoryInfoList) and the dynamic function table that describes it. */
+static void add_generated_code(cJSON *o, const dt_frame *f)
+{
+    dt_json_add_bool(o, "generated_code", true);
+    if (f->region) {
+        cJSON *r = cJSON_AddObjectToObject(o, "memory_region");
+        if (r) {
+            const char *pn = protect_name(f->region->protect);
+            dt_json_add_hex(r, "base", f->region->base);
+            dt_json_add_hex(r, "size", f->region->size);
+            dt_json_add_hex(r, "protect", f->region->protect);
+            if (pn)
+                dt_json_add_str(r, "protection", pn);
+            dt_json_add_str(r, "type", f->region->type == 0x20000 ? "MEM_PRIVATE"
+                                       : f->region->type == 0x40000 ? "MEM_MAPPED"
+                                       : f->region->type == 0x1000000 ? "MEM_IMAGE" : "unknown");
+            dt_json_add_hex(o, "region_offset", f->ip - f->region->base);
+        }
+    }
+    if (f->function_table) {
+        cJSON *t = cJSON_AddObjectToObject(o, "function_table");
+        if (t) {
+            dt_json_add_hex(t, "min_address", f->function_table->min_address);
+            dt_json_add_hex(t, "max_address", f->function_table->max_address);
+            dt_json_add_hex(t, "base_address", f->function_table->base_address);
+            dt_json_add_num(t, "entries", f->function_table->entry_count);
+        }
+    }
+}
+
 cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspace *as, size_t nonvolatile_frames)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -115,6 +163,8 @@ cJSON *dt_report_frames(const dt_stack *st, dt_symbolizer *sym, const dt_addrspa
         } else {
             cJSON_AddNullToObject(o, "module");
             cJSON_AddNullToObject(o, "module_short");
+            if (f->generated_code)
+                add_generated_code(o, f);
         }
         if (f->machine_frame)
             dt_json_add_bool(o, "machine_frame", true);

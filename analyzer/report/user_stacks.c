@@ -4,6 +4,7 @@
 #include "report/user_stacks.h"
 
 #include "report/frames_json.h"
+#include "report/generated_code.h"
 #include "unwind/symbol_hooks.h"
 #include "base/json.h"
 #include "unwind/stackwalk.h"
@@ -16,6 +17,9 @@ void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym,
     if (sym)
         dt_symbol_hooks_init(&hctx, &hooks, sym, as);
     dt_stackwalk_cache *cache = dt_stackwalk_cache_new();
+    /* code outside modules: dynamic function tables and executable memory */
+    dt_generated_code_info gen;
+    dt_generated_code_info_init(&gen, md, w);
     cJSON *threads = cJSON_GetObjectItemCaseSensitive(user, "threads");
     cJSON *t;
     cJSON_ArrayForEach(t, threads)
@@ -37,6 +41,7 @@ void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym,
             .hooks = sym ? &hooks : NULL,
             .warnings = w,
             .cache = cache,
+            .generated = &gen.code,
         };
         dt_stack st = { 0 };
         dt_error err = { 0 };
@@ -54,6 +59,7 @@ void dt_user_report_add_stacks(cJSON *user, dt_minidump *md, dt_symbolizer *sym,
         dt_stack_free(&st);
     }
     dt_stackwalk_cache_free(cache);
+    dt_generated_code_info_free(&gen);
     if (sym)
         dt_symbol_hooks_free(&hctx);
     dt_report_annotate_modules(cJSON_GetObjectItemCaseSensitive(user, "modules"), &md->modules, sym, as);

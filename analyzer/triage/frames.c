@@ -77,9 +77,20 @@ dt_tframe *dt_tframes_from_json(const dt_rules *r, const cJSON *frames, size_t *
             snprintf(t->display, sizeof t->display, "%s", t->name);
         } else {
             uint64_t ip = 0;
+            bool generated = false;
             dt_json_u64(f, "ip", &ip);
-            snprintf(t->name, sizeof t->name, "0x%" PRIx64, ip);
-            snprintf(t->display, sizeof t->display, "%s", t->name);
+            dt_json_bool(f, "generated_code", &generated);
+            if (generated) {
+                /* code outside every module (JIT): its address differs
+                 * from run to run, so the name (and any signature built
+                 * from it) does not carry it; the display does */
+                snprintf(t->name, sizeof t->name, "[JIT/generated code]");
+                snprintf(t->norm, sizeof t->norm, "[jit]");
+                snprintf(t->display, sizeof t->display, "[JIT/generated code] 0x%" PRIx64, ip);
+            } else {
+                snprintf(t->name, sizeof t->name, "0x%" PRIx64, ip);
+                snprintf(t->display, sizeof t->display, "%s", t->name);
+            }
         }
         t->has_sp = dt_json_u64(f, "sp", &t->sp);
     }
@@ -89,5 +100,9 @@ dt_tframe *dt_tframes_from_json(const dt_rules *r, const cJSON *frames, size_t *
 
 bool dt_tframe_is_system(const dt_rules *r, const dt_tframe *f)
 {
+    /* generated code belongs to the application (its JIT), not the system */
+    bool generated = false;
+    if (!f->mod[0] && f->json && dt_json_bool(f->json, "generated_code", &generated) && generated)
+        return false;
     return !f->mod[0] || dt_rules_module_is(r, DT_RULE_SYSTEM_MODULE, f->mod);
 }

@@ -170,8 +170,12 @@ size_t dt_walker_read_code(dt_walker *w, uint64_t addr, uint8_t *buf, size_t len
 bool dt_walker_is_code(dt_walker *w, uint64_t addr)
 {
     const dt_module *m = dt_walker_module(w, addr);
-    if (!m)
-        return false;
+    if (!m) {
+        /* generated code counts when a dynamic function table describes it
+         * (an executable region alone is too weak for scanned words) */
+        const dt_generated_code *g = w->in->generated;
+        return g && g->tables && dt_md_function_table_for(g->tables, addr);
+    }
     const dt_pe *pe = dt_walker_image(w, m);
     uint64_t rva = addr - m->base;
     if (pe && pe->section_count) {
@@ -247,6 +251,33 @@ static void fill_frame(const dt_walker *w, dt_frame *f, const dt_cpu_context *c,
     f->trust = trust;
     f->module = dt_walker_module(w, f->ip);
     f->module_offset = f->module ? f->ip - f->module->base : 0;
+    const dt_generated_code *g = w->in->generated;
+    if (!f->module && g && f->ip) {
+        /* a return address points just past its call, which may be the
+         * last byte of a table's range: look both up at the call */
+        uint64_t at = dt_walker_lookup_ip(f);
+        f->region = dt_generated_code_region(g, at);
+        f->function_table = g->tables ? dt_md_function_table_for(g->tables, at) : NULL;
+        f->generated_code = f->region || f->function_table;
+    }
+}
+
+const dt_code_region *dt_generated_code_region(const dt_generated_code *g, uint64_t addr)
+{
+    if (!g || !g->regions)
+        return NULL;
+    size_t lo = 0, hi = g->nregions;
+    while (lo < hi) { /* first region with base > addr */
+        size_t mid = lo + (hi - lo) / 2;
+        if (g->regions[mid].base <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    const dt_code_region *r = &g->regions[lo - 1];
+    return addr - r->base < r->size ? r : NULL;
 }
 
 static bool push_frame(dt_stack *s, size_t *cap, const dt_frame *f)
@@ -341,7 +372,7 @@ dt_status dt_stackwalk(const dt_stackwalk_input *in, dt_stack *out, dt_error *er
             out->stop_reason = "stack pointer left the stack";
             break;
         }
-        if (have_modules && !f.module) {
+        if (have_modules && !f.module && !f.generated_code) {
             out->stop_reason = "return address outside any module";
             break;
         }

@@ -28,6 +28,7 @@
 #include "base/addrspace.h"
 #include "base/module.h"
 #include "base/error.h"
+#include "formats/minidump_function_table.h"
 
 typedef enum {
     DT_TRUST_NONE = 0,
@@ -73,6 +74,29 @@ typedef struct {
     bool (*has_function)(void *ctx, const dt_module *m, uint64_t rva);
 } dt_stackwalk_hooks;
 
+/* A committed executable memory region (MemoryInfoList), for code that
+ * belongs to no module: JIT compilers' and other generated code. */
+typedef struct {
+    uint64_t base, size;
+    uint32_t protect, state, type;  /* MEMORY_BASIC_INFORMATION values */
+} dt_code_region;
+
+/* What a dump says about generated code (#19, docs/symbols.md "JIT and
+ * generated code"): the dynamic function tables a process registered
+ * (RtlAddFunctionTable: the FunctionTable stream), whose RUNTIME_FUNCTION
+ * entries and UNWIND_INFO (read from dump memory) unwind such frames as
+ * .pdata does for images, and the executable regions, sorted by base, that
+ * make a return address outside every module a frame rather than the end of
+ * the walk. */
+typedef struct {
+    const dt_md_function_tables *tables; /* may be NULL */
+    const dt_code_region *regions;       /* may be NULL */
+    size_t nregions;
+} dt_generated_code;
+
+/* The executable region holding addr, or NULL. */
+const dt_code_region *dt_generated_code_region(const dt_generated_code *g, uint64_t addr);
+
 typedef struct {
     uint64_t ip;
     uint64_t sp;
@@ -83,6 +107,13 @@ typedef struct {
     uint64_t module_offset;    /* ip - module->base */
     bool machine_frame;        /* reached through a trap/machine frame */
     dt_cpu_context context;    /* registers known in this frame */
+    /* Code outside every module (no module): in executable memory or in a
+     * dynamic function table's range.  region: the memory region holding
+     * ip (borrowed from the input), NULL when unknown; function_table: the
+     * dynamic function table covering ip (borrowed), NULL when none. */
+    bool generated_code;
+    const dt_code_region *region;
+    const dt_md_function_table *function_table;
 } dt_frame;
 
 typedef struct {
@@ -111,6 +142,7 @@ typedef struct {
     size_t max_frames;               /* 0: DT_STACKWALK_MAX_FRAMES */
     dt_warnings *warnings;           /* may be NULL */
     dt_stackwalk_cache *cache;       /* may be NULL: images live for one walk */
+    const dt_generated_code *generated; /* may be NULL: no code outside modules */
 } dt_stackwalk_input;
 
 #define DT_STACKWALK_MAX_FRAMES 256

@@ -16,6 +16,8 @@
 
 #include "unwind/scan.h"
 
+#include <string.h>
+
 #define X64_MAX_CHAIN 32
 
 /* Registers a callee must preserve; everything else is unknown in a caller. */
@@ -135,6 +137,10 @@ static int try_epilog(const dt_pe *pe, uint32_t rva, const dt_pe_runtime_functio
     return 1;
 }
 
+static dt_x64_unwind_status unwind_function(const dt_pe *pe, const dt_addrspace *as, dt_pe_runtime_function rf,
+                                            uint32_t rva, bool exact, dt_cpu_context *caller,
+                                            bool *machine_frame);
+
 dt_x64_unwind_status dt_unwind_amd64_pdata(const dt_pe *pe, uint64_t base, const dt_addrspace *as,
                                            const dt_cpu_context *callee, bool exact,
                                            dt_cpu_context *caller, bool *machine_frame)
@@ -161,6 +167,18 @@ dt_x64_unwind_status dt_unwind_amd64_pdata(const dt_pe *pe, uint64_t base, const
         dt_ctx_set(caller, DT_AMD64_RSP, rsp + 8);
         return DT_X64_UNWIND_LEAF;
     }
+    return unwind_function(pe, as, rf, rva, exact, caller, machine_frame);
+}
+
+/* The virtual unwind of one function whose RUNTIME_FUNCTION rf (RVAs from
+ * pe's base) covers rva; caller starts as a copy of the callee. */
+static dt_x64_unwind_status unwind_function(const dt_pe *pe, const dt_addrspace *as, dt_pe_runtime_function rf,
+                                            uint32_t rva, bool exact, dt_cpu_context *caller,
+                                            bool *machine_frame)
+{
+    uint64_t rsp;
+    if (!dt_ctx_get(caller, DT_AMD64_RSP, &rsp))
+        return DT_X64_UNWIND_FAILED;
     if (!dt_pe_resolve_runtime_function(pe, &rf))
         return DT_X64_UNWIND_FAILED;
     dt_unwind_info ui;
@@ -258,6 +276,48 @@ dt_x64_unwind_status dt_unwind_amd64_pdata(const dt_pe *pe, uint64_t base, const
     return DT_X64_UNWIND_OK;
 }
 
+/* Generated code registered with RtlAddFunctionTable: the table's
+ * RUNTIME_FUNCTION entries (from the FunctionTable stream) are RVAs from its
+ * base address, and their UNWIND_INFO (and chained entries) lie in process
+ * memory at base + RVA, which a mapped pseudo-image over the dump's memory
+ * reads like an image's. */
+dt_x64_unwind_status dt_unwind_amd64_dynamic(const dt_md_function_tables *tables, const dt_addrspace *as,
+                                             const dt_cpu_context *callee, bool exact, dt_cpu_context *caller,
+                                             bool *machine_frame)
+{
+    *caller = *callee;
+    *machine_frame = false;
+    uint64_t rip;
+    if (!tables || !dt_ctx_get(callee, DT_AMD64_RIP, &rip))
+        return DT_X64_UNWIND_FAILED;
+    uint64_t lookup = exact ? rip : rip - 1;
+    const dt_md_function_table *t = dt_md_function_table_for(tables, lookup);
+    if (!t || lookup < t->base_address || lookup - t->base_address > UINT32_MAX)
+        return DT_X64_UNWIND_FAILED;
+    uint32_t rva = (uint32_t)(lookup - t->base_address);
+    dt_pe_runtime_function rf;
+    bool found = false;
+    /* RtlAddFunctionTable does not require sorted entries: look at all */
+    for (uint32_t i = 0; i < t->entry_count && !found; i++) {
+        dt_md_runtime_function e;
+        if (dt_md_function_table_entry(tables, t, i, &e) && rva >= e.begin && rva < e.end) {
+            rf = (dt_pe_runtime_function){ e.begin, e.end, e.unwind_info };
+            found = true;
+        }
+    }
+    if (!found)
+        return DT_X64_UNWIND_FAILED;
+    dt_pe pseudo;
+    memset(&pseudo, 0, sizeof pseudo);
+    pseudo.mapped = true;
+    pseudo.as = as;
+    pseudo.base = t->base_address;
+    pseudo.machine = 0x8664;
+    pseudo.pe32plus = true;
+    pseudo.size_of_image = UINT32_MAX;
+    return unwind_function(&pseudo, as, rf, rva, exact, caller, machine_frame);
+}
+
 bool dt_unwind_amd64_step(dt_walker *w, const dt_frame *callee, size_t index, dt_cpu_context *caller,
                           dt_unwind_result *how)
 {
@@ -280,6 +340,14 @@ bool dt_unwind_amd64_step(dt_walker *w, const dt_frame *callee, size_t index, dt
         }
         if (dt_walker_hook_cfi(w, callee, lookup, caller, &how->trust))
             return true;
+    } else if (w->in->generated && w->in->generated->tables) {
+        bool mf = false;
+        if (dt_unwind_amd64_dynamic(w->in->generated->tables, as, &callee->context, exact, caller, &mf) ==
+            DT_X64_UNWIND_OK) {
+            how->trust = DT_TRUST_CFI;
+            how->machine_frame = mf;
+            return true;
+        }
     }
     /* RBP chain: [rbp] = caller rbp, [rbp+8] = return address. */
     uint64_t rbp, rsp;

@@ -10,6 +10,10 @@
  * give the stack length L taken from just before the controls; bytes 5-7
  * seed the instruction pointer.  With L = 0 a stack of pointers into the
  * image is synthesized, so plain PE seeds unwind through their own .pdata.
+ * Bit 4 of byte 0 makes the walk start in generated code: the image bytes
+ * are also mapped at JIT_BASE, outside every module, and described by a
+ * dynamic function table whose RUNTIME_FUNCTION entries are the image's
+ * first bytes (docs/symbols.md "JIT and generated code").
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,11 +24,13 @@
 #define IMAGE_BASE 0x140000000ULL
 #define STACK_BASE 0x10000ULL
 #define SYNTH_STACK 4096
+#define JIT_BASE 0x7000000ULL
 
 typedef struct {
     const uint8_t *image;
     size_t image_size;
     bool image_in_memory;
+    bool jit;
     const uint8_t *stack;
     size_t stack_size;
 } fuzz_space;
@@ -46,6 +52,8 @@ static size_t fuzz_read(void *ctx, uint64_t va, void *buf, size_t len)
     size_t got = copy_from(STACK_BASE, s->stack, s->stack_size, va, buf, len);
     if (!got && s->image_in_memory)
         got = copy_from(IMAGE_BASE, s->image, s->image_size, va, buf, len);
+    if (!got && s->jit)
+        got = copy_from(JIT_BASE, s->image, s->image_size, va, buf, len);
     return got;
 }
 
@@ -70,7 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t seed = (uint32_t)ctl[5] | ((uint32_t)ctl[6] << 8) | ((uint32_t)ctl[7] << 16);
     size_t rest = size - 8;
     size_t stack_size = l % (rest + 1);
-    fuzz_space s = { data, rest - stack_size, (ctl[0] & 4) == 0, data + rest - stack_size, stack_size };
+    fuzz_space s = { data, rest - stack_size, (ctl[0] & 4) == 0, (ctl[0] & 16) != 0, data + rest - stack_size,
+                     stack_size };
     if (!s.image_size)
         return 0;
     uint8_t *synth = NULL;
@@ -118,6 +127,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dt_stackwalk_hooks hooks = { .ctx = &s, .image_file = fuzz_image };
     dt_stackwalk_input in = { .arch = arch, .start = &ctx, .memory = &as, .modules = &mods,
                               .hooks = &hooks, .max_frames = 64 };
+    /* generated code: a table over the image bytes mapped at JIT_BASE */
+    dt_md_function_table table = { 0 };
+    dt_md_function_tables tables = { &table, 1, 12 };
+    dt_code_region region = { JIT_BASE, s.image_size, 0x40, 0x1000, 0x20000 };
+    dt_generated_code gen = { &tables, &region, 1 };
+    if (s.jit) {
+        table.min_address = JIT_BASE;
+        table.max_address = JIT_BASE + s.image_size;
+        table.base_address = JIT_BASE;
+        table.entry_count = (uint32_t)(s.image_size / 12 < 256 ? s.image_size / 12 : 256);
+        table.entries = dt_view_make(s.image, (size_t)table.entry_count * 12);
+        dt_ctx_set(&ctx, dt_cpu_context_ip_reg(arch), ip - IMAGE_BASE + JIT_BASE);
+        in.generated = &gen;
+    }
     if (ctl[0] & 8) {
         in.stack_low = STACK_BASE;
         in.stack_high = STACK_BASE + s.stack_size;

@@ -5,7 +5,10 @@
 # code of df_next_batch and df_wait_batch inlined into it.  JSON
 # frames[].inlines[] (innermost first, each with its own line), the triage
 # verdict and first app frame name the innermost inline function, and the
-# text lists every level with its source line as WinDbg's `k` does.
+# text lists every level with its source line as WinDbg's `k` does.  The jit
+# thread's caller of Sleep is code generated at run time: a frame labelled
+# [JIT/generated code] with its memory region (test_generated_code checks
+# the unwind through its function table, which Wine's writer leaves out).
 set -euo pipefail
 bin=${DT_BIN:?} data=${DT_TEST_DATA:?}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -32,7 +35,13 @@ assert all(x["source_file_name"] == "C:\\build\\inline_jit.c" for x in f["inline
 tt = {t["thread_id"]: t for t in d["triage"]["threads"]}[tid["inline-wait"]]
 assert tt["verdict"].endswith("WaitForSingleObject ← inline_jit!df_wait_batch"), tt["verdict"]
 assert tt["first_app_frame"] == "inline_jit!df_wait_batch [inlined in inline_jit!df_serve_queue+0x29]", tt["first_app_frame"]
-print("inline frames:", got)
+jt = threads[tid["jit"]]
+j = jt["frames"][2]
+assert j["generated_code"] is True and j["module"] is None, j
+assert j["memory_region"]["protection"] == "PAGE_EXECUTE_READWRITE" and j["memory_region"]["type"] == "MEM_PRIVATE", j
+jv = {t["thread_id"]: t for t in d["triage"]["threads"]}[tid["jit"]]["verdict"]
+assert jv.endswith("Sleep ← [JIT/generated code]"), jv
+print("inline frames:", got, "; jit frame at", j["ip"], "in", j["memory_region"]["base"])
 PY
 grep -qF 'inline_jit!df_wait_batch [inlined in inline_jit!df_serve_queue+0x29]' "$work/out.txt"
 grep -A3 -F 'inline_jit!df_wait_batch [inlined in inline_jit!df_serve_queue+0x29]' "$work/out.txt" >"$work/levels.txt"
@@ -41,4 +50,5 @@ diff <(tail -n 3 "$work/levels.txt") - <<'TXT'
          inline_jit!df_next_batch (inline function) [C:\build\inline_jit.c @ 53]
          inline_jit!df_serve_queue+0x29 [C:\build\inline_jit.c @ 62]
 TXT
-echo "text: inline levels listed"
+grep -qE '^    u 02 \[JIT/generated code\] 0x[0-9a-f]+$' "$work/out.txt"
+echo "text: inline levels listed, generated code labelled"
