@@ -1,7 +1,7 @@
 /*
  * api_dumps.c — owns the /api/dumps resource: finishing an upload (202),
  * listing, one upload, its report, one thread, file downloads, reanalysis,
- * deletion.
+ * deletion (later snapshots: api_snapshots.c).
  *
  * Who may see an upload: staff; the uploader token that sent it; anyone who
  * holds its view key (?key=…, read-only).  Others get 404, so ids of other
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api_snapshots.h"
 #include "blob.h"
 #include "blob_gc.h"
 #include "http.h"
@@ -280,6 +281,8 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
     }
     if (strcmp(sub, "/workflow") == 0 || strcmp(sub, "/comments") == 0)
         return dt_api_workflow(r, &u, sub);
+    if (strcmp(sub, "/snapshots") == 0)
+        return dt_api_snapshots(r, &u);
     if (strcmp(sub, "/reanalyze") == 0) {
         if (strcmp(r->method, "POST") != 0)
             return dt_http_error(r, 405, "method_not_allowed", "use POST");

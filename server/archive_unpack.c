@@ -109,9 +109,9 @@ typedef struct {
     dt_spool sp;
     bool open, kept_kind_known;
     char name[256];
-    dt_file_rec out[2];
+    dt_file_rec out[DT_UNPACK_MAX_DUMPS];
     int nout;
-    bool have_user, have_kernel;
+    int nuser, nkernel;
     char rejected[200];       /* why the last dump-looking entry was not kept */
 } find_ctx;
 
@@ -130,8 +130,8 @@ static dt_status find_begin(void *c, const char *name, bool raw, bool *want, dt_
 
 static bool wanted_kind(find_ctx *f, dt_file_kind k)
 {
-    return (k == DT_KIND_MINIDUMP && !f->have_user)
-        || ((k == DT_KIND_KERNEL64 || k == DT_KIND_KERNEL32) && !f->have_kernel);
+    return (k == DT_KIND_MINIDUMP && f->nuser < DT_UNPACK_MAX_USERS)
+        || ((k == DT_KIND_KERNEL64 || k == DT_KIND_KERNEL32) && f->nkernel < DT_UNPACK_MAX_USERS);
 }
 
 static dt_status find_data(void *c, const void *buf, size_t len, bool *want, dt_error *err)
@@ -178,16 +178,18 @@ static dt_status find_end(void *c, bool complete, dt_error *err)
         return DT_ERR_IO;
     f->nout++;
     if (k == DT_KIND_MINIDUMP)
-        f->have_user = true;
+        f->nuser++;
     else
-        f->have_kernel = true;
+        f->nkernel++;
     return DT_OK;
 }
 
 static bool find_done(void *c)
 {
     find_ctx *f = c;
-    return f->have_user && f->have_kernel;
+    /* A series may follow the first pair: the walk goes on to the end
+     * unless the archive filled every place. */
+    return f->nuser == DT_UNPACK_MAX_USERS && f->nkernel == DT_UNPACK_MAX_USERS;
 }
 
 dt_status dt_unpack_job_archive(const char *data_dir, const char *work_dir, const char *archive,
@@ -248,7 +250,7 @@ dt_status dt_archive_unpack_ex(const char *data_dir, const char *archive_path, c
             by_limit |= strncmp(cerr.message, killed[i], strlen(killed[i])) == 0;
         return dt_error_set(err, rc, "%s%s", by_limit ? "unpacking " : "", cerr.message);
     }
-    if (res.n < 0 || res.n > 2)
+    if (res.n < 0 || res.n > DT_UNPACK_MAX_DUMPS)
         return dt_error_set(err, DT_ERR_IO, "unpacking returned %d dumps", res.n);
     memcpy(out, res.files, sizeof res.files);
     *nout = res.n;

@@ -42,10 +42,17 @@ typedef struct {
 /* The limits the server was configured with (cancel fields left NULL). */
 void dt_unpack_limits_from_config(dt_unpack_limits *lim, const dt_server_config *cfg);
 
-/* Streams the archive's entries; the first minidump becomes the "user" file
- * and the first kernel dump the "kernel" file, each stored as a blob under
- * data_dir.  Other entries are skipped (but their bytes count).  out must
- * hold 2 records.  DT_ERR_FORMAT if no usable dump is found or the archive
+/* The most dumps one archive yields: a series of up to 8 user dumps
+ * (several dumps of one hang, docs/api.md), each with its kernel dump. */
+#define DT_UNPACK_MAX_USERS 8
+#define DT_UNPACK_MAX_DUMPS (2 * DT_UNPACK_MAX_USERS)
+
+/* Streams the archive's entries; every minidump (up to DT_UNPACK_MAX_USERS)
+ * becomes a "user" file and every kernel dump (as many) a "kernel" file, in
+ * archive order, each stored as a blob under data_dir; the entry's name is
+ * kept for pairing (X.dmp with X.Kernel.dmp).  Other entries, and dumps past
+ * those counts, are skipped (but their bytes count).  out must hold
+ * DT_UNPACK_MAX_DUMPS records.  DT_ERR_FORMAT if no usable dump is found or the archive
  * cannot be read, DT_ERR_CORRUPT on a limit, DT_ERR_NOMEM at the memory
  * limit, DT_ERR_IO if the child could not run (or was cancelled:
  * *cancelled, may be NULL). */
@@ -78,7 +85,7 @@ dt_status dt_unpack_limits_decode(const char *s, dt_unpack_limits *l, dt_error *
 
 /* The dumps an archive job found: the helper's fixed-size result. */
 typedef struct {
-    dt_file_rec files[2];
+    dt_file_rec files[DT_UNPACK_MAX_DUMPS];
     int n;
 } dt_unpack_found;
 

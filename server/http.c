@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_snapshots.h"
 #include "blob.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -618,6 +619,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         identify(r);
         if (strcmp(method, "POST") == 0 && strcmp(url, "/api/dumps") == 0)
             return begin_upload(r);
+        if (strcmp(method, "POST") == 0 && dt_api_snapshots_path(url))
+            return dt_api_snapshots_admit(r) ? begin_upload(r) : MHD_YES;
         if (strcmp(method, "POST") == 0 && strcmp(url, "/api/symbols") == 0)
             return dt_api_symbols_begin(r);
         if ((strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0) && strncmp(url, "/api/uploads", 12) == 0

@@ -68,9 +68,10 @@ typedef struct {
     int purged;       /* read from the store: the blob was deleted by retention */
 } dt_file_rec;
 
-/* Up to 8 dump parts (a series: several user dumps, each with its kernel
- * dump, docs/api.md) and the 2 dumps an archive may add. */
-#define DT_MAX_UPLOAD_FILES 10
+/* A series of up to 8 user dumps, each with its kernel dump (docs/api.md:
+ * repeated parts, or snapshots added later); an archive upload records the
+ * archive and the first user and kernel dump found in it. */
+#define DT_MAX_UPLOAD_FILES 16
 
 typedef struct {
     int64_t owner_token_id;           /* 0: anonymous */

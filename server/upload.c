@@ -20,10 +20,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "archive_unpack.h"
 #include "blob.h"
 #include "base/utf8.h"
 
-#define MAX_PARTS 8 /* a series: several user dumps, each maybe with its kernel dump */
+/* A series: up to DT_UNPACK_MAX_USERS user dumps, each maybe with its kernel dump. */
+#define MAX_PARTS DT_MAX_UPLOAD_FILES
 #define MAX_FIELD 2048
 
 struct dt_upload {
@@ -119,7 +121,7 @@ dt_upload *dt_upload_begin(struct MHD_Connection *connection, const dt_upload_li
         .min_free = limits->min_free_space,
         .max_ratio = limits->max_ratio,
         .max_parts = MAX_PARTS,
-        .too_many_parts = "too many files in one upload (at most a user dump and a kernel dump)",
+        .too_many_parts = "too many files in one upload (at most 8 user dumps, each with its kernel dump)",
         .gzip = gzip,
     };
     dt_sink_hooks hooks = { is_file_key, on_field, check_kind, u };
@@ -191,6 +193,9 @@ dt_status dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock)
     }
     if (have_archive && (nuser || nkernel))
         return fail(u, 400, "bad_request", DT_ERR_ARG, "send either dump files or one archive, not both");
+    if (nuser > DT_UNPACK_MAX_USERS)
+        return dt_sink_fail(u->sink, 400, "bad_request", DT_ERR_ARG,
+                            "%d user dumps in one upload: a series takes at most %d", nuser, DT_UNPACK_MAX_USERS);
     if (nkernel > 1 && nkernel > nuser)
         return dt_sink_fail(u->sink, 400, "bad_request", DT_ERR_ARG,
                             "%d kernel dumps for %d user dumps: each kernel dump needs its user dump", nkernel, nuser);

@@ -229,12 +229,15 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         else if (strcmp(f->role, "archive") == 0)
             archive = f;
     }
-    dt_file_rec unpacked[2];
+    dt_file_rec unpacked[DT_UNPACK_MAX_DUMPS];
     const char *hook = hook_of(srv, job);
     bool server_crash = hook && strcmp(hook, "server_crash") == 0;
     if (server_crash)
         hook = NULL;
-    if (archive && !user && !kernel) {
+    /* An archive is unpacked for every analysis, a reanalysis too: the
+     * rows recorded from it name only its first pair, not a series. */
+    if (archive) {
+        user = kernel = NULL;
         dt_store_job_phase(st, job->job_id, "unpack", NULL);
         char path[1200];
         dt_blob_path(data, archive->sha256, path, sizeof path);
@@ -283,7 +286,11 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     }
     /* Several user dumps: a series (series_inputs.h), analysed with --series. */
     dt_series_inputs series = { 0 };
-    bool is_series = dt_series_user_count(job->files, job->nfiles) > 1;
+    /* An archive's dumps are the ones just unpacked (the upload records
+     * only its first pair), so a series in an archive is one too. */
+    const dt_file_rec *sfiles = oc->nunpacked ? unpacked : job->files;
+    int nsfiles = oc->nunpacked ? oc->nunpacked : job->nfiles;
+    bool is_series = dt_series_user_count(sfiles, nsfiles) > 1;
     if (is_series)
         user = kernel = NULL;
     /* A .dmp.gz is inflated by the server, bounded, into data/tmp
@@ -299,7 +306,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         ilim.cancel_arg = srv;
         dt_error ierr = { 0 };
         bool icancelled = false;
-        if ((is_series && dt_series_inputs_prepare(data, (long long)job->job_id, job->attempts, job->files, job->nfiles,
+        if ((is_series && dt_series_inputs_prepare(data, (long long)job->job_id, job->attempts, sfiles, nsfiles,
                                                    &ilim, &series, &icancelled, &ierr) != DT_OK)
             || (user && dt_unpack_input(data, user, &ilim, upath, sizeof upath, &usize, &utemp, &icancelled, &ierr) != DT_OK)
             || (kernel && dt_unpack_input(data, kernel, &ilim, kpath, sizeof kpath, &ksize, &ktemp, &icancelled, &ierr)

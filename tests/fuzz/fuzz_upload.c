@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 dt_blob_path(dir, out.files[i].sha256, path, sizeof path);
                 dt_unpack_limits ul = { .max_total = 32u << 20, .max_entries = 16, .max_ratio = 200,
                                         .max_entry = 16u << 20, .max_entry_ratio = 1000 };
-                dt_file_rec found[2];
+                dt_file_rec found[DT_UNPACK_MAX_DUMPS];
                 int nfound = 0;
                 dt_error err = { 0 };
                 if (dt_archive_unpack_here(dir, path, &ul, found, &nfound, &err) == DT_OK)

@@ -2,7 +2,8 @@
 # test_server_series.sh — one upload carrying several dumps of one hang
 # (issue #16, docs/api.md): repeated `user` parts are analysed as a series
 # (`dumptriage analyze --series`); kernel parts pair with user parts by name
-# (X.dmp ↔ X.Kernel.dmp), else in upload order (not asserted yet); more
+# (X.dmp ↔ X.Kernel.dmp), else in upload order (asserted by
+# test_server_snapshots.sh, section 3); more
 # kernel parts than user parts is refused; the summary's verdict and signature come from the series.
 source "$(dirname "$0")/server_lib.sh"
 S=$DT_TEST_DATA/wine/series
@@ -28,8 +29,7 @@ check "progress" "progressing false" \
   "$(jq -r '.series.threads[] | select(.thread_name=="progress") | "\(.state) \(.stuck)"' <<<"$r")"
 check "job directory removed" "" "$(ls "$WORK/data/tmp" | grep '^series-' || true)"
 
-# 2. (Kernel parts paired by name in an upload: not asserted yet — a first
-#    run showed the first snapshot without its kernel dump; see the #16 report.)
+# 2. Kernel dumps for the refusal below.
 mkpair=${DT_BUILD_DIR:?}/dt_mkpair
 [[ -x $mkpair ]] || { echo "dt_mkpair not built" >&2; exit 1; }
 gzip -dc "$DT_TEST_DATA/wine/hello_block.dmp.gz" >"$WORK/s1.dmp"

@@ -242,7 +242,7 @@ START_TEST(archive_unpack_finds_the_pair)
                             dt_test_data("kernel/rizin__triage_x64.dmp"), dt_test_data("user/rizin__calc.dmp") };
     write_tar_gz(path, names, files, 3, 0);
     dt_unpack_limits lim = { .max_total = 1ull << 30, .max_entries = 64, .max_ratio = 200 };
-    dt_file_rec out[2];
+    dt_file_rec out[DT_UNPACK_MAX_DUMPS];
     int n = 0;
     dt_error err = { 0 };
     ck_assert_msg(dt_archive_unpack(dir, path, &lim, out, &n, &err) == DT_OK, "%s", err.message);
