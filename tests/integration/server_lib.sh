@@ -40,6 +40,18 @@ pg_store_for() { # DATA_DIR — sets DB_ARGS
   DB_ARGS=(--database "postgresql://dt@/$name?host=$DT_TEST_PG_SOCK")
 }
 
+# store_sql DATA_DIR SQL — runs SQL on that data directory's store (its
+# SQLite file, or its PostgreSQL database under DT_TEST_PG_SOCK) and prints
+# the rows, columns separated by '|'.
+store_sql() {
+  if [[ -n ${DT_TEST_PG_SOCK:-} ]]; then
+    pg_store_for "$1"
+    "$DT_TEST_PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "${DB_ARGS[1]}" -c "$2"
+  else
+    sqlite3 "$1/dumptriage.sqlite" "$2"
+  fi
+}
+
 # start_server DATA_DIR [extra serve args…] — sets SERVER_PID, PORT, URL.
 start_server() {
   local data=$1; shift

@@ -41,7 +41,7 @@ SHA_A=$(sha_of "$A_FILE"); SHA_B=$(sha_of "$B_FILE"); SHA_C=$(sha_of "$C_FILE")
 [[ -f $(blob_of "$SHA_A") && -f $(blob_of "$SHA_B") ]] && ok || bad "blobs stored"
 
 # A and B are two days old now.
-sqlite3 "$DB" "UPDATE uploads SET created_at = created_at - 2*86400 WHERE id IN ('$A', '$B');"
+store_sql "$DATA" "UPDATE uploads SET created_at = created_at - 2*86400 WHERE id IN ('$A', '$B');"
 
 # ---- phase 2: --retain-dumps 1 ----
 start_server "$DATA" --retain-dumps 1; LOGS+=("$SERVER_LOG")
@@ -84,11 +84,11 @@ check "C report kept" 200 "$(code GET "/api/dumps/$C/report" "${AUTH[@]}")"
 check "deletion lines: A and B, retain-reports" "$A $B" \
   "$(jlog 'select(.event=="deletion" and .reason=="retain-reports") | .upload_id' "$SERVER_LOG" | tr '\n' ' ' | sed 's/ $//')"
 stop_server
-check "no upload row of A or B" 0 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM uploads WHERE id IN ('$A','$B')")"
-check "no orphan file rows" 0 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM files WHERE upload_seq NOT IN (SELECT seq FROM uploads)")"
-check "no orphan job rows" 0 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM jobs WHERE upload_seq NOT IN (SELECT seq FROM uploads)")"
-check "no orphan reports" 0 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM reports WHERE id NOT IN (SELECT report_id FROM uploads WHERE report_id IS NOT NULL)")"
-check "no orphan thread rows" 0 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM threads WHERE report_id NOT IN (SELECT id FROM reports)")"
+check "no upload row of A or B" 0 "$(store_sql "$DATA" "SELECT COUNT(*) FROM uploads WHERE id IN ('$A','$B')")"
+check "no orphan file rows" 0 "$(store_sql "$DATA" "SELECT COUNT(*) FROM files WHERE upload_seq NOT IN (SELECT seq FROM uploads)")"
+check "no orphan job rows" 0 "$(store_sql "$DATA" "SELECT COUNT(*) FROM jobs WHERE upload_seq NOT IN (SELECT seq FROM uploads)")"
+check "no orphan reports" 0 "$(store_sql "$DATA" "SELECT COUNT(*) FROM reports WHERE id NOT IN (SELECT report_id FROM uploads WHERE report_id IS NOT NULL)")"
+check "no orphan thread rows" 0 "$(store_sql "$DATA" "SELECT COUNT(*) FROM threads WHERE report_id NOT IN (SELECT id FROM reports)")"
 on_disk=$(find "$DATA/blobs" -type f | sed "s|$DATA/blobs/||; s|/||" | sort | tr '\n' ' ')
 check "blobs on disk = unpurged rows (C only)" "$SHA_C " "$on_disk"
 

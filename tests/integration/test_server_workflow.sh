@@ -107,7 +107,7 @@ check "signature detail: no signature 400" 400 "$(code GET "/api/signatures/deta
 
 # Stored: a restart keeps it; the migration is recorded.
 stop_server
-check "migration 006 recorded" 1 "$(sqlite3 "$DATA/dumptriage.sqlite" "SELECT COUNT(*) FROM schema_migrations WHERE name LIKE '006_workflow%'")"
+check "migration 006 recorded" 1 "$(store_sql "$DATA" "SELECT COUNT(*) FROM schema_migrations WHERE name LIKE '006_workflow%'")"
 start_server "$DATA"
 w=$(curl -s "${STAFF[@]}" "$URL/api/dumps/$U1/workflow")
 check "after restart: state" waiting_for_customer "$(jq -r .state <<<"$w")"
@@ -115,7 +115,7 @@ check "after restart: comments" 2 "$(jq '.comments | length' <<<"$w")"
 
 # Deleting the upload deletes its workflow and comments.
 check "delete U1" 200 "$(code DELETE "/api/dumps/$U1" "${STAFF[@]}")"
-check "workflow rows gone" 0 "$(sqlite3 "$DATA/dumptriage.sqlite" "SELECT (SELECT COUNT(*) FROM comments) + (SELECT COUNT(*) FROM workflow w JOIN uploads u ON u.seq = w.upload_seq WHERE u.id = '$U1')")"
+check "workflow rows gone" 0 "$(store_sql "$DATA" "SELECT (SELECT COUNT(*) FROM comments) + (SELECT COUNT(*) FROM workflow w JOIN uploads u ON u.seq = w.upload_seq WHERE u.id = '$U1')")"
 check "U2's workflow stays" resolved "$(curl -s "${STAFF[@]}" "$URL/api/dumps/$U2/workflow" | jq -r .state)"
 check "me: limits for the upload page" 2048 "$(curl -s "$URL/api/me" | jq .limits.text_field_bytes)"
 stop_server
