@@ -17,6 +17,7 @@ import { threadCard, threadsView, threadLink } from './thread_view.js';
 import { threadTable, locksView, chainsView, modulesView } from './facts_view.js';
 import { actionsBar } from './page_actions.js';
 import { workflowPanel } from './workflow_panel.js';
+import { seriesView } from './series_view.js';
 
 function section(id, title, ...children) {
   return el('section', { id, class: 'panel', 'aria-labelledby': id + '-h' }, el('h2', { id: id + '-h' }, title), ...children);
@@ -216,6 +217,10 @@ export function renderReport(status, report, opts = {}) {
   frag.append(verdict.node);
   const sig = str(triage && triage.primary && triage.primary.signature) || str(triage && triage.signature);
   if (opts.role === 'staff' || opts.role === 'uploader') { const s = similarLink(sig); if (s) verdict.node.append(s); }
+  // Several dumps of one hang: the series' verdict comes right after the
+  // newest snapshot's (a thread that moved is not stuck).
+  const series = seriesView(rep);
+  if (series) frag.append(series);
   const banner = warningsBanner(uniqueWarnings(rep));
   if (banner) frag.append(banner);
 

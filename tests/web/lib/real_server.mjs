@@ -31,13 +31,14 @@ function freePort() {
   });
 }
 
-export async function startServer() {
+/** extra: more `serve` arguments (e.g. ['--symbols', dir]). */
+export async function startServer(extra = []) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dt-web-'));
   const port = await freePort();
   const token = 'staff-' + Math.random().toString(16).slice(2) + Math.random().toString(16).slice(2);
   const child = spawn(BIN, ['serve', '--listen', '127.0.0.1:' + port, '--data-dir', path.join(dir, 'data'),
     '--web-dir', path.join(REPO, 'web'), '--admin-token', token, '--workers', '2', '--analysis-timeout', '120',
-  ].concat(process.env.DT_ANALYZER ? ['--analyzer', process.env.DT_ANALYZER] : []),
+  ].concat(process.env.DT_ANALYZER ? ['--analyzer', process.env.DT_ANALYZER] : [], extra),
   { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (d) => { log += d; });
