@@ -86,3 +86,29 @@ void dt_kdbg_decode(uint8_t *buf, size_t n, uint64_t wait_never, uint64_t wait_a
             buf[i + (size_t)b] = (uint8_t)(w >> (8 * b));
     }
 }
+
+static uint64_t rotl64(uint64_t w, unsigned r) { return r ? (w << r) | (w >> (64 - r)) : w; }
+
+bool dt_kdbg_decode_known(uint8_t *buf, size_t n, uint64_t ps_loaded_module_list, uint64_t ps_active_process_head)
+{
+    if (n < 0x58 || !ps_loaded_module_list)
+        return false;
+    n &= ~(size_t)7;
+    uint64_t known = dt_le64(buf + 0x48);
+    for (unsigned r = 0; r < 64; r++) {
+        uint64_t hdr = ps_loaded_module_list ^ __builtin_bswap64(rotl64(dt_le64(buf + 0x10) ^ known, r));
+        uint32_t size = (uint32_t)(hdr >> 32);
+        if ((uint32_t)hdr != DT_KDBG_TAG || size < 0x80 || size > 0x2000)
+            continue;
+        uint64_t head = ps_loaded_module_list ^ __builtin_bswap64(rotl64(dt_le64(buf + 0x50) ^ known, r));
+        if (ps_active_process_head && head != ps_active_process_head)
+            continue;
+        for (size_t i = 0; i + 8 <= n; i += 8) {
+            uint64_t w = ps_loaded_module_list ^ __builtin_bswap64(rotl64(dt_le64(buf + i) ^ known, r));
+            for (int b = 0; b < 8; b++)
+                buf[i + (size_t)b] = (uint8_t)(w >> (8 * b));
+        }
+        return true;
+    }
+    return false;
+}

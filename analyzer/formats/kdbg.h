@@ -64,4 +64,15 @@ dt_status dt_kdbg_parse(dt_view v, dt_kdbg *out, dt_error *err);
  * address of the encoded block (KdpDataBlockEncoded). */
 void dt_kdbg_decode(uint8_t *buf, size_t n, uint64_t wait_never, uint64_t wait_always, uint64_t block_va);
 
+/* Decodes the block in place without KiWaitNever/KiWaitAlways, from two
+ * fields whose plain values the dump header also holds (docs/kernel.md
+ * "Encoded KDBG"): every step of the encoding is an XOR, a rotation or a
+ * byte swap, so for two qwords of the block plain_j ^ plain_i =
+ * bswap(rotl(enc_j ^ enc_i, r)) with r = KiWaitNever & 63, and one known
+ * qword decodes all others.  PsLoadedModuleList (+0x48) is the known
+ * qword; r is the one rotation of 64 that also gives the 'KDBG' tag with a
+ * plausible Size (+0x10) and PsActiveProcessHead (+0x50, when non-zero).
+ * False (buf untouched) when no rotation fits. */
+bool dt_kdbg_decode_known(uint8_t *buf, size_t n, uint64_t ps_loaded_module_list, uint64_t ps_active_process_head);
+
 #endif

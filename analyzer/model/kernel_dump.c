@@ -95,9 +95,21 @@ static void setup_paged_kdbg(dt_kernel_dump *kd)
         return;
     }
     kd->kdbg_encoded = true;
+    /* Win8+ x64 keeps the block encoded in memory (KdpDataBlockEncoded).
+     * The dump header holds two of its fields in the clear, which is all
+     * the decoding needs (formats/kdbg.h dt_kdbg_decode_known): no
+     * KiWaitNever/KiWaitAlways, no symbols. */
+    if (got >= 0x58 && dt_kdbg_decode_known(buf, got, kd->header.ps_loaded_module_list,
+                                            kd->header.ps_active_process_head) &&
+        dt_kdbg_parse(dt_view_make(buf, got), &kd->kdbg, &kerr) == DT_OK) {
+        kd->has_kdbg = true;
+        kd->kdbg_decoded = true;
+        return;
+    }
     dt_warn(&kd->warnings,
-            "KDDEBUGGER_DATA64 at 0x%llx is encoded (no KiWaitNever/KiWaitAlways without symbols); "
-            "using the header's list heads and the built-in offset table",
+            "KDDEBUGGER_DATA64 at 0x%llx is encoded and does not decode with the header's list heads "
+            "(no KiWaitNever/KiWaitAlways without symbols); using the header's list heads and the built-in "
+            "offset table",
             (unsigned long long)va);
 }
 

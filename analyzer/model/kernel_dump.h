@@ -170,6 +170,7 @@ typedef struct {
     bool has_kdbg;
     dt_kdbg kdbg;
     bool kdbg_encoded;       /* full dump whose in-memory KDBG is encoded */
+    bool kdbg_decoded;       /* … and it was decoded (kdbg/has_kdbg hold it) */
     dt_kernel_offsets offsets;
     dt_kernel_memory memory;
     dt_addrspace as;         /* kernel virtual memory */

@@ -360,6 +360,7 @@ cJSON *dt_kernel_report(const dt_kernel_dump *kd, dt_symbolizer *sym)
     add_hex_or_null(d, "ps_loaded_module_list", h->ps_loaded_module_list);
     add_hex_or_null(d, "ps_active_process_head", h->ps_active_process_head);
     cJSON_AddBoolToObject(d, "kdbg_encoded", kd->kdbg_encoded);
+    cJSON_AddBoolToObject(d, "kdbg_decoded", kd->kdbg_decoded);
     const char *layout = h->phys_kind == DT_KDUMP_PHYS_RUNS     ? "runs"
                          : h->phys_kind == DT_KDUMP_PHYS_BITMAP ? "bitmap"
                          : kd->is_triage                        ? "triage_blocks"

@@ -800,10 +800,27 @@ static bool pwrite_all(int fd, const void *b, size_t n, uint64_t off)
     return true;
 }
 
+/* Win8+ x64 keeps KDDEBUGGER_DATA64 encoded in memory (docs/kernel.md
+ * "Encoded KDBG"): the inverse of dt_kdbg_decode, per qword
+ * w = rotr(bswap(plain ^ always) ^ block_va, never & 63) ^ never. */
+static void encode_kdbg(vmem *m, uint64_t never, uint64_t always)
+{
+    unsigned r = (unsigned)(never & 0xFF) % 64;
+    for (uint64_t off = 0; off < 0x380; off += 8) {
+        uint64_t w;
+        vget(m, DT_KW_KDBG_VA + off, &w, 8);
+        w = __builtin_bswap64(w ^ always) ^ DT_KW_KDBG_VA;
+        w = r ? (w >> r) | (w << (64 - r)) : w;
+        v64(m, DT_KW_KDBG_VA + off, w ^ never);
+    }
+}
+
 int dt_kw_write_physical(const dt_kw_system *s, const dt_kw_physical *o, const char *path)
 {
     vmem m = { 0 };
     build_model(&m, s);
+    if (o->kdbg_encoded)
+        encode_kdbg(&m, o->kdbg_wait_never, o->kdbg_wait_always);
     pmem pm = { 0 };
     pm.next_pfn = 0x1000;
     uint64_t pml4 = palloc(&pm);

@@ -150,6 +150,10 @@ typedef struct {
     bool large_pages;        /* stacks via a 2 MiB page, pool objects via a 1 GiB page */
     bool transition_pte;     /* the list-heads page is reached through a transition PTE */
     uint64_t extra_pages;    /* bitmap: this many more present (zero) pages, sparse in the file */
+    /* Win8+ x64: the KDBG in memory is encoded with these KiWaitNever /
+     * KiWaitAlways values (the inverse of dt_kdbg_decode) */
+    bool kdbg_encoded;
+    uint64_t kdbg_wait_never, kdbg_wait_always;
 } dt_kw_physical;
 
 /* VA of thread t of process p (as the writer lays them out). */
