@@ -8,6 +8,11 @@
 # hashes and fsyncs every byte).  The gzip chunks are compressed before the
 # clock starts: what is measured is the server's path (inflate, hash, write,
 # fsync), not the client's CPU.  Baseline: `cp --sparse=never SRC DST && sync -f DST`.
+# The raw tus chunks are cut before the clock too, as sparse files (dd
+# conv=sparse), so curl reads them as freely as the one-shot reads the
+# source: piping each chunk from dd into `curl -T -` cost the client ~0.8 s
+# per 64 MiB chunk (4× the server's time) and made the path look slow.  A
+# PATCH that is refused ends the run with the server's answer on stderr.
 #   usage: nice -n 10 bench/bench_upload_paths.sh [BUILD_DIR] [SIZE_GIB]   (default 4)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -48,13 +53,15 @@ tus() { # gzip|raw
   loc=$(curl -s -D - -o /dev/null -X POST "${TV[@]}" -H "Upload-Length: $size" "$URL/api/uploads" | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}')
   for ((i = 0; i < n; i++)); do
     if [[ $1 == gzip ]]; then
-      curl -s -o /dev/null -D "$WORK/ph" -X PATCH "${TV[@]}" -H "Content-Type: application/offset+octet-stream" \
+      curl -s -o "$WORK/pb" -D "$WORK/ph" -X PATCH "${TV[@]}" -H "Content-Type: application/offset+octet-stream" \
         -H "Content-Encoding: gzip" -H "Upload-Offset: $((i * chunk))" --data-binary @"$WORK/gz/$i.gz" "$URL$loc"
     else
-      dd if="$src" bs=$chunk skip=$i count=1 status=none |
-        curl -s -o /dev/null -D "$WORK/ph" -X PATCH "${TV[@]}" -H "Content-Type: application/offset+octet-stream" \
-          -H "Upload-Offset: $((i * chunk))" -H "Content-Length: $(((i + 1) * chunk > size ? size - i * chunk : chunk))" \
-          -T - "$URL$loc"
+      curl -s -o "$WORK/pb" -D "$WORK/ph" -X PATCH "${TV[@]}" -H "Content-Type: application/offset+octet-stream" \
+        -H "Upload-Offset: $((i * chunk))" -T "$WORK/raw/$i" "$URL$loc"
+    fi
+    if ! tr -d '\r' <"$WORK/ph" | grep -q '^HTTP/1.1 204'; then
+      echo "tus $1: chunk $i refused: $(tr -d '\r' <"$WORK/ph" | grep '^HTTP' | tail -1) $(cat "$WORK/pb")" >&2
+      break
     fi
   done
   tr -d '\r' <"$WORK/ph" | awk 'tolower($1)=="dumptriage-upload-id:"{printf "{\"id\":\"%s\"}", $2}' >"$WORK/r.json"
@@ -62,8 +69,11 @@ tus() { # gzip|raw
 
 tus_fn_raw() { tus raw; }
 tus_fn_gzip() { tus gzip; }
-mkdir -p "$WORK/gz"
-for ((i = 0; i < n; i++)); do dd if="$src" bs=$chunk skip=$i count=1 status=none | gzip -1 >"$WORK/gz/$i.gz"; done
+mkdir -p "$WORK/gz" "$WORK/raw"
+for ((i = 0; i < n; i++)); do
+  dd if="$src" bs=$chunk skip=$i count=1 status=none | gzip -1 >"$WORK/gz/$i.gz"
+  dd if="$src" of="$WORK/raw/$i" bs=$chunk skip=$i count=1 conv=sparse status=none
+done
 
 cp_run() { cp --sparse=never "$src" "$WORK/copy.dmp" && sync -f "$WORK/copy.dmp"; }
 read -r cp_s cp_rss < <(timed cp_run); rm -f "$WORK/copy.dmp"
