@@ -815,12 +815,26 @@ static void encode_kdbg(vmem *m, uint64_t never, uint64_t always)
     }
 }
 
+static int write_physical(const dt_kw_system *s, const dt_kw_physical *o, const uint64_t *wait, const char *path);
+
 int dt_kw_write_physical(const dt_kw_system *s, const dt_kw_physical *o, const char *path)
+{
+    return write_physical(s, o, NULL, path);
+}
+
+int dt_kw_write_physical_kdbg_encoded(const dt_kw_system *s, const dt_kw_physical *o, uint64_t wait_never,
+                                      uint64_t wait_always, const char *path)
+{
+    const uint64_t wait[2] = { wait_never, wait_always };
+    return write_physical(s, o, wait, path);
+}
+
+static int write_physical(const dt_kw_system *s, const dt_kw_physical *o, const uint64_t *wait, const char *path)
 {
     vmem m = { 0 };
     build_model(&m, s);
-    if (o->kdbg_encoded)
-        encode_kdbg(&m, o->kdbg_wait_never, o->kdbg_wait_always);
+    if (wait)
+        encode_kdbg(&m, wait[0], wait[1]);
     pmem pm = { 0 };
     pm.next_pfn = 0x1000;
     uint64_t pml4 = palloc(&pm);

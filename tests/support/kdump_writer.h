@@ -150,10 +150,6 @@ typedef struct {
     bool large_pages;        /* stacks via a 2 MiB page, pool objects via a 1 GiB page */
     bool transition_pte;     /* the list-heads page is reached through a transition PTE */
     uint64_t extra_pages;    /* bitmap: this many more present (zero) pages, sparse in the file */
-    /* Win8+ x64: the KDBG in memory is encoded with these KiWaitNever /
-     * KiWaitAlways values (the inverse of dt_kdbg_decode) */
-    bool kdbg_encoded;
-    uint64_t kdbg_wait_never, kdbg_wait_always;
 } dt_kw_physical;
 
 /* VA of thread t of process p (as the writer lays them out). */
@@ -177,5 +173,10 @@ uint8_t *dt_kw_build_triage(const dt_kw_system *s, size_t *size);
 
 /* A full or bitmap dump written (sparsely) to path; 0 on success. */
 int dt_kw_write_physical(const dt_kw_system *s, const dt_kw_physical *o, const char *path);
+/* The same, with the KDBG in memory encoded as Win8+ x64 keeps it
+ * (KdpDataBlockEncoded) with these KiWaitNever/KiWaitAlways values: the
+ * inverse of dt_kdbg_decode. */
+int dt_kw_write_physical_kdbg_encoded(const dt_kw_system *s, const dt_kw_physical *o, uint64_t wait_never,
+                                      uint64_t wait_always, const char *path);
 
 #endif

@@ -119,12 +119,14 @@ static void open_case(dt_kw_layout layout, bool encoded, uint64_t never)
     s.processes = procs;
     s.process_count = 2;
     s.current_process = 1;
-    dt_kw_physical o = { layout, false, false, 0, encoded, never, 0x5a5aa5a5deadbeefull };
+    dt_kw_physical o = { layout, false, false, 0 };
     char path[] = "/tmp/dt_kdbg_enc_XXXXXX";
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    ck_assert_int_eq(dt_kw_write_physical(&s, &o, path), 0);
+    ck_assert_int_eq(encoded ? dt_kw_write_physical_kdbg_encoded(&s, &o, never, 0x5a5aa5a5deadbeefull, path)
+                             : dt_kw_write_physical(&s, &o, path),
+                     0);
     dt_mapped_file f;
     dt_error err = { 0 };
     ck_assert_int_eq(dt_mapped_file_open(&f, path, &err), DT_OK);
