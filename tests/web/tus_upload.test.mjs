@@ -5,6 +5,7 @@
 //    says "paused — will resume", comes back and finishes;
 //  * uncompressed, is reloaded mid-way, the same file is chosen again and
 //    the upload continues;
+// two files of one case go as two tus uploads tied by one case upload id;
 // and each time the server's own log ("tus_chunk" lines: what every PATCH
 // brought, in dump bytes) shows the upload went on from the server's offset
 // (no PATCH after the cut starts at 0; dump bytes received < 1.5× the file)
@@ -18,7 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launch, watchedPage } from './lib/browser.mjs';
-import { serverMissing, startServer, helloBlockDump, DATA } from './lib/real_server.mjs';
+import { serverMissing, startServer, helloBlockDump, pairedCase, DATA } from './lib/real_server.mjs';
 
 const missing = serverMissing();
 
@@ -55,14 +56,21 @@ async function barShare(page) {
   return page.evaluate(() => { const b = document.querySelector('#bar'); return b.max ? b.value / b.max : 0; });
 }
 
-/** The stored file of the finished upload, from its status (view key). */
-async function storedFile(srv, page) {
+/** The stored files of the finished upload, from its status (view key). */
+async function storedFiles(srv, page) {
   const view = new URL(await page.getAttribute('#view-link', 'href'));
   const id = view.pathname.split('/').pop();
   const st = await (await fetch(srv.origin + '/api/dumps/' + id + '?key=' + view.searchParams.get('key'))).json();
-  assert.equal(st.files.length, 1, JSON.stringify(st));
-  return st.files[0];
+  return st.files;
 }
+
+async function storedFile(srv, page) {
+  const files = await storedFiles(srv, page);
+  assert.equal(files.length, 1, JSON.stringify(files));
+  return files[0];
+}
+
+const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describe('resumable uploads from the page', { skip: missing || false }, () => {
   let browser, srv, tmp, dump, size, sha;
@@ -162,6 +170,30 @@ describe('resumable uploads from the page', { skip: missing || false }, () => {
     assert.ok(received < 1.5 * size, `dump bytes received ${received} < 1.5 × ${size}`);
     const f = await storedFile(srv, page);
     assert.equal(f.sha256, sha);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('a user and a kernel dump: two tus uploads tied by one case upload id become one upload', async () => {
+    const pair = pairedCase(tmp);
+    if (!pair) { assert.fail('tests/data has no paired case'); }
+    const start = srv.log().length;
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(srv.origin + '/');
+    await page.waitForSelector('#compress-row:not([hidden])');
+    await page.setInputFiles('#file-user', pair.user);
+    await page.setInputFiles('#file-kernel', pair.kernel);
+    await page.waitForFunction(() => document.querySelectorAll('.drop.has-file .ok-text').length === 2);
+    await page.fill('#case_id', 'CASE-TUS-2');
+    await page.click('#send');
+    await page.waitForSelector('#result:not([hidden]), #message .error', { timeout: 60000 });
+    assert.ok(await page.isVisible('#result'), 'upload failed: ' + (await page.textContent('#message')));
+    const ids = new Set(chunks(srv, start).map((c) => c.id));
+    assert.equal(ids.size, 2, 'one tus upload per file');
+    const files = await storedFiles(srv, page);
+    const byRole = Object.fromEntries(files.map((f) => [f.role, f.sha256]));
+    assert.deepEqual(byRole, { user: sha256(pair.user), kernel: sha256(pair.kernel) });
     assert.deepEqual(page.problems, []);
     await context.close();
   });
