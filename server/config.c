@@ -63,7 +63,7 @@ static const opt_def options[] = {
     { "auth-failures", OPT_UINT, O(auth_failures), "failed token/login/view-key guesses per client before backoff (default 20)" },
     { "auth-backoff-max", OPT_UINT, O(auth_backoff_max), "longest backoff after failed guesses, seconds (default 300)" },
     { "trust-proxy", OPT_FLAG, O(trust_proxy), "behind a reverse proxy on loopback: take the client address from X-Forwarded-For" },
-    { "lease-grace", OPT_UINT, O(lease_grace), "seconds a job's lease outlasts --analysis-timeout plus twice --unpack-timeout; a dead worker's job is retried after that (default 120)" },
+    { "lease", OPT_UINT, O(job_lease), "seconds a job's lease lasts; workers renew it every third of that, so a dead worker's job is retried that long after its last renewal (default 60)" },
     { "trust-proxy-net", OPT_STR, O(trust_proxy_net), "with --trust-proxy: also believe X-Forwarded-For from peers in this IPv4 network, A.B.C.D/N (a proxy on another host or container)" },
     { "drain-grace", OPT_UINT, O(drain_grace), "seconds SIGTERM waits for running analyses before requeueing them (default 30)" },
     { "upload-auth", OPT_AUTH, O(upload_open), "open (anyone may upload) or token (uploader/staff token needed) (default open)" },
@@ -223,7 +223,7 @@ static void defaults(dt_server_config *cfg)
     cfg->auth_failures = 20;
     cfg->auth_backoff_max = 300;
     cfg->drain_grace = 30;
-    cfg->lease_grace = 120;
+    cfg->job_lease = 60;
     cfg->upload_open = 1;
     cfg->retention_interval = 3600;
     cfg->tus_expiry = 86400;
@@ -360,6 +360,10 @@ int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, siz
     }
     if (cfg->analysis_timeout < 1) {
         snprintf(err, errlen, "--analysis-timeout must be at least 1");
+        return -1;
+    }
+    if (cfg->job_lease < 3) {
+        snprintf(err, errlen, "--lease must be at least 3 (seconds)");
         return -1;
     }
     if (cfg->trust_proxy_net[0] && dt_config_in_net(cfg->trust_proxy_net, 0) < 0) {

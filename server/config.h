@@ -51,7 +51,7 @@ typedef struct {
     unsigned auth_backoff_max;   /* --auth-backoff-max seconds, the longest backoff */
     int trust_proxy;             /* --trust-proxy: the client is the last X-Forwarded-For address of a loopback peer */
     char trust_proxy_net[64];    /* --trust-proxy-net A.B.C.D/N: peers there are proxies too (with --trust-proxy) */
-    unsigned lease_grace;        /* --lease-grace seconds a job's lease outlasts its time limits */
+    unsigned job_lease;          /* --lease seconds a job's lease lasts without a heartbeat */
     unsigned drain_grace;        /* --drain-grace seconds SIGTERM waits for running analyses */
     int upload_open;             /* --upload-auth open|token */
     char admin_token[128];       /* --admin-token (or DT_ADMIN_TOKEN) */

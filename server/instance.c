@@ -1,6 +1,6 @@
 /*
  * instance.c — see instance.h.  The start-up order matters for crash
- * safety: lock, (alone: remove half-received temp files), migrate, (alone:
+ * safety: lock, migrate, (alone: remove half-received temp files,
  * requeue every lease, drop blobs no row refers to — renamed just before a
  * crash, never acknowledged — and tidy resumable uploads), then share the
  * lock and let the caller accept connections or lease jobs.
@@ -204,22 +204,27 @@ int dt_instance_start(dt_server *srv, const char *cmd, int serves_http, dt_insta
             }
         }
     }
-    if (inst->alone)
-        dt_blob_clean_tmp(srv->cfg.data_dir);
-    else
-        inst->tmp_removed = clean_stale_tmp(&srv->cfg);
     dt_store *st = dt_store_open(srv->db_path, srv->cfg.migrations_dir, &derr);
     if (!st) {
         fprintf(stderr, "dumptriage %s: %s\n", cmd, derr.message);
         dt_instance_end(srv, inst);
         return -1;
     }
-    if (inst->alone) {
-        inst->requeued = dt_store_requeue_expired(st, 1);
+    /* A shared store (PostgreSQL) may have workers on other hosts whose
+     * locks this host cannot see if the filesystem does not pass flock on:
+     * their leases and temp files are never assumed dead.  Heartbeats make
+     * a dead worker's lease run out soon anyway. */
+    int recover_all = inst->alone && !dt_store_is_shared(st);
+    if (recover_all)
+        dt_blob_clean_tmp(srv->cfg.data_dir);
+    else
+        inst->tmp_removed = clean_stale_tmp(&srv->cfg);
+    inst->requeued = dt_store_requeue_expired(st, recover_all);
+    /* Safe beside live processes too (the blob lock, which must hold across
+     * hosts, docs/operations.md), but a whole listing is done once, by the
+     * process that starts alone. */
+    if (inst->alone)
         inst->orphans = collect_orphan_blobs(srv, st);
-    } else {
-        inst->requeued = dt_store_requeue_expired(st, 0);
-    }
     if (inst->requeued > 0 || inst->orphans > 0 || inst->tmp_removed > 0)
         fprintf(stderr, "dumptriage %s: recovered: %d analyses requeued, %d unreferenced blobs removed, %d stale temp files removed\n",
                 cmd, inst->requeued > 0 ? inst->requeued : 0, inst->orphans, inst->tmp_removed);
@@ -233,13 +238,14 @@ int dt_instance_start(dt_server *srv, const char *cmd, int serves_http, dt_insta
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     dt_random_hex(rnd, sizeof rnd, 8);
-    snprintf(srv->instance, sizeof srv->instance, "%.40s:%d:%s", host, (int)getpid(), rnd);
+    /* Fits dt_job.owner (64) whole: a cut name would not match the lease. */
+    snprintf(srv->instance, sizeof srv->instance, "%.30s:%d:%s", host, (int)getpid(), rnd);
     pthread_mutex_init(&srv->mu, NULL);
     pthread_cond_init(&srv->wake, NULL);
     /* Resumable uploads: files cut back to their durable offsets, what a
      * crash interrupted finished, expired ones removed (tus.c).  Only when
      * alone: another live server may be appending to those files. */
-    if (inst->alone) {
+    if (recover_all) {
         int n = dt_tus_recover(srv, st);
         if (n > 0)
             fprintf(stderr, "dumptriage %s: recovered: %d unfinished resumable uploads removed\n", cmd, n);

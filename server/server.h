@@ -32,6 +32,16 @@ typedef struct dt_server {
     int running;                /* analyses in progress */
     pthread_t workers[DT_MAX_WORKERS];
     int nworkers;
+    /* What each worker holds (under mu), for the heartbeat thread that
+     * renews the leases (worker.c); lost: the lease was taken from it. */
+    struct dt_worker_slot {
+        struct dt_server *srv;
+        int64_t job_id;         /* 0: idle */
+        int lost;
+    } slots[DT_MAX_WORKERS];
+    pthread_t heartbeat;
+    int heartbeat_running;      /* the thread was started */
+    int heartbeat_stop;         /* under mu */
 
     /* Counters since start (under mu), for /metrics. */
     uint64_t uploads_accepted, upload_bytes_accepted, uploads_rejected;

@@ -52,13 +52,26 @@
 
 #define MAX_REPORT_BYTES (512ull << 20)
 
+typedef struct dt_worker_slot worker_slot;
+
+/* Stop working on the job: the drain's grace is over, or the heartbeat
+ * found the lease taken (the job runs elsewhere now). */
 static bool should_kill(void *arg)
 {
-    dt_server *srv = arg;
+    worker_slot *slot = arg;
+    dt_server *srv = slot->srv;
     pthread_mutex_lock(&srv->mu);
-    bool k = srv->kill_running;
+    bool k = srv->kill_running || slot->lost;
     pthread_mutex_unlock(&srv->mu);
     return k;
+}
+
+static bool lease_lost(worker_slot *slot)
+{
+    pthread_mutex_lock(&slot->srv->mu);
+    bool lost = slot->lost;
+    pthread_mutex_unlock(&slot->srv->mu);
+    return lost;
 }
 
 static void last_line(const char *path, char *out, size_t len)
@@ -190,7 +203,7 @@ static void count(dt_server *srv, bool ok)
 
 /* What the job's log line reports. */
 typedef struct {
-    const char *result;     /* done | failed | retry | requeued */
+    const char *result;     /* done | failed | retry | requeued | lease_lost */
     const char *failure;    /* failure class or NULL */
     bool ran;               /* the analyzer child ran */
     dt_child_result child;
@@ -216,7 +229,20 @@ static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char
         dt_server_notify_job(srv);
 }
 
-static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
+/* A cancelled job goes back to the queue (drain), unless its lease was
+ * lost: then it is another worker's, and requeueing would take it from
+ * that worker. */
+static void give_back(dt_store *st, worker_slot *slot, const dt_job *job, job_outcome *oc)
+{
+    if (lease_lost(slot)) {
+        oc->result = "lease_lost";
+        return;
+    }
+    dt_store_job_requeue(st, job->job_id, NULL);
+    oc->result = "requeued";
+}
+
+static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job, job_outcome *oc)
 {
     const char *data = srv->cfg.data_dir;
     dt_file_rec *user = NULL, *kernel = NULL, *archive = NULL;
@@ -244,14 +270,13 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         dt_unpack_limits lim;
         dt_unpack_limits_from_config(&lim, &srv->cfg);
         lim.cancelled = should_kill; /* a drain past its grace stops unpacking too */
-        lim.cancel_arg = srv;
+        lim.cancel_arg = slot;
         int n = 0;
         bool cancelled = false;
         dt_error err = { 0 };
         if (dt_archive_unpack_ex(data, path, &lim, unpacked, &n, &cancelled, &err) != DT_OK) {
             if (cancelled) {
-                dt_store_job_requeue(st, job->job_id, NULL);
-                oc->result = "requeued";
+                give_back(st, slot, job, oc);
             } else {
                 fail_job(srv, st, job, "archive", err.message, false, oc);
             }
@@ -303,7 +328,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         dt_unpack_limits ilim;
         dt_unpack_limits_from_config(&ilim, &srv->cfg);
         ilim.cancelled = should_kill; /* a drain past its grace stops unpacking too */
-        ilim.cancel_arg = srv;
+        ilim.cancel_arg = slot;
         dt_error ierr = { 0 };
         bool icancelled = false;
         if ((is_series && dt_series_inputs_prepare(data, (long long)job->job_id, job->attempts, sfiles, nsfiles,
@@ -314,8 +339,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
             if (utemp)
                 unlink(upath);
             if (icancelled) {
-                dt_store_job_requeue(st, job->job_id, NULL);
-                oc->result = "requeued";
+                give_back(st, slot, job, oc);
             } else {
                 fail_job(srv, st, job, "archive", ierr.message, false, oc);
             }
@@ -371,7 +395,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
         .timeout_seconds = srv->cfg.analysis_timeout,
         .hook = hook,
         .cancelled = should_kill,
-        .cancel_arg = srv,
+        .cancel_arg = slot,
     };
     dt_child_result res;
     dt_error err = { 0 };
@@ -392,8 +416,7 @@ static void run_job(dt_server *srv, dt_store *st, dt_job *job, job_outcome *oc)
     char why[400], msg[600];
     last_line(errp, why, sizeof why);
     if (res.cancelled) {
-        dt_store_job_requeue(st, job->job_id, NULL);
-        oc->result = "requeued";
+        give_back(st, slot, job, oc);
     } else if (res.timed_out) {
         snprintf(msg, sizeof msg, "the analysis did not finish within %u s", srv->cfg.analysis_timeout);
         fail_job(srv, st, job, "timeout", msg, false, oc);
@@ -469,16 +492,76 @@ static void log_job(const dt_job *job, const job_outcome *oc, int64_t ms)
     dt_log_event("job", o);
 }
 
-static void *worker_main(void *arg)
+/* Renews the leases of the jobs this process's workers hold, every third
+ * of --lease, on a connection of its own (a worker's connection is busy
+ * storing a report when it matters most).  A renewal that finds the lease
+ * gone marks the slot lost: the worker stops that job and leaves it to its
+ * new holder.  It runs until the workers are joined, so a drain's running
+ * analyses keep their leases. */
+static void *heartbeat_main(void *arg)
 {
     dt_server *srv = arg;
     dt_store *st = NULL;
-    /* Unpacking (or inflating two .dmp.gz) may precede the analysis; the
-     * grace covers storing the report.  A worker that dies (kill -9, its
-     * host lost) holds the job until this runs out; then any worker of the
-     * store requeues it (dt_store_requeue_expired below). */
-    int64_t lease = (int64_t)srv->cfg.analysis_timeout + 2 * (int64_t)srv->cfg.unpack_timeout
-                  + (int64_t)srv->cfg.lease_grace;
+    int64_t lease = (int64_t)srv->cfg.job_lease;
+    int64_t period_ms = lease * 1000 / 3;
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->heartbeat_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(period_ms / 1000);
+        until.tv_nsec += (long)(period_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!srv->heartbeat_stop && pthread_cond_timedwait(&srv->wake, &srv->mu, &until) != ETIMEDOUT) {
+        }
+        if (srv->heartbeat_stop)
+            break;
+        int64_t ids[DT_MAX_WORKERS];
+        int n = srv->nworkers;
+        for (int i = 0; i < n; i++)
+            ids[i] = srv->slots[i].lost ? 0 : srv->slots[i].job_id;
+        pthread_mutex_unlock(&srv->mu);
+        for (int i = 0; i < n; i++) {
+            if (!ids[i])
+                continue;
+            if (!st)
+                st = dt_server_store(srv);
+            int r = st ? dt_store_job_heartbeat(st, ids[i], srv->instance, lease) : -1;
+            if (r < 0) {
+                dt_store_close(st); /* reconnect at the next beat; the lease may still hold */
+                st = NULL;
+            } else if (r == 0) {
+                pthread_mutex_lock(&srv->mu);
+                if (srv->slots[i].job_id == ids[i])
+                    srv->slots[i].lost = 1;
+                pthread_mutex_unlock(&srv->mu);
+                cJSON *o = cJSON_CreateObject();
+                if (o) {
+                    cJSON_AddNumberToObject(o, "job_id", (double)ids[i]);
+                    cJSON_AddStringToObject(o, "result", "lease_lost");
+                    dt_log_event("job", o);
+                }
+            }
+        }
+        pthread_mutex_lock(&srv->mu);
+    }
+    pthread_mutex_unlock(&srv->mu);
+    dt_store_close(st);
+    return NULL;
+}
+
+static void *worker_main(void *arg)
+{
+    worker_slot *slot = arg;
+    dt_server *srv = slot->srv;
+    dt_store *st = NULL;
+    /* Short, renewed by heartbeat_main: a worker that dies (kill -9, its
+     * host lost) holds its job at most this long after its last renewal;
+     * then any worker of the store requeues it (dt_store_requeue_expired
+     * below). */
+    int64_t lease = (int64_t)srv->cfg.job_lease;
     for (;;) {
         pthread_mutex_lock(&srv->mu);
         int stop = srv->stopping;
@@ -492,27 +575,39 @@ static void *worker_main(void *arg)
         if (got == 1) {
             pthread_mutex_lock(&srv->mu);
             srv->running++;
+            slot->job_id = job.job_id;
+            slot->lost = 0;
             pthread_mutex_unlock(&srv->mu);
             atomic_fetch_add(&srv->metrics.jobs_claimed, 1);
             job_outcome oc = { 0 };
             int64_t t0 = dt_log_mono_ms();
-            run_job(srv, st, &job, &oc);
+            run_job(srv, slot, st, &job, &oc);
             int64_t ms = dt_log_mono_ms() - t0;
             log_job(&job, &oc, ms);
-            if (oc.result && strcmp(oc.result, "requeued") == 0)
+            if (oc.result && (strcmp(oc.result, "requeued") == 0 || strcmp(oc.result, "lease_lost") == 0))
                 atomic_fetch_add(&srv->metrics.jobs_requeued, 1);
             else
                 dt_metrics_analysis(&srv->metrics, ms);
             pthread_mutex_lock(&srv->mu);
             srv->running--;
+            slot->job_id = 0;
+            slot->lost = 0;
             pthread_cond_broadcast(&srv->wake);
             pthread_mutex_unlock(&srv->mu);
             continue;
         }
+        if (got < 0) {
+            dt_store_close(st); /* the store went away: reconnect on the next round */
+            st = NULL;
+        }
         if (st)
             dt_store_requeue_expired(st, 0);
-        /* Nothing queued: sleep until told, or a second passes (another
-         * process may have queued work, or a lease may have expired). */
+        /* Nothing queued: on PostgreSQL, wait for its NOTIFY of a queued job
+         * (a second at most, to see a drain and expired leases); otherwise
+         * sleep until told, or a second passes (another process may have
+         * queued work, or a lease may have expired). */
+        if (st && dt_store_wait_for_jobs(st, 1000) >= 0)
+            continue;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 1;
@@ -529,10 +624,19 @@ dt_status dt_workers_start(dt_server *srv, dt_error *err)
 {
     int n = srv->cfg.workers > DT_MAX_WORKERS ? DT_MAX_WORKERS : srv->cfg.workers;
     for (int i = 0; i < n; i++) {
-        int e = pthread_create(&srv->workers[i], NULL, worker_main, srv);
+        srv->slots[i].srv = srv;
+        srv->slots[i].job_id = 0;
+        srv->slots[i].lost = 0;
+        int e = pthread_create(&srv->workers[i], NULL, worker_main, &srv->slots[i]);
         if (e != 0)
             return dt_error_set(err, DT_ERR_IO, "cannot start worker %d: %s", i + 1, strerror(e));
         srv->nworkers++;
+    }
+    if (n > 0) {
+        int e = pthread_create(&srv->heartbeat, NULL, heartbeat_main, srv);
+        if (e != 0)
+            return dt_error_set(err, DT_ERR_IO, "cannot start the lease heartbeat: %s", strerror(e));
+        srv->heartbeat_running = 1;
     }
     return DT_OK;
 }
@@ -554,4 +658,12 @@ void dt_workers_stop(dt_server *srv)
     for (int i = 0; i < srv->nworkers; i++)
         pthread_join(srv->workers[i], NULL);
     srv->nworkers = 0;
+    if (srv->heartbeat_running) {
+        pthread_mutex_lock(&srv->mu);
+        srv->heartbeat_stop = 1;
+        pthread_cond_broadcast(&srv->wake);
+        pthread_mutex_unlock(&srv->mu);
+        pthread_join(srv->heartbeat, NULL);
+        srv->heartbeat_running = 0;
+    }
 }

@@ -34,7 +34,7 @@ static const char worker_head[] =
     "Options that apply: --data-dir, --database, --blob-dir, --workers (default 2),\n"
     "--analyzer, --migrations-dir, --symbols, --analysis-*, --unpack-*,\n"
     "--max-unpacked-size, --max-archive-*, --max-entry-ratio, --min-free-space,\n"
-    "--drain-grace, --lease-grace, --metrics-listen, --test-hooks.  Each is also DT_<OPTION> in the\n"
+    "--drain-grace, --lease, --metrics-listen, --test-hooks.  Each is also DT_<OPTION> in the\n"
     "environment.  The others (HTTP, uploads, retention) are serve's and are\n"
     "ignored here.  The full list:\n\n";
 

@@ -2,9 +2,10 @@
 # Acceptance (issue #20, workers apart from the API): `serve --workers 0`
 # receives and serves only; a separate `dumptriage worker` process on the
 # same data directory (SQLite store, shared blobs) analyses what it
-# received.  kill -9 of a worker in the middle of an analysis leaves the job
-# leased until its lease runs out; another worker then requeues and runs it,
-# and the report is stored once.  The worker's own listener answers
+# received.  A live worker's heartbeat keeps its lease past the lease time;
+# kill -9 of a worker in the middle of an analysis leaves the job leased
+# until its lease runs out; another worker then requeues and runs it, and
+# the report is stored once.  The worker's own listener answers
 # /healthz, /readyz and /metrics (staff token); serve's /readyz reports the
 # database and blob store and turns 503 when the blob store breaks.
 source "$(dirname "$0")/server_lib.sh"
@@ -38,9 +39,11 @@ start_worker() {
   echo "worker did not start" >&2; cat "$log" >&2; exit 1
 }
 
-# Short limits so that a dead worker's lease runs out within the test:
-# lease = analysis timeout + 2 × unpack timeout + lease grace = 13 s.
-LIMITS=(--analysis-timeout 10 --unpack-timeout 1 --lease-grace 1)
+# A short lease, renewed every second by the worker's heartbeat: a dead
+# worker's job is free 3 s after its last renewal.  The analysis timeout is
+# longer than that, so the hung analysis below keeps its lease only through
+# the heartbeat.
+LIMITS=(--analysis-timeout 20 --lease 3)
 
 # --- 1. serve --workers 0 + one worker process.
 start_server "$DATA" --workers 0 --test-hooks "${LIMITS[@]}"
@@ -85,6 +88,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 check "worker A is analysing" analyze "$(jobcol "$victim" j.phase)"
+# Alive, its heartbeat keeps the lease beyond 3 s.
+sleep 5
+check "heartbeat keeps a live worker's lease" analyze "$(jobcol "$victim" j.phase)"
+[[ $(jobcol "$victim" j.attempts) == 1 ]] && ok || bad "the job was taken from a live worker (attempts $(jobcol "$victim" j.attempts))"
 owner=$(jobcol "$victim" j.lease_owner)
 [[ $owner == *":$WA:"* ]] && ok || bad "job leased by '$owner', not worker A (pid $WA)"
 child=$(pgrep -P "$WA" || true)
@@ -98,7 +105,7 @@ check "job still leased by the dead worker" leased "$(jobcol "$victim" j.state)"
 start_worker "$WORK/wb.log" -- --workers 1 "${LIMITS[@]}"
 check "worker B ran the dead worker's job" done "$(wait_done "$victim" 60)"
 took=$(( $(date +%s) - killed_at ))
-(( took <= 30 )) && ok || bad "re-run took $took s after the kill (lease 13 s)"
+(( took <= 15 )) && ok || bad "re-run took $took s after the kill (lease 3 s)"
 check "second attempt" 2 "$(jobcol "$victim" j.attempts)"
 check "one report row" 1 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM uploads WHERE id = '$victim' AND report_id IS NOT NULL")"
 check "worker B logged it" 1 "$(grep -c "\"upload_id\":\"$victim\".*\"result\":\"done\"" "$WORK/wb.log")"
