@@ -287,6 +287,38 @@ START_TEST(alpc_wait_names_the_port)
 }
 END_TEST
 
+/* Windows 10's loader (synthesized on the real report): srw-owner's stack
+ * gets an ntdll!LdrpDrainWorkQueue frame above its first application frame,
+ * as a thread waiting for another's DllMain has; with no critical section
+ * on its stack it waits for the loader lock's owner (dll-init). */
+START_TEST(loader_frame_waits_for_the_loader_lock_owner)
+{
+    cJSON *rep = analyze();
+    cJSON *u = cJSON_GetObjectItemCaseSensitive(get(rep, "user"), "threads");
+    cJSON *frames = cJSON_GetObjectItemCaseSensitive((cJSON *)by_tid(u, T_OWNER), "frames");
+    cJSON *f1 = cJSON_GetArrayItem(frames, 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(f1, "module_short", cJSON_CreateString("ntdll"));
+    cJSON_ReplaceItemInObjectCaseSensitive(f1, "module", cJSON_CreateString("ntdll.dll"));
+    cJSON_ReplaceItemInObjectCaseSensitive(f1, "function", cJSON_CreateString("LdrpDrainWorkQueue"));
+    cJSON *tri = retriage(rep);
+    const cJSON *w = get(by_tid(get(tri, "threads"), T_OWNER), "waits_on");
+    bool found = false;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, w)
+        if (strcmp(str(e, "node"), "cs:" LOADER_LOCK) == 0) {
+            found = true;
+            ck_assert_str_eq(str(e, "confidence"), "likely");
+            ck_assert_uint_eq((unsigned)get(e, "owner_thread_id")->valuedouble, T_DLL_INIT);
+            ck_assert(strstr(str(e, "source"), "ntdll!LdrpDrainWorkQueue waits"));
+        }
+    ck_assert(found);
+    const cJSON *ll = get(tri, "loader_lock");
+    ck_assert_int_eq(cJSON_GetArraySize(get(ll, "waiters")), 2);
+    cJSON_Delete(tri);
+    cJSON_Delete(rep);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("user_locks");
@@ -299,6 +331,7 @@ int main(void)
     tcase_add_test(tc, wine_timer_queue_thread_is_idle);
     tcase_add_test(tc, ambiguous_or_missing_registers_give_no_address);
     tcase_add_test(tc, alpc_wait_names_the_port);
+    tcase_add_test(tc, loader_frame_waits_for_the_loader_lock_owner);
     suite_add_tcase(s, tc);
     return dt_test_run(s);
 }
