@@ -4,7 +4,7 @@
 //  * compressed in the browser, goes offline mid-way (context.setOffline),
 //    says "paused — will resume", comes back and finishes;
 //  * uncompressed, is reloaded mid-way, the same file is chosen again and
-//    the upload continues;
+//    the upload continues; is paused and resumed by the user;
 // two files of one case go as two tus uploads tied by one case upload id;
 // and each time the server's own log ("tus_chunk" lines: what every PATCH
 // brought, in dump bytes) shows the upload went on from the server's offset
@@ -170,6 +170,39 @@ describe('resumable uploads from the page', { skip: missing || false }, () => {
     assert.ok(received < 1.5 * size, `dump bytes received ${received} < 1.5 × ${size}`);
     const f = await storedFile(srv, page);
     assert.equal(f.sha256, sha);
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  test('Pause stops sending, Resume continues at the server offset', async () => {
+    const start = srv.log().length;
+    const context = await browser.newContext();
+    const page = await watchedPage(context);
+    await page.goto(srv.origin + '/?tus_chunk=1048576');
+    await page.waitForSelector('#compress-row:not([hidden])');
+    await page.uncheck('#compress');
+    await throttle(context, page, 4e6);
+    await page.setInputFiles('#file-user', dump);
+    await page.waitForSelector('.drop.has-file .ok-text');
+    await page.click('#send');
+    await waitFor('a fifth acknowledged', async () => (await barShare(page)) > 0.2);
+    await page.click('#pause');
+    await page.waitForSelector('#progress[data-state=paused]');
+    assert.match(await page.textContent('#progress-text'), /^Paused — .* Press Resume to continue\.$/);
+    assert.equal(await page.textContent('#pause'), 'Resume');
+    await new Promise((r) => setTimeout(r, 500)); // the cut-off request's line
+    const mark = srv.log().length;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(chunks(srv, mark), [], 'nothing is sent while paused');
+    await page.click('#pause');
+    await page.waitForSelector('#result:not([hidden]), #message .error', { timeout: 60000 });
+    assert.ok(await page.isVisible('#result'), 'upload failed: ' + (await page.textContent('#message')));
+    const after = chunks(srv, mark);
+    assert.ok(after.length >= 1 && after.every((c) => c.start > 0), 'resumed, not restarted');
+    const all = chunks(srv, start);
+    assert.equal(all.reduce((n, c) => n + c.kept, 0), size);
+    assert.ok(all.reduce((n, c) => n + c.received, 0) < 1.5 * size);
+    assert.equal((await storedFile(srv, page)).sha256, sha);
     assert.deepEqual(page.problems, []);
     await context.close();
   });
