@@ -5,13 +5,13 @@
 # are spread over both API servers, analysed by the worker and readable
 # through the proxy; after kill -9 of one API server, uploads through the
 # proxy still succeed (haproxy redispatches, then its /readyz check takes
-# the dead server out).  Skips (77) without haproxy.
+# the dead server out).  Skips (77) without haproxy.  On PostgreSQL through
+# test_ops_scale_proxy_pg.sh.
 source "$(dirname "$0")/server_lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 command -v haproxy >/dev/null || { echo "haproxy not installed (scripts/bootstrap.sh --tests)"; exit 77; }
 D="$DT_TEST_DATA"
 DATA="$WORK/data"
-DB="$DATA/dumptriage.sqlite"
 PIDS=()
 cleanup_all() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup; }
 trap cleanup_all EXIT
@@ -29,7 +29,8 @@ SERVER_PID=""
 PIDS+=("$API1_PID" "$API2_PID")
 [[ $API1_PORT != "$API2_PORT" ]] && ok || bad "both servers on one port"
 
-"$DT_BIN" worker --data-dir "$DATA" --workers 1 >"$WORK/worker.log" 2>&1 &
+pg_store_for "$DATA"
+"$DT_BIN" worker --data-dir "$DATA" ${DB_ARGS[@]+"${DB_ARGS[@]}"} --workers 1 >"$WORK/worker.log" 2>&1 &
 WPID=$!
 PIDS+=("$WPID")
 
@@ -78,8 +79,8 @@ done
 for id in "${more[@]}"; do
   check "analysed after the failover ($id)" done "$(wait_done "$id" 90)"
 done
-check "each upload has one job" 6 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM jobs")"
-check "every job done" 6 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM jobs WHERE state = 'done'")"
+check "each upload has one job" 6 "$(store_sql "$DATA" "SELECT COUNT(*) FROM jobs")"
+check "every job done" 6 "$(store_sql "$DATA" "SELECT COUNT(*) FROM jobs WHERE state = 'done'")"
 
 kill -TERM "$WPID" "$API2_PID" "$HPID" 2>/dev/null || true
 wait "$WPID" "$API2_PID" "$HPID" 2>/dev/null || true

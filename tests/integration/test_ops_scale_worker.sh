@@ -8,10 +8,11 @@
 # the report is stored once.  The worker's own listener answers
 # /healthz, /readyz and /metrics (staff token); serve's /readyz reports the
 # database and blob store and turns 503 when the blob store breaks.
+# Runs on the SQLite file, and on PostgreSQL through
+# test_ops_scale_worker_pg.sh (DT_TEST_PG_SOCK, server_lib.sh).
 source "$(dirname "$0")/server_lib.sh"
 D="$DT_TEST_DATA"
 DATA="$WORK/data"
-DB="$DATA/dumptriage.sqlite"
 WPIDS=()
 cleanup_workers() { for p in "${WPIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup; }
 trap cleanup_workers EXIT
@@ -20,7 +21,7 @@ upload_id() {
   local r; r=$(curl -s "$@" "$URL/api/dumps")
   [[ $r =~ \"id\":\"([0-9a-f]+)\" ]] && echo "${BASH_REMATCH[1]}"
 }
-jobcol() { sqlite3 "$DB" "SELECT $2 FROM jobs j JOIN uploads u ON u.seq = j.upload_seq WHERE u.id = '$1'"; }
+jobcol() { store_sql "$DATA" "SELECT $2 FROM jobs j JOIN uploads u ON u.seq = j.upload_seq WHERE u.id = '$1'"; }
 
 # start_worker LOG [env assignments…] -- [worker args…]: sets WPID.
 start_worker() {
@@ -28,7 +29,8 @@ start_worker() {
   local envs=()
   while [[ $# -gt 0 && $1 != -- ]]; do envs+=("$1"); shift; done
   shift
-  env "${envs[@]}" "$DT_BIN" worker --data-dir "$DATA" "$@" >"$log" 2>&1 &
+  pg_store_for "$DATA"
+  env "${envs[@]}" "$DT_BIN" worker --data-dir "$DATA" ${DB_ARGS[@]+"${DB_ARGS[@]}"} "$@" >"$log" 2>&1 &
   WPID=$!
   WPIDS+=("$WPID")
   for _ in $(seq 1 100); do
@@ -107,7 +109,7 @@ check "worker B ran the dead worker's job" done "$(wait_done "$victim" 60)"
 took=$(( $(date +%s) - killed_at ))
 (( took <= 15 )) && ok || bad "re-run took $took s after the kill (lease 3 s)"
 check "second attempt" 2 "$(jobcol "$victim" j.attempts)"
-check "one report row" 1 "$(sqlite3 "$DB" "SELECT COUNT(*) FROM uploads WHERE id = '$victim' AND report_id IS NOT NULL")"
+check "one report row" 1 "$(store_sql "$DATA" "SELECT COUNT(*) FROM uploads WHERE id = '$victim' AND report_id IS NOT NULL")"
 check "worker B logged it" 1 "$(grep -c "\"upload_id\":\"$victim\".*\"result\":\"done\"" "$WORK/wb.log")"
 echo "kill -9 to done: ${took}s"
 
