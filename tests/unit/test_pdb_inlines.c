@@ -368,6 +368,68 @@ START_TEST(every_address_against_llvm)
 }
 END_TEST
 
+/* ---- C++ names ---------------------------------------------------------- */
+
+/* symbols/inline_cpp.pdb (clang -O2 for x86_64-pc-windows-msvc, lld-link;
+ * symbols/inline_cpp.cpp): store::probe (LF_FUNC_ID whose scope is the
+ * LF_STRING_ID "store") and store::Cache::lookup (LF_MFUNC_ID of the TPI
+ * class store::Cache) inlined into df_serve.  Committed: the chain at
+ * df_serve+0xe; with llvm-symbolizer: the names at every byte. */
+START_TEST(cpp_scoped_names)
+{
+    dt_pdb *p = NULL;
+    ck_assert_int_eq(dt_pdb_open(&p, dt_test_data("symbols/inline_cpp.pdb"), NULL), DT_OK);
+    const dt_pdb_function *f = find_function(p, "df_serve");
+    ck_assert_ptr_nonnull(f);
+    dt_pdb_inline c[8];
+    ck_assert_uint_eq(dt_pdb_inlines(p, f->rva + 0xe, f->rva, c, 8), 2);
+    ck_assert_str_eq(c[0].function, "store::probe");
+    ck_assert_uint_eq(c[0].line, 11);
+    ck_assert_str_eq(c[1].function, "store::Cache::lookup");
+    ck_assert_uint_eq(c[1].line, 9);
+    ck_assert_str_eq(c[1].file, "C:\\build\\inline_cpp.cpp");
+    if (access(SYMBOLIZER, X_OK) != 0) {
+        dt_pdb_close(p);
+        dt_test_skip("llvm-symbolizer not installed: only the committed chain was checked");
+        return;
+    }
+    char addrs[] = "/tmp/dt_pdb_inlines_cpp_XXXXXX";
+    int fd = mkstemp(addrs);
+    ck_assert_int_ge(fd, 0);
+    FILE *af = fdopen(fd, "w");
+    for (uint32_t o = 0; o < f->size; o++)
+        fprintf(af, "0x%llx\n", (unsigned long long)(IMAGE_BASE + f->rva + o));
+    fclose(af);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, SYMBOLIZER " --inlines --obj='%s' < %s 2>/dev/null",
+             dt_test_data("symbols/inline_cpp.exe"), addrs);
+    size_t nsz;
+    char **sz = run(cmd, &nsz);
+    unlink(addrs);
+    size_t at = 0, inlined = 0;
+    for (uint32_t o = 0; o < f->size; o++) {
+        dt_pdb_symbol s;
+        ck_assert(dt_pdb_lookup(p, f->rva + o, &s));
+        size_t n = dt_pdb_inlines(p, f->rva + o, s.function_rva, c, 8);
+        size_t lv = 0;
+        while (at + 1 < nsz && sz[at][0]) {
+            if (lv < n)
+                ck_assert_str_eq(sz[at], c[n - 1 - lv].function);
+            else
+                ck_assert_str_eq(sz[at], s.function);
+            lv++;
+            at += 2;
+        }
+        at++;
+        ck_assert_msg(lv == n + 1, "df_serve+0x%x: llvm-symbolizer %zu levels, we %zu", o, lv, n + 1);
+        inlined += n > 0;
+    }
+    ck_assert_uint_gt(inlined, 20);
+    free_lines(sz, nsz);
+    dt_pdb_close(p);
+}
+END_TEST
+
 /* ---- damaged annotations --------------------------------------------------- */
 
 /* df_next_batch's site in df_serve_queue: its annotations begin
@@ -429,6 +491,7 @@ static Suite *suite(void)
     tcase_add_test(tc, committed_call_sites);
     tcase_add_test(tc, every_address_against_llvm);
     tcase_add_test(tc, damaged_annotations);
+    tcase_add_test(tc, cpp_scoped_names);
     suite_add_tcase(s, tc);
     return s;
 }
