@@ -165,6 +165,7 @@ export class CaseUpload {
     this.wire = 0;           // bytes put on the wire by this page
     this.rawWire = 0;        // the dump bytes those stood for
     this.samples = [];
+    this.first = null;
     this.up = null;
     this.userPaused = false;
     this.waiting = null;
@@ -367,10 +368,14 @@ export class CaseUpload {
       rawWire += inflightRaw;
     }
     const now = performance.now();
+    if (!this.samples.length) this.first = [now, sent];
     this.samples.push([now, sent]);
     while (this.samples.length > 2 && now - this.samples[0][0] > 5000) this.samples.shift();
     const [t0, b0] = this.samples[0];
-    const speed = now - t0 > 300 ? (sent - b0) / ((now - t0) / 1000) : 0;
+    // Over the last five seconds; until there is more than a moment of
+    // samples, since the first one (a fast link may be done by then).
+    const [f0, fb] = this.first;
+    const speed = now - t0 > 300 ? (sent - b0) / ((now - t0) / 1000) : now - f0 > 20 ? (sent - fb) / ((now - f0) / 1000) : 0;
     const left = speed > 0 ? (this.total - sent) / speed : NaN;
     if (this.o.onProgress) this.o.onProgress({ sent, total: this.total, wire, rawWire, speed, left });
   }
