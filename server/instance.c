@@ -249,6 +249,14 @@ int dt_instance_start(dt_server *srv, const char *cmd, int serves_http, dt_insta
         int n = dt_tus_recover(srv, st);
         if (n > 0)
             fprintf(stderr, "dumptriage %s: recovered: %d unfinished resumable uploads removed\n", cmd, n);
+    } else {
+        /* Nothing to tidy beside live processes (or on a shared store), but
+         * this process's own resumable uploads need the directory that
+         * dt_tus_recover would have made. */
+        char tus[1200];
+        snprintf(tus, sizeof tus, "%.1100s/tus", srv->cfg.data_dir);
+        if (mkdir(tus, 0750) != 0 && errno != EEXIST)
+            fprintf(stderr, "dumptriage %s: cannot create %s: %s\n", cmd, tus, strerror(errno));
     }
     dt_store_close(st);
     if (inst->alone)
