@@ -535,24 +535,34 @@ static void io_waits(wg_graph *g, const dt_tthread *t, size_t tn)
                  "kernel: the thread's pending IRP (ETHREAD.IrpList → IO_STACK_LOCATION.DeviceObject → DRIVER_OBJECT)");
 }
 
+/* The node of a critical section at addr (the loader lock is one), made on
+ * first use; SIZE_MAX when the graph is full. */
+static size_t cs_node(wg_graph *g, const dt_tmodel *m, uint64_t addr, uint64_t owner)
+{
+    char id[48];
+    snprintf(id, sizeof id, "cs:0x%" PRIx64, addr);
+    size_t cn = node_add(g, id, "object");
+    if (cn == SIZE_MAX)
+        return cn;
+    wg_node *n = &g->nodes[cn];
+    if (!n->label[0]) {
+        n->has_object = true;
+        n->object = addr;
+        bool loader = m->has_loader_lock && m->loader_lock == addr;
+        snprintf(n->type, sizeof n->type, loader ? "loader lock" : "critical section");
+        snprintf(n->state, sizeof n->state, "owned by %" PRIu64, owner);
+        object_label(n);
+    }
+    return cn;
+}
+
 static void cs_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_t tn)
 {
     if (!t->has_lock)
         return;
-    char id[48];
-    snprintf(id, sizeof id, "cs:0x%" PRIx64, t->lock_addr);
-    size_t cn = node_add(g, id, "object");
+    size_t cn = cs_node(g, m, t->lock_addr, t->lock_owner);
     if (cn == SIZE_MAX)
         return;
-    wg_node *n = &g->nodes[cn];
-    if (!n->label[0]) {
-        n->has_object = true;
-        n->object = t->lock_addr;
-        bool loader = m->has_loader_lock && m->loader_lock == t->lock_addr;
-        snprintf(n->type, sizeof n->type, loader ? "loader lock" : "critical section");
-        snprintf(n->state, sizeof n->state, "owned by %" PRIu64, t->lock_owner);
-        object_label(n);
-    }
     const char *conf = t->lock_strong ? "strong" : "likely";
     wg_edge *e = edge_add(g, tn, cn, "waits_for", conf);
     if (e) {
@@ -618,19 +628,9 @@ static void loader_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, s
 {
     if (!t->loader_wait)
         return;
-    char id[48];
-    snprintf(id, sizeof id, "cs:0x%" PRIx64, m->loader_lock);
-    size_t on = node_add(g, id, "object");
+    size_t on = cs_node(g, m, m->loader_lock, m->loader_lock_owner);
     if (on == SIZE_MAX)
         return;
-    wg_node *n = &g->nodes[on];
-    if (!n->label[0]) {
-        n->has_object = true;
-        n->object = m->loader_lock;
-        snprintf(n->type, sizeof n->type, "loader lock");
-        snprintf(n->state, sizeof n->state, "owned by %" PRIu64, m->loader_lock_owner);
-        object_label(n);
-    }
     wg_edge *e = edge_add(g, tn, on, "waits_for", "likely");
     if (e) {
         snprintf(e->source, sizeof e->source,
