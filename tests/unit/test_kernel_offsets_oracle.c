@@ -10,7 +10,10 @@
  *    independently researched KTHREAD/ETHREAD/EPROCESS/KPROCESS studies
  *    (5 x64 builds, 14393 to 19041), a source the table was NOT written
  *    from, with the Alertable bit and WaitBlockCount/IrpList/
- *    DirectoryTableBase that the first oracle lacks.
+ *    DirectoryTableBase that the first oracle lacks;
+ *  - tests/data/kernel_offsets_ntdiff.tsv, ntdiff/headers' pdbex dumps of
+ *    the 22621 (Windows 11 22H2) PDB types: a second reading of the build
+ *    whose table row was written from the Vergilius headers alone.
  * Every field the waiting-thread walk reads (State, WaitReason, WaitMode,
  * WaitBlockList, WaitBlockCount, WaitTime, MiscFlags and its Alertable bit,
  * the stack bounds, KernelStack, Teb, ApcState.Process, Cid,
@@ -140,12 +143,24 @@ START_TEST(table_matches_geoff_chappell)
 }
 END_TEST
 
+/* The second source for the 22H2 row (win11-22621-x64, written from the
+ * Vergilius headers): the same 28 values, from ntdiff's dumps. */
+START_TEST(table_matches_ntdiff_22621)
+{
+    unsigned builds;
+    unsigned checked = check_oracle("kernel_offsets_ntdiff.tsv", &builds);
+    ck_assert_uint_eq(builds, 1);
+    ck_assert_uint_eq(checked, 28);
+}
+END_TEST
+
 static Suite *oracle_suite(void)
 {
     Suite *s = suite_create("kernel_offsets_oracle");
     TCase *tc = tcase_create("vergilius");
     tcase_add_test(tc, table_matches_the_vergilius_headers);
     tcase_add_test(tc, table_matches_geoff_chappell);
+    tcase_add_test(tc, table_matches_ntdiff_22621);
     suite_add_tcase(s, tc);
     return s;
 }
