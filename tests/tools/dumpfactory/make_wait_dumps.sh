@@ -2,59 +2,19 @@
 # make_wait_dumps.sh - the wait-graph dumps (dumptriage #15): builds
 # src/wait_chain.c (clang + PDB) and dumper.exe (gcc), runs wait_chain.exe
 # under Wine and dumps it with `dumper.exe hang` (procdump -ma flags), with
-# the same environment and path hygiene as build_and_dump.sh (README.md).
+# the same environment and path hygiene as build_and_dump.sh (README.md;
+# dumpfactory_lib.sh).
 #
 # Usage: make_wait_dumps.sh OUTDIR      (writes wait_chain.dmp.gz, bin/, logs/)
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-if [ "${DUMPFACTORY_ENV:-}" != clean ]; then
-    exec env -i DUMPFACTORY_ENV=clean PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
-        TMPDIR="${TMPDIR:-/tmp}" WINEROOT="${WINEROOT:-${TMPDIR:-/tmp}/wp15}" \
-        bash "$HERE/$(basename "${BASH_SOURCE[0]}")" "$@"
-fi
-OUT=$(mkdir -p "$1" && cd "$1" && pwd)
-BIN="$OUT/bin"; LOG="$OUT/logs"
-mkdir -p "$BIN/clang" "$BIN/gcc" "$LOG"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/waitdumps.XXXXXX")
-WP=$WINEROOT
-mkdir "$WP" || { echo "WINEROOT $WP already exists" >&2; rm -rf "$WORK"; exit 1; }
-export HOME="$WP"; unset WINEPREFIX
-WENV=(env -i PATH=/usr/bin:/bin LANG=C.UTF-8 HOME="$WP" WINEDEBUG=-all WINEARCH=win64
-      WINEDLLOVERRIDES="mscoree,mshtml=")
-W() { "${WENV[@]}" "$@"; }
-STARTED=()
-cleanup() {
-    local pid
-    for pid in "${STARTED[@]}"; do kill "$pid" 2>/dev/null || true; done
-    W wineserver -k 2>/dev/null || true
-    rm -rf "$WORK" "$WP"
-}
-trap cleanup EXIT
-
-LIBGCC_DIR=$(dirname "$(x86_64-w64-mingw32-gcc -print-libgcc-file-name)")
-mkdir -p "$WORK/build"
-cp "$HERE"/src/wait_chain.c "$HERE"/src/dumper.c "$WORK/build/"
-(
-    cd "$WORK/build"
-    x86_64-w64-mingw32-gcc -O1 -Wall -g -ffile-prefix-map="$WORK/build"=. -Wl,--build-id -o dumper.exe dumper.c -ldbghelp
-    clang --target=x86_64-w64-windows-gnu -g -gcodeview -ffile-compilation-dir=. -O1 -Wall -c -o wait_chain.o wait_chain.c
-    clang --target=x86_64-w64-windows-gnu -fuse-ld=lld -L"$LIBGCC_DIR" -Wl,-Xlink=-pdbaltpath:%_PDB% \
-        '-Wl,-Xlink=-pdbsourcepath:C:\build' -o wait_chain.exe wait_chain.o -Wl,--pdb=wait_chain.pdb
-    cp wait_chain.exe wait_chain.pdb "$BIN/clang/"
-)
-cd "$WP"
-W wineboot --init >"$WORK/wineboot.log" 2>&1 || true
-W wine reg add 'HKCU\Software\Wine' /v Version /t REG_SZ /d win10 /f >>"$WORK/wineboot.log" 2>&1
-W wineserver -w
-WIN="$WP/.wine/drive_c/dumpfactory"
-mkdir -p "$WIN/dumps"
-cp "$BIN/clang/wait_chain.exe" "$WORK/build/dumper.exe" "$WIN/"
-
-(cd "$WIN" && exec "${WENV[@]}" wine wait_chain.exe >"$LOG/wait_chain.out" 2>&1) &
-STARTED+=($!)
-for ((i = 0; i < 600; i++)); do grep -q '^ready' "$LOG/wait_chain.out" 2>/dev/null && break; sleep 0.1; done
-grep -q '^ready' "$LOG/wait_chain.out" || { echo "wait_chain never got ready" >&2; cat "$LOG/wait_chain.out" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/dumpfactory_lib.sh"
+df_clean_env wp15 "$@"
+df_setup "${1:-}" waitdumps
+df_build_dumper
+df_clang wait_chain -O1
+df_wine_prefix "$BIN/clang/wait_chain.exe" "$WORK/build/dumper.exe"
+df_start wait_chain
 sleep 2   # the spinner accumulates CPU time
-(cd "$WIN" && W wine dumper.exe hang wait_chain.exe 'C:\dumpfactory\dumps\wait_chain.dmp') | tee "$LOG/wait_chain.dumper.txt"
+df_dump wait_chain wait_chain
 gzip -9 -n -c "$WIN/dumps/wait_chain.dmp" >"$OUT/wait_chain.dmp.gz"
 ls -l "$OUT"
