@@ -11,50 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    uint8_t *p;
-    size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *d, size_t n)
-{
-    if (b->n + n > b->cap) {
-        size_t nc = (b->n + n) * 2;
-        uint8_t *x = realloc(b->p, nc);
-        if (!x)
-            abort();
-        b->p = x;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
-
-static void put32(buf *b, uint32_t v) { put(b, &v, 4); }
-static void put64(buf *b, uint64_t v) { put(b, &v, 8); }
-static void set32(buf *b, size_t at, uint32_t v) { memcpy(b->p + at, &v, 4); }
+#include "mdmp_append.h"
 
 /* MINIDUMP_STRING: byte length, UTF-16LE (ASCII input), NUL. */
-static uint32_t put_string(buf *b, const char *s)
+static uint32_t put_string(dt_mdmp_append *b, const char *s)
 {
     uint32_t rva = (uint32_t)b->n;
     size_t l = strlen(s);
-    put32(b, (uint32_t)(l * 2));
+    dt_mdmp_put32(b, (uint32_t)(l * 2));
     for (size_t i = 0; i <= l; i++) {
         uint16_t c = (uint8_t)s[i];
-        put(b, &c, 2);
+        dt_mdmp_put(b, &c, 2);
     }
     return rva;
 }
 
 /* One object-information record; returns its RVA. */
-static uint32_t put_info(buf *b, uint32_t type, const void *data, uint32_t size)
+static uint32_t put_info(dt_mdmp_append *b, uint32_t type, const void *data, uint32_t size)
 {
     uint32_t rva = (uint32_t)b->n;
-    put32(b, 0);
-    put32(b, type);
-    put32(b, size);
-    put(b, data, size);
+    dt_mdmp_put32(b, 0);
+    dt_mdmp_put32(b, type);
+    dt_mdmp_put32(b, size);
+    dt_mdmp_put(b, data, size);
     return rva;
 }
 
@@ -64,17 +43,9 @@ uint8_t *dt_test_add_handle_stream(const uint8_t *dump, size_t size, const dt_te
     static const dt_test_handle_faults none;
     if (!faults)
         faults = &none;
-    if (size < 32 || memcmp(dump, "MDMP", 4) != 0)
+    dt_mdmp_append b;
+    if (!dt_mdmp_append_begin(&b, dump, size))
         return NULL;
-    uint32_t nstreams, dir;
-    memcpy(&nstreams, dump + 8, 4);
-    memcpy(&dir, dump + 12, 4);
-    if ((uint64_t)dir + (uint64_t)nstreams * 12 > size)
-        return NULL;
-    buf b = { 0 };
-    put(&b, dump, size);
-    while (b.n % 8)
-        put(&b, "", 1);
 
     /* Strings and object information first, then the stream itself. */
     uint32_t *type_rva = calloc(n ? n : 1, 4), *name_rva = calloc(n ? n : 1, 4), *info_rva = calloc(n ? n : 1, 4);
@@ -89,7 +60,7 @@ uint8_t *dt_test_add_handle_stream(const uint8_t *dump, size_t size, const dt_te
             if (!first)                             \
                 first = r_;                         \
             if (prev)                               \
-                set32(&b, prev, r_);                \
+                dt_mdmp_set32(&b, prev, r_);                \
             prev = r_;                              \
         } while (0)
         if (h[i].has_thread_id) {
@@ -123,31 +94,30 @@ uint8_t *dt_test_add_handle_stream(const uint8_t *dump, size_t size, const dt_te
         }
 #undef CHAIN
         if (i == 0 && first && faults->loop_object_info)
-            set32(&b, prev, first);
+            dt_mdmp_set32(&b, prev, first);
         if (i == 0 && first && faults->huge_info_size)
-            set32(&b, first + 8, 0x7fffffffu);
+            dt_mdmp_set32(&b, first + 8, 0x7fffffffu);
         info_rva[i] = first;
         if (i == 0 && faults->object_info_past_eof)
             info_rva[i] = 0xfffffff0u;
     }
-    while (b.n % 8)
-        put(&b, "", 1);
+    dt_mdmp_align(&b, 8);
     uint32_t stream_rva = (uint32_t)b.n;
     uint32_t desc = faults->descriptor_size ? faults->descriptor_size : 40;
-    put32(&b, 16);
-    put32(&b, desc);
-    put32(&b, faults->claimed_count ? faults->claimed_count : (uint32_t)n);
-    put32(&b, 0);
+    dt_mdmp_put32(&b, 16);
+    dt_mdmp_put32(&b, desc);
+    dt_mdmp_put32(&b, faults->claimed_count ? faults->claimed_count : (uint32_t)n);
+    dt_mdmp_put32(&b, 0);
     for (size_t i = 0; i < n; i++) {
-        put64(&b, h[i].handle);
-        put32(&b, type_rva[i]);
-        put32(&b, name_rva[i]);
-        put32(&b, 0);          /* Attributes */
-        put32(&b, 0x1f0003);   /* GrantedAccess */
-        put32(&b, 1);          /* HandleCount */
-        put32(&b, 2);          /* PointerCount */
-        put32(&b, info_rva[i]);
-        put32(&b, 0);
+        dt_mdmp_put64(&b, h[i].handle);
+        dt_mdmp_put32(&b, type_rva[i]);
+        dt_mdmp_put32(&b, name_rva[i]);
+        dt_mdmp_put32(&b, 0);          /* Attributes */
+        dt_mdmp_put32(&b, 0x1f0003);   /* GrantedAccess */
+        dt_mdmp_put32(&b, 1);          /* HandleCount */
+        dt_mdmp_put32(&b, 2);          /* PointerCount */
+        dt_mdmp_put32(&b, info_rva[i]);
+        dt_mdmp_put32(&b, 0);
     }
     uint32_t stream_size = (uint32_t)(b.n - stream_rva);
     free(type_rva);
@@ -155,13 +125,5 @@ uint8_t *dt_test_add_handle_stream(const uint8_t *dump, size_t size, const dt_te
     free(info_rva);
 
     /* The directory, one entry longer, at the end; the header points at it. */
-    uint32_t new_dir = (uint32_t)b.n;
-    put(&b, dump + dir, (size_t)nstreams * 12);
-    put32(&b, 12); /* HandleDataStream */
-    put32(&b, stream_size);
-    put32(&b, stream_rva);
-    set32(&b, 8, nstreams + 1);
-    set32(&b, 12, new_dir);
-    *out_size = b.n;
-    return b.p;
+    return dt_mdmp_append_finish(&b, 12 /* HandleDataStream */, stream_rva, stream_size, out_size);
 }
