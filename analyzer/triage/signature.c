@@ -11,6 +11,14 @@
  *   crash|<exception>|<first application frame>
  *   bugcheck|<code name>|<first driver frame>
  * A missing part is "-".
+ *
+ * Robust to symbols: a part is only ever "-" (not known), a module
+ * ("hello_block": its frame has no name, or only the nearest export's, which
+ * is right only when the function happens to be exported) or
+ * "module!function".  Symbols arriving therefore only refine parts, never
+ * replace one name by another, and dt_signature_refines() recognises the
+ * richer signature of the same hang (docs/triage.md) so the server can merge
+ * the buckets.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,6 +32,25 @@
 static const char *norm_or_dash(const dt_tframe *f, int idx)
 {
     return idx >= 0 ? f[idx].norm : "-";
+}
+
+/* The part an application frame contributes.  An export-only name there is
+ * the nearest export below the address: a static function between two
+ * exports gets the lower export's name, and the PDB later names the real
+ * function, so the part would change name instead of being refined.  The
+ * module alone is what is certain.  (System frames keep their export names:
+ * the blocking rules match the exported APIs an application calls.) */
+static const char *app_part(const dt_tframe *f)
+{
+    bool export_only = false;
+    if (f->json && dt_json_bool(f->json, "export_only", &export_only) && export_only && f->mod[0])
+        return f->mod;
+    return f->norm;
+}
+
+static const char *app_or_dash(const dt_tframe *f, int idx)
+{
+    return idx >= 0 ? app_part(&f[idx]) : "-";
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -77,7 +104,7 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
             if (!t->in_deadlock)
                 continue;
             int a = t->first_app_idx;
-            const char *nm = a >= 0 ? t->uf[a].norm : "-";
+            const char *nm = app_or_dash(t->uf, a);
             bool dup = false;
             for (size_t k = 0; k < n; k++)
                 dup |= strcmp(names[k], nm) == 0;
@@ -93,7 +120,7 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
     }
     if (primary && primary->stuck) {
         const char *parts[5] = { "hang", norm_or_dash(primary->uf, primary->blocking_idx),
-                                 norm_or_dash(primary->uf, primary->first_app_idx),
+                                 app_or_dash(primary->uf, primary->first_app_idx),
                                  norm_or_dash(primary->kf, primary->kernel_wait_idx),
                                  norm_or_dash(primary->kf, primary->driver_idx) };
         /* The driver holding the thread's pending IRP is the one to blame
@@ -113,7 +140,7 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
             if (strcmp(m->threads[i].state, "crashed") == 0)
                 ct = &m->threads[i];
         int a = ct ? first_app(m, ct) : -1;
-        const char *parts[3] = { "crash", type ? type : "-", a >= 0 ? ct->uf[a].norm : "-" };
+        const char *parts[3] = { "crash", type ? type : "-", ct ? app_or_dash(ct->uf, a) : "-" };
         add_parts(tri, parts, 3);
         return;
     }
@@ -148,4 +175,72 @@ bugcheck:
         return;
     }
     cJSON_AddNullToObject(tri, "signature");
+}
+
+/* One part: equal, or "-" then known, or a module then one of its
+ * functions ("hello_block" -> "hello_block!df_read_stdin"). */
+static bool part_refines(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen == blen && memcmp(a, b, alen) == 0)
+        return true;
+    if (alen == 1 && a[0] == '-')
+        return true;
+    return alen && !memchr(a, '!', alen) && blen > alen + 1 && memcmp(a, b, alen) == 0 && b[alen] == '!';
+}
+
+#define SIG_MAX_PARTS 72
+
+/* Splits at '|' into (start, length) pairs; false when there are too many. */
+static size_t split_parts(const char *s, const char **start, size_t *len)
+{
+    size_t n = 0;
+    for (const char *p = s;; p++) {
+        const char *bar = strchr(p, '|');
+        size_t l = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == SIG_MAX_PARTS)
+            return 0;
+        start[n] = p;
+        len[n++] = l;
+        if (!bar)
+            return n;
+        p = bar;
+    }
+}
+
+/* Every part of one side (from index 2) refines, or is refined by, some
+ * part of the other: deadlock members are a sorted set, and names arriving
+ * can split one module into several functions or merge duplicates. */
+static bool set_covered(const char *const *a, const size_t *al, size_t an, const char *const *b, const size_t *bl,
+                        size_t bn, bool a_is_coarse)
+{
+    for (size_t i = 2; i < an; i++) {
+        bool found = false;
+        for (size_t j = 2; j < bn && !found; j++)
+            found = a_is_coarse ? part_refines(a[i], al[i], b[j], bl[j]) : part_refines(b[j], bl[j], a[i], al[i]);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+bool dt_signature_refines(const char *from, const char *to)
+{
+    if (!from || !to || !*from || !*to)
+        return false;
+    const char *a[SIG_MAX_PARTS], *b[SIG_MAX_PARTS];
+    size_t al[SIG_MAX_PARTS], bl[SIG_MAX_PARTS];
+    size_t an = split_parts(from, a, al), bn = split_parts(to, b, bl);
+    if (an < 2 || bn < 2 || al[0] != bl[0] || memcmp(a[0], b[0], al[0]) != 0)
+        return false;
+    if (al[0] == 8 && memcmp(a[0], "deadlock", 8) == 0) {
+        if (al[1] != bl[1] || memcmp(a[1], b[1], al[1]) != 0)
+            return false;
+        return set_covered(a, al, an, b, bl, bn, true) && set_covered(b, bl, bn, a, al, an, false);
+    }
+    if (an != bn)
+        return false;
+    for (size_t i = 1; i < an; i++)
+        if (!part_refines(a[i], al[i], b[i], bl[i]))
+            return false;
+    return true;
 }

@@ -37,6 +37,16 @@ typedef struct {
 dt_status dt_triage_build(const cJSON *user, const cJSON *kernel, const dt_triage_options *opt,
                           cJSON **out, dt_error *err);
 
+/*
+ * True when signature `to` is `from` with better names: the same kind and,
+ * part by part, equal, "-" then known, or a module then one of its functions
+ * ("hello_block" -> "hello_block!df_read_stdin"; deadlock members compared
+ * as sets).  That is how a signature changes when symbols arrive for the
+ * same dumps (docs/triage.md); the server labels bucket merges with it.
+ * Reflexive; false for NULL or empty strings.
+ */
+bool dt_signature_refines(const char *from, const char *to);
+
 /* Renders the triage part as a WinDbg-user-friendly summary. */
 
 #endif
