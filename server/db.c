@@ -1,11 +1,13 @@
 /*
  * db.c — the engine-neutral entry points of db.h: choosing the engine from
  * the target (a postgresql:// URL or a SQLite file path) and dispatching
- * every call to its table (db_internal.h).
+ * every call to its table (db_internal.h) — and running a transaction,
+ * retried when the engine aborted it for a conflict (dt_db_transaction).
  */
 #include "db_internal.h"
 
 #include <string.h>
+#include <time.h>
 
 bool dt_db_target_is_pg(const char *target)
 {
@@ -50,3 +52,48 @@ void dt_stmt_finalize(dt_stmt *st)
 
 dt_status dt_db_listen(dt_db *db, const char *channel, dt_error *err) { return db->ops->listen(db, channel, err); }
 int dt_db_wait_notify(dt_db *db, int timeout_ms) { return db->ops->wait_notify(db, timeout_ms); }
+
+bool dt_db_retryable(dt_db *db) { return db->ops->retryable(db); }
+int64_t dt_db_retries(const dt_db *db) { return db->retries; }
+
+/* Sleeps 2^attempt ms plus up to as much again at random (from the clock's
+ * nanoseconds: no shared generator state), so two transactions that
+ * deadlocked do not start again in the same step. */
+static void backoff(int attempt)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long base_ms = 1L << (attempt < 8 ? attempt : 8);
+    long ns = base_ms * 1000000L + (long)((unsigned long)now.tv_nsec % (unsigned long)(base_ms * 1000000L));
+    struct timespec d = { ns / 1000000000L, ns % 1000000000L };
+    nanosleep(&d, NULL);
+}
+
+dt_status dt_db_transaction(dt_db *db, dt_db_txn_body body, void *ctx, dt_error *err)
+{
+    dt_status rc = DT_OK;
+    for (int attempt = 1;; attempt++) {
+        rc = dt_db_begin(db, err);
+        if (rc != DT_OK)
+            return rc;
+        rc = body(ctx, err);
+        if (rc == DT_OK)
+            rc = dt_db_commit(db, err);
+        if (rc == DT_OK)
+            return DT_OK;
+        bool again = dt_db_retryable(db) && attempt < DT_DB_TXN_ATTEMPTS;
+        /* Roll back in every failure case so the connection is reusable. */
+        dt_db_rollback(db);
+        if (!again)
+            break;
+        db->retries++;
+        if (err) {
+            err->code = DT_OK;
+            err->message[0] = 0;
+        }
+        backoff(attempt);
+    }
+    if (err && !err->message[0])
+        dt_error_set(err, rc, "transaction failed: %s", dt_db_errmsg(db));
+    return rc;
+}

@@ -54,6 +54,29 @@ dt_status dt_db_begin(dt_db *db, dt_error *err);
 dt_status dt_db_commit(dt_db *db, dt_error *err);
 void dt_db_rollback(dt_db *db);
 
+/* True if this connection's last failure is one the engine resolves by
+ * aborting a transaction that may simply run again: PostgreSQL's
+ * serialization failure (SQLSTATE 40001) or deadlock (40P01).  Sticky
+ * within a transaction (the statements after the failed one fail with
+ * 25P02), cleared by the next BEGIN.  Never on SQLite, whose writers take
+ * turns at BEGIN IMMEDIATE. */
+bool dt_db_retryable(dt_db *db);
+
+/* One write transaction, run again when it failed in a way
+ * dt_db_retryable names: BEGIN, body(ctx, err), COMMIT; on any failure
+ * ROLLBACK, then — if retryable and fewer than DT_DB_TXN_ATTEMPTS runs
+ * were made — err cleared, a short randomized pause (so the two sides of
+ * a deadlock do not meet again), and the whole transaction once more.
+ * The body may therefore run several times: it must derive everything
+ * from ctx's inputs and reset whatever it accumulates there.  Returns
+ * the last run's status, err set (the body's message, or the engine's). */
+#define DT_DB_TXN_ATTEMPTS 5
+typedef dt_status (*dt_db_txn_body)(void *ctx, dt_error *err);
+dt_status dt_db_transaction(dt_db *db, dt_db_txn_body body, void *ctx, dt_error *err);
+/* Transactions this connection ran again (dt_db_transaction), and
+ * statements outside a transaction run again after a retryable failure. */
+int64_t dt_db_retries(const dt_db *db);
+
 /* A statement, or NULL with err (if non-NULL) set. */
 dt_stmt *dt_db_prepare(dt_db *db, const char *sql, dt_error *err);
 /* Parameters are numbered from 1; a parameter never bound is NULL. */

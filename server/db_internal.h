@@ -19,6 +19,7 @@ typedef struct dt_db_ops {
     dt_status (*begin)(dt_db *db, dt_error *err);
     dt_status (*commit)(dt_db *db, dt_error *err);
     void (*rollback)(dt_db *db);
+    bool (*retryable)(dt_db *db);
     dt_stmt *(*prepare)(dt_db *db, const char *sql, dt_error *err);
     void (*bind_int64)(dt_stmt *st, int i, int64_t v);
     void (*bind_text)(dt_stmt *st, int i, const char *v);
@@ -36,6 +37,7 @@ typedef struct dt_db_ops {
 /* The first member of every engine's connection and statement struct. */
 struct dt_db {
     const dt_db_ops *ops;
+    int64_t retries; /* dt_db_retries; the engines count statement re-runs here too */
 };
 struct dt_stmt {
     const dt_db_ops *ops;

@@ -17,6 +17,11 @@
  * connection sat idle, so the statement never arrived) is run once more on
  * the reset connection.  The store's writes outside transactions bear a
  * second run (upserts, or inserts of fresh random keys that would fail).
+ * Likewise a statement outside a transaction that PostgreSQL aborted for
+ * a deadlock or a serialization failure (SQLSTATE 40P01, 40001) runs
+ * again, a few times; inside a transaction the failure is remembered
+ * (dt_db_retryable) for dt_db_transaction, which runs the whole
+ * transaction again.
  */
 #include "db_internal.h"
 
@@ -35,6 +40,7 @@ typedef struct {
     int64_t changes;
     char msg[512];
     char listen_sql[300]; /* the LISTEN to repeat after a reset, or "" */
+    bool conflict;        /* a 40001/40P01 since BEGIN (or in the last statement outside one) */
 } pg_db;
 
 typedef struct {
@@ -57,6 +63,14 @@ static void set_msg(pg_db *d, const char *m)
     size_t n = strlen(d->msg);
     while (n && (d->msg[n - 1] == '\n' || d->msg[n - 1] == ' '))
         d->msg[--n] = 0;
+}
+
+/* SQLSTATE 40001 (serialization_failure) or 40P01 (deadlock_detected):
+ * PostgreSQL aborted the transaction, and running it again may pass. */
+static bool conflict_of(const PGresult *r)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
 }
 
 static void no_notices(void *arg, const char *message)
@@ -125,8 +139,10 @@ static dt_status pg_exec(dt_db *db, const char *sql, dt_error *err)
 {
     pg_db *d = (pg_db *)db;
     bool was_idle = idle(d);
-    if (was_idle)
+    if (was_idle) {
         ensure_connected(d);
+        d->conflict = false;
+    }
     PGresult *r = PQexec(d->conn, sql);
     ExecStatusType s = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && lost_idle(d, was_idle)) {
@@ -137,6 +153,8 @@ static dt_status pg_exec(dt_db *db, const char *sql, dt_error *err)
     dt_status rc = DT_OK;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
         set_msg(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
+        if (conflict_of(r))
+            d->conflict = true;
         rc = dt_error_set(err, DT_ERR_IO, "sql: %s", d->msg);
     }
     PQclear(r);
@@ -152,7 +170,13 @@ static bool pg_in_txn(dt_db *db)
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
-static dt_status pg_begin(dt_db *db, dt_error *err) { return pg_exec(db, "BEGIN", err); }
+static dt_status pg_begin(dt_db *db, dt_error *err)
+{
+    ((pg_db *)db)->conflict = false;
+    return pg_exec(db, "BEGIN", err);
+}
+
+static bool pg_retryable(dt_db *db) { return ((pg_db *)db)->conflict; }
 
 static dt_status pg_commit(dt_db *db, dt_error *err)
 {
@@ -161,6 +185,8 @@ static dt_status pg_commit(dt_db *db, dt_error *err)
     dt_status rc = DT_OK;
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         set_msg(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
+        if (conflict_of(r)) /* SERIALIZABLE: the conflict may surface at COMMIT */
+            d->conflict = true;
         rc = dt_error_set(err, DT_ERR_IO, "sql: %s", d->msg);
     } else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
         /* COMMIT of a transaction in which a statement failed answers
@@ -289,8 +315,10 @@ static int pg_step(dt_stmt *st)
         s->ran = 1;
         pg_db *d = s->db;
         bool was_idle = idle(d);
-        if (was_idle)
+        if (was_idle) {
             ensure_connected(d);
+            d->conflict = false;
+        }
         s->res = PQexecParams(d->conn, s->sql, s->nparams, s->types, (const char *const *)s->values, s->lengths,
                               NULL, 0);
         ExecStatusType t = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
@@ -300,7 +328,20 @@ static int pg_step(dt_stmt *st)
                                   s->lengths, NULL, 0);
             t = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
         }
+        /* A statement of its own (autocommit) that PostgreSQL aborted for a
+         * deadlock or a serialization failure left nothing behind: it runs
+         * again, as dt_db_transaction runs a whole transaction again. */
+        for (int attempt = 1; t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK && was_idle && conflict_of(s->res)
+                              && attempt < DT_DB_TXN_ATTEMPTS; attempt++) {
+            d->base.retries++;
+            PQclear(s->res);
+            s->res = PQexecParams(d->conn, s->sql, s->nparams, s->types, (const char *const *)s->values,
+                                  s->lengths, NULL, 0);
+            t = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
+        }
         if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
+            if (conflict_of(s->res))
+                d->conflict = true;
             set_msg(d, s->res ? PQresultErrorMessage(s->res) : PQerrorMessage(d->conn));
             PQclear(s->res);
             s->res = NULL;
@@ -422,7 +463,7 @@ static int pg_wait_notify(dt_db *db, int timeout_ms)
 const dt_db_ops dt_db_pg_ops = {
     .engine = DT_DB_PG,
     .open = pg_open, .close = pg_close, .exec = pg_exec, .errmsg = pg_errmsg, .changes = pg_changes,
-    .in_txn = pg_in_txn, .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback,
+    .in_txn = pg_in_txn, .begin = pg_begin, .commit = pg_commit, .rollback = pg_rollback, .retryable = pg_retryable,
     .prepare = pg_prepare, .bind_int64 = pg_bind_int64, .bind_text = pg_bind_text, .bind_null = pg_bind_null,
     .step = pg_step, .col_int64 = pgs_int64, .col_text = pgs_text, .col_null = pgs_null,
     .reset = pg_reset, .finalize = pg_finalize, .listen = pg_listen, .wait_notify = pg_wait_notify,

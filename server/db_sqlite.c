@@ -76,6 +76,15 @@ static void sq_rollback(dt_db *db)
         sqlite3_exec(DB(db), "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* Writers take turns at BEGIN IMMEDIATE (waiting up to the busy timeout):
+ * no transaction is ever aborted for a conflict that a second run would
+ * pass. */
+static bool sq_retryable(dt_db *db)
+{
+    (void)db;
+    return false;
+}
+
 static dt_stmt *sq_prepare(dt_db *db, const char *sql, dt_error *err)
 {
     sqlite_stmt *s = calloc(1, sizeof *s);
@@ -143,7 +152,7 @@ static int sq_wait_notify(dt_db *db, int timeout_ms)
 const dt_db_ops dt_db_sqlite_ops = {
     .engine = DT_DB_SQLITE,
     .open = sq_open, .close = sq_close, .exec = sq_exec, .errmsg = sq_errmsg, .changes = sq_changes,
-    .in_txn = sq_in_txn, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback,
+    .in_txn = sq_in_txn, .begin = sq_begin, .commit = sq_commit, .rollback = sq_rollback, .retryable = sq_retryable,
     .prepare = sq_prepare, .bind_int64 = sq_bind_int64, .bind_text = sq_bind_text, .bind_null = sq_bind_null,
     .step = sq_step, .col_int64 = sq_int64, .col_text = sq_text, .col_null = sq_null,
     .reset = sq_reset, .finalize = sq_finalize, .listen = sq_listen, .wait_notify = sq_wait_notify,

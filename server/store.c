@@ -46,21 +46,22 @@ dt_status dt_sql_fail(dt_store *s, dt_error *err, const char *what)
     return dt_error_set(err, DT_ERR_IO, "%s: %s", what, dt_db_errmsg(s->db));
 }
 
+typedef struct {
+    dt_store *s;
+    dt_sql_txn_body body;
+    void *ctx;
+} txn_call;
+
+static dt_status txn_trampoline(void *p, dt_error *err)
+{
+    txn_call *c = p;
+    return c->body(c->s, c->ctx, err);
+}
+
 dt_status dt_sql_txn(dt_store *s, dt_sql_txn_body body, void *ctx, dt_error *err)
 {
-    dt_status rc = dt_db_begin(s->db, err);
-    if (rc != DT_OK)
-        return rc;
-    rc = body(s, ctx, err);
-    if (rc == DT_OK)
-        rc = dt_db_commit(s->db, err);
-    if (rc != DT_OK) {
-        /* Roll back in every failure case so the connection is reusable. */
-        dt_db_rollback(s->db);
-        if (err && !err->message[0])
-            dt_error_set(err, rc, "transaction failed: %s", dt_db_errmsg(s->db));
-    }
-    return rc;
+    txn_call c = { s, body, ctx };
+    return dt_db_transaction(s->db, txn_trampoline, &c, err);
 }
 
 dt_status dt_sql_insert_id(dt_store *s, dt_stmt *st, int64_t *id, dt_error *err, const char *what)

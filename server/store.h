@@ -198,8 +198,13 @@ int dt_store_job_heartbeat(dt_store *s, int64_t job_id, const char *owner, int64
  * its first call).  1: woken, 0: timed out, -1: the engine cannot wait
  * (SQLite) or the connection failed — the caller polls instead. */
 int dt_store_wait_for_jobs(dt_store *s, int timeout_ms);
+/* Every change a worker makes to its job after the claim (below: add_files,
+ * finish, fail, requeue, phase) counts only while job->owner still holds the
+ * lease: a worker whose lease ran out and whose job another worker has
+ * claimed since changes nothing (DT_ERR_NOT_FOUND; dt_store_job_fail
+ * returns DT_OK and records nothing). */
 /* Records files found inside an uploaded archive. */
-dt_status dt_store_job_add_files(dt_store *s, int64_t upload_seq, const dt_file_rec *files, int n, dt_error *err);
+dt_status dt_store_job_add_files(dt_store *s, const dt_job *job, const dt_file_rec *files, int n, dt_error *err);
 /* Stores the report, its index rows, and marks job and upload done — one transaction. */
 dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, const dt_report_index *idx,
                               int64_t duration_ms, dt_error *err);
@@ -208,7 +213,7 @@ dt_status dt_store_job_finish(dt_store *s, const dt_job *job, const char *json, 
 dt_status dt_store_job_fail(dt_store *s, const dt_job *job, const char *error_class, const char *message,
                             int retry, dt_error *err);
 /* Puts a leased job back in the queue without counting the attempt (drain). */
-dt_status dt_store_job_requeue(dt_store *s, int64_t job_id, dt_error *err);
+dt_status dt_store_job_requeue(dt_store *s, const dt_job *job, dt_error *err);
 /* Requeues leased jobs whose lease ran out (all leased jobs if all is set:
  * at start, when the data-dir lock proves no other server is alive).  Each
  * such job was interrupted by the server dying (or hanging); one
@@ -229,7 +234,7 @@ dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const c
  * "store".  A server that dies in "store" (work done inside the server
  * process; the others run in limited children) counts against the job
  * (dt_store_requeue_expired). */
-dt_status dt_store_job_phase(dt_store *s, int64_t job_id, const char *phase, dt_error *err);
+dt_status dt_store_job_phase(dt_store *s, const dt_job *job, const char *phase, dt_error *err);
 /* Prometheus text for the store's counters (caller frees). */
 char *dt_store_metrics(dt_store *s);
 

@@ -29,7 +29,10 @@ dt_status dt_sql_fail(dt_store *s, dt_error *err, const char *what);
  * body returns anything but DT_OK, or COMMIT fails, the transaction is rolled
  * back here — the store's one ROLLBACK — and that status is returned with err
  * set (the body's message, or the engine's).  Bodies just return on failure;
- * they must not BEGIN, COMMIT or ROLLBACK themselves. */
+ * they must not BEGIN, COMMIT or ROLLBACK themselves.  A transaction
+ * PostgreSQL aborted for a deadlock or a serialization failure is run
+ * again, whole, a few times (dt_db_transaction): a body may run more than
+ * once, so it starts from ctx's inputs and resets what it accumulates. */
 typedef dt_status (*dt_sql_txn_body)(dt_store *s, void *ctx, dt_error *err);
 dt_status dt_sql_txn(dt_store *s, dt_sql_txn_body body, void *ctx, dt_error *err);
 /* dt_store_upload_create's body inside the caller's dt_sql_txn (store_tus.c

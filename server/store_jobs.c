@@ -13,8 +13,12 @@
  * an attempt that kills the server is counted too.  A result or failure
  * counts only from the lease's holder (lease_owner): a worker whose lease
  * ran out while it still worked (hung, cut off from the database) cannot
- * complete the job another worker now holds.  Holders renew their lease
- * with dt_store_job_heartbeat.  Every write of more
+ * complete the job another worker now holds.  The same holds for every
+ * change a worker makes to its job after the claim — its phase, files
+ * found in an archive, a requeue at drain, a failure, the result: each is
+ * conditional on the job being leased by that owner, in the statement or
+ * transaction that makes it.  Holders renew their lease with
+ * dt_store_job_heartbeat.  Every write of more
  * than one statement goes through dt_sql_txn (store_internal.h).
  */
 #include "store_internal.h"
@@ -153,8 +157,29 @@ int dt_store_wait_for_jobs(dt_store *s, int timeout_ms)
     return dt_db_wait_notify(s->db, timeout_ms);
 }
 
+/* Inside a transaction: true if owner still holds the job.  An UPDATE, not
+ * a SELECT, so that on PostgreSQL the row stays locked until the commit: a
+ * concurrent requeue of the expired lease waits for this transaction
+ * instead of slipping in between the check and the writes after it
+ * (SQLite's BEGIN IMMEDIATE already excludes it). */
+static dt_status hold_lease(dt_store *s, const dt_job *job, dt_error *err)
+{
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET lease_owner = lease_owner WHERE id = ? AND state = 'leased'"
+                                    " AND lease_owner = ?", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_stmt_bind_int64(st, 1, job->job_id);
+    dt_sql_bind_text(st, 2, job->owner);
+    if (step_done(s, st, err, "cannot check the lease") != DT_OK)
+        return DT_ERR_IO;
+    if (dt_db_changes(s->db) != 1)
+        return dt_error_set(err, DT_ERR_NOT_FOUND, "job %lld is no longer leased by %s", (long long)job->job_id,
+                            job->owner);
+    return DT_OK;
+}
+
 typedef struct {
-    int64_t upload_seq;
+    const dt_job *job;
     const dt_file_rec *files;
     int n;
 } add_files_ctx;
@@ -162,13 +187,16 @@ typedef struct {
 static dt_status add_files_body(dt_store *s, void *vctx, dt_error *err)
 {
     const add_files_ctx *c = vctx;
+    dt_status held = hold_lease(s, c->job, err);
+    if (held != DT_OK)
+        return held;
     for (int i = 0; i < c->n; i++) {
         dt_stmt *st = dt_sql_prepare(s, "INSERT INTO files(upload_seq, role, sha256, size, kind, name)"
                                              " SELECT ?1,?2,?3,?4,?5,?6 WHERE NOT EXISTS"
                                              " (SELECT 1 FROM files WHERE upload_seq = ?1 AND role = ?2)", err);
         if (!st)
             return DT_ERR_IO;
-        dt_stmt_bind_int64(st, 1, c->upload_seq);
+        dt_stmt_bind_int64(st, 1, c->job->upload_seq);
         dt_sql_bind_text(st, 2, c->files[i].role);
         dt_sql_bind_text(st, 3, c->files[i].sha256);
         dt_stmt_bind_int64(st, 4, (int64_t)c->files[i].size);
@@ -180,9 +208,9 @@ static dt_status add_files_body(dt_store *s, void *vctx, dt_error *err)
     return DT_OK;
 }
 
-dt_status dt_store_job_add_files(dt_store *s, int64_t upload_seq, const dt_file_rec *files, int n, dt_error *err)
+dt_status dt_store_job_add_files(dt_store *s, const dt_job *job, const dt_file_rec *files, int n, dt_error *err)
 {
-    add_files_ctx c = { upload_seq, files, n };
+    add_files_ctx c = { job, files, n };
     return dt_sql_txn(s, add_files_body, &c, err);
 }
 
@@ -337,22 +365,29 @@ dt_status dt_store_job_fail(dt_store *s, const dt_job *job, const char *error_cl
 
 static dt_status requeue_body(dt_store *s, void *vctx, dt_error *err)
 {
-    int64_t job_id = *(const int64_t *)vctx;
+    const dt_job *job = vctx;
     dt_stmt *st = dt_sql_prepare(s,
         "UPDATE jobs SET state = 'queued', attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, lease_owner = NULL, lease_expires = NULL,"
-        " phase = NULL WHERE id = ? AND state = 'leased'", err);
+        " phase = NULL WHERE id = ? AND state = 'leased' AND lease_owner = ?", err);
     if (!st)
         return DT_ERR_IO;
-    dt_stmt_bind_int64(st, 1, job_id);
+    dt_stmt_bind_int64(st, 1, job->job_id);
+    dt_sql_bind_text(st, 2, job->owner);
     if (step_done(s, st, err, "cannot requeue job") != DT_OK)
         return DT_ERR_IO;
-    return dt_sql_exec(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq IN"
-                          " (SELECT upload_seq FROM jobs WHERE state = 'queued')", err);
+    if (dt_db_changes(s->db) != 1)
+        return dt_error_set(err, DT_ERR_NOT_FOUND, "job %lld is no longer leased by %s", (long long)job->job_id,
+                            job->owner);
+    st = dt_sql_prepare(s, "UPDATE uploads SET status = 'queued' WHERE status = 'analyzing' AND seq = ?", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_stmt_bind_int64(st, 1, job->upload_seq);
+    return step_done(s, st, err, "cannot requeue job");
 }
 
-dt_status dt_store_job_requeue(dt_store *s, int64_t job_id, dt_error *err)
+dt_status dt_store_job_requeue(dt_store *s, const dt_job *job, dt_error *err)
 {
-    return dt_sql_txn(s, requeue_body, &job_id, err);
+    return dt_sql_txn(s, requeue_body, (void *)job, err);
 }
 
 typedef struct {
@@ -456,14 +491,21 @@ dt_status dt_store_job_set_submitter(dt_store *s, const char *upload_id, const c
     return step_done(s, st, err, "cannot record the submitter");
 }
 
-dt_status dt_store_job_phase(dt_store *s, int64_t job_id, const char *phase, dt_error *err)
+dt_status dt_store_job_phase(dt_store *s, const dt_job *job, const char *phase, dt_error *err)
 {
-    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET phase = ? WHERE id = ? AND state = 'leased'", err);
+    dt_stmt *st = dt_sql_prepare(s, "UPDATE jobs SET phase = ? WHERE id = ? AND state = 'leased' AND lease_owner = ?",
+                                 err);
     if (!st)
         return DT_ERR_IO;
     dt_sql_bind_text(st, 1, phase);
-    dt_stmt_bind_int64(st, 2, job_id);
-    return step_done(s, st, err, "cannot record the job's phase");
+    dt_stmt_bind_int64(st, 2, job->job_id);
+    dt_sql_bind_text(st, 3, job->owner);
+    if (step_done(s, st, err, "cannot record the job's phase") != DT_OK)
+        return DT_ERR_IO;
+    if (dt_db_changes(s->db) != 1)
+        return dt_error_set(err, DT_ERR_NOT_FOUND, "job %lld is no longer leased by %s", (long long)job->job_id,
+                            job->owner);
+    return DT_OK;
 }
 
 /* Appends printf output to a growing buffer; on OOM the buffer is kept as is. */

@@ -80,6 +80,9 @@ static dt_status purge_body(dt_store *s, void *ctx, dt_error *err)
 {
     purge_ctx *c = ctx;
     dt_purge_result *out = c->out;
+    c->nsha = 0; /* the body may run again (dt_sql_txn) */
+    out->bytes = 0;
+    out->files = 0;
     if (!dt_store_upload_by_seq(s, c->seq, out->upload_id, &out->created_at))
         return dt_error_set(err, DT_ERR_NOT_FOUND, "no upload %lld", (long long)c->seq);
     dt_stmt *st = dt_sql_prepare(s, "SELECT sha256, size FROM files WHERE upload_seq = ? AND purged_at IS NULL"

@@ -557,6 +557,7 @@ static dt_status upload_delete_body(dt_store *s, void *ctx, dt_error *err)
 {
     upload_delete_ctx *c = ctx;
     int64_t report_id = 0;
+    c->nsha = 0; /* the body may run again (dt_sql_txn) */
     dt_stmt *st = dt_sql_prepare(s, "SELECT sha256 FROM files WHERE upload_seq = ? LIMIT 12", err);
     if (!st)
         return DT_ERR_IO;

@@ -231,15 +231,30 @@ static void fail_job(dt_server *srv, dt_store *st, const dt_job *job, const char
 
 /* A cancelled job goes back to the queue (drain), unless its lease was
  * lost: then it is another worker's, and requeueing would take it from
- * that worker. */
+ * that worker.  The store checks the holder too (the heartbeat may not
+ * have noticed the loss yet). */
 static void give_back(dt_store *st, worker_slot *slot, const dt_job *job, job_outcome *oc)
 {
-    if (lease_lost(slot)) {
+    if (lease_lost(slot) || dt_store_job_requeue(st, job, NULL) == DT_ERR_NOT_FOUND) {
         oc->result = "lease_lost";
         return;
     }
-    dt_store_job_requeue(st, job->job_id, NULL);
     oc->result = "requeued";
+}
+
+/* Records the job's phase; false when the lease is gone (the store says
+ * another worker holds the job now, or it was deleted): the job is left
+ * to its new holder.  A store error is not a lost lease: work goes on and
+ * the result decides. */
+static bool enter_phase(dt_store *st, worker_slot *slot, const dt_job *job, const char *phase, job_outcome *oc)
+{
+    if (dt_store_job_phase(st, job, phase, NULL) != DT_ERR_NOT_FOUND)
+        return true;
+    pthread_mutex_lock(&slot->srv->mu);
+    slot->lost = 1;
+    pthread_mutex_unlock(&slot->srv->mu);
+    oc->result = "lease_lost";
+    return false;
 }
 
 static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job, job_outcome *oc)
@@ -264,7 +279,8 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
      * rows recorded from it name only its first pair, not a series. */
     if (archive) {
         user = kernel = NULL;
-        dt_store_job_phase(st, job->job_id, "unpack", NULL);
+        if (!enter_phase(st, slot, job, "unpack", oc))
+            return;
         char path[1200];
         dt_blob_path(data, archive->sha256, path, sizeof path);
         dt_unpack_limits lim;
@@ -290,7 +306,7 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
         int present = lock >= 0;
         for (int i = 0; present && i < n; i++)
             present = dt_blob_exists(data, unpacked[i].sha256, unpacked[i].size);
-        dt_status added = present ? dt_store_job_add_files(st, job->upload_seq, unpacked, n, &err) : DT_ERR_IO;
+        dt_status added = present ? dt_store_job_add_files(st, job, unpacked, n, &err) : DT_ERR_IO;
         dt_blob_unlock(lock);
         if (added != DT_OK) {
             fail_job(srv, st, job, "spawn", present ? err.message : "an unpacked file was removed meanwhile", true, oc);
@@ -399,9 +415,10 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
     };
     dt_child_result res;
     dt_error err = { 0 };
-    dt_store_job_phase(st, job->job_id, "analyze", NULL);
-    if (dt_child_run(&spec, &res, &err) != DT_OK) {
-        fail_job(srv, st, job, "spawn", err.message, true, oc);
+    bool held = enter_phase(st, slot, job, "analyze", oc);
+    if (!held || dt_child_run(&spec, &res, &err) != DT_OK) {
+        if (held)
+            fail_job(srv, st, job, "spawn", err.message, true, oc);
         unlink(out);
         unlink(errp);
         dt_series_inputs_cleanup(&series);
@@ -433,7 +450,7 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
         fail_job(srv, st, job, mem ? "memory_limit" : res.exit_code == 1 ? "unusable" : "error", msg, false, oc);
     } else {
         /* From here the server itself parses and stores the output. */
-        dt_store_job_phase(st, job->job_id, "store", NULL);
+        dt_store_job_phase(st, job, "store", NULL);
         if (server_crash)
             abort();
         char *text = read_report(out, &err);

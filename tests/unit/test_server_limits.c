@@ -211,13 +211,13 @@ START_TEST(server_deaths_fail_the_job)
     dt_job job, job2;
     /* Killed while analyzing (a child's work): requeued, not charged. */
     ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &job), 1);
-    ck_assert_int_eq(dt_store_job_phase(s, job.job_id, "analyze", NULL), DT_OK);
+    ck_assert_int_eq(dt_store_job_phase(s, &job, "analyze", NULL), DT_OK);
     ck_assert_int_eq(dt_store_requeue_expired(s, 1), 1);
     /* Killed twice while the server stored its report: failed. */
     for (int death = 1; death <= 2; death++) {
         ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &job), 1);
         ck_assert_str_eq(job.upload_id, id);
-        ck_assert_int_eq(dt_store_job_phase(s, job.job_id, "store", NULL), DT_OK);
+        ck_assert_int_eq(dt_store_job_phase(s, &job, "store", NULL), DT_OK);
         ck_assert_int_eq(dt_store_requeue_expired(s, 1), death == 1 ? 1 : 0);
     }
     dt_upload_ref ref;

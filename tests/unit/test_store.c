@@ -3,7 +3,9 @@
  * lease → report in one transaction, reuse of an identical pair, retries,
  * lease recovery, listing, deletion with orphaned blobs, retention purges;
  * several worker processes leasing at once (never the same job), a killed
- * worker's lease expiring, heartbeats keeping a lease.
+ * worker's lease expiring, heartbeats keeping a lease; a worker whose lease
+ * ran out changing nothing of the job another worker claimed since; a
+ * deadlock between two transactions resolved by running the victim again.
  *
  * On SQLite by default.  With DT_TEST_PG_SOCK set (the socket directory of
  * a PostgreSQL started by tests/integration/test_store_pg.sh) every case
@@ -11,6 +13,7 @@
  * hold for both engines.
  */
 #include <check.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -571,6 +574,194 @@ START_TEST(killed_worker_lease_expires)
 }
 END_TEST
 
+/* One job row as "state|owner|phase|attempts", read on a connection of
+ * its own. */
+static void job_row(int64_t job_id, char *out, size_t len)
+{
+    dt_error err = { 0 };
+    dt_db *d = dt_db_open(db, &err);
+    ck_assert_msg(d != NULL, "%s", err.message);
+    dt_stmt *st = dt_db_prepare(d, "SELECT state, lease_owner, phase, attempts FROM jobs WHERE id = ?", &err);
+    ck_assert_ptr_nonnull(st);
+    dt_stmt_bind_int64(st, 1, job_id);
+    ck_assert_int_eq(dt_stmt_step(st), DT_DB_ROW);
+    snprintf(out, len, "%s|%s|%s|%lld", dt_stmt_text(st, 0), dt_stmt_text(st, 1) ? dt_stmt_text(st, 1) : "",
+             dt_stmt_text(st, 2) ? dt_stmt_text(st, 2) : "", (long long)dt_stmt_int64(st, 3));
+    dt_stmt_finalize(st);
+    dt_db_close(d);
+}
+
+/* Worker A's lease runs out while it still works; worker B (its own
+ * connection) claims the job.  Nothing A does afterwards may change the
+ * job B holds: no requeue (drain), no phase, no archive files, no
+ * failure, no result — each is refused, and the row stays B's. */
+START_TEST(stale_worker_changes_nothing)
+{
+    dt_store *s = open_fresh();
+    dt_upload_new u = one_upload(SHA_C, NULL);
+    ck_assert_int_eq(dt_store_upload_create(s, &u, NULL), DT_OK);
+    dt_store *a = dt_store_open(db, NULL, NULL), *b = dt_store_open(db, NULL, NULL);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    dt_job ja, jb;
+    ck_assert_int_eq(dt_store_job_lease(a, "worker-a", 1, &ja), 1);
+    ck_assert_int_eq(dt_store_job_phase(a, &ja, "unpack", NULL), DT_OK);
+    sleep(2);
+    ck_assert_int_eq(dt_store_requeue_expired(b, 0), 1);
+    ck_assert_int_eq(dt_store_job_lease(b, "worker-b", 60, &jb), 1);
+    ck_assert_int_eq(jb.job_id, ja.job_id);
+    ck_assert_int_eq(dt_store_job_phase(b, &jb, "analyze", NULL), DT_OK);
+    char row[300];
+    job_row(jb.job_id, row, sizeof row);
+    ck_assert_str_eq(row, "leased|worker-b|analyze|2");
+
+    /* A, unaware, goes on. */
+    dt_error err = { 0 };
+    ck_assert_int_eq(dt_store_job_requeue(a, &ja, &err), DT_ERR_NOT_FOUND);
+    ck_assert_int_eq(dt_store_job_phase(a, &ja, "store", NULL), DT_ERR_NOT_FOUND);
+    dt_file_rec extra = { .role = "kernel", .sha256 = SHA_A, .size = 1, .kind = "kernel64" };
+    ck_assert_int_eq(dt_store_job_add_files(a, &ja, &extra, 1, NULL), DT_ERR_NOT_FOUND);
+    ck_assert_int_eq(dt_store_job_fail(a, &ja, "crash", "signal 11", 1, NULL), DT_OK); /* recorded nothing */
+    ck_assert_int_eq(dt_store_job_fail(a, &ja, "timeout", "too slow", 0, NULL), DT_OK);
+    ck_assert_int_ne(dt_store_job_finish(a, &ja, report_json, &(dt_report_index){ .thread_count = -1 }, 1, NULL),
+                     DT_OK);
+    ck_assert_int_eq(dt_store_job_heartbeat(a, ja.job_id, "worker-a", 60), 0);
+    job_row(jb.job_id, row, sizeof row);
+    ck_assert_str_eq(row, "leased|worker-b|analyze|2");
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    ck_assert_str_eq(ref.status, "analyzing");
+    ck_assert_int_eq(dt_store_job_lease(a, "worker-a", 60, &ja), 0); /* nothing queued: B still has it */
+
+    /* B's own changes all count. */
+    ck_assert_int_eq(dt_store_job_add_files(b, &jb, &extra, 1, NULL), DT_OK);
+    ck_assert_int_eq(dt_store_job_phase(b, &jb, "store", NULL), DT_OK);
+    ck_assert_int_eq(dt_store_job_finish(b, &jb, report_json, &(dt_report_index){ .thread_count = -1 }, 1, NULL),
+                     DT_OK);
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    ck_assert_str_eq(ref.status, "done");
+    cJSON *o = dt_store_upload_json(s, ref.seq);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "files")), 2); /* user + B's kernel */
+    cJSON_Delete(o);
+    dt_store_close(a);
+    dt_store_close(b);
+    remove_fresh(s);
+}
+END_TEST
+
+/* A drain gives the job back: the holder's requeue queues it again
+ * without counting the attempt; a second requeue (no longer held) is
+ * refused. */
+START_TEST(drain_requeue_by_holder)
+{
+    dt_store *s = open_fresh();
+    dt_upload_new u = one_upload(SHA_C, NULL);
+    ck_assert_int_eq(dt_store_upload_create(s, &u, NULL), DT_OK);
+    dt_job j;
+    ck_assert_int_eq(dt_store_job_lease(s, "w", 60, &j), 1);
+    ck_assert_int_eq(dt_store_job_requeue(s, &j, NULL), DT_OK);
+    char row[300];
+    job_row(j.job_id, row, sizeof row);
+    ck_assert_str_eq(row, "queued|||0");
+    dt_upload_ref ref;
+    ck_assert_int_eq(dt_store_upload_find(s, u.id, &ref), 1);
+    ck_assert_str_eq(ref.status, "queued");
+    ck_assert_int_eq(dt_store_job_requeue(s, &j, NULL), DT_ERR_NOT_FOUND);
+    remove_fresh(s);
+}
+END_TEST
+
+/* Two transactions that lock two rows in opposite orders.  On PostgreSQL
+ * this is a deadlock: the server aborts one of them (SQLSTATE 40P01) and
+ * dt_db_transaction runs it again, so both commit and each row got both
+ * increments; without the retry one of them fails.  On SQLite the second
+ * waits at BEGIN IMMEDIATE: no deadlock, no retry, the same result. */
+typedef struct {
+    dt_db *d;
+    int first, second; /* the rows, in this side's order */
+    int tell, hear;    /* pipe ends to the other side */
+    int runs;
+} crossing_ctx;
+
+static dt_status bump(dt_db *d, int row, dt_error *err)
+{
+    dt_stmt *st = dt_db_prepare(d, "UPDATE counters SET n = n + 1 WHERE id = ?", err);
+    if (!st)
+        return DT_ERR_IO;
+    dt_stmt_bind_int64(st, 1, row);
+    int rc = dt_stmt_step(st);
+    dt_stmt_finalize(st);
+    return rc == DT_DB_DONE ? DT_OK : dt_error_set(err, DT_ERR_IO, "%s", dt_db_errmsg(d));
+}
+
+static dt_status crossing_body(void *p, dt_error *err)
+{
+    crossing_ctx *c = p;
+    if (bump(c->d, c->first, err) != DT_OK)
+        return DT_ERR_IO;
+    if (c->runs++ == 0) {
+        /* First run only: both sides hold their first row before either
+         * asks for its second (a later run must not wait for a partner
+         * that has finished; 3 s, since on SQLite the partner waits at
+         * BEGIN and never answers). */
+        char b = 1;
+        if (write(c->tell, &b, 1) != 1)
+            return DT_ERR_IO;
+        struct pollfd pf = { .fd = c->hear, .events = POLLIN };
+        if (poll(&pf, 1, 3000) == 1 && read(c->hear, &b, 1) != 1)
+            return DT_ERR_IO;
+    }
+    return bump(c->d, c->second, err);
+}
+
+START_TEST(deadlock_is_retried)
+{
+    dt_store *s = open_fresh();
+    dt_error err = { 0 };
+    dt_db *d = dt_db_open(db, &err);
+    ck_assert_msg(d != NULL, "%s", err.message);
+    ck_assert_int_eq(dt_db_exec(d, "CREATE TABLE counters(id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+                                   " INSERT INTO counters VALUES (1, 0), (2, 0)", &err), DT_OK);
+    int ab[2], ba[2], res[2];
+    ck_assert_int_eq(pipe(ab), 0);
+    ck_assert_int_eq(pipe(ba), 0);
+    ck_assert_int_eq(pipe(res), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dt_db *c = dt_db_open(db, NULL);
+        crossing_ctx ctx = { c, 2, 1, ba[1], ab[0], 0 };
+        int64_t out[2] = { c && dt_db_transaction(c, crossing_body, &ctx, NULL) == DT_OK, c ? dt_db_retries(c) : -1 };
+        if (write(res[1], out, sizeof out) != sizeof out)
+            _exit(1);
+        _exit(0);
+    }
+    crossing_ctx ctx = { d, 1, 2, ab[1], ba[0], 0 };
+    dt_status mine = dt_db_transaction(d, crossing_body, &ctx, &err);
+    int64_t theirs[2] = { 0, 0 };
+    ck_assert_int_eq(read(res[0], theirs, sizeof theirs), (ssize_t)sizeof theirs);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(mine == DT_OK, "this side: %s", err.message);
+    ck_assert_msg(theirs[0] == 1, "the other side's transaction failed");
+    int64_t retries = dt_db_retries(d) + theirs[1];
+    fprintf(stderr, "store (%s): crossing transactions: %lld retried\n", dt_store_is_shared(s) ? "PostgreSQL" : "SQLite",
+            (long long)retries);
+    ck_assert_int_eq(retries, dt_store_is_shared(s) ? 1 : 0);
+    dt_stmt *st = dt_db_prepare(d, "SELECT SUM(n) FROM counters", NULL);
+    ck_assert_int_eq(dt_stmt_step(st), DT_DB_ROW);
+    ck_assert_int_eq(dt_stmt_int64(st, 0), 4);
+    dt_stmt_finalize(st);
+    dt_db_close(d);
+    for (int i = 0; i < 2; i++) {
+        close(ab[i]);
+        close(ba[i]);
+        close(res[i]);
+    }
+    remove_fresh(s);
+}
+END_TEST
+
 /* Servers and workers starting together on one new store: every process
  * opens it and the migrations are applied once (PostgreSQL: under the
  * advisory lock; SQLite: checked again inside BEGIN IMMEDIATE). */
@@ -708,6 +899,9 @@ static Suite *store_suite(void)
     tcase_add_test(tc, search_indexes);
     tcase_add_test(tc, workers_never_share_a_job);
     tcase_add_test(tc, killed_worker_lease_expires);
+    tcase_add_test(tc, stale_worker_changes_nothing);
+    tcase_add_test(tc, drain_requeue_by_holder);
+    tcase_add_test(tc, deadlock_is_retried);
     tcase_add_test(tc, concurrent_starts_migrate_once);
     tcase_add_test(tc, pool_reuses_connections);
     tcase_add_test(tc, queued_job_wakes_waiting_worker);
