@@ -13,7 +13,8 @@
  * dumps than user dumps; an upload that came as an archive takes none (its
  * dumps live in the archive); while the upload is being analysed the
  * request is refused with 409 and Retry-After, so that two analyses of one
- * upload never race to store their reports.
+ * upload never race to store their reports — checked by the store in the
+ * transaction that adds the files (store_snapshots.h), not before it.
  */
 #include "api_snapshots.h"
 
@@ -90,18 +91,6 @@ static void count_files(const cJSON *upload, int *users, int *kernels, bool *arc
     }
 }
 
-static bool has_file(const cJSON *upload, const dt_file_rec *want)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(upload, "files")) {
-        const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "role"));
-        const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(f, "sha256"));
-        if (role && sha && strcmp(role, want->role) == 0 && strcmp(sha, want->sha256) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Removes the blobs of a refused request that no upload references (the
  * blob lock is held). */
 static void drop_blobs(dt_request *r, dt_store *st, const dt_upload_new *nu)
@@ -160,19 +149,23 @@ enum MHD_Result dt_api_snapshots(dt_request *r, const dt_upload_ref *u)
         http = 400, code = "bad_request";
         snprintf(why, sizeof why, "the upload would hold %d kernel dumps for %d user dumps: each kernel dump needs "
                  "its user dump", kernels + new_kernels, users + new_users);
-    } else {
-        /* u was read before the body: the status is read again. */
-        dt_upload_ref now;
-        if (dt_store_upload_find(st, u->id, &now) == 1 && strcmp(now.status, "analyzing") == 0) {
-            http = 409, code = "conflict";
-            snprintf(why, sizeof why, "the upload is being analysed; send the snapshot again when it is done");
-            r->retry_after = 5;
-        }
     }
+    /* The status is checked by the store in the transaction that adds the
+     * files (u was read before the body, and an analysis may start at any
+     * time): a separate read here would leave a window between the two. */
     dt_error err = { 0 };
-    if (!http && dt_store_snapshots_add(st, u->seq, nu.files, nu.nfiles, DT_UNPACK_MAX_USERS, &err) != DT_OK) {
+    dt_snapshots_outcome outcome = DT_SNAPSHOTS_ADDED;
+    if (!http && dt_store_snapshots_add(st, u->seq, nu.files, nu.nfiles, DT_UNPACK_MAX_USERS, &outcome, &err) != DT_OK) {
         http = 500, code = "internal";
         snprintf(why, sizeof why, "cannot record the snapshots: %s", err.message);
+    } else if (!http && outcome == DT_SNAPSHOTS_ANALYZING) {
+        http = 409, code = "conflict";
+        snprintf(why, sizeof why, "the upload is being analysed; send the snapshot again when it is done");
+        r->retry_after = 5;
+    } else if (!http && outcome == DT_SNAPSHOTS_FULL) {
+        /* A concurrent request filled the series first. */
+        http = 409, code = "conflict";
+        snprintf(why, sizeof why, "the series is full (%d user dumps)", DT_UNPACK_MAX_USERS);
     }
     if (http) {
         drop_blobs(r, st, &nu);
@@ -181,13 +174,6 @@ enum MHD_Result dt_api_snapshots(dt_request *r, const dt_upload_ref *u)
     }
     dt_blob_unlock(lock);
     cJSON *after = dt_store_upload_json(st, u->seq);
-    for (int i = 0; i < nu.nfiles; i++) {
-        if (!has_file(after, &nu.files[i])) {
-            /* A concurrent request filled the series first. */
-            cJSON_Delete(after);
-            return dt_http_error(r, 409, "conflict", "the series is full (%d user dumps)", DT_UNPACK_MAX_USERS);
-        }
-    }
     dt_store_job_set_submitter(st, u->id, r->client_key, NULL);
     uint64_t bytes = 0;
     for (int i = 0; i < nu.nfiles; i++)

@@ -15,12 +15,20 @@
 
 #include "store.h"
 
-/* Records files[0..n) (roles user or kernel, blobs already committed) as
- * files of upload seq, at most max_users user files and as many kernel files
- * in all (rows past the caps are not added: the caller checks with
- * dt_store_upload_json), and queues the upload's analysis unless one is
- * queued already.  DT_ERR_ARG for a role other than user/kernel. */
+typedef enum {
+    DT_SNAPSHOTS_ADDED,      /* the files are in, the upload is queued */
+    DT_SNAPSHOTS_ANALYZING,  /* an analysis holds the upload: nothing changed */
+    DT_SNAPSHOTS_FULL,       /* a cap would be passed: nothing changed */
+} dt_snapshots_outcome;
+
+/* In one transaction: unless the upload is being analysed, records
+ * files[0..n) (roles user or kernel, blobs already committed) as files of
+ * upload seq — all or none: at most max_users files of each role —, and
+ * queues the upload's analysis unless one is queued already.  The status
+ * check is the transaction's first write, so no analysis can start between
+ * it and the insert.  A refusal is DT_OK with *outcome saying why;
+ * DT_ERR_ARG for a role other than user/kernel. */
 dt_status dt_store_snapshots_add(dt_store *s, int64_t seq, const dt_file_rec *files, int n, int max_users,
-                                 dt_error *err);
+                                 dt_snapshots_outcome *outcome, dt_error *err);
 
 #endif
