@@ -9,13 +9,16 @@
  * key or an uploader token that may see the upload gets 403 (the upload
  * exists for them), anyone else the 404 api_dumps.c already gave.  The
  * signature detail follows /api/signatures: uploaders count their own
- * uploads, staff all.
+ * uploads, staff all.  A bucket whose uploads all moved to another
+ * signature (re-analysis after symbols arrived: store_signatures.h) answers
+ * 307 to the bucket they are in now, with a body that says merged_into.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "store_signatures.h"
 
 #define MAX_SHORT 200   /* assignee, ticket */
 #define MAX_COMMENT 8192
@@ -149,6 +152,46 @@ enum MHD_Result dt_api_signature_detail(dt_request *r)
     if (!st)
         return dt_http_error(r, 503, "busy", "the store is not available");
     dt_error err = { 0 };
-    cJSON *o = dt_store_signature_detail(st, sig, r->who.role == DT_ROLE_STAFF ? -1 : r->who.token_id, &err);
-    return o ? dt_http_json(r, 200, o) : dt_http_error(r, 500, "internal", "%s", err.message);
+    int64_t owner = r->who.role == DT_ROLE_STAFF ? -1 : r->who.token_id;
+    cJSON *o = dt_store_signature_detail(st, sig, owner, &err);
+    if (!o)
+        return dt_http_error(r, 500, "internal", "%s", err.message);
+    if (dt_store_signature_merges(st, sig, owner, o, &err) != DT_OK) {
+        cJSON_Delete(o);
+        return dt_http_error(r, 500, "internal", "%s", err.message);
+    }
+    const char *into = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "merged_into"));
+    if (!into)
+        return dt_http_json(r, 200, o);
+    /* Temporary, not permanent: a new dump analysed without symbols can
+     * bring the old signature back. */
+    char *loc = malloc(strlen(into) * 3 + 64);
+    char *text = cJSON_PrintUnformatted(o);
+    if (!loc || !text) {
+        cJSON_Delete(o);
+        free(loc);
+        free(text);
+        return dt_http_error(r, 500, "internal", "out of memory");
+    }
+    char *p = loc + sprintf(loc, "/api/signatures/detail?signature=");
+    for (const unsigned char *c = (const unsigned char *)into; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || strchr("-._~", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
+    }
+    *p = '\0';
+    cJSON_Delete(o); /* `into` pointed into it */
+    size_t len = strlen(text);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(loc);
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Location", loc);
+    free(loc);
+    dt_http_set_bytes(r, (int64_t)len);
+    return dt_http_reply(r, 307, resp);
 }

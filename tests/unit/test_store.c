@@ -109,14 +109,14 @@ static const char *report_json =
 START_TEST(migrations_apply_once)
 {
     dt_store *s = open_fresh();
-    ck_assert_int_eq(dt_store_migration_count(s), 7); /* 001_initial … 005_client_limits, 006_workflow, 007_tus */
+    ck_assert_int_eq(dt_store_migration_count(s), 8); /* 001_initial … 005_client_limits, 006_workflow, 007_tus, 008_signature_merges */
     dt_store_close(s);
     char mig[1024];
     snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
     dt_error err = { 0 };
     s = dt_store_open(db, mig, &err);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dt_store_migration_count(s), 7); /* 001_initial … 005_client_limits, 006_workflow, 007_tus */
+    ck_assert_int_eq(dt_store_migration_count(s), 8); /* 001_initial … 005_client_limits, 006_workflow, 007_tus, 008_signature_merges */
     remove_fresh(s);
 }
 END_TEST
@@ -797,7 +797,7 @@ START_TEST(concurrent_starts_migrate_once)
     }
     dt_store *s = dt_store_open(db, NULL, NULL);
     ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(dt_store_migration_count(s), 7);
+    ck_assert_int_eq(dt_store_migration_count(s), 8);
     remove_fresh(s);
 }
 END_TEST
@@ -814,12 +814,12 @@ START_TEST(pool_reuses_connections)
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
     ck_assert_ptr_ne(a, b);
-    ck_assert_int_eq(dt_store_migration_count(a), 7);
+    ck_assert_int_eq(dt_store_migration_count(a), 8);
     dt_store_pool_give(p, a);
     dt_store_pool_give(p, b); /* over the limit: closed */
     dt_store *c = dt_store_pool_take(p, NULL);
     ck_assert_ptr_eq(c, a);
-    ck_assert_int_eq(dt_store_migration_count(c), 7);
+    ck_assert_int_eq(dt_store_migration_count(c), 8);
     dt_store_pool_give(p, c);
     dt_store_pool_free(p);
     remove_fresh(s);
