@@ -36,6 +36,7 @@ static dt_status add_link(dt_series_inputs *in, const char *data_dir, const dt_f
     snprintf(link, sizeof link, "%s/%s", in->dir, name);
     if (symlink(path, link) != 0)
         return dt_error_set(err, DT_ERR_IO, "cannot link %s: %s", name, strerror(errno));
+    snprintf(in->names[in->nlinks], sizeof in->names[0], "%s", f->name[0] ? f->name : name);
     memcpy(in->links[in->nlinks++], link, sizeof link);
     return DT_OK;
 }

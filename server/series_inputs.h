@@ -21,6 +21,8 @@
 typedef struct {
     char dir[1200];                          /* DATA/tmp/series-JOB-ATTEMPT, "" when none */
     char links[DT_MAX_UPLOAD_FILES][1300];   /* the paths handed to the analyzer */
+    char names[DT_MAX_UPLOAD_FILES][256];    /* links[i]'s file as uploaded (else the link's own name):
+                                                what the stored report says (report_names.h) */
     int nlinks;
     char temps[DT_MAX_UPLOAD_FILES][1200];   /* inflated .dmp.gz to unlink */
     int ntemps;

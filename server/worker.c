@@ -47,6 +47,7 @@
 #include "blob.h"
 #include "log.h"
 #include "report_index.h"
+#include "report_names.h"
 #include "series_inputs.h"
 #include "symbol_filing.h"
 
@@ -257,6 +258,35 @@ static bool enter_phase(dt_store *st, worker_slot *slot, const dt_job *job, cons
     return false;
 }
 
+/* The report names the files as their uploader did (report_names.h): the
+ * paths handed to the analyzer become the upload names, the server's symbol
+ * store "<data>/symbols"; *text is printed again when anything changed.
+ * False on OOM. */
+static bool public_names(cJSON *root, const dt_file_rec *user, const char *upath, const dt_file_rec *kernel,
+                         const char *kpath, const dt_series_inputs *series, const char *symdir, char **text)
+{
+    dt_report_name map[DT_MAX_UPLOAD_FILES + 3];
+    int n = 0;
+    if (user && upath[0])
+        map[n++] = (dt_report_name){ upath, shown_name(user) };
+    if (kernel && kpath[0])
+        map[n++] = (dt_report_name){ kpath, shown_name(kernel) };
+    for (int i = 0; i < series->nlinks; i++)
+        map[n++] = (dt_report_name){ series->links[i], series->names[i] };
+    map[n++] = (dt_report_name){ symdir, "<data>/symbols" };
+    int changed = dt_report_public_names(root, map, n);
+    if (changed < 0)
+        return false;
+    if (changed == 0)
+        return true;
+    char *again = cJSON_Print(root);
+    if (!again)
+        return false;
+    free(*text);
+    *text = again;
+    return true;
+}
+
 static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job, job_outcome *oc)
 {
     const char *data = srv->cfg.data_dir;
@@ -455,7 +485,9 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
             abort();
         char *text = read_report(out, &err);
         cJSON *root = text ? cJSON_Parse(text) : NULL;
-        if (!root || !cJSON_IsObject(root)) {
+        if (root && cJSON_IsObject(root) && !public_names(root, user, upath, kernel, kpath, &series, symdir, &text)) {
+            fail_job(srv, st, job, "store", "out of memory naming the files in the report", true, oc);
+        } else if (!root || !cJSON_IsObject(root)) {
             fail_job(srv, st, job, "invalid_output", text ? "the analyzer printed no JSON object" : err.message, false, oc);
         } else {
             dt_report_index idx;

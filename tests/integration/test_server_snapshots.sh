@@ -6,7 +6,9 @@
 # to an archive upload.  An archive holding the series is a series too.
 # Kernel parts pair with user parts by name, also past the third file of an
 # upload (the server once read only three file rows per upload, so a
-# kernel part sent fourth was left out).
+# kernel part sent fourth was left out).  Every report names the files as
+# they were uploaded (inputs, series.snapshots[].file/kernel_file), never by
+# a path on the server (blobs, DATA/tmp links and inflated copies).
 source "$(dirname "$0")/server_lib.sh"
 S=$DT_TEST_DATA/wine/series
 command -v jq >/dev/null || { echo "jq missing" >&2; exit 77; }
@@ -22,7 +24,16 @@ out=$(curl -s "${ALICE[@]}" -F "user=@$S/series_hang.1.dmp.gz" "$URL/api/dumps")
 id=$(jq -r .id <<<"$out")
 key=$(jq -r .status_url <<<"$out" | sed 's/.*key=//')
 check "first snapshot analysed" "done" "$(wait_done "$id" 120)"
-check "no series yet" "null" "$(curl -s "${STAFF[@]}" "$URL/api/dumps/$id/report" | jq -c .series)"
+r=$(curl -s "${STAFF[@]}" "$URL/api/dumps/$id/report")
+check "no series yet" "null" "$(jq -c .series <<<"$r")"
+# The report names the file as uploaded, never the server's copy of it.
+check "input named as uploaded" "series_hang.1.dmp.gz" "$(jq -r .inputs.user <<<"$r")"
+no_server_paths() { # LABEL REPORT: no path of the server's data directory anywhere in it
+  local hits
+  hits=$(grep -o -E "$WORK/data[^\"]*|/blobs/[^\"]*|/tmp/(series|inflated)-[^\"]*" <<<"$2" | sort -u | head -3 || true)
+  check "$1: no server paths" "" "$hits"
+}
+no_server_paths "single report" "$r"
 
 # Who may add: not another uploader (404, as for any upload it cannot see),
 # not the view key (read-only: 403), not anonymous (401).
@@ -42,6 +53,10 @@ r=$(curl -s "${ALICE[@]}" "$URL/api/dumps/$id/report")
 check "three snapshots compared" 3 "$(jq .series.compared <<<"$r")"
 check "in time order" "0 10 24" "$(jq -r '[.series.snapshots[].seconds] | map(tostring) | join(" ")' <<<"$r")"
 check "spinner" "spinning" "$(jq -r '.series.threads[] | select(.thread_name=="spinner") | .state' <<<"$r")"
+check "snapshots named as uploaded" "series_hang.1.dmp.gz series_hang.2.dmp.gz series_hang.3.dmp.gz" \
+  "$(jq -r '[.series.snapshots[].file] | join(" ")' <<<"$r")"
+check "newest input named as uploaded" "series_hang.3.dmp.gz" "$(jq -r .inputs.user <<<"$r")"
+no_server_paths "series report" "$r"
 s=$(curl -s "${ALICE[@]}" "$URL/api/dumps/$id")
 check "summary from the series" "deadlock|critical_section|series_hang!df_lock_second" "$(jq -r .summary.signature <<<"$s")"
 
@@ -62,6 +77,9 @@ check "archive series analysed" "done" "$(wait_done "$aid" 180)"
 r=$(curl -s "${ALICE[@]}" "$URL/api/dumps/$aid/report")
 check "archive: three snapshots" 3 "$(jq .series.compared <<<"$r")"
 check "archive: time order" "0 10 24" "$(jq -r '[.series.snapshots[].seconds] | map(tostring) | join(" ")' <<<"$r")"
+check "archive: snapshots named as in the archive" "series_hang.1.dmp series_hang.2.dmp series_hang.3.dmp" \
+  "$(jq -r '[.series.snapshots[].file] | join(" ")' <<<"$r")"
+no_server_paths "archive series report" "$r"
 check "archive upload takes no snapshots" 409 "$(code "${ALICE[@]}" -F "user=@$S/series_hang.2.dmp.gz" "$URL/api/dumps/$aid/snapshots")"
 check "archive reanalysed is still a series" 202 "$(code "${STAFF[@]}" -X POST "$URL/api/dumps/$aid/reanalyze")"
 check "archive reanalysis done" "done" "$(wait_done "$aid" 180)"
@@ -84,10 +102,11 @@ pid=$(jq -r .id <<<"$out")
 check "four files recorded" 4 "$(jq '.files | length' <<<"$out")"
 check "pair series analysed" "done" "$(wait_done "$pid" 180)"
 r=$(curl -s "${ALICE[@]}" "$URL/api/dumps/$pid/report")
-check "a.dmp has its own kernel dump" "ok 1.Kernel.dmp" \
-  "$(jq -r '.series.snapshots[] | select(.file | endswith("/1.dmp")) | "\(.status) \(.kernel_file | split("/") | last)"' <<<"$r")"
-check "b.dmp has b.Kernel.dmp" "2.Kernel.dmp" \
-  "$(jq -r '.series.snapshots[] | select(.file | endswith("/2.dmp")) | .kernel_file | split("/") | last' <<<"$r")"
+check "a.dmp has its own kernel dump" "ok a.Kernel.dmp" \
+  "$(jq -r '.series.snapshots[] | select(.file == "a.dmp") | "\(.status) \(.kernel_file)"' <<<"$r")"
+check "b.dmp has b.Kernel.dmp" "b.Kernel.dmp" \
+  "$(jq -r '.series.snapshots[] | select(.file == "b.dmp") | .kernel_file' <<<"$r")"
+no_server_paths "paired series report" "$r"
 check "the kept snapshot was paired" "true" "$(jq '.kernel != null' <<<"$r")"
 stop_server
 finish

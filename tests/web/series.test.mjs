@@ -60,6 +60,10 @@ describe('a series on the triage page', { skip: missing || false }, () => {
     await page.waitForSelector('#report[data-rendered="report"]', { timeout: 60000 });
     assert.match(await page.textContent('#series-h'), /3 snapshots/);
     assert.match(await page.textContent('#series-summary'), /^3 snapshots over 24 s: .*spinning/);
+    // Snapshots are listed by the names they were uploaded under, never a server path.
+    assert.deepEqual(await page.locator('#series .series-snaps .snap-file').evaluateAll((l) => l.map((x) => x.textContent.trim())),
+      ['series_hang.1.dmp.gz', 'series_hang.2.dmp.gz', 'series_hang.3.dmp.gz']);
+    assert.doesNotMatch(await page.textContent('#series'), /\/(blobs|tmp)\//);
     // The series comes before the threads, right after the verdict.
     assert.ok(await page.$eval('#series', (s) => !!(s.compareDocumentPosition(document.querySelector('#threads-view')) & Node.DOCUMENT_POSITION_FOLLOWING)));
 

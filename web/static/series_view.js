@@ -68,8 +68,13 @@ export function seriesView(rep) {
   const threads = arr(series.threads).filter(isObj).slice(0, 2000);
   const rows = threads.map((t) => threadRow(t, snaps));
 
+  // file / kernel_file: the names the files were uploaded under (the server
+  // never stores its own paths in a report); only the last path element is
+  // shown, as a CLI report names files by their paths.
+  const base = (p) => str(p).split(/[\\/]/).pop();
   const files = el('ol', { class: 'series-snaps small' }, snaps.filter(isObj).map((s) => el('li', null,
     (typeof s.seconds === 'number' ? '+' + s.seconds + ' s ' : '') + str(s.time) + ' ',
+    str(s.file) ? el('span', { class: 'snap-file' }, base(s.file) + (str(s.kernel_file) ? ' + ' + base(s.kernel_file) : '') + ' ') : null,
     el('span', { class: 'badge' + (str(s.status) === 'ok' ? ' ok' : ' scan') }, str(s.status) || '?'),
     str(s.error) ? el('span', { class: 'muted' }, ' ' + str(s.error)) : null)));
   const prim = isObj(v.primary) ? v.primary : null;

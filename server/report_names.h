@@ -1,0 +1,28 @@
+/*
+ * report_names.h — a report the server stores names the upload's files as
+ * their uploader named them, never by a path on the server.
+ *
+ * The analyzer is handed the server's copies of the files (blobs, inflated
+ * temporaries, a series' links in DATA/tmp) and names its inputs by those
+ * paths: the report's `inputs`, a series' `snapshots[].file` and
+ * `kernel_file`, warnings that quote a file.  View-key holders read the
+ * report, and the paths say how the server's disk is laid out, so the
+ * worker replaces each path by the file's upload name before storing it.
+ */
+#ifndef DT_SERVER_REPORT_NAMES_H
+#define DT_SERVER_REPORT_NAMES_H
+
+#include <cjson/cJSON.h>
+
+typedef struct {
+    const char *path; /* as handed to the analyzer; NULL or "" entries are skipped */
+    const char *name; /* what the report says instead */
+} dt_report_name;
+
+/* Replaces every occurrence of each map[i].path in every string of doc by
+ * map[i].name (longer paths first, so a path that extends another is
+ * replaced whole).  Returns how many strings changed, -1 on OOM (doc is
+ * then left partly rewritten: the caller must not store it). */
+int dt_report_public_names(cJSON *doc, const dt_report_name *map, int n);
+
+#endif
