@@ -2,12 +2,15 @@
 // last seen, how many uploads per day as a small bar chart (SVG built with
 // DOM calls: no framework, no inline style), and every upload with it,
 // newest first.  Data: /api/signatures/detail and /api/dumps?signature=.
+// A bucket whose uploads moved when symbols arrived (docs/triage.md) answers
+// with the bucket they are in now (a 307 that fetch follows): the page then
+// shows that one and says so; a bucket lists the signatures merged into it.
 
 import { $, el, setChildren, str, arr, isObj, formatAge, formatTime } from './dom.js';
 import { getJSON } from './api.js';
 import { setupNav } from './nav.js';
 
-const sig = new URLSearchParams(location.search).get('s') || '';
+let sig = new URLSearchParams(location.search).get('s') || '';
 const SVG = 'http://www.w3.org/2000/svg';
 let cursor = null;
 
@@ -77,8 +80,20 @@ async function main() {
   document.title = 'Signature ' + sig.slice(0, 60) + ' — dumptriage';
   try {
     const d = await getJSON('/api/signatures/detail?signature=' + encodeURIComponent(sig));
+    if (str(d.signature) && str(d.signature) !== sig) {
+      const asked = sig;
+      sig = str(d.signature);
+      $('#sig').textContent = sig;
+      history.replaceState(null, '', '/signature?s=' + encodeURIComponent(sig));
+      setChildren($('#message'), el('p', { class: 'notice', id: 'merged-note' }, 'Merged: ', el('code', null, asked),
+        ' is an earlier signature of these uploads — they were analysed again (with symbols that arrived later) and now have this one.'));
+    }
+    const from = arr(d.merged_from).filter(isObj).filter((m) => str(m.signature));
     setChildren($('#sig-facts'), [['Uploads', str(d.count)], ['First seen', formatTime(d.first_seen)], ['Last seen', formatTime(d.last_seen) + (str(d.last_seen) ? ' (' + formatAge(d.last_seen) + ')' : '')]]
-      .map(([k, v]) => el('div', null, el('dt', null, k), el('dd', null, v))));
+      .map(([k, v]) => el('div', null, el('dt', null, k), el('dd', null, v)))
+      .concat(from.length ? [el('div', { id: 'merged-from' }, el('dt', null, 'Merged from'), el('dd', null, from.map((m) =>
+        el('div', null, el('code', { class: 'signature' }, str(m.signature)), ' — ' + str(m.uploads) + ' upload' + (Number(m.uploads) === 1 ? '' : 's') +
+          (str(m.kind) === 'symbols' ? ', when symbols arrived' : ', on re-analysis')))))] : []));
     setChildren($('#chart'), dayChart(d.days));
     $('#sig-summary').hidden = false;
     await loadUploads(false);
