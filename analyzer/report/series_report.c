@@ -294,8 +294,13 @@ void dt_series_report_text(const cJSON *doc, FILE *out)
         long long tid = (long long)dt_json_get_num(t, "thread_id", 0);
         fprintf(out, "\n  thread %lld (0x%llx) ", tid, tid);
         put_safe(out, str_or(t, "thread_name", ""));
-        fprintf(out, "  [%s, %s%s]\n    ", str_or(t, "state", "?"), str_or(t, "presence", "?"),
+        fprintf(out, "  [%s, %s%s", str_or(t, "state", "?"), str_or(t, "presence", "?"),
                 dt_json_get_bool(t, "stuck") ? ", STUCK" : "");
+        double grew;
+        /* The kernel's wait time, grown across the series: the same wait. */
+        if (dt_json_num(t, "wait_growth_seconds", &grew))
+            fprintf(out, ", kernel wait +%.1f s", grew);
+        fputs("]\n    ", out);
         put_safe(out, str_or(t, "verdict", ""));
         fputc('\n', out);
         int k = 0;

@@ -389,6 +389,14 @@ static void write_wait_blocks(vmem *m, const dt_kw_system *s, size_t p, size_t t
     }
 }
 
+static const dt_kw_thread_times *thread_times(const dt_kw_system *s, size_t p, size_t t)
+{
+    for (size_t i = 0; i < s->times_count; i++)
+        if (s->times[i].process == p && s->times[i].thread == t)
+            return &s->times[i];
+    return NULL;
+}
+
 static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
 {
     const dt_kw_thread *th = &s->processes[p].threads[t];
@@ -405,8 +413,9 @@ static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
     v8(m, et + KT_WMODE, th->wait_mode);
     v32(m, et + KT_MISC, th->alertable ? 0x10 : 0);
     v32(m, et + KT_WTIME, th->wait_time);
-    v32(m, et + KT_KTIME, 100 + th->tid);
-    v32(m, et + KT_UTIME, 7);
+    const dt_kw_thread_times *times = thread_times(s, p, t);
+    v32(m, et + KT_KTIME, times ? times->kernel_time : 100 + th->tid);
+    v32(m, et + KT_UTIME, times ? times->user_time : 7);
     v64(m, et + KT_PROCESS, PROC_VA(p));
     v64(m, et + KT_INIT, base - 0x1d0);
     v64(m, et + KT_LIMIT, base - 0x6000);
@@ -565,7 +574,7 @@ static void header(uint8_t *h, const dt_kw_system *s, uint32_t type, uint64_t dt
     put32(h, 0xf98, type);
     put32(h, 0xf9c, 0);
     put64(h, 0xfa0, 0);
-    put64(h, 0xfa8, UINT64_C(0x1d707f23dbb3399));
+    put64(h, 0xfa8, s->system_time ? s->system_time : UINT64_C(0x1d707f23dbb3399));
     put64(h, 0x1030, UINT64_C(0x23bc1e9));
     put32(h, 0x1040, 1);
     put32(h, 0x1044, 0x110);

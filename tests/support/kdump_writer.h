@@ -122,6 +122,15 @@ typedef struct {
     dt_kw_wait_fault fault;
 } dt_kw_thread_waits;
 
+/* KTHREAD KernelTime (+0x28c) and UserTime (+0x2dc) of one thread
+ * (dt_kw_system.times), in clock ticks (15.625 ms: the writer's
+ * KUSER_SHARED_DATA.TickCountMultiplier).  A thread not listed gets the
+ * writer's filler, 100 + tid and 7. */
+typedef struct {
+    size_t process, thread;  /* indexes */
+    uint32_t kernel_time, user_time;
+} dt_kw_thread_times;
+
 typedef struct {
     uint32_t pid;
     const char *image;       /* ImageFileName, at most 14 chars */
@@ -135,6 +144,9 @@ typedef struct {
     uint32_t bugcheck_code;
     uint64_t bugcheck_params[4];
     uint32_t attributes;     /* DUMP_FILE_ATTRIBUTES (0x10 = live dump) or 0 */
+    uint64_t system_time;    /* header SystemTime (FILETIME, +0xFA8); 0: the writer's default */
+    const dt_kw_thread_times *times; /* optional, per thread */
+    size_t times_count;
     const dt_kw_process *processes;
     size_t process_count;
     /* triage: whose ETHREAD/EPROCESS is the header copy (the current thread) */
