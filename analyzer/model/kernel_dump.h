@@ -101,6 +101,30 @@ typedef struct {
 
 #define DT_KERNEL_MAX_IRPS 16
 
+/* What an ALPC/LPC wait points at (model/kernel_alpc.c, docs/kernel.md
+ * "ALPC waits"): for a client waiting for a reply (WrLpcReply) the message
+ * it sent (ETHREAD.AlpcMessage) and the port it is queued on; for a server
+ * waiting for requests (WrLpcReceive) the port whose WaitQueue holds the
+ * thread.  Unknown numbers are 0 / false; strings "" when absent. */
+typedef struct {
+    const char *kind;            /* "reply", "receive"; NULL: nothing read */
+    uint64_t message_id;         /* ETHREAD.AlpcMessageId */
+    uint64_t message;            /* ETHREAD.AlpcMessage (reply), 0 */
+    bool message_in_dump;        /* the _KALPC_MESSAGE's memory is in the dump */
+    uint64_t port;               /* KALPC_MESSAGE.PortQueue / the receiving port, 0 unknown */
+    uint64_t connection_port;    /* the port's CommunicationInfo->ConnectionPort, 0 unknown */
+    char port_name[160];         /* "\RPC Control\…" of the port or its connection port, UTF-8 */
+    uint64_t port_named;         /* which port the name belongs to, 0 none */
+    uint64_t server_eprocess;    /* ALPC_PORT.OwnerProcess */
+    bool has_server_pid;
+    uint64_t server_pid;
+    char server_image[16];
+    uint64_t server_ethread;     /* KALPC_MESSAGE.ServerThread (reply), 0 none yet */
+    bool has_server_tid;
+    uint64_t server_tid;
+    const char *source;          /* how the port was found (static) */
+} dt_kernel_alpc_wait;
+
 typedef struct {
     uint64_t ethread;        /* 0 when the ETHREAD is not in the dump */
     uint64_t eprocess;
@@ -121,6 +145,7 @@ typedef struct {
     uint64_t wait_block_list;
     dt_kernel_wait_object wait_objects[DT_KERNEL_MAX_WAIT_OBJECTS];
     size_t wait_object_count;
+    dt_kernel_alpc_wait alpc;    /* kernel_alpc.c; alpc.kind NULL when not an ALPC wait */
     uint64_t create_time;    /* FILETIME, 0 unknown */
     uint64_t stack_base, stack_limit, initial_stack, kernel_stack;
     uint64_t win32_start_address, teb;

@@ -17,6 +17,10 @@ bool dt_kernel_check_identity(const dt_addrspace *as, const dt_kernel_offsets *o
 /* kernel_irp.c: each thread's pending IRPs and their file, device and
  * driver objects (thread.irps). */
 void dt_kernel_collect_irps(dt_kernel_dump *kd);
+/* kernel_alpc.c: what each thread in an ALPC/LPC wait (WrLpcReply,
+ * WrLpcReceive) waits on: message, port, port name, server process and
+ * thread (thread.alpc).  Run after the threads' wait objects are read. */
+void dt_kernel_collect_alpc(dt_kernel_dump *kd);
 /* kernel_threads.c: the CONTEXT the -mk writer captured on a thread's own
  * stack; true when one passes the test of docs/kernel.md. */
 bool dt_kernel_find_captured_context(dt_kernel_dump *kd, dt_kernel_thread *t);

@@ -19,8 +19,9 @@ typedef struct {
     /* EPROCESS: UniqueProcessId, ActiveProcessLinks, ImageFileName,
      * ThreadListHead, CreateTime, Peb */
     uint32_t ep[6];
-    /* ETHREAD: Cid, Win32StartAddress, ThreadListEntry, CreateTime, IrpList */
-    uint32_t et[5];
+    /* ETHREAD: Cid, Win32StartAddress, ThreadListEntry, CreateTime, IrpList,
+     * AlpcMessageId, AlpcMessage, AlpcWaitListEntry */
+    uint32_t et[8];
     /* KTHREAD: State, WaitReason, WaitMode, MiscFlags, AlertableBit,
      * WaitTime, WaitBlockList, KernelTime, UserTime, Teb, ApcProcess,
      * WaitBlockCount */
@@ -38,63 +39,63 @@ static const layout layouts[] = {
     /* Windows 10 2004/20H2/21H1/21H2/22H2, Server 2022 is 20348 (not here). */
     { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
-      { 0x478, 0x4d0, 0x4e8, 0x430, 0x4b0 },
+      { 0x478, 0x4d0, 0x4e8, 0x430, 0x4b0, 0x528, 0x530, 0x538 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 21H2 ARM64 (build 22000) [RZ WIN11_22000, V: TA]. */
     { "win11-22000-arm64", DT_ARCH_ARM64, 22000, 22000,
       { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
-      { 0x4e8, 0x540, 0x558, U, U },
+      { 0x4e8, 0x540, 0x558, U, U, U, U, U },
       { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0, U } },
     /* Windows 11 24H2 / Server 2025 x64 (build 26100) [ND Win11_2409_24H2
      * x64 ntoskrnl.exe]: KTHREAD head unchanged from 19041, EPROCESS and
      * ETHREAD shrank (KPROCESS 0x1c8, KTHREAD 0x4c0). */
     { "win11-26100-x64", DT_ARCH_AMD64, 26100, 26100,
       { 0x1d0, 0x1d8, 0x338, 0x370, 0x1f8, 0x2e0 },
-      { 0x508, 0x560, 0x578, 0x4c0, 0x540 },
+      { 0x508, 0x560, 0x578, 0x4c0, 0x540, U, U, U },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 21H2 x64 (build 22000) [VG 22000.1 and 22000.194; EO for
      * UniqueProcessId/ActiveProcessLinks]: EPROCESS as 19041, ETHREAD not. */
     { "win11-22000-x64", DT_ARCH_AMD64, 22000, 22000,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
-      { 0x4c8, 0x520, 0x538, 0x480, 0x500 },
+      { 0x4c8, 0x520, 0x538, 0x480, 0x500, 0x578, 0x580, 0x588 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 22H2/23H2 x64 (22621, 22631 = 22621 + enablement package)
      * [VG 22621.382 and 22631.2428; EO for 22621 UniqueProcessId/
      * ActiveProcessLinks]. */
     { "win11-22621-x64", DT_ARCH_AMD64, 22621, 22631,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
-      { 0x4c8, 0x520, 0x538, 0x480, 0x500 },
+      { 0x4c8, 0x520, 0x538, 0x480, 0x500, 0x578, 0x580, 0x588 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 11 24H2 ARM64 (build 26100) [ND Win11_2409_24H2 ARM64
      * ntoskrnl.exe]: ETHREAD and the KDBG-visible KTHREAD fields equal the
      * 22000 ARM64 row; EPROCESS moved (KPROCESS 0x1b8). */
     { "win11-26100-arm64", DT_ARCH_ARM64, 26100, 26100,
       { 0x1c0, 0x1c8, 0x328, 0x360, 0x1e8, 0x2d0 },
-      { 0x4e8, 0x540, 0x558, 0x4a0, U },
+      { 0x4e8, 0x540, 0x558, 0x4a0, U, U, U, U },
       { 0x17c, 0x2a3, 0x17f, 0x6c, 4, 0x1ac, 0xc8, 0x2ac, 0x2fc, 0xe8, 0xb0, 0x26b } },
     /* Windows 10 1809 / Server 2019 x64 (build 17763) [ND Win10_1809_RS5
      * x64 and VG 17763.107 agree on every value]. */
     { "win10-17763-x64", DT_ARCH_AMD64, 17763, 17763,
       { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
-      { 0x638, 0x690, 0x6a8, 0x5f0, 0x670 },
+      { 0x638, 0x690, 0x6a8, 0x5f0, 0x670, 0x6e0, 0x6e8, 0x6f0 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 10 1903/1909 x64 [RZ WIN10_19H1 and VG 18362.30/.418 for the
      * identity fields; VG alone for CreateTime and KTHREAD]. */
     { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x310, 0x3f8 },
-      { 0x648, 0x6a0, 0x6b8, 0x600, 0x680 },
+      { 0x648, 0x6a0, 0x6b8, 0x600, 0x680, 0x6f0, 0x6f8, 0x700 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 10 1803 x64 [RZ WIN10_RS4 and VG 17134.1; VG alone for
      * CreateTime and KTHREAD]. */
     { "win10-17134-x64", DT_ARCH_AMD64, 17134, 17134,
       { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
-      { 0x638, 0x690, 0x6a8, 0x5f0, 0x670 },
+      { 0x638, 0x690, 0x6a8, 0x5f0, 0x670, 0x6e0, 0x6e8, 0x6f0 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
     /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1 and VG 14393.0; VG
      * alone for CreateTime and KTHREAD]. */
     { "win10-14393-x64", DT_ARCH_AMD64, 14393, 14393,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x308, 0x3f8 },
-      { 0x630, 0x688, 0x698, 0x5e0, 0x668 },
+      { 0x630, 0x688, 0x698, 0x5e0, 0x668, 0x6d0, 0x6d8, 0x6e0 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
 };
 
@@ -118,6 +119,9 @@ static void fill(const layout *l, dt_kernel_offsets *o)
     o->ethread_thread_list_entry = l->et[2];
     o->ethread_create_time = l->et[3];
     o->ethread_irp_list = l->et[4];
+    o->ethread_alpc_message_id = l->et[5];
+    o->ethread_alpc_message = l->et[6];
+    o->ethread_alpc_wait_list_entry = l->et[7];
     o->kthread_state = l->kt[0];
     o->kthread_wait_reason = l->kt[1];
     o->kthread_wait_mode = l->kt[2];
@@ -140,6 +144,33 @@ static void fill(const layout *l, dt_kernel_offsets *o)
     o->prcb_idle_thread = 0x18;
     o->table_name = l->name;
     dt_kernel_io_offsets_64(&o->io);
+    /* The ALPC structures only matter where the ETHREAD points at them. */
+    if (l->arch == DT_ARCH_AMD64 && l->et[6] != U)
+        dt_kernel_alpc_offsets_64(&o->alpc);
+}
+
+/* [VG] 14393.0, 17134.1, 17763.107, 18362.30/.418, 19041.264/.1288,
+ * 19045.2965, 22000.1/.194, 22621.382, 22631.2428 x64 and [ND] 1809 x64
+ * give these members the same offsets in every build (docs/kernel_offsets.md
+ * "ALPC"); _OBJECT_HEADER: Body +0x30, InfoMask +0x1a, and the name info
+ * found InfoMask-wise before it [GC object_header, infomask,
+ * object_header_name_info]. */
+void dt_kernel_alpc_offsets_64(dt_kernel_alpc_offsets *a)
+{
+    a->msg_port_queue = 0x10;          /* _KALPC_MESSAGE.PortQueue */
+    a->msg_waiting_thread = 0x20;      /* _KALPC_MESSAGE.WaitingThread */
+    a->msg_server_thread = 0xc8;       /* _KALPC_MESSAGE.ServerThread */
+    a->port_communication_info = 0x10; /* _ALPC_PORT.CommunicationInfo */
+    a->port_owner_process = 0x18;      /* _ALPC_PORT.OwnerProcess */
+    a->port_wait_queue = 0xe8;         /* _ALPC_PORT.WaitQueue */
+    a->port_semaphore = 0xf8;          /* _ALPC_PORT.Semaphore */
+    a->comm_connection_port = 0x0;     /* _ALPC_COMMUNICATION_INFO.ConnectionPort */
+    a->header_body = 0x30;
+    a->header_info_mask = 0x1a;
+    a->creator_info_size = 0x20;       /* InfoMask 0x01 */
+    a->name_info_size = 0x20;          /* InfoMask 0x02 */
+    a->name_info_directory = 0x0;
+    a->name_info_name = 0x8;           /* UNICODE_STRING */
 }
 
 /* wdm.h declares these structures the same for every 64-bit target; the
@@ -250,6 +281,9 @@ size_t dt_kernel_offsets_apply_provider(dt_kernel_offsets *o, dt_kernel_field_of
         { "_ETHREAD", "ThreadListEntry", offsetof(dt_kernel_offsets, ethread_thread_list_entry) },
         { "_ETHREAD", "CreateTime", offsetof(dt_kernel_offsets, ethread_create_time) },
         { "_ETHREAD", "IrpList", offsetof(dt_kernel_offsets, ethread_irp_list) },
+        { "_ETHREAD", "AlpcMessageId", offsetof(dt_kernel_offsets, ethread_alpc_message_id) },
+        { "_ETHREAD", "AlpcMessage", offsetof(dt_kernel_offsets, ethread_alpc_message) },
+        { "_ETHREAD", "AlpcWaitListEntry", offsetof(dt_kernel_offsets, ethread_alpc_wait_list_entry) },
         { "_KTHREAD", "State", offsetof(dt_kernel_offsets, kthread_state) },
         { "_KTHREAD", "WaitReason", offsetof(dt_kernel_offsets, kthread_wait_reason) },
         { "_KTHREAD", "WaitMode", offsetof(dt_kernel_offsets, kthread_wait_mode) },

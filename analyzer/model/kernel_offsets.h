@@ -40,6 +40,19 @@ typedef struct {
     uint32_t driver_size, driver_start, driver_driver_size, driver_name;
 } dt_kernel_io_offsets;
 
+/* ALPC: what a thread in an ALPC/LPC wait points at (docs/kernel_offsets.md
+ * "ALPC"): the _KALPC_MESSAGE it sent, the _ALPC_PORT it sits on, the
+ * port's _ALPC_COMMUNICATION_INFO, and the object header that names a port
+ * (_OBJECT_HEADER before the body, _OBJECT_HEADER_NAME_INFO before that). */
+typedef struct {
+    uint32_t msg_port_queue, msg_waiting_thread, msg_server_thread;
+    uint32_t port_communication_info, port_owner_process, port_wait_queue, port_semaphore;
+    uint32_t comm_connection_port;
+    uint32_t header_body;           /* the object starts this far into its _OBJECT_HEADER */
+    uint32_t header_info_mask;      /* _OBJECT_HEADER.InfoMask */
+    uint32_t creator_info_size, name_info_size, name_info_directory, name_info_name;
+} dt_kernel_alpc_offsets;
+
 typedef struct {
     /* EPROCESS / KPROCESS */
     uint32_t eprocess_directory_table_base;
@@ -72,6 +85,9 @@ typedef struct {
     uint32_t ethread_win32_start_address;
     uint32_t ethread_thread_list_entry;
     uint32_t ethread_irp_list;      /* LIST_ENTRY of the thread's IRPs (IRP.ThreadListEntry) */
+    uint32_t ethread_alpc_message_id;   /* ULONG_PTR AlpcMessageId */
+    uint32_t ethread_alpc_message;      /* PVOID AlpcMessage: the _KALPC_MESSAGE a client waits on */
+    uint32_t ethread_alpc_wait_list_entry; /* LIST_ENTRY: a receiver's link in ALPC_PORT.WaitQueue */
     /* KPRCB */
     uint32_t prcb_current_thread;
     uint32_t prcb_idle_thread;
@@ -83,6 +99,10 @@ typedef struct {
      * build; docs/kernel_offsets.md "I/O objects"): DT_OFF_UNKNOWN on
      * 32-bit or when no layout is known. */
     dt_kernel_io_offsets io;
+    /* ALPC structures (identical in every x64 layout from 14393 to 22631
+     * for the members read): DT_OFF_UNKNOWN where the ETHREAD's ALPC
+     * members are not known. */
+    dt_kernel_alpc_offsets alpc;
     /* where the identity fields came from: "pdb", "table:NAME",
      * "validated:NAME" or "unknown" (static string) */
     const char *source;
@@ -108,6 +128,9 @@ bool dt_kernel_offsets_candidate(dt_cpu_arch arch, size_t i, dt_kernel_offsets *
 /* The 64-bit I/O object layouts (IRP, IO_STACK_LOCATION, FILE_OBJECT,
  * DEVICE_OBJECT, DRIVER_OBJECT). */
 void dt_kernel_io_offsets_64(dt_kernel_io_offsets *io);
+
+/* The 64-bit ALPC and object-header layouts. */
+void dt_kernel_alpc_offsets_64(dt_kernel_alpc_offsets *a);
 
 /* Overrides what KDDEBUGGER_DATA64 states (non-zero fields only). */
 void dt_kernel_offsets_apply_kdbg(dt_kernel_offsets *o, const dt_kdbg *k);

@@ -558,6 +558,7 @@ dt_status dt_kernel_collect_threads(dt_kernel_dump *kd, size_t max_threads)
     if (kd->thread_count >= max_threads)
         dt_warn(&kd->warnings, "thread list cut at %zu threads", max_threads);
     dt_kernel_collect_irps(kd);
+    dt_kernel_collect_alpc(kd);
     free(c.seen_processes.slots);
     free(c.seen_threads.slots);
     return DT_OK;

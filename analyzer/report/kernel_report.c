@@ -203,6 +203,42 @@ static cJSON *irp_json(const dt_kernel_dump *kd, const dt_kernel_irp *r)
     return o;
 }
 
+/* An ALPC/LPC wait's port and server (docs/report.md, kernel threads[].alpc);
+ * null when the thread is in none or nothing of it could be read. */
+static void add_alpc(cJSON *o, const dt_kernel_alpc_wait *w)
+{
+    if (!w->kind) {
+        cJSON_AddNullToObject(o, "alpc");
+        return;
+    }
+    cJSON *a = cJSON_AddObjectToObject(o, "alpc");
+    if (!a)
+        return;
+    cJSON_AddStringToObject(a, "kind", w->kind);
+    add_hex_or_null(a, "message", w->message);
+    if (w->message)
+        cJSON_AddNumberToObject(a, "message_id", (double)w->message_id);
+    else
+        cJSON_AddNullToObject(a, "message_id");
+    cJSON_AddBoolToObject(a, "message_in_dump", w->message_in_dump);
+    add_hex_or_null(a, "port", w->port);
+    add_hex_or_null(a, "connection_port", w->connection_port);
+    add_str_or_null(a, "port_name", w->port_name);
+    add_hex_or_null(a, "named_port", w->port_named);
+    add_hex_or_null(a, "server_eprocess", w->server_eprocess);
+    if (w->has_server_pid)
+        cJSON_AddNumberToObject(a, "server_process_id", (double)w->server_pid);
+    else
+        cJSON_AddNullToObject(a, "server_process_id");
+    add_str_or_null(a, "server_image", w->server_image);
+    add_hex_or_null(a, "server_ethread", w->server_ethread);
+    if (w->has_server_tid)
+        cJSON_AddNumberToObject(a, "server_thread_id", (double)w->server_tid);
+    else
+        cJSON_AddNullToObject(a, "server_thread_id");
+    add_str_or_null(a, "source", w->source);
+}
+
 static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, dt_symbolizer *sym)
 {
     cJSON *o = cJSON_CreateObject();
@@ -278,6 +314,7 @@ static cJSON *thread_json(const dt_kernel_dump *kd, const dt_kernel_thread *t, d
             cJSON_AddNumberToObject(wo, "thread_id", (double)w->target_tid);
         cJSON_AddItemToArray(wos, wo);
     }
+    add_alpc(o, &t->alpc);
     add_int_or_null(o, "kernel_time", t->kernel_time);
     add_int_or_null(o, "user_time", t->user_time);
     add_hex_or_null(o, "wait_block_list", t->wait_block_list);

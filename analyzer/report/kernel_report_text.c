@@ -63,6 +63,38 @@ static void irps_text(const cJSON *t, FILE *out)
     }
 }
 
+/* An ALPC wait as WinDbg's !thread words it ("Waiting for reply to ALPC
+ * Message … : queued at port … : owned by process …"), with the port's name,
+ * the server's pid and image and the server thread when known. */
+static void alpc_text(const cJSON *t, FILE *out)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(t, "alpc");
+    const char *kind = dt_json_get_str(a, "kind");
+    if (!kind)
+        return;
+    const char *port = dt_json_get_str(a, "port"), *name = dt_json_get_str(a, "port_name");
+    const char *ep = dt_json_get_str(a, "server_eprocess"), *img = dt_json_get_str(a, "server_image");
+    const cJSON *pid = cJSON_GetObjectItemCaseSensitive(a, "server_process_id");
+    const cJSON *stid = cJSON_GetObjectItemCaseSensitive(a, "server_thread_id");
+    if (strcmp(kind, "reply") == 0)
+        fprintf(out, "    Waiting for reply to ALPC Message %s", dt_or(dt_json_get_str(a, "message"), "?"));
+    else
+        fprintf(out, "    Waiting for ALPC requests");
+    if (port)
+        fprintf(out, " : %s port %s%s%s%s", strcmp(kind, "reply") == 0 ? "queued at" : "on", port, name ? " (" : "",
+                dt_or(name, ""), name ? ")" : "");
+    if (ep) {
+        fprintf(out, " : owned by process %s", ep);
+        if (cJSON_IsNumber(pid))
+            fprintf(out, " (%s, pid %lld)", dt_or(img, "?"), (long long)pid->valuedouble);
+    }
+    if (cJSON_IsNumber(stid))
+        fprintf(out, " : server thread %lld", (long long)stid->valuedouble);
+    if (strcmp(kind, "reply") == 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "message_in_dump")))
+        fprintf(out, " (the message is not in the dump)");
+    fprintf(out, "\n");
+}
+
 void dt_kernel_report_text(const cJSON *k, FILE *out)
 {
     const cJSON *bc = cJSON_GetObjectItemCaseSensitive(k, "bugcheck");
@@ -126,6 +158,7 @@ void dt_kernel_report_text(const cJSON *k, FILE *out)
                           ? (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "alertable")) ? "yes" : "no")
                           : "?",
                       dt_json_get_int(t, "wait_time"));
+        alpc_text(t, out);
         fprintf(out, "    Base %s Limit %s Call %s\n", windbg_ptr(dt_json_get_str(t, "stack_base"), b, sizeof b),
                   windbg_ptr(dt_json_get_str(t, "stack_limit"), b2, sizeof b2), windbg_ptr(dt_json_get_str(t, "kernel_stack"), b3, sizeof b3));
         irps_text(t, out);

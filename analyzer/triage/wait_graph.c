@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
     size_t from, to;
-    const char *kind;     /* "waits_for", "owned_by", "exit_of" */
+    const char *kind;     /* "waits_for", "owned_by", "exit_of", "served_by" */
     char source[320];
     const char *confidence;
     const char *wait_mode; /* "any", "all", NULL */
@@ -442,8 +442,86 @@ static void kernel_object_state(const cJSON *wo, const char *type, char *out, si
         snprintf(out, cap, "object not in the dump");
 }
 
+/* ALPC/LPC (model/kernel_alpc.c, kernel threads[].alpc): a client's reply
+ * wait becomes an edge to the message it sent — "ALPC reply from process X
+ * on port Y" — owned by the port's process and served by the message's
+ * server thread once one took it; a server's receive wait an edge to the
+ * port it receives on. */
+static void alpc_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_t tn)
+{
+    const cJSON *a = get(t->kthread, "alpc");
+    const char *kind = dt_json_get_str(a, "kind");
+    uint64_t port, msg = 0, pid = 0, stid = 0;
+    if (!kind || !dt_json_u64(a, "port", &port))
+        return;
+    bool reply = strcmp(kind, "reply") == 0;
+    if (reply && !dt_json_u64(a, "message", &msg))
+        return;
+    bool has_pid = dt_json_u64(a, "server_process_id", &pid);
+    bool has_stid = reply && dt_json_u64(a, "server_thread_id", &stid);
+    const char *name = dt_json_get_str(a, "port_name"), *img = dt_json_get_str(a, "server_image");
+    char id[48], proc[80] = "";
+    snprintf(id, sizeof id, "alpc:0x%" PRIx64, reply ? msg : port);
+    if (has_pid)
+        snprintf(proc, sizeof proc, "process %" PRIu64 "%s%s%s", pid, img ? " (" : "", img ? img : "", img ? ")" : "");
+    size_t on = node_add(g, id, "object");
+    if (on == SIZE_MAX)
+        return;
+    wg_node *n = &g->nodes[on];
+    if (!n->label[0]) {
+        n->has_object = true;
+        n->object = reply ? msg : port;
+        n->name = name;
+        snprintf(n->type, sizeof n->type, "%s", reply ? "ALPC message" : "ALPC Port");
+        /* The name is the port's own or, for an unnamed communication
+         * port, its connection port's. */
+        uint64_t named = 0;
+        dt_json_u64(a, "named_port", &named);
+        char nm[200] = "";
+        if (name)
+            snprintf(nm, sizeof nm, "%s`%.180s`", named == port ? " " : " of ", name);
+        if (reply) {
+            snprintf(n->base, sizeof n->base, "ALPC reply%s%s on port 0x%" PRIx64 "%s", has_pid ? " from " : "", proc,
+                     port, nm);
+            snprintf(n->state, sizeof n->state, "%s",
+                     has_stid ? "taken by a server thread" : "no server thread has taken the message yet");
+        } else {
+            snprintf(n->base, sizeof n->base, "ALPC requests on port 0x%" PRIx64 "%s", port, nm);
+            if (has_pid)
+                snprintf(n->state, sizeof n->state, "owned by %s", proc);
+        }
+        snprintf(n->label, sizeof n->label, "%.280s%s%.100s%s", n->base, n->state[0] ? " (" : "", n->state,
+                 n->state[0] ? ")" : "");
+    }
+    wg_edge *e = edge_add(g, tn, on, "waits_for", reply ? "certain" : "strong");
+    if (e) {
+        snprintf(e->source, sizeof e->source, "%s",
+                 reply ? "kernel: ETHREAD.AlpcMessage → KALPC_MESSAGE.PortQueue → ALPC_PORT.OwnerProcess "
+                         "(KALPC_MESSAGE.WaitingThread is this thread); WrLpcReply: waiting for the server's reply"
+                       : "kernel: ETHREAD.AlpcWaitListEntry in ALPC_PORT.WaitQueue (the port's Semaphore is the "
+                         "object the thread waits on); WrLpcReceive: waiting for a request");
+        e->wait_mode = "any";
+    }
+    if (has_pid) {
+        char pidn[48];
+        snprintf(pidn, sizeof pidn, "process:%" PRIu64, pid);
+        size_t p = node_add(g, pidn, "process");
+        if (p != SIZE_MAX && !g->nodes[p].label[0])
+            snprintf(g->nodes[p].label, sizeof g->nodes[p].label, "%s", proc);
+        wg_edge *x = edge_add(g, on, p, "owned_by", "certain");
+        if (x)
+            snprintf(x->source, sizeof x->source, "kernel: ALPC_PORT.OwnerProcess of port 0x%" PRIx64, port);
+    }
+    if (has_stid) {
+        wg_edge *x = edge_add(g, on, thread_node(g, m, stid), "served_by", "certain");
+        if (x)
+            snprintf(x->source, sizeof x->source, "kernel: KALPC_MESSAGE.ServerThread");
+    }
+}
+
 static void kernel_waits(wg_graph *g, const dt_tmodel *m, const dt_tthread *t, size_t tn)
 {
+    alpc_waits(g, m, t, tn);
     const cJSON *wo;
     int nobj = cJSON_GetArraySize(get(t->kthread, "wait_objects"));
     cJSON_ArrayForEach(wo, get(t->kthread, "wait_objects"))
@@ -681,6 +759,9 @@ static void link_phrase(const wg_graph *g, const wg_link *l, const dt_tmodel *m,
     if (strcmp(ob->kind, "exit_of") == 0)
         snprintf(out, cap, "waits for thread %" PRIu64 "%s%s%s to exit (%s)", b->tid, b->name && *b->name ? " (" : "",
                  b->name && *b->name ? b->name : "", b->name && *b->name ? ")" : "", obj->label);
+    else if (strcmp(ob->kind, "served_by") == 0)
+        snprintf(out, cap, "waits for %s, served by %" PRIu64 "%s%s%s", obj->base, b->tid, b->name && *b->name ? " (" : "",
+                 b->name && *b->name ? b->name : "", b->name && *b->name ? ")" : "");
     else
         snprintf(out, cap, "waits for %s owned by %" PRIu64 "%s%s%s", obj->base, b->tid, b->name && *b->name ? " (" : "",
                  b->name && *b->name ? b->name : "", b->name && *b->name ? ")" : "");
@@ -812,7 +893,7 @@ static void add_chain(const wg_graph *g, const dt_tmodel *m, const wg_link *link
         link_phrase(g, l, m, ph, sizeof ph);
         if (tl < sizeof text)
             tl += (size_t)snprintf(text + tl, sizeof text - tl, " %s", ph);
-        const char *kind = strcmp(g->edges[l->ob].kind, "exit_of") == 0 ? "exit_of" : "owned_by";
+        const char *kind = g->edges[l->ob].kind; /* exit_of, owned_by, served_by */
         cJSON_AddItemToArray(kinds, cJSON_CreateString(kind));
         cJSON *st = cJSON_CreateObject();
         cJSON_AddNumberToObject(st, "thread_id", (double)t->tid);
@@ -987,6 +1068,7 @@ dt_tthread *dt_triage_wait_graph(dt_tmodel *m, const cJSON *user, cJSON *triage,
             const wg_link *l = &links[lk[k]];
             const wg_node *obj = &g.nodes[g.edges[l->wa].to];
             const char *kind = strncmp(obj->id, "cs:", 3) == 0           ? "critical_section"
+                               : strncmp(obj->id, "alpc:", 5) == 0         ? "alpc"
                                : strcmp(g.edges[l->ob].kind, "exit_of") == 0 ? "thread_join"
                                                                            : type_word(obj->type);
             bool have = false;

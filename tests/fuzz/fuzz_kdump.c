@@ -2,10 +2,14 @@
  * fuzz_kdump.c — libFuzzer target for the kernel dump stack: header,
  * full/bitmap layouts, triage tables, KDBG, address spaces, thread
  * extraction, captured -mk CONTEXTs, pending IRPs and their file, device
- * and driver objects (model/kernel_irp.c), stack scans, the JSON/text
- * report, and triage of the kernel part alone (io_wait.c reads irps[]).
- * Seeds: tests/data/kernel (fuzz_kdump.dirs) and the synthesized -mk dump
- * of the paired case with its captured CONTEXT and console IRP.
+ * and driver objects (model/kernel_irp.c), ALPC waits (model/kernel_alpc.c:
+ * message, port, object-header names, server process, receive wait lists),
+ * stack scans, the JSON/text report, and triage of the kernel part alone
+ * (io_wait.c reads irps[], wait_graph.c the alpc objects).
+ * Seeds: tests/data/kernel (fuzz_kdump.dirs), the synthesized -mk dump
+ * of the paired case with its captured CONTEXT and console IRP, and the
+ * synthesized ALPC dump of tests/unit/test_kernel_alpc.c (b8771443…: written
+ * with DT_KW_SEED_DIR set).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -26,6 +26,8 @@
 #define OBJ_VA(p, t) (POOL_1G + 0x2c000000u + ((uint64_t)(p) * 64u + (t)) * 0x100u)
 /* One 4 KiB page of I/O objects per IRP: 8 threads × 16 IRPs per process. */
 #define IRP_PAGE(p, t, i) (POOL_1G + 0x2e000000u + (((uint64_t)(p) * 8u + (t)) * 16u + (i)) * 0x1000u)
+/* Two pages of ALPC objects per dt_kw_alpc entry. */
+#define ALPC_PAGE(i) (POOL_1G + 0x2d000000u + (uint64_t)(i) * 0x2000u)
 #define ABSENT_VA UINT64_C(0xffffc08bdead0000)
 #define ACTIVE_HEAD (DT_KW_NT_BASE + 0xc1e200u)
 #define MODULE_HEAD (DT_KW_NT_BASE + 0xc2a390u)
@@ -39,7 +41,14 @@ enum {
     KT_STATE = 0x184, KT_WREASON = 0x283, KT_WMODE = 0x187, KT_MISC = 0x74, KT_WTIME = 0x1b4,
     KT_KTIME = 0x28c, KT_UTIME = 0x2dc, KT_PROCESS = 0xb8, KT_INIT = 0x28, KT_LIMIT = 0x30, KT_BASE = 0x38,
     KT_KSTACK = 0x58, KT_WBLOCK = 0xd0, KT_WBLOCK_COUNT = 0x24b, KT_WAITBLOCK0 = 0x140,
-    ET_IRP_LIST = 0x4b0,
+    ET_IRP_LIST = 0x4b0, ET_ALPC_ID = 0x528, ET_ALPC_MSG = 0x530, ET_ALPC_WAIT = 0x538,
+};
+
+/* ALPC objects inside one ALPC_PAGE (docs/kernel_offsets.md "ALPC"): object
+ * bodies, each with its header 0x30 and name info 0x50 before it. */
+enum {
+    AP_MSG = 0x000, AP_ROOT = 0x200, AP_RPCDIR = 0x300, AP_CONN = 0x400, AP_COMM_PORT = 0x700,
+    AP_COMM_INFO = 0x900, AP_NOT_PROCESS = 0x980, AP_BROKEN = 0x9c0, AP_NAMES = 0xa00,
 };
 
 /* I/O objects (wdm.h x64 layouts, docs/kernel_offsets.md "I/O objects"). */
@@ -389,12 +398,77 @@ static void write_wait_blocks(vmem *m, const dt_kw_system *s, size_t p, size_t t
     }
 }
 
+<<<<<<< /tmp/h16b/staged.tmp
+uint64_t dt_kw_alpc_message_va(size_t i) { return ALPC_PAGE(i) + AP_MSG; }
+uint64_t dt_kw_alpc_port_va(size_t i) { return ALPC_PAGE(i) + AP_COMM_PORT; }
+uint64_t dt_kw_alpc_connection_port_va(size_t i) { return ALPC_PAGE(i) + AP_CONN; }
+
+/* A named object: InfoMask 0x02 in its header, then the name info before
+ * the header (Directory, Name) with the name's buffer at buf. */
+static void named_object(vmem *m, uint64_t body, uint64_t dir, uint64_t buf, const char *name)
+{
+    v8(m, body - 0x30 + 0x1a, 0x02);
+    v64(m, body - 0x50, dir);
+    unicode_string(m, body - 0x50 + 8, buf, name);
+}
+
+static void write_alpc(vmem *m, const dt_kw_system *s)
+{
+    for (size_t i = 0; i < s->alpc_count && i < 8; i++) {
+        const dt_kw_alpc *a = &s->alpc[i];
+        if (a->process >= s->process_count || a->thread >= s->processes[a->process].thread_count ||
+            a->server_process >= s->process_count)
+            continue;
+        uint64_t pg = ALPC_PAGE(i), et = THREAD_VA(a->process, a->thread);
+        uint64_t conn = pg + AP_CONN, port = pg + AP_COMM_PORT, owner = PROC_VA(a->server_process);
+        region(m, pg, 0x2000);
+        if (a->fault == DT_KW_ALPC_OWNER_NOT_PROCESS) {
+            owner = pg + AP_NOT_PROCESS;
+            v8(m, owner, 5); /* a semaphore, not a process */
+        }
+        /* \ → RPC Control → the connection port; the communication port is unnamed. */
+        named_object(m, pg + AP_ROOT, 0, pg + AP_NAMES, "\\");
+        named_object(m, pg + AP_RPCDIR, pg + AP_ROOT, pg + AP_NAMES + 0x20, "RPC Control");
+        if (a->port_name)
+            named_object(m, conn, pg + AP_RPCDIR, pg + AP_NAMES + 0x80, a->port_name);
+        v64(m, pg + AP_COMM_INFO, conn); /* ALPC_COMMUNICATION_INFO.ConnectionPort */
+        v64(m, pg + AP_COMM_INFO + 8, port);
+        v64(m, conn + 0x10, pg + AP_COMM_INFO);
+        v64(m, conn + 0x18, owner);
+        v64(m, port + 0x10, pg + AP_COMM_INFO);
+        v64(m, port + 0x18, owner);
+        v64(m, et + ET_ALPC_ID, a->message_id);
+        if (a->receive) {
+            /* The server receives on the connection port: its WaitQueue
+             * holds the thread, its Semaphore is what the thread waits on. */
+            v64(m, conn + 0xf8, OBJ_VA(a->process, a->thread));
+            uint64_t entry = et + ET_ALPC_WAIT;
+            list_link(m, conn + 0xe8, &entry, 1);
+            if (a->fault == DT_KW_ALPC_LIST_BROKEN) {
+                uint64_t bad = pg + AP_BROKEN;
+                v64(m, entry, bad);      /* Flink to an entry whose Blink is not the thread's */
+                v64(m, bad, bad);
+                v64(m, bad + 8, conn + 0xe8);
+            }
+            continue;
+        }
+        uint64_t msg = pg + AP_MSG;
+        v64(m, et + ET_ALPC_MSG, a->fault == DT_KW_ALPC_MESSAGE_ABSENT ? ABSENT_VA + 0x1000 : msg);
+        v64(m, msg + 0x10, port); /* PortQueue */
+        v64(m, msg + 0x18, port); /* OwnerPort (the client's, here the same page) */
+        v64(m, msg + 0x20, a->fault == DT_KW_ALPC_OTHER_WAITER ? THREAD_VA(a->process, (a->thread + 1) % 8) : et);
+        if (a->server_thread >= 0 && (size_t)a->server_thread < s->processes[a->server_process].thread_count)
+            v64(m, msg + 0xc8, THREAD_VA(a->server_process, (size_t)a->server_thread));
+        v32(m, msg + 0xf0 + 0x18, (uint32_t)a->message_id); /* PORT_MESSAGE.MessageId */
+    }
+=======
 static const dt_kw_thread_times *thread_times(const dt_kw_system *s, size_t p, size_t t)
 {
     for (size_t i = 0; i < s->times_count; i++)
         if (s->times[i].process == p && s->times[i].thread == t)
             return &s->times[i];
     return NULL;
+>>>>>>> /tmp/h16b/kw_mine.c
 }
 
 static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
@@ -496,6 +570,7 @@ static void build_model(vmem *m, const dt_kw_system *s)
         }
         list_link(m, ep + EP_THREADS, threads, nt);
     }
+    write_alpc(m, s);
     list_link(m, ACTIVE_HEAD, procs, np);
 
     /* Loaded modules: nt and one driver. */

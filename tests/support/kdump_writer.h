@@ -122,6 +122,38 @@ typedef struct {
     dt_kw_wait_fault fault;
 } dt_kw_thread_waits;
 
+<<<<<<< /tmp/h16b/staged.tmp
+/* An ALPC/LPC wait (dt_kw_system.alpc; docs/kernel.md "ALPC waits",
+ * layouts docs/kernel_offsets.md "ALPC", 19041 x64).  A client in WrLpcReply
+ * gets ETHREAD.AlpcMessageId (+0x528) and AlpcMessage (+0x530) → a
+ * _KALPC_MESSAGE (PortQueue +0x10, WaitingThread +0x20, ServerThread +0xc8)
+ * queued at the server's unnamed communication port, whose
+ * CommunicationInfo (+0x10) → ConnectionPort (+0) is the named connection
+ * port; both ports' OwnerProcess (+0x18) is the server process.  A server in
+ * WrLpcReceive gets ETHREAD.AlpcWaitListEntry (+0x538) linked into the
+ * connection port's WaitQueue (+0xe8), whose Semaphore (+0xf8) is the
+ * thread's first wait object.  Named objects carry an _OBJECT_HEADER (Body
+ * at +0x30, InfoMask +0x1a = 0x02) and an _OBJECT_HEADER_NAME_INFO before
+ * it (Directory +0, Name +8): the port lives in \RPC Control under the
+ * root directory "\". */
+typedef enum {
+    DT_KW_ALPC_OK = 0,
+    DT_KW_ALPC_MESSAGE_ABSENT,     /* ETHREAD.AlpcMessage points at memory not in the dump */
+    DT_KW_ALPC_OTHER_WAITER,       /* the message's WaitingThread is another thread */
+    DT_KW_ALPC_OWNER_NOT_PROCESS,  /* ALPC_PORT.OwnerProcess points at an object of Type 5 */
+    DT_KW_ALPC_LIST_BROKEN,        /* receive: the wait list's next entry does not link back */
+} dt_kw_alpc_fault;
+
+typedef struct {
+    size_t process, thread;      /* the waiting thread (indexes) */
+    bool receive;                /* a server in WrLpcReceive; else a client in WrLpcReply */
+    size_t server_process;       /* index of the process owning the ports */
+    int server_thread;           /* reply: index in server_process of KALPC_MESSAGE.ServerThread, -1 none */
+    const char *port_name;       /* the connection port's name in \RPC Control, NULL unnamed */
+    uint64_t message_id;
+    dt_kw_alpc_fault fault;
+} dt_kw_alpc;
+=======
 /* KTHREAD KernelTime (+0x28c) and UserTime (+0x2dc) of one thread
  * (dt_kw_system.times), in clock ticks (15.625 ms: the writer's
  * KUSER_SHARED_DATA.TickCountMultiplier).  A thread not listed gets the
@@ -130,6 +162,7 @@ typedef struct {
     size_t process, thread;  /* indexes */
     uint32_t kernel_time, user_time;
 } dt_kw_thread_times;
+>>>>>>> /tmp/h16b/kw_mine.h
 
 typedef struct {
     uint32_t pid;
@@ -153,6 +186,8 @@ typedef struct {
     size_t current_process, current_thread;
     const dt_kw_thread_waits *waits; /* optional, per waiting thread */
     size_t wait_count;
+    const dt_kw_alpc *alpc;  /* optional ALPC waits, at most 8 */
+    size_t alpc_count;
 } dt_kw_system;
 
 typedef enum { DT_KW_FULL = 1, DT_KW_BITMAP_FULL = 5, DT_KW_BITMAP_KERNEL = 6 } dt_kw_layout;
@@ -170,6 +205,12 @@ uint64_t dt_kw_process_va(size_t process_index);
 uint64_t dt_kw_stack_base(size_t process_index, size_t thread_index);
 /* VA of the object thread t of process p waits on. */
 uint64_t dt_kw_wait_object_va(size_t process_index, size_t thread_index);
+
+/* VAs of what write_alpc lays out for dt_kw_system.alpc[i]: the message,
+ * the server's communication port (PortQueue) and the named connection port. */
+uint64_t dt_kw_alpc_message_va(size_t alpc_index);
+uint64_t dt_kw_alpc_port_va(size_t alpc_index);
+uint64_t dt_kw_alpc_connection_port_va(size_t alpc_index);
 
 /* VAs of what write_irps lays out for IRP i of thread t of process p. */
 uint64_t dt_kw_irp_va(size_t process_index, size_t thread_index, size_t irp_index);

@@ -17,7 +17,9 @@
  * Every field the waiting-thread walk reads (State, WaitReason, WaitMode,
  * WaitBlockList, WaitBlockCount, WaitTime, MiscFlags and its Alertable bit,
  * the stack bounds, KernelStack, Teb, ApcState.Process, Cid,
- * ThreadListEntry, CreateTimes, the EPROCESS identity fields) is compared
+ * ThreadListEntry, CreateTimes, the EPROCESS identity fields) and what an
+ * ALPC wait is followed through (ETHREAD.AlpcMessage…, _KALPC_MESSAGE,
+ * _ALPC_PORT, the object header's name info) is compared
  * for the table row that covers each build; a wrong value in the table, or a
  * build the table no longer covers, fails here.
  */
@@ -51,6 +53,22 @@ static const uint32_t *field(const dt_kernel_offsets *o, const char *st, const c
         { "_KTHREAD", "Teb", offsetof(dt_kernel_offsets, kthread_teb) },
         { "_KTHREAD", "WaitBlockCount", offsetof(dt_kernel_offsets, kthread_wait_block_count) },
         { "_ETHREAD", "IrpList", offsetof(dt_kernel_offsets, ethread_irp_list) },
+        { "_ETHREAD", "AlpcMessageId", offsetof(dt_kernel_offsets, ethread_alpc_message_id) },
+        { "_ETHREAD", "AlpcMessage", offsetof(dt_kernel_offsets, ethread_alpc_message) },
+        { "_ETHREAD", "AlpcWaitListEntry", offsetof(dt_kernel_offsets, ethread_alpc_wait_list_entry) },
+        /* the ALPC objects an ALPC wait is followed through (kernel_alpc.c) */
+        { "_KALPC_MESSAGE", "PortQueue", offsetof(dt_kernel_offsets, alpc.msg_port_queue) },
+        { "_KALPC_MESSAGE", "WaitingThread", offsetof(dt_kernel_offsets, alpc.msg_waiting_thread) },
+        { "_KALPC_MESSAGE", "ServerThread", offsetof(dt_kernel_offsets, alpc.msg_server_thread) },
+        { "_ALPC_PORT", "CommunicationInfo", offsetof(dt_kernel_offsets, alpc.port_communication_info) },
+        { "_ALPC_PORT", "OwnerProcess", offsetof(dt_kernel_offsets, alpc.port_owner_process) },
+        { "_ALPC_PORT", "WaitQueue", offsetof(dt_kernel_offsets, alpc.port_wait_queue) },
+        { "_ALPC_PORT", "Semaphore", offsetof(dt_kernel_offsets, alpc.port_semaphore) },
+        { "_ALPC_COMMUNICATION_INFO", "ConnectionPort", offsetof(dt_kernel_offsets, alpc.comm_connection_port) },
+        { "_OBJECT_HEADER", "InfoMask", offsetof(dt_kernel_offsets, alpc.header_info_mask) },
+        { "_OBJECT_HEADER", "Body", offsetof(dt_kernel_offsets, alpc.header_body) },
+        { "_OBJECT_HEADER_NAME_INFO", "Directory", offsetof(dt_kernel_offsets, alpc.name_info_directory) },
+        { "_OBJECT_HEADER_NAME_INFO", "Name", offsetof(dt_kernel_offsets, alpc.name_info_name) },
         { "_KPROCESS", "DirectoryTableBase", offsetof(dt_kernel_offsets, eprocess_directory_table_base) },
         { "_ETHREAD", "CreateTime", offsetof(dt_kernel_offsets, ethread_create_time) },
         { "_ETHREAD", "Cid", offsetof(dt_kernel_offsets, ethread_cid) },
@@ -128,18 +146,21 @@ START_TEST(table_matches_the_vergilius_headers)
     unsigned builds;
     unsigned checked = check_oracle("kernel_offsets_vergilius.tsv", &builds);
     ck_assert_uint_eq(builds, 12);
-    ck_assert_uint_ge(checked, 12 * 24);
+    /* 24 waiting-thread values (ApcState + KAPC_STATE.Process count as one)
+     * and 15 for ALPC waits (#15) per build */
+    ck_assert_uint_eq(checked, 12 * 39);
 }
 END_TEST
 
 /* The independent oracle: every waiting-thread field of the five x64 rows
- * 14393, 17134, 17763, 18362 and 19041 (28 values per build). */
+ * 14393, 17134, 17763, 18362 and 19041 (28 values per build) and the
+ * ETHREAD's three ALPC members (#15). */
 START_TEST(table_matches_geoff_chappell)
 {
     unsigned builds;
     unsigned checked = check_oracle("kernel_offsets_chappell.tsv", &builds);
     ck_assert_uint_eq(builds, 5);
-    ck_assert_uint_eq(checked, 5 * 28);
+    ck_assert_uint_eq(checked, 5 * 31);
 }
 END_TEST
 
