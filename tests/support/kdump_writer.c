@@ -398,7 +398,6 @@ static void write_wait_blocks(vmem *m, const dt_kw_system *s, size_t p, size_t t
     }
 }
 
-<<<<<<< /tmp/h16b/staged.tmp
 uint64_t dt_kw_alpc_message_va(size_t i) { return ALPC_PAGE(i) + AP_MSG; }
 uint64_t dt_kw_alpc_port_va(size_t i) { return ALPC_PAGE(i) + AP_COMM_PORT; }
 uint64_t dt_kw_alpc_connection_port_va(size_t i) { return ALPC_PAGE(i) + AP_CONN; }
@@ -461,14 +460,14 @@ static void write_alpc(vmem *m, const dt_kw_system *s)
             v64(m, msg + 0xc8, THREAD_VA(a->server_process, (size_t)a->server_thread));
         v32(m, msg + 0xf0 + 0x18, (uint32_t)a->message_id); /* PORT_MESSAGE.MessageId */
     }
-=======
+}
+
 static const dt_kw_thread_times *thread_times(const dt_kw_system *s, size_t p, size_t t)
 {
     for (size_t i = 0; i < s->times_count; i++)
         if (s->times[i].process == p && s->times[i].thread == t)
             return &s->times[i];
     return NULL;
->>>>>>> /tmp/h16b/kw_mine.c
 }
 
 static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)

@@ -122,7 +122,6 @@ typedef struct {
     dt_kw_wait_fault fault;
 } dt_kw_thread_waits;
 
-<<<<<<< /tmp/h16b/staged.tmp
 /* An ALPC/LPC wait (dt_kw_system.alpc; docs/kernel.md "ALPC waits",
  * layouts docs/kernel_offsets.md "ALPC", 19041 x64).  A client in WrLpcReply
  * gets ETHREAD.AlpcMessageId (+0x528) and AlpcMessage (+0x530) → a
@@ -153,7 +152,7 @@ typedef struct {
     uint64_t message_id;
     dt_kw_alpc_fault fault;
 } dt_kw_alpc;
-=======
+
 /* KTHREAD KernelTime (+0x28c) and UserTime (+0x2dc) of one thread
  * (dt_kw_system.times), in clock ticks (15.625 ms: the writer's
  * KUSER_SHARED_DATA.TickCountMultiplier).  A thread not listed gets the
@@ -162,7 +161,6 @@ typedef struct {
     size_t process, thread;  /* indexes */
     uint32_t kernel_time, user_time;
 } dt_kw_thread_times;
->>>>>>> /tmp/h16b/kw_mine.h
 
 typedef struct {
     uint32_t pid;
