@@ -339,11 +339,17 @@ int dt_store_symbol_requeue(dt_store *s, const dt_symbol_filing_entry *e, size_t
             lower[j] = (char)tolower((unsigned char)e[i].ident[j]);
             upper[j] = (char)toupper((unsigned char)e[i].ident[j]);
         }
+        /* Not an upload whose dump the retention policy deleted: there is
+         * nothing to analyse again (POST …/reanalyze answers 410 for it), and
+         * the attempt would turn a done upload into a failed one.  It keeps
+         * its report and its signature's bucket (docs/triage.md). */
         dt_stmt *st = dt_sql_prepare(s, DT_STORE_PG(s)
             ? "SELECT u.seq, r.json FROM uploads u JOIN reports r ON r.id = u.report_id"
               " WHERE u.status = 'done' AND (strpos(r.json, ?1) > 0 OR strpos(r.json, ?2) > 0)"
+              " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.upload_seq = u.seq AND f.purged_at IS NOT NULL)"
             : "SELECT u.seq, r.json FROM uploads u JOIN reports r ON r.id = u.report_id"
-              " WHERE u.status = 'done' AND (instr(r.json, ?1) > 0 OR instr(r.json, ?2) > 0)", err);
+              " WHERE u.status = 'done' AND (instr(r.json, ?1) > 0 OR instr(r.json, ?2) > 0)"
+              " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.upload_seq = u.seq AND f.purged_at IS NOT NULL)", err);
         if (!st) {
             free(seqs);
             return -1;

@@ -56,7 +56,8 @@ dt_status dt_store_symbol_record(dt_store *s, const dt_symbol_filing_entry *e, i
 cJSON *dt_store_symbol_list(dt_store *s);
 /* Queues a new analysis of every finished upload whose report has a module
  * without symbols (missing_symbols, or exports only) matching one of the
- * entries.  Returns how many uploads were queued, -1 on a store error. */
+ * entries, unless its dump files were purged (nothing to analyse).  Returns
+ * how many uploads were queued, -1 on a store error. */
 int dt_store_symbol_requeue(dt_store *s, const dt_symbol_filing_entry *e, size_t n, dt_error *err);
 
 #endif
