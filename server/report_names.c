@@ -18,7 +18,7 @@ static int first_match(const char *s, const dt_report_name *map, int n, const ch
     for (int i = 0; i < n; i++) {
         if (!map[i].path || !map[i].path[0])
             continue;
-        const char *p = strstr(s, map[i].path);
+        const char *p = map[i].whole ? (strcmp(s, map[i].path) == 0 ? s : NULL) : strstr(s, map[i].path);
         if (!p)
             continue;
         if (best < 0 || p < *at || (p == *at && strlen(map[i].path) > strlen(map[best].path))) {

@@ -12,17 +12,22 @@
 #ifndef DT_SERVER_REPORT_NAMES_H
 #define DT_SERVER_REPORT_NAMES_H
 
+#include <stdbool.h>
+
 #include <cjson/cJSON.h>
 
 typedef struct {
     const char *path; /* as handed to the analyzer; NULL or "" entries are skipped */
     const char *name; /* what the report says instead */
+    bool whole;       /* only a string that is exactly path (a symbol path the
+                         admin chose may be short, e.g. "/srv") */
 } dt_report_name;
 
 /* Replaces every occurrence of each map[i].path in every string of doc by
- * map[i].name (longer paths first, so a path that extends another is
- * replaced whole).  Returns how many strings changed, -1 on OOM (doc is
- * then left partly rewritten: the caller must not store it). */
+ * map[i].name (the earliest, then the longest first, so a path that extends
+ * another is replaced whole), or with whole the strings equal to it.
+ * Returns how many strings changed, -1 on OOM (doc is then left partly
+ * rewritten: the caller must not store it). */
 int dt_report_public_names(cJSON *doc, const dt_report_name *map, int n);
 
 #endif

@@ -260,20 +260,27 @@ static bool enter_phase(dt_store *st, worker_slot *slot, const dt_job *job, cons
 
 /* The report names the files as their uploader did (report_names.h): the
  * paths handed to the analyzer become the upload names, the server's symbol
- * store "<data>/symbols"; *text is printed again when anything changed.
- * False on OOM. */
-static bool public_names(cJSON *root, const dt_file_rec *user, const char *upath, const dt_file_rec *kernel,
-                         const char *kpath, const dt_series_inputs *series, const char *symdir, char **text)
+ * store "<data>/symbols", each --symbols element "<symbols N>" (inputs.symbols
+ * would show view-key holders the server's directories); *text is printed
+ * again when anything changed.  False on OOM. */
+static bool public_names(const dt_server_config *cfg, cJSON *root, const dt_file_rec *user, const char *upath,
+                         const dt_file_rec *kernel, const char *kpath, const dt_series_inputs *series,
+                         const char *symdir, char **text)
 {
-    dt_report_name map[DT_MAX_UPLOAD_FILES + 3];
+    dt_report_name map[DT_MAX_UPLOAD_FILES + 3 + DT_MAX_SYMBOL_PATHS];
+    char sym_names[DT_MAX_SYMBOL_PATHS][24];
     int n = 0;
     if (user && upath[0])
-        map[n++] = (dt_report_name){ upath, shown_name(user) };
+        map[n++] = (dt_report_name){ upath, shown_name(user), false };
     if (kernel && kpath[0])
-        map[n++] = (dt_report_name){ kpath, shown_name(kernel) };
+        map[n++] = (dt_report_name){ kpath, shown_name(kernel), false };
     for (int i = 0; i < series->nlinks; i++)
-        map[n++] = (dt_report_name){ series->links[i], series->names[i] };
-    map[n++] = (dt_report_name){ symdir, "<data>/symbols" };
+        map[n++] = (dt_report_name){ series->links[i], series->names[i], false };
+    map[n++] = (dt_report_name){ symdir, "<data>/symbols", true };
+    for (int i = 0; i < cfg->symbol_path_count && i < DT_MAX_SYMBOL_PATHS; i++) {
+        snprintf(sym_names[i], sizeof sym_names[i], "<symbols %d>", i + 1);
+        map[n++] = (dt_report_name){ cfg->symbol_paths[i], sym_names[i], true };
+    }
     int changed = dt_report_public_names(root, map, n);
     if (changed < 0)
         return false;
@@ -485,7 +492,7 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
             abort();
         char *text = read_report(out, &err);
         cJSON *root = text ? cJSON_Parse(text) : NULL;
-        if (root && cJSON_IsObject(root) && !public_names(root, user, upath, kernel, kpath, &series, symdir, &text)) {
+        if (root && cJSON_IsObject(root) && !public_names(&srv->cfg, root, user, upath, kernel, kpath, &series, symdir, &text)) {
             fail_job(srv, st, job, "store", "out of memory naming the files in the report", true, oc);
         } else if (!root || !cJSON_IsObject(root)) {
             fail_job(srv, st, job, "invalid_output", text ? "the analyzer printed no JSON object" : err.message, false, oc);

@@ -34,6 +34,7 @@ no_server_paths() { # LABEL REPORT: no path of the server's data directory anywh
   check "$1: no server paths" "" "$hits"
 }
 no_server_paths "single report" "$r"
+check "symbol paths not shown" '["<symbols 1>"]' "$(jq -c .inputs.symbols <<<"$r")"
 
 # Who may add: not another uploader (404, as for any upload it cannot see),
 # not the view key (read-only: 403), not anonymous (401).
