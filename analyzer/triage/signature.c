@@ -53,6 +53,39 @@ static const char *app_or_dash(const dt_tframe *f, int idx)
     return idx >= 0 ? app_part(&f[idx]) : "-";
 }
 
+/* The modules whose symbols would refine the signature: those of the frames
+ * that gave a part only their module (no name, or only an export's), by
+ * file name as the report's modules[] list them (a kernel frame's
+ * module_file).  Distinct, in part order; at most 16. */
+typedef struct {
+    const char *files[16];
+    size_t n;
+} needs_list;
+
+static void needs_frame(needs_list *nl, const dt_tframe *f)
+{
+    bool export_only = false;
+    if (!f || !f->mod[0] || (f->named && !(dt_json_bool(f->json, "export_only", &export_only) && export_only)))
+        return;
+    const char *file = dt_json_get_str(f->json, "module_file");
+    if (!file)
+        file = dt_json_get_str(f->json, "module");
+    if (!file || !*file)
+        return;
+    for (size_t i = 0; i < nl->n; i++)
+        if (strcmp(nl->files[i], file) == 0)
+            return;
+    if (nl->n < sizeof nl->files / sizeof nl->files[0])
+        nl->files[nl->n++] = file;
+}
+
+static void add_needs(cJSON *tri, const needs_list *nl)
+{
+    cJSON *arr = cJSON_AddArrayToObject(tri, "signature_needs_symbols");
+    for (size_t i = 0; arr && i < nl->n; i++)
+        cJSON_AddItemToArray(arr, cJSON_CreateString(nl->files[i]));
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -82,6 +115,7 @@ static int first_app(const dt_tmodel *m, const dt_tthread *t)
 void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJSON *user, const cJSON *kernel,
                          cJSON *tri)
 {
+    needs_list nl = { .n = 0 }; /* before the goto below */
     const cJSON *crash = user ? cJSON_GetObjectItemCaseSensitive(user, "crash_info") : NULL;
     const char *exc_code = dt_json_get_str(crash, "code");
     if (exc_code && strcasecmp(exc_code, "0x80000003") == 0)
@@ -104,6 +138,8 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
             if (!t->in_deadlock)
                 continue;
             int a = t->first_app_idx;
+            if (a >= 0)
+                needs_frame(&nl, &t->uf[a]);
             const char *nm = app_or_dash(t->uf, a);
             bool dup = false;
             for (size_t k = 0; k < n; k++)
@@ -116,6 +152,7 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         for (size_t i = 0; i < n; i++)
             parts[2 + i] = names[i];
         add_parts(tri, parts, 2 + n);
+        add_needs(tri, &nl);
         return;
     }
     if (primary && primary->stuck) {
@@ -131,6 +168,19 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         if (!primary->nuf && primary->syscall_kernel_idx >= 0)
             parts[1] = primary->kf[primary->syscall_kernel_idx].norm;
         add_parts(tri, parts, 5);
+        /* Which symbols would name what is only a module or "-" here: the
+         * innermost frame when no blocking frame was recognised, the
+         * application frame, the kernel's innermost (not dump-writer) frame
+         * when no wait frame was, the driver frame. */
+        if (primary->blocking_idx < 0 && primary->nuf)
+            needs_frame(&nl, &primary->uf[0]);
+        if (primary->first_app_idx >= 0)
+            needs_frame(&nl, &primary->uf[primary->first_app_idx]);
+        if (primary->kernel_wait_idx < 0 && primary->nkf > (size_t)primary->kernel_fold_count)
+            needs_frame(&nl, &primary->kf[primary->kernel_fold_count]);
+        if (!primary->io_driver[0] && primary->driver_idx >= 0)
+            needs_frame(&nl, &primary->kf[primary->driver_idx]);
+        add_needs(tri, &nl);
         return;
     }
     if (cJSON_IsObject(crash)) {
@@ -142,6 +192,9 @@ void dt_triage_signature(const dt_tmodel *m, const dt_tthread *primary, const cJ
         int a = ct ? first_app(m, ct) : -1;
         const char *parts[3] = { "crash", type ? type : "-", ct ? app_or_dash(ct->uf, a) : "-" };
         add_parts(tri, parts, 3);
+        if (ct && a >= 0)
+            needs_frame(&nl, &ct->uf[a]);
+        add_needs(tri, &nl);
         return;
     }
 bugcheck:
@@ -172,6 +225,7 @@ bugcheck:
         }
         const char *parts[3] = { "bugcheck", name ? name : code, drv };
         add_parts(tri, parts, 3);
+        add_needs(tri, &nl); /* its parts are a code and a module: names would not change them */
         return;
     }
     cJSON_AddNullToObject(tri, "signature");

@@ -4,7 +4,8 @@
  * coarse and a rich signature, the rich one refines the coarse one part by
  * part (dt_signature_refines, which the server uses to label bucket merges),
  * and an application frame named only by the nearest export contributes
- * its module, never a name the PDB would replace.
+ * its module, never a name the PDB would replace; signature_needs_symbols
+ * names the modules whose symbols would refine it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,9 +22,25 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* signature_needs_symbols as "a,b" (malloc'd; "" for an empty array). */
+static char *needs_of(const cJSON *tri)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(tri, "signature_needs_symbols");
+    ck_assert_msg(cJSON_IsArray(arr), "signature_needs_symbols is an array");
+    char buf[512] = "";
+    const cJSON *v;
+    cJSON_ArrayForEach(v, arr)
+    {
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, "%s%s", n ? "," : "", v->valuestring);
+    }
+    return strdup(buf);
+}
+
 /* The signature of (user[, kernel]) analysed in-process, with the Wine
- * build's PDBs or with no symbols at all (malloc'd). */
-static char *signature_of(const char *user, const char *kernel, bool with_pdb)
+ * build's PDBs or with no symbols at all (malloc'd); *needs: the modules
+ * whose symbols would refine it. */
+static char *signature_of(const char *user, const char *kernel, bool with_pdb, char **needs)
 {
     /* only what the request names: no symbol path from the environment */
     unsetenv("DUMPTRIAGE_SYMBOL_PATH");
@@ -39,6 +56,7 @@ static char *signature_of(const char *user, const char *kernel, bool with_pdb)
     dt_error e = { 0 };
     ck_assert_msg(dt_analyze(&req, &doc, &e) == DT_OK, "%s: %s", user, e.message);
     char *sig = strdup(str(cJSON_GetObjectItemCaseSensitive(doc, "triage"), "signature"));
+    *needs = needs_of(cJSON_GetObjectItemCaseSensitive(doc, "triage"));
     cJSON_Delete(doc);
     free(u);
     free(k);
@@ -100,37 +118,52 @@ END_TEST
 START_TEST(wine_dumps_without_and_with_their_pdbs)
 {
     static const struct {
-        const char *user, *kernel, *coarse, *rich;
+        const char *user, *kernel, *coarse, *rich, *needs;
     } cases[] = {
         { "wine/hello_block.dmp.gz", NULL, "hang|kernelbase!readfile|hello_block|-|-",
-          "hang|kernelbase!readfile|hello_block!df_read_stdin|-|-" },
+          "hang|kernelbase!readfile|hello_block!df_read_stdin|-|-", "hello_block.exe" },
         { "wine/multi_hang.dmp.gz", NULL, "deadlock|critical_section|multi_hang",
-          "deadlock|critical_section|multi_hang!df_lock_second" },
+          "deadlock|critical_section|multi_hang!df_lock_second", "multi_hang.exe" },
         { "wine/crash_av.dmp.gz", NULL, "crash|EXCEPTION_ACCESS_VIOLATION_WRITE|crash_av",
-          "crash|EXCEPTION_ACCESS_VIOLATION_WRITE|crash_av!df_store_value" },
+          "crash|EXCEPTION_ACCESS_VIOLATION_WRITE|crash_av!df_store_value", "crash_av.exe" },
         { "wine/lock_wait.dmp.gz", NULL, "hang|kernelbase!waitforsingleobject|dfslow|-|-",
-          "hang|kernelbase!waitforsingleobject|dfslow!dllmain|-|-" },
+          "hang|kernelbase!waitforsingleobject|dfslow!dllmain|-|-", "dfslow.dll" },
         /* the paired case: the kernel part is named from nt's exports in
          * the dump, with or without the application's PDB */
         { "paired/hello_block.dmp.gz", "paired/hello_block.Kernel.dmp",
           "hang|kernelbase!readfile|hello_block|nt!kewaitforsingleobject|condrv",
-          "hang|kernelbase!readfile|hello_block!df_read_stdin|nt!kewaitforsingleobject|condrv" },
+          "hang|kernelbase!readfile|hello_block!df_read_stdin|nt!kewaitforsingleobject|condrv", "hello_block.exe" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *a = signature_of(cases[i].user, cases[i].kernel, false);
-        char *b = signature_of(cases[i].user, cases[i].kernel, true);
+        char *na, *nb;
+        char *a = signature_of(cases[i].user, cases[i].kernel, false, &na);
+        char *b = signature_of(cases[i].user, cases[i].kernel, true, &nb);
         ck_assert_str_eq(a, cases[i].coarse);
         ck_assert_str_eq(b, cases[i].rich);
         ck_assert_msg(dt_signature_refines(a, b), "%s does not refine %s", b, a);
         ck_assert_msg(!dt_signature_refines(b, a), "%s refines %s", a, b);
+        /* the report says which symbols would refine it, and nothing once they did */
+        ck_assert_str_eq(na, cases[i].needs);
+        ck_assert_str_eq(nb, "");
         free(a);
         free(b);
+        free(na);
+        free(nb);
     }
+    /* A kernel dump whose nt has no names: the kernel wait part is "-" and
+     * the report asks for the kernel's symbols (rizin's ARM64 triage dump). */
+    char *nk;
+    char *k = signature_of("kernel/rizin__triage_arm64.dmp", NULL, false, &nk);
+    ck_assert_str_eq(k, "hang|-|-|-|win32kbase");
+    ck_assert_str_eq(nk, "ntoskrnl.exe,win32kbase.sys");
+    free(k);
+    free(nk);
 }
 END_TEST
 
 /* A thread blocked in ReadFile whose application frame is named `name`
- * (export_only or not); returns its signature (malloc'd). */
+ * (export_only or not); returns "<signature> <signature_needs_symbols>"
+ * (malloc'd). */
 static char *signature_with_app_frame(const char *name, bool export_only)
 {
     const char *texts[][3] = {
@@ -173,10 +206,16 @@ static char *signature_with_app_frame(const char *name, bool export_only)
     cJSON *tri = NULL;
     ck_assert_int_eq(dt_triage_build(user, NULL, &opt, &tri, &err), DT_OK);
     char *sig = strdup(str(tri, "signature"));
+    char *needs = needs_of(tri);
+    size_t len = strlen(sig) + strlen(needs) + 2;
+    char *both = malloc(len);
+    snprintf(both, len, "%s %s", sig, needs); /* "signature needs" */
+    free(sig);
+    free(needs);
     cJSON_Delete(tri);
     cJSON_Delete(user);
     dt_rules_free(&rules);
-    return sig;
+    return both;
 }
 
 START_TEST(export_only_application_name_is_its_module)
@@ -184,10 +223,14 @@ START_TEST(export_only_application_name_is_its_module)
     char *exp = signature_with_app_frame("AppExportedEntry", true);
     char *pdb = signature_with_app_frame("app_internal_helper", false);
     char *none = signature_with_app_frame(NULL, false);
-    /* the nearest export is not the function: only the module is certain */
-    ck_assert_str_eq(exp, "hang|kernelbase!readfile|app|-|-");
-    ck_assert_str_eq(none, "hang|kernelbase!readfile|app|-|-");
-    ck_assert_str_eq(pdb, "hang|kernelbase!readfile|app!app_internal_helper|-|-");
+    /* the nearest export is not the function: only the module is certain,
+     * and app.exe's symbols would name it; the system frames' export names
+     * stay and ask for nothing */
+    ck_assert_str_eq(exp, "hang|kernelbase!readfile|app|-|- app.exe");
+    ck_assert_str_eq(none, "hang|kernelbase!readfile|app|-|- app.exe");
+    ck_assert_str_eq(pdb, "hang|kernelbase!readfile|app!app_internal_helper|-|- ");
+    *strchr(exp, ' ') = '\0';
+    *strchr(pdb, ' ') = '\0';
     ck_assert(dt_signature_refines(exp, pdb));
     free(exp);
     free(pdb);
