@@ -198,9 +198,15 @@ static void analyse_user_frames(const dt_rules *r, dt_tthread *t)
         t->blocking_idx = t->blocking ? 0 : -1;
         t->win32k_msg_guess = t->blocking != NULL;
     }
-    for (size_t i = 0; i < t->nuf && !t->idle_rule; i++)
+    /* An idle frame counts only when no application code runs above it:
+     * the pool worker, finalizer, RPC or COM thread that is inside the
+     * application's callback, Finalize method or server routine is busy
+     * with (or stuck in) the application's work, not waiting for work —
+     * their start routines stay at the bottom of the stack either way. */
+    size_t idle_end = t->first_app_idx >= 0 ? (size_t)t->first_app_idx + 1 : t->nuf;
+    for (size_t i = 0; i < idle_end && i < t->nuf && !t->idle_rule; i++)
         t->idle_rule = dt_rules_match(r, DT_RULE_IDLE, t->uf[i].norm);
-    if (!t->idle_rule && t->name && *t->name) {
+    if (!t->idle_rule && t->name && *t->name && t->first_app_idx < 0) {
         /* Runtimes name their own workers (Wine's thread pool does). */
         char nm[128];
         size_t k = 0;
