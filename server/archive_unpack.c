@@ -374,9 +374,16 @@ dt_status dt_unpack_input(const char *data_dir, const dt_file_rec *f, const dt_u
     *temp = false;
     if (cancelled)
         *cancelled = false;
+    /* A path the analyzer (or the inflating helper) can map: the blob store
+     * says where (blob.h), so a remote store would fetch a local copy. */
     char blob[1200];
-    if (dt_blob_path(data_dir, f->sha256, blob, sizeof blob) != 0)
-        return dt_error_set(err, DT_ERR_ARG, "bad blob name");
+    dt_blob_store *bs = dt_blob_store_fs(data_dir);
+    if (!bs)
+        return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+    int lp = bs->ops->local_path(bs, f->sha256, blob, sizeof blob, err);
+    dt_blob_store_free(bs);
+    if (lp != 0)
+        return err && err->code ? err->code : DT_ERR_ARG;
     size_t kl = strlen(f->kind);
     if (kl < 5 || strcmp(f->kind + kl - 5, "+gzip") != 0) {
         snprintf(path, path_len, "%s", blob);
