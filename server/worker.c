@@ -276,7 +276,9 @@ static bool public_names(const dt_server_config *cfg, cJSON *root, const dt_file
         map[n++] = (dt_report_name){ kpath, shown_name(kernel), false };
     for (int i = 0; i < series->nlinks; i++)
         map[n++] = (dt_report_name){ series->links[i], series->names[i], false };
-    map[n++] = (dt_report_name){ symdir, "<data>/symbols", true };
+    /* A module's symbol source quotes the store inside "pdb:DIR/…": match
+     * anywhere (the directory is absolute and under the data dir). */
+    map[n++] = (dt_report_name){ symdir, "<data>/symbols", false };
     for (int i = 0; i < cfg->symbol_path_count && i < DT_MAX_SYMBOL_PATHS; i++) {
         snprintf(sym_names[i], sizeof sym_names[i], "<symbols %d>", i + 1);
         map[n++] = (dt_report_name){ cfg->symbol_paths[i], sym_names[i], true };

@@ -129,7 +129,7 @@ print("%08X%X" % (struct.unpack_from("<I",d,o+8)[0], struct.unpack_from("<I",d,o
   check "$how: re-analysis done" done "$(wait_requeued_done "$id")"
   local src
   src=$(main_module "$id")
-  check "$how: symbols from the server's store" "pdb:$data/symbols/multi_hang.pdb/" "${src%%FCBC*}"
+  check "$how: symbols from the server's store" "pdb:<data>/symbols/multi_hang.pdb/" "${src%%FCBC*}"
   local n
   n=$(has_frame "$id" df_lock_second)
   if (( n > 0 )); then ok; else bad "$how: no multi_hang.exe!df_lock_second frame after re-analysis"; fi
