@@ -43,7 +43,7 @@ static bool kaddr(uint64_t v) { return (v >> 47) == 0x1ffff; }
 /* … and an object's or list entry's: 8-byte aligned. */
 static bool kptr(uint64_t v) { return kaddr(v) && (v & 7) == 0; }
 
-/* One UNICODE_STRING's text (UTF-16LE → UTF-8, '?' for a NUL or surrogate),
+/* One UNICODE_STRING's text (UTF-8, dt_kernel_utf16_to_utf8),
  * false when its buffer is not in the dump. */
 static bool read_unicode(const dt_addrspace *as, uint64_t us, char *out, size_t cap)
 {
@@ -58,33 +58,8 @@ static bool read_unicode(const dt_addrspace *as, uint64_t us, char *out, size_t 
     uint8_t w[MAX_NAME_BYTES];
     if (!len || !kaddr(buf) || !dt_as_read_exact(as, buf, w, len))
         return false;
-    size_t o = 0;
-    for (size_t i = 0; i + 1 < len; i += 2) {
-        unsigned c = (unsigned)(w[i] | w[i + 1] << 8);
-        if (c == 0 || (c >= 0xd800 && c < 0xe000))
-            c = '?';
-        char u[3];
-        size_t n;
-        if (c < 0x80) {
-            u[0] = (char)c;
-            n = 1;
-        } else if (c < 0x800) {
-            u[0] = (char)(0xc0 | c >> 6);
-            u[1] = (char)(0x80 | (c & 0x3f));
-            n = 2;
-        } else {
-            u[0] = (char)(0xe0 | c >> 12);
-            u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-            u[2] = (char)(0x80 | (c & 0x3f));
-            n = 3;
-        }
-        if (o + n >= cap)
-            break;
-        memcpy(out + o, u, n);
-        o += n;
-    }
-    out[o] = '\0';
-    return o > 0;
+    dt_kernel_utf16_to_utf8(w, len, out, cap);
+    return out[0] != '\0';
 }
 
 /* The object's _OBJECT_HEADER_NAME_INFO, or 0: InfoMask bit 0x02 says it

@@ -21,6 +21,9 @@ void dt_kernel_collect_irps(dt_kernel_dump *kd);
  * WrLpcReceive) waits on: message, port, port name, server process and
  * thread (thread.alpc).  Run after the threads' wait objects are read. */
 void dt_kernel_collect_alpc(dt_kernel_dump *kd);
+/* kernel_text.c: UTF-16LE → UTF-8 into out[cap]; unpaired surrogates and
+ * NULs become U+FFFD; always NUL-terminated, never cut inside a character. */
+void dt_kernel_utf16_to_utf8(const uint8_t *p, size_t nbytes, char *out, size_t cap);
 /* kernel_threads.c: the CONTEXT the -mk writer captured on a thread's own
  * stack; true when one passes the test of docs/kernel.md. */
 bool dt_kernel_find_captured_context(dt_kernel_dump *kd, dt_kernel_thread *t);

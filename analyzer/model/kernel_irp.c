@@ -35,56 +35,6 @@ static bool rd16(const dt_addrspace *as, uint64_t va, uint16_t *out)
     return true;
 }
 
-/* UTF-16LE → UTF-8; unpaired surrogates become U+FFFD.  out is always
- * NUL-terminated and never cut inside a character. */
-static void utf16_to_utf8(const uint8_t *p, size_t nbytes, char *out, size_t cap)
-{
-    size_t o = 0;
-    for (size_t i = 0; i + 1 < nbytes;) {
-        uint32_t c = (uint32_t)(p[i] | p[i + 1] << 8);
-        i += 2;
-        if (c >= 0xd800 && c < 0xdc00 && i + 1 < nbytes) {
-            uint32_t lo = (uint32_t)(p[i] | p[i + 1] << 8);
-            if (lo >= 0xdc00 && lo < 0xe000) {
-                c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-                i += 2;
-            } else {
-                c = 0xfffd;
-            }
-        } else if (c >= 0xd800 && c < 0xe000) {
-            c = 0xfffd;
-        }
-        if (c == 0)
-            c = 0xfffd; /* a NUL would cut the name short in every consumer */
-        char u[4];
-        size_t n;
-        if (c < 0x80) {
-            u[0] = (char)c;
-            n = 1;
-        } else if (c < 0x800) {
-            u[0] = (char)(0xc0 | c >> 6);
-            u[1] = (char)(0x80 | (c & 0x3f));
-            n = 2;
-        } else if (c < 0x10000) {
-            u[0] = (char)(0xe0 | c >> 12);
-            u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-            u[2] = (char)(0x80 | (c & 0x3f));
-            n = 3;
-        } else {
-            u[0] = (char)(0xf0 | c >> 18);
-            u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-            u[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-            u[3] = (char)(0x80 | (c & 0x3f));
-            n = 4;
-        }
-        if (o + n >= cap)
-            break;
-        memcpy(out + o, u, n);
-        o += n;
-    }
-    out[o] = '\0';
-}
-
 /* The UNICODE_STRING at us (Length u16, MaximumLength u16, Buffer at +8).
  * A Length past MaximumLength or past the bytes the dump holds is cut, with
  * a warning naming what it belongs to. */
@@ -111,7 +61,7 @@ static bool read_name(dt_kernel_dump *kd, uint64_t us, const char *what, uint64_
                 (unsigned long long)owner, got, want, (unsigned long long)buf, got ? "; name cut" : "");
     if (!got)
         return false;
-    utf16_to_utf8(tmp, got, out, cap);
+    dt_kernel_utf16_to_utf8(tmp, got, out, cap);
     return out[0] != '\0';
 }
 
