@@ -24,6 +24,7 @@
 
 #include "db.h"
 #include "dt_test.h"
+#include "store_fixture.h"
 #include "report_index.h"
 #include "store.h"
 #include "store_pool.h"
@@ -31,43 +32,9 @@
 static char dir[256];
 static char db[600];
 
-/* A new PostgreSQL database on the test's server; its URL in db. */
-static void fresh_pg_database(const char *sock)
-{
-    static int n;
-    char admin[600], sql[128];
-    snprintf(admin, sizeof admin, "postgresql://dt@/postgres?host=%s", sock);
-    dt_error err = { 0 };
-    dt_db *a = dt_db_open(admin, &err);
-    ck_assert_msg(a != NULL, "connect: %s", err.message);
-    snprintf(sql, sizeof sql, "CREATE DATABASE dt_store_%ld_%d", (long)getpid(), ++n);
-    ck_assert_msg(dt_db_exec(a, sql, &err) == DT_OK, "%s", err.message);
-    dt_db_close(a);
-    snprintf(db, sizeof db, "postgresql://dt@/dt_store_%ld_%d?host=%s", (long)getpid(), n, sock);
-}
+static dt_store *open_fresh(void) { return dt_test_store_fresh("store", dir, sizeof dir, db, sizeof db); }
 
-static dt_store *open_fresh(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/dt-test-store.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/db.sqlite", dir);
-    if (getenv("DT_TEST_PG_SOCK"))
-        fresh_pg_database(getenv("DT_TEST_PG_SOCK"));
-    char mig[1024];
-    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
-    dt_error err = { 0 };
-    dt_store *s = dt_store_open(db, mig, &err);
-    ck_assert_msg(s != NULL, "open: %s", err.message);
-    return s;
-}
-
-static void remove_fresh(dt_store *s)
-{
-    dt_store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
+static void remove_fresh(dt_store *s) { dt_test_store_remove(s, dir); }
 
 static dt_upload_new one_upload(const char *user_sha, const char *kernel_sha)
 {
@@ -112,7 +79,7 @@ START_TEST(migrations_apply_once)
     ck_assert_int_eq(dt_store_migration_count(s), 8); /* 001_initial … 005_client_limits, 006_workflow, 007_tus, 008_signature_merges */
     dt_store_close(s);
     char mig[1024];
-    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
+    dt_test_migrations_dir(mig, sizeof mig);
     dt_error err = { 0 };
     s = dt_store_open(db, mig, &err);
     ck_assert_ptr_nonnull(s);
@@ -768,13 +735,9 @@ END_TEST
 START_TEST(concurrent_starts_migrate_once)
 {
     enum { PROCS = 6 };
-    snprintf(dir, sizeof dir, "/tmp/dt-test-store.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/db.sqlite", dir);
-    if (getenv("DT_TEST_PG_SOCK"))
-        fresh_pg_database(getenv("DT_TEST_PG_SOCK"));
+    dt_test_store_target("store", dir, sizeof dir, db, sizeof db);
     char mig[1024];
-    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
+    dt_test_migrations_dir(mig, sizeof mig);
     pid_t pids[PROCS];
     for (int i = 0; i < PROCS; i++) {
         pids[i] = fork();

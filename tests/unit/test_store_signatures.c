@@ -26,6 +26,7 @@
 
 #include "db.h"
 #include "dt_test.h"
+#include "store_fixture.h"
 #include "store.h"
 #include "store_internal.h"
 #include "store_signatures.h"
@@ -33,41 +34,9 @@
 static char dir[256];
 static char db[600];
 
-static void fresh_pg_database(const char *sock)
-{
-    char admin[600], sql[128];
-    snprintf(admin, sizeof admin, "postgresql://dt@/postgres?host=%s", sock);
-    dt_error err = { 0 };
-    dt_db *a = dt_db_open(admin, &err);
-    ck_assert_msg(a != NULL, "connect: %s", err.message);
-    snprintf(sql, sizeof sql, "CREATE DATABASE dt_sigm_%ld", (long)getpid()); /* a forked child per test */
-    ck_assert_msg(dt_db_exec(a, sql, &err) == DT_OK, "%s", err.message);
-    dt_db_close(a);
-    snprintf(db, sizeof db, "postgresql://dt@/%s?host=%s", sql + strlen("CREATE DATABASE "), sock);
-}
+static dt_store *open_fresh(void) { return dt_test_store_fresh("sigm", dir, sizeof dir, db, sizeof db); }
 
-static dt_store *open_fresh(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/dt-test-sigm.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/db.sqlite", dir);
-    if (getenv("DT_TEST_PG_SOCK"))
-        fresh_pg_database(getenv("DT_TEST_PG_SOCK"));
-    char mig[1024];
-    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
-    dt_error err = { 0 };
-    dt_store *s = dt_store_open(db, mig, &err);
-    ck_assert_msg(s != NULL, "open: %s", err.message);
-    return s;
-}
-
-static void remove_fresh(dt_store *s)
-{
-    dt_store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
+static void remove_fresh(dt_store *s) { dt_test_store_remove(s, dir); }
 
 /* A new upload of one user dump (its own hash: never a reuse); its seq. */
 static int64_t new_upload(dt_store *s, char digit, int64_t owner)

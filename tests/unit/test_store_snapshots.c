@@ -27,47 +27,16 @@
 
 #include "db.h"
 #include "dt_test.h"
+#include "store_fixture.h"
 #include "store.h"
 #include "store_snapshots.h"
 
 static char dir[256];
 static char db[600];
 
-static void fresh_pg_database(const char *sock)
-{
-    char admin[600], sql[128];
-    snprintf(admin, sizeof admin, "postgresql://dt@/postgres?host=%s", sock);
-    dt_error err = { 0 };
-    dt_db *a = dt_db_open(admin, &err);
-    ck_assert_msg(a != NULL, "connect: %s", err.message);
-    snprintf(sql, sizeof sql, "CREATE DATABASE dt_snap_%ld", (long)getpid());
-    ck_assert_msg(dt_db_exec(a, sql, &err) == DT_OK, "%s", err.message);
-    dt_db_close(a);
-    snprintf(db, sizeof db, "postgresql://dt@/dt_snap_%ld?host=%s", (long)getpid(), sock);
-}
+static dt_store *open_fresh(void) { return dt_test_store_fresh("snap", dir, sizeof dir, db, sizeof db); }
 
-static dt_store *open_fresh(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/dt-test-snap.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(db, sizeof db, "%s/db.sqlite", dir);
-    if (getenv("DT_TEST_PG_SOCK"))
-        fresh_pg_database(getenv("DT_TEST_PG_SOCK"));
-    char mig[1024];
-    snprintf(mig, sizeof mig, "%s/migrations", getenv("DT_SOURCE_DIR") ? getenv("DT_SOURCE_DIR") : ".");
-    dt_error err = { 0 };
-    dt_store *s = dt_store_open(db, mig, &err);
-    ck_assert_msg(s != NULL, "open: %s", err.message);
-    return s;
-}
-
-static void remove_fresh(dt_store *s)
-{
-    dt_store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
+static void remove_fresh(dt_store *s) { dt_test_store_remove(s, dir); }
 
 static dt_file_rec user_file(char digit, const char *name)
 {
