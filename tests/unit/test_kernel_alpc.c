@@ -22,9 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/analysis.h"
 #include "dt_test.h"
-#include "kdump_writer.h"
+#include "kdump_analyze.h"
 #include "report/kernel_report.h"
 
 #define NT(off) (DT_KW_NT_BASE + (off))
@@ -88,38 +87,8 @@ static dt_kw_system system_desc(void)
 
 static cJSON *analyze_kernel(bool full)
 {
-    char path[] = "/tmp/dt_kernel_alpc_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
     dt_kw_system s = system_desc();
-    if (full) {
-        close(fd);
-        dt_kw_physical o = { .layout = DT_KW_FULL };
-        ck_assert_int_eq(dt_kw_write_physical(&s, &o, path), 0);
-    } else {
-        size_t size = 0;
-        uint8_t *dump = dt_kw_build_triage(&s, &size);
-        ck_assert_ptr_nonnull(dump);
-        ck_assert_int_eq(write(fd, dump, size), (ssize_t)size);
-        close(fd);
-        /* DT_KW_SEED_DIR: also keep it as a fuzz seed (tests/fuzz/seeds/fuzz_kdump). */
-        const char *seed = getenv("DT_KW_SEED_DIR");
-        if (seed) {
-            char sp[512];
-            snprintf(sp, sizeof sp, "%s/kernel_alpc_triage.dmp", seed);
-            FILE *f = fopen(sp, "wb");
-            ck_assert_ptr_nonnull(f);
-            ck_assert_uint_eq(fwrite(dump, 1, size, f), size);
-            fclose(f);
-        }
-        free(dump);
-    }
-    dt_analysis_request req = { .kernel_path = path };
-    cJSON *rep = NULL;
-    dt_error err = { 0 };
-    ck_assert_msg(dt_analyze(&req, &rep, &err) == DT_OK, "%s", err.message);
-    unlink(path);
-    return rep;
+    return dt_kw_analyze(&s, full, "kernel_alpc_triage.dmp");
 }
 
 static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }

@@ -18,9 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/analysis.h"
 #include "dt_test.h"
-#include "kdump_writer.h"
+#include "kdump_analyze.h"
 
 #define NT(off) (DT_KW_NT_BASE + (off))
 
@@ -83,28 +82,8 @@ static dt_kw_system system_desc(void)
 
 static cJSON *analyze_kernel(bool full)
 {
-    char path[] = "/tmp/dt_kernel_waits_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
     dt_kw_system s = system_desc();
-    if (full) {
-        close(fd);
-        dt_kw_physical o = { .layout = DT_KW_FULL };
-        ck_assert_int_eq(dt_kw_write_physical(&s, &o, path), 0);
-    } else {
-        size_t size = 0;
-        uint8_t *dump = dt_kw_build_triage(&s, &size);
-        ck_assert_ptr_nonnull(dump);
-        ck_assert_int_eq(write(fd, dump, size), (ssize_t)size);
-        close(fd);
-        free(dump);
-    }
-    dt_analysis_request req = { .kernel_path = path };
-    cJSON *rep = NULL;
-    dt_error err = { 0 };
-    ck_assert_msg(dt_analyze(&req, &rep, &err) == DT_OK, "%s", err.message);
-    unlink(path);
-    return rep;
+    return dt_kw_analyze(&s, full, NULL);
 }
 
 static const cJSON *get(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
