@@ -166,11 +166,8 @@ enum MHD_Result dt_api_signature_detail(dt_request *r)
     /* Temporary, not permanent: a new dump analysed without symbols can
      * bring the old signature back. */
     char *loc = malloc(strlen(into) * 3 + 64);
-    char *text = cJSON_PrintUnformatted(o);
-    if (!loc || !text) {
+    if (!loc) {
         cJSON_Delete(o);
-        free(loc);
-        free(text);
         return dt_http_error(r, 500, "internal", "out of memory");
     }
     char *p = loc + sprintf(loc, "/api/signatures/detail?signature=");
@@ -181,17 +178,9 @@ enum MHD_Result dt_api_signature_detail(dt_request *r)
             p += sprintf(p, "%%%02X", *c);
     }
     *p = '\0';
-    cJSON_Delete(o); /* `into` pointed into it */
-    size_t len = strlen(text);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(loc);
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    MHD_add_response_header(resp, "Location", loc);
+    r->location = loc;
+    enum MHD_Result ok = dt_http_json(r, 307, o); /* consumes o (and `into` with it) */
+    r->location = NULL;
     free(loc);
-    dt_http_set_bytes(r, (int64_t)len);
-    return dt_http_reply(r, 307, resp);
+    return ok;
 }

@@ -117,6 +117,8 @@ enum MHD_Result dt_http_reply(dt_request *r, unsigned status, struct MHD_Respons
         snprintf(secs, sizeof secs, "%u", r->retry_after);
         MHD_add_response_header(resp, "Retry-After", secs);
     }
+    if (r->location)
+        MHD_add_response_header(resp, "Location", r->location);
     if (!MHD_get_response_header(resp, "Cache-Control"))
         MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);

@@ -52,6 +52,7 @@ typedef struct {
     char client_key[80];    /* "t:<token id>" for a token, else ip_key: uploads are limited per client */
     struct dt_conn *conn_state; /* the connection's deadline record (http.c) */
     unsigned retry_after;   /* non-zero: the reply carries Retry-After */
+    const char *location;   /* non-NULL: the reply carries this Location (the caller keeps it alive until the reply) */
     /* An upload admitted by the per-client limits: bytes reserved and
      * received, released when the request ends. */
     bool upload_admitted;
