@@ -24,6 +24,7 @@
 #include "blob_gc.h"
 #include "http.h"
 #include "ratelimit.h"
+#include "report_names.h"
 #include "retention.h"
 #include "secrets.h"
 
@@ -314,6 +315,9 @@ enum MHD_Result dt_api_dumps(dt_request *r, const char *rest)
         char *text = dt_store_report_text(st, u.report_id);
         if (!text)
             return dt_http_error(r, 404, "not_found", "the report is gone");
+        int64_t first = dt_store_upload_reused_seq(st, u.seq);
+        if (first)
+            text = dt_report_names_for_reuse(st, first, u.seq, text);
         return dt_http_text(r, 200, "application/json", text);
     }
     if (strncmp(sub, "/threads/", 9) == 0)

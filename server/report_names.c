@@ -105,3 +105,42 @@ int dt_report_public_names(cJSON *doc, const dt_report_name *map, int n)
         return 0;
     return walk(doc->child, map, n);
 }
+
+const char *dt_file_shown_name(const dt_file_rec *f)
+{
+    if (f->name[0])
+        return f->name;
+    return strcmp(f->role, "kernel") == 0 ? "the kernel dump" : strcmp(f->role, "user") == 0 ? "the user dump"
+                                                                                            : "the archive";
+}
+
+char *dt_report_names_for_reuse(dt_store *st, int64_t first_seq, int64_t seq, char *text)
+{
+    static const char *roles[] = { "user", "kernel" };
+    dt_file_rec first[2], mine[2];
+    dt_report_name map[2];
+    int n = 0;
+    for (int i = 0; i < 2; i++) {
+        memset(&first[i], 0, sizeof first[i]);
+        memset(&mine[i], 0, sizeof mine[i]);
+        if (dt_store_file_get(st, first_seq, roles[i], &first[i]) && dt_store_file_get(st, seq, roles[i], &mine[i]) &&
+            strcmp(dt_file_shown_name(&first[i]), dt_file_shown_name(&mine[i])) != 0)
+            map[n++] = (dt_report_name){ dt_file_shown_name(&first[i]), dt_file_shown_name(&mine[i]), true };
+    }
+    if (!n || !text)
+        return text;
+    cJSON *root = cJSON_Parse(text);
+    if (!root)
+        return text; /* not ours to fix: sent as stored */
+    int changed = dt_report_public_names(root, map, n);
+    char *again = changed > 0 ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (changed < 0 || (changed > 0 && !again)) {
+        free(text);
+        return NULL;
+    }
+    if (!again)
+        return text;
+    free(text);
+    return again;
+}

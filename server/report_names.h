@@ -16,6 +16,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "store.h"
+
 typedef struct {
     const char *path; /* as handed to the analyzer; NULL or "" entries are skipped */
     const char *name; /* what the report says instead */
@@ -29,5 +31,16 @@ typedef struct {
  * Returns how many strings changed, -1 on OOM (doc is then left partly
  * rewritten: the caller must not store it). */
 int dt_report_public_names(cJSON *doc, const dt_report_name *map, int n);
+
+/* The name a report shows for file f: its upload name, or "the user dump",
+ * "the kernel dump", "the archive" when the client gave none. */
+const char *dt_file_shown_name(const dt_file_rec *f);
+
+/* A report another upload's files produced (an identical dump reused,
+ * store_uploads.c) read for upload `seq`: the strings that are exactly the
+ * first upload's file names (inputs.user, inputs.kernel) become this
+ * upload's, so no one reads the name another uploader chose.  Takes text,
+ * returns the text to send (the same when nothing changed), NULL on OOM. */
+char *dt_report_names_for_reuse(dt_store *st, int64_t first_seq, int64_t seq, char *text);
 
 #endif

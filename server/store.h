@@ -117,6 +117,10 @@ cJSON *dt_store_upload_list(dt_store *s, const dt_upload_filter *f);
 char *dt_store_report_text(dt_store *s, int64_t report_id);
 /* The per-thread row of a report as JSON, or NULL. */
 cJSON *dt_store_thread_row(dt_store *s, int64_t report_id, int64_t thread_id);
+/* The seq of the upload whose report upload seq reuses (an identical dump
+ * analysed before), or 0. */
+int64_t dt_store_upload_reused_seq(dt_store *s, int64_t seq);
+
 /* The file of the given role; 1 found, 0 not. */
 int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *out);
 /* Deletes the upload (files, jobs cascade; its report if no other upload uses

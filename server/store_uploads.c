@@ -513,6 +513,20 @@ cJSON *dt_store_thread_row(dt_store *s, int64_t report_id, int64_t thread_id)
     return o;
 }
 
+int64_t dt_store_upload_reused_seq(dt_store *s, int64_t seq)
+{
+    dt_stmt *st = dt_sql_prepare(s, "SELECT o.seq FROM uploads u JOIN uploads o ON o.id = u.reused_from"
+                                         " WHERE u.seq = ?", NULL);
+    int64_t first = 0;
+    if (st) {
+        dt_stmt_bind_int64(st, 1, seq);
+        if (dt_stmt_step(st) == DT_DB_ROW)
+            first = dt_stmt_int64(st, 0);
+    }
+    dt_stmt_finalize(st);
+    return first;
+}
+
 int dt_store_file_get(dt_store *s, int64_t seq, const char *role, dt_file_rec *out)
 {
     dt_stmt *st = dt_sql_prepare(s, "SELECT role, sha256, size, kind, name, purged_at IS NOT NULL FROM files"

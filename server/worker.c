@@ -143,20 +143,13 @@ static void replace_all(char *buf, size_t len, const char *from, const char *to)
 }
 
 /* The name a view-link holder knows a file by. */
-static const char *shown_name(const dt_file_rec *f)
-{
-    if (f->name[0])
-        return f->name;
-    return strcmp(f->role, "kernel") == 0 ? "the kernel dump" : strcmp(f->role, "user") == 0 ? "the user dump"
-                                                                                            : "the archive";
-}
 
 void dt_worker_public_message(const char *data_dir, const dt_file_rec *files, int nfiles, char *msg, size_t len)
 {
     char path[1200];
     for (int i = 0; i < nfiles; i++)
         if (dt_blob_path(data_dir, files[i].sha256, path, sizeof path) == 0)
-            replace_all(msg, len, path, shown_name(&files[i]));
+            replace_all(msg, len, path, dt_file_shown_name(&files[i]));
     if (data_dir[0])
         replace_all(msg, len, data_dir, "<data>");
 }
@@ -271,9 +264,9 @@ static bool public_names(const dt_server_config *cfg, cJSON *root, const dt_file
     char sym_names[DT_MAX_SYMBOL_PATHS][24];
     int n = 0;
     if (user && upath[0])
-        map[n++] = (dt_report_name){ upath, shown_name(user), false };
+        map[n++] = (dt_report_name){ upath, dt_file_shown_name(user), false };
     if (kernel && kpath[0])
-        map[n++] = (dt_report_name){ kpath, shown_name(kernel), false };
+        map[n++] = (dt_report_name){ kpath, dt_file_shown_name(kernel), false };
     for (int i = 0; i < series->nlinks; i++)
         map[n++] = (dt_report_name){ series->links[i], series->names[i], false };
     /* A module's symbol source quotes the store inside "pdb:DIR/…": match

@@ -35,6 +35,17 @@ no_server_paths() { # LABEL REPORT: no path of the server's data directory anywh
 }
 no_server_paths "single report" "$r"
 check "symbol paths not shown" '["<symbols 1>"]' "$(jq -c .inputs.symbols <<<"$r")"
+# Another uploader sends the same dump under another name: the analysis is
+# reused, and the report names the file as that uploader did, never as the
+# first one did.
+out=$(curl -s "${BOB[@]}" -F "user=@$S/series_hang.1.dmp.gz;filename=bob-copy.dmp.gz" "$URL/api/dumps")
+bid=$(jq -r .id <<<"$out")
+check "same dump from bob: reused" "true" "$(jq -r .reused <<<"$out")"
+rb=$(curl -s "${BOB[@]}" "$URL/api/dumps/$bid/report")
+check "reused report names bob's file" "bob-copy.dmp.gz" "$(jq -r .inputs.user <<<"$rb")"
+check "reused report: alice's name nowhere" 0 "$(grep -c 'series_hang.1.dmp.gz' <<<"$rb" || true)"
+check "alice's report unchanged" "series_hang.1.dmp.gz" \
+      "$(curl -s "${ALICE[@]}" "$URL/api/dumps/$id/report" | jq -r .inputs.user)"
 
 # Who may add: not another uploader (404, as for any upload it cannot see),
 # not the view key (read-only: 403), not anonymous (401).
