@@ -78,6 +78,8 @@ test('500 threads: first render within 1 s, verdict and primary thread first, gr
   assert.ok(await inFirstScreen(page, '#lead article.thread'), 'primary thread on the first screen (a 3000-character note is folded)');
   // 480 identical idle workers are one group behind the count.
   await page.click('#idle summary');
+  // The groups are built on the toggle event, which runs after the click returns.
+  await page.waitForSelector('#idle details.tgroup');
   const sizes = await page.$$eval('#idle details.tgroup', (d) => d.map((x) => Number(x.dataset.size)));
   assert.deepEqual(sizes, [480]);
   assert.match(await page.textContent('#idle details.tgroup summary'), /^480 threads — /);

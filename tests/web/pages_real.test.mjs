@@ -76,6 +76,8 @@ test('47-thread crash dump: exception verdict and crashing thread first, threads
   assert.equal(await page.$eval('#idle details.quiet', (d) => d.open), false);
   assert.match(await page.textContent('#idle summary'), /\(6 idle\)/);
   await page.click('#idle summary');
+  // The groups are built on the toggle event, which runs after the click returns.
+  await page.waitForSelector('#idle details.tgroup');
   const groups = await page.$$eval('#idle details.tgroup', (d) => d.map((x) => Number(x.dataset.size)));
   assert.equal(groups.reduce((a, b) => a + b, 0), 6);
   // The waiting threads share groups too (11 wait in NtRemoveIoCompletion
