@@ -38,11 +38,17 @@ function bigReport() {
   r.triage.counts = { threads: 500, stuck: 3, idle: 480, deadlocks: 0 };
   r.triage.wait_graph = {
     nodes: [{ id: 'thread:36', kind: 'thread', thread_id: 36 }, { id: 'thread:248', kind: 'thread', thread_id: 248 }, { id: 'thread:244', kind: 'thread', thread_id: 244 },
-      { id: 'handle:0x34', kind: 'object', type: 'Mutant', handle: '0x34', object: null, label: 'mutex 0x34 `Local\\cache`', state: 'owned by 248' }],
+      { id: 'handle:0x34', kind: 'object', type: 'Mutant', handle: '0x34', object: null, label: 'mutex 0x34 `Local\\cache`', state: 'owned by 248' },
+      { id: 'alpc:0xffffc08b33000000', kind: 'object', type: 'ALPC message', handle: null, object: '0xffffc08b33000000', label: 'ALPC reply on port \\RPC Control\\cachesvc' }],
     edges: [{ from: 'thread:36', to: 'handle:0x34', kind: 'waits_for', confidence: 'certain' }, { from: 'handle:0x34', to: 'thread:248', kind: 'owned_by', confidence: 'certain' }],
   };
+  // The analyzer's shape: one step per link, naming the waited-on node and
+  // the link's kind; a second chain crosses an ALPC reply to its server thread.
   r.triage.chains = [{ threads: [36, 248, 244], root_thread_id: 244, cycle: false, kinds: ['owned_by', 'exit_of'],
-    text: '36 main waits for mutex 0x34 owned by 248 → 248 waits for thread 244 to exit → 244 reads from a pipe', steps: [{ thread_id: 36, edge: 0, node: 'thread:248' }] }];
+    text: '36 main waits for mutex 0x34 owned by 248 → 248 waits for thread 244 to exit → 244 reads from a pipe',
+    steps: [{ thread_id: 36, waits_for: 'handle:0x34', node: 'thread:248', kind: 'owned_by' }, { thread_id: 248, waits_for: 'thread:244', node: 'thread:244', kind: 'exit_of' }] },
+  { threads: [20000, 244], root_thread_id: 244, cycle: false, kinds: ['served_by'], text: '20000 waits for an ALPC reply served by 244',
+    steps: [{ thread_id: 20000, waits_for: 'alpc:0xffffc08b33000000', node: 'thread:244', kind: 'served_by' }] }];
   r.triage.root_cause = { thread_id: 244, blocked_count: 2, cycle: false, why: 'it reads from a pipe nobody writes' };
   r.user.threads = [];
   return r;
@@ -87,7 +93,11 @@ test('500 threads: first render within 1 s, verdict and primary thread first, gr
   assert.deepEqual(await page.$$eval('#other details.tgroup', (d) => d.map((x) => Number(x.dataset.size))), [17]);
   // The wait chain, root cause, locks and the pending IRP.
   assert.match(await page.textContent('#chains'), /Root cause: Thread 0xf4 \(244\) blocks 2 threads — it reads from a pipe nobody writes/);
-  assert.deepEqual(await page.$$eval('#chains li.chain .cnode a', (a) => a.map((x) => x.textContent)), ['Thread 0x24 (36)', 'Thread 0xf8 (248)', 'Thread 0xf4 (244)']);
+  assert.deepEqual(await page.$$eval('#chains li.chain:first-child .cnode a', (a) => a.map((x) => x.textContent)), ['Thread 0x24 (36)', 'Thread 0xf8 (248)', 'Thread 0xf4 (244)']);
+  // Each link says what kind it is and what the thread waits on.
+  assert.deepEqual(await page.$$eval('#chains li.chain .carrow', (a) => a.map((x) => x.textContent)),
+    [' waits for mutex 0x34 `Local\\cache` held by ', ' waits for the exit of ', ' waits for ALPC reply on port \\RPC Control\\cachesvc, served by ']);
+  assert.deepEqual(await page.$$eval('#chains li.chain:nth-child(2) .cnode a', (a) => a.map((x) => x.getAttribute('href'))), ['#t-20000', '#t-244']);
   assert.match(await page.textContent('#locks'), /mutex 0x34 `Local\\cache`.*0xf8 \(248\).*1: 0x24 \(36\)/);
   assert.match(await page.textContent('article[data-tid="244"] .irps'), /IRP 0xffffc08b30000000 IRP_MJ_READ — file \\Device\\NamedPipe\\slow — device FILE_DEVICE_NAMED_PIPE/);
   assert.match(await page.textContent('article[data-tid="244"] .facts'), /BlocksThread 0x24 \(36\), Thread 0xf8 \(248\)CPU time1 min 39 s/);

@@ -12,7 +12,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launch, watchedPage, screenshot } from './lib/browser.mjs';
-import { serverMissing, startServer, helloBlockDump, hostileNameDump, multiHangDump, pairedCase, XSS_NAME } from './lib/real_server.mjs';
+import { serverMissing, startServer, helloBlockDump, hostileNameDump, multiHangDump, pairedCase, waitChainDump, XSS_NAME } from './lib/real_server.mjs';
 
 const missing = serverMissing();
 
@@ -108,6 +108,26 @@ describe('with the real server', { skip: missing || false }, () => {
     assert.match(calls[0], /^ntdll[!+]/);
     assert.ok(t36.frames.some((f) => /ReadFile/.test(f.function || '')), 'the report names ReadFile in thread 36');
     assert.ok(calls.some((c) => /ReadFile/.test(c)), calls.join('\n'));
+    assert.deepEqual(page.problems, []);
+    await context.close();
+  });
+
+  // The analyzer's chain on the page: each thread a link to its card, each
+  // link named by its kind and the object waited on, the root cause first.
+  test('a real wait chain: the path with its critical section, thread links and the root cause', async () => {
+    const { context, view, statuses } = await uploadThroughPage({ user: waitChainDump(tmp) });
+    assert.equal(statuses[statuses.length - 1], 'done', server.log());
+    const { page, report } = await openTriage(context, view);
+    const chains = report.triage.chains;
+    assert.equal(chains.length, 1);
+    assert.equal(chains[0].text, '272 cyc-A waits for critical section 0x14000c120 owned by 268 (cyc-B) → 268 cyc-B waits for object 0x70');
+    assert.match(await page.textContent('#chains .rootcause'), /^Root cause: Thread 0x10c \(268\) blocks 1 thread — 1 thread waits on thread 268 \(cyc-B\), which waits for object 0x70$/);
+    const li = '#chains li.chain';
+    assert.deepEqual(await page.$$eval(li + ' .cnode', (n) => n.map((x) => x.textContent)), ['Thread 0x110 (272) “cyc-A”', 'Thread 0x10c (268) “cyc-B”']);
+    assert.deepEqual(await page.$$eval(li + ' .carrow', (n) => n.map((x) => x.textContent)), [' waits for critical section 0x14000c120 held by ']);
+    assert.deepEqual(await page.$$eval(li + ' .cnode a', (a) => a.map((x) => x.getAttribute('href'))), ['#t-272', '#t-268']);
+    // The links lead to the threads' cards.
+    for (const tid of [272, 268]) assert.equal(await page.locator('#t-' + tid).count(), 1, 'card of thread ' + tid);
     assert.deepEqual(page.problems, []);
     await context.close();
   });

@@ -130,15 +130,37 @@ export function locksView(rep, records) {
     : el('p', { class: 'muted' }, 'No thread waits on a lock with a known owner.'));
 }
 
+/** The words between two threads of an analyzer chain, from the link's
+ *  kind (triage.chains[].steps[]) and the waited-on node's label in
+ *  triage.wait_graph: "waits for mutex 0x34 `Local\cache` held by",
+ *  "waits for the exit of", "waits for <ALPC message>, served by". */
+function linkWords(link, nodes) {
+  if (!isObj(link)) return '';
+  const n = nodes.get(str(link.waits_for));
+  // A node's label is "<object> (<state>)"; the state ("owned by 268")
+  // would repeat what the link already says.
+  let what = n ? str(n.label) : '';
+  const state = n ? str(n.state) : '';
+  if (state && what.endsWith(' (' + state + ')')) what = what.slice(0, -(state.length + 3));
+  switch (str(link.kind)) {
+    case 'exit_of': return ' waits for the exit of ';
+    case 'served_by': return ' waits for ' + (what || 'an ALPC reply') + ', served by ';
+    case 'owned_by': return ' waits for ' + (what || 'an object') + ' held by ';
+    default: return '';
+  }
+}
+
 /** Wait chains: the analyzer's triage.chains[] when present, else followed
  *  here from each stuck thread's wait owner.  Each chain reads
  *  "Thread A waits for <object> held by Thread B, which …". */
 export function chainsView(rep, records) {
   const triage = isObj(rep.triage) ? rep.triage : {};
   const byTid = new Map(records.map((r) => [tidKey(r.tid), r]));
+  const nodes = new Map(arr(isObj(triage.wait_graph) ? triage.wait_graph.nodes : null).filter(isObj).map((n) => [str(n.id), n]));
   let chains = arr(triage.chains).filter((c) => isObj(c) || Array.isArray(c)).map((c) => {
     const steps = Array.isArray(c) ? c : arr(c.threads).length > 1 ? c.threads : arr(c.steps).length ? c.steps : arr(c.links);
-    return { steps: steps.map((s) => (isObj(s) ? s : { thread_id: s })), cycle: isObj(c) && (c.cycle === true || str(c.kind) === 'cycle'),
+    return { steps: steps.map((s, i) => (isObj(s) ? s : { thread_id: s, link: isObj(c) && !Array.isArray(c) ? arr(c.steps)[i] : null })),
+      cycle: isObj(c) && (c.cycle === true || str(c.kind) === 'cycle'),
       end: isObj(c) ? str(c.text) || str(c.ends_in) || str(c.description) || str(c.summary) : '' };
   }).filter((c) => c.steps.length > 1);
   if (!chains.length) {
@@ -174,7 +196,7 @@ export function chainsView(rep, records) {
       const r = byTid.get(tidKey(tid));
       parts.push(el('span', { class: 'cnode' }, threadLink(tid, 'Thread ' + tidText(tid)), r && r.name ? ' “' + r.name + '”' : ''));
       const obj = [str(s.object_type) || str(s.type), hex(s.object) || str(s.object)].filter(Boolean).join(' ');
-      if (i < c.steps.length - 1) parts.push(el('span', { class: 'carrow' }, obj ? ' waits for ' + obj + ' held by ' : ' → '));
+      if (i < c.steps.length - 1) parts.push(el('span', { class: 'carrow' }, linkWords(s.link, nodes) || (obj ? ' waits for ' + obj + ' held by ' : ' → ')));
       else {
         const last = r ? (r.stuck ? r.verdict : r.state ? 'is ' + r.state + (r.top ? ' in ' + r.top : '') : '') : '';
         parts.push(el('span', { class: 'cend' }, c.cycle ? ' — which closes the cycle' : last ? ' — ' : '', c.cycle ? '' : breakable(last)));

@@ -81,6 +81,14 @@ export function multiHangDump(dir) {
   return out;
 }
 
+/** The Wine wait_chain dump, unpacked: a critical section links cyc-A (272)
+ *  to its owner cyc-B (268), which waits on a handle (wine/logs/wait_chain.out). */
+export function waitChainDump(dir) {
+  const out = path.join(dir, 'wait_chain.dmp');
+  if (!existsSync(out)) writeFileSync(out, gunzipSync(readFileSync(path.join(DATA, 'wine', 'wait_chain.dmp.gz'))));
+  return out;
+}
+
 export const XSS_NAME = '<img src=x onerror=alert(1)>';
 
 /** breakpad__thread_name_list.dmp with one thread renamed to XSS_NAME: the
