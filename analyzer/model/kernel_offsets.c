@@ -26,13 +26,45 @@ typedef struct {
      * WaitTime, WaitBlockList, KernelTime, UserTime, Teb, ApcProcess,
      * WaitBlockCount */
     uint32_t kt[12];
+    /* the ALPC structures the ETHREAD's Alpc* members lead to; NULL where
+     * they are not known (no ALPC decoding) */
+    const dt_kernel_alpc_offsets *alpc;
+    /* the independent public listings every value of the row was checked
+     * against, comma-separated codes ("VG,ND"); a single code means one
+     * source (docs/kernel_offsets.md "Sources per row") */
+    const char *sources;
 } layout;
+
+/* [VG] 14393.0, 17134.1, 17763.107, 18362.30/.418, 19041.264/.1288,
+ * 19045.2965, 22000.1/.194, 22621.382, 22631.2428 x64 and [ND] 1809 x64
+ * give these members the same offsets in every build; [ND] Win11_2409_24H2
+ * x64 _KALPC_MESSAGE.h the same for 26100 (docs/kernel_offsets.md "ALPC");
+ * _OBJECT_HEADER: Body +0x30, InfoMask +0x1a, and the name info found
+ * InfoMask-wise before it [GC object_header, infomask,
+ * object_header_name_info]. */
+static const dt_kernel_alpc_offsets alpc_x64 = {
+    .msg_port_queue = 0x10,          /* _KALPC_MESSAGE.PortQueue */
+    .msg_waiting_thread = 0x20,      /* _KALPC_MESSAGE.WaitingThread */
+    .msg_server_thread = 0xc8,       /* _KALPC_MESSAGE.ServerThread */
+    .port_communication_info = 0x10, /* _ALPC_PORT.CommunicationInfo */
+    .port_owner_process = 0x18,      /* _ALPC_PORT.OwnerProcess */
+    .port_wait_queue = 0xe8,         /* _ALPC_PORT.WaitQueue */
+    .port_semaphore = 0xf8,          /* _ALPC_PORT.Semaphore */
+    .comm_connection_port = 0x0,     /* _ALPC_COMMUNICATION_INFO.ConnectionPort */
+    .header_body = 0x30,
+    .header_info_mask = 0x1a,
+    .creator_info_size = 0x20,       /* InfoMask 0x01 */
+    .name_info_size = 0x20,          /* InfoMask 0x02 */
+    .name_info_directory = 0x0,
+    .name_info_name = 0x8,           /* UNICODE_STRING */
+};
 
 /* Sources: [RZ] rizin subprojects/rzwinkd/profiles.h; [ND] ntdiff/headers
  * _KTHREAD/_ETHREAD/_EPROCESS dumps (PDB type dumps, one folder per build);
  * [VG] novafacing/vergilius-rs headers/bindings-10.0.BUILD-x64.h (Vergilius
  * Project layouts with offsets); [EO] I3r1h0n/eprocess_offsets README;
- * [V] verified on tests/data/kernel triage dumps (docs/formats.md C.4).
+ * [V] verified on tests/data/kernel triage dumps (docs/formats.md C.4);
+ * [I] inferred (docs/kernel_offsets.md says from what).
  * Per-value confidence is in docs/kernel_offsets.md.  The 19041 row stays
  * first: validation of unknown builds tries rows in this order. */
 static const layout layouts[] = {
@@ -40,63 +72,66 @@ static const layout layouts[] = {
     { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
       { 0x478, 0x4d0, 0x4e8, 0x430, 0x4b0, 0x528, 0x530, 0x538 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "VG,GC" },
     /* Windows 11 21H2 ARM64 (build 22000) [RZ WIN11_22000, V: TA]. */
     { "win11-22000-arm64", DT_ARCH_ARM64, 22000, 22000,
       { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
       { 0x4e8, 0x540, 0x558, U, U, U, U, U },
-      { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0, U } },
+      { 0x17c, 0x2a3, U, U, U, U, U, U, U, 0xe8, 0xb0, U }, NULL, "RZ" },
     /* Windows 11 24H2 / Server 2025 x64 (build 26100) [ND Win11_2409_24H2
      * x64 ntoskrnl.exe]: KTHREAD head unchanged from 19041, EPROCESS and
-     * ETHREAD shrank (KPROCESS 0x1c8, KTHREAD 0x4c0). */
+     * ETHREAD shrank (KPROCESS 0x1c8, KTHREAD 0x4c0).  _KALPC_MESSAGE as
+     * alpc_x64 [ND]; _ALPC_PORT and the object header are not in that
+     * folder: alpc_x64's values, unchanged from 14393 to 22631 [I]. */
     { "win11-26100-x64", DT_ARCH_AMD64, 26100, 26100,
       { 0x1d0, 0x1d8, 0x338, 0x370, 0x1f8, 0x2e0 },
-      { 0x508, 0x560, 0x578, 0x4c0, 0x540, U, U, U },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x508, 0x560, 0x578, 0x4c0, 0x540, 0x5b8, 0x5c0, 0x5c8 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "ND" },
     /* Windows 11 21H2 x64 (build 22000) [VG 22000.1 and 22000.194; EO for
      * UniqueProcessId/ActiveProcessLinks]: EPROCESS as 19041, ETHREAD not. */
     { "win11-22000-x64", DT_ARCH_AMD64, 22000, 22000,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
       { 0x4c8, 0x520, 0x538, 0x480, 0x500, 0x578, 0x580, 0x588 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "VG" },
     /* Windows 11 22H2/23H2 x64 (22621, 22631 = 22621 + enablement package)
      * [VG 22621.382 and 22631.2428; EO for 22621 UniqueProcessId/
      * ActiveProcessLinks]. */
     { "win11-22621-x64", DT_ARCH_AMD64, 22621, 22631,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
       { 0x4c8, 0x520, 0x538, 0x480, 0x500, 0x578, 0x580, 0x588 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "VG,ND" },
     /* Windows 11 24H2 ARM64 (build 26100) [ND Win11_2409_24H2 ARM64
      * ntoskrnl.exe]: ETHREAD and the KDBG-visible KTHREAD fields equal the
-     * 22000 ARM64 row; EPROCESS moved (KPROCESS 0x1b8). */
+     * 22000 ARM64 row; EPROCESS moved (KPROCESS 0x1b8).  No ARM64 ALPC
+     * layout is known (docs/kernel_offsets.md "ALPC"), so no ALPC decoding. */
     { "win11-26100-arm64", DT_ARCH_ARM64, 26100, 26100,
       { 0x1c0, 0x1c8, 0x328, 0x360, 0x1e8, 0x2d0 },
-      { 0x4e8, 0x540, 0x558, 0x4a0, U, U, U, U },
-      { 0x17c, 0x2a3, 0x17f, 0x6c, 4, 0x1ac, 0xc8, 0x2ac, 0x2fc, 0xe8, 0xb0, 0x26b } },
+      { 0x4e8, 0x540, 0x558, 0x4a0, 0x520, 0x598, 0x5a0, 0x5a8 },
+      { 0x17c, 0x2a3, 0x17f, 0x6c, 4, 0x1ac, 0xc8, 0x2ac, 0x2fc, 0xe8, 0xb0, 0x26b }, NULL, "ND" },
     /* Windows 10 1809 / Server 2019 x64 (build 17763) [ND Win10_1809_RS5
      * x64 and VG 17763.107 agree on every value]. */
     { "win10-17763-x64", DT_ARCH_AMD64, 17763, 17763,
       { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
       { 0x638, 0x690, 0x6a8, 0x5f0, 0x670, 0x6e0, 0x6e8, 0x6f0 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "VG,GC" },
     /* Windows 10 1903/1909 x64 [RZ WIN10_19H1 and VG 18362.30/.418 for the
      * identity fields; VG alone for CreateTime and KTHREAD]. */
     { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x310, 0x3f8 },
       { 0x648, 0x6a0, 0x6b8, 0x600, 0x680, 0x6f0, 0x6f8, 0x700 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "VG,GC" },
     /* Windows 10 1803 x64 [RZ WIN10_RS4 and VG 17134.1; VG alone for
      * CreateTime and KTHREAD]. */
     { "win10-17134-x64", DT_ARCH_AMD64, 17134, 17134,
       { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
       { 0x638, 0x690, 0x6a8, 0x5f0, 0x670, 0x6e0, 0x6e8, 0x6f0 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "VG,GC" },
     /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1 and VG 14393.0; VG
      * alone for CreateTime and KTHREAD]. */
     { "win10-14393-x64", DT_ARCH_AMD64, 14393, 14393,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x308, 0x3f8 },
       { 0x630, 0x688, 0x698, 0x5e0, 0x668, 0x6d0, 0x6d8, 0x6e0 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b } },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, "VG,GC" },
 };
 
 void dt_kernel_offsets_init(dt_kernel_offsets *o)
@@ -104,6 +139,7 @@ void dt_kernel_offsets_init(dt_kernel_offsets *o)
     memset(o, 0xFF, sizeof *o);
     o->source = "unknown";
     o->table_name = NULL;
+    o->table_sources = NULL;
 }
 
 static void fill(const layout *l, dt_kernel_offsets *o)
@@ -144,33 +180,10 @@ static void fill(const layout *l, dt_kernel_offsets *o)
     o->prcb_idle_thread = 0x18;
     o->table_name = l->name;
     dt_kernel_io_offsets_64(&o->io);
+    o->table_sources = l->sources;
     /* The ALPC structures only matter where the ETHREAD points at them. */
-    if (l->arch == DT_ARCH_AMD64 && l->et[6] != U)
-        dt_kernel_alpc_offsets_64(&o->alpc);
-}
-
-/* [VG] 14393.0, 17134.1, 17763.107, 18362.30/.418, 19041.264/.1288,
- * 19045.2965, 22000.1/.194, 22621.382, 22631.2428 x64 and [ND] 1809 x64
- * give these members the same offsets in every build (docs/kernel_offsets.md
- * "ALPC"); _OBJECT_HEADER: Body +0x30, InfoMask +0x1a, and the name info
- * found InfoMask-wise before it [GC object_header, infomask,
- * object_header_name_info]. */
-void dt_kernel_alpc_offsets_64(dt_kernel_alpc_offsets *a)
-{
-    a->msg_port_queue = 0x10;          /* _KALPC_MESSAGE.PortQueue */
-    a->msg_waiting_thread = 0x20;      /* _KALPC_MESSAGE.WaitingThread */
-    a->msg_server_thread = 0xc8;       /* _KALPC_MESSAGE.ServerThread */
-    a->port_communication_info = 0x10; /* _ALPC_PORT.CommunicationInfo */
-    a->port_owner_process = 0x18;      /* _ALPC_PORT.OwnerProcess */
-    a->port_wait_queue = 0xe8;         /* _ALPC_PORT.WaitQueue */
-    a->port_semaphore = 0xf8;          /* _ALPC_PORT.Semaphore */
-    a->comm_connection_port = 0x0;     /* _ALPC_COMMUNICATION_INFO.ConnectionPort */
-    a->header_body = 0x30;
-    a->header_info_mask = 0x1a;
-    a->creator_info_size = 0x20;       /* InfoMask 0x01 */
-    a->name_info_size = 0x20;          /* InfoMask 0x02 */
-    a->name_info_directory = 0x0;
-    a->name_info_name = 0x8;           /* UNICODE_STRING */
+    if (l->alpc && l->et[6] != U)
+        o->alpc = *l->alpc;
 }
 
 /* wdm.h declares these structures the same for every 64-bit target; the
@@ -238,6 +251,19 @@ bool dt_kernel_offsets_candidate(dt_cpu_arch arch, size_t i, dt_kernel_offsets *
         }
     }
     return false;
+}
+
+bool dt_kernel_offsets_layout_info(size_t i, dt_kernel_layout_info *info)
+{
+    if (i >= sizeof layouts / sizeof layouts[0])
+        return false;
+    const layout *l = &layouts[i];
+    info->name = l->name;
+    info->arch = l->arch;
+    info->build_min = l->build_min;
+    info->build_max = l->build_max;
+    info->sources = l->sources;
+    return true;
 }
 
 void dt_kernel_offsets_apply_kdbg(dt_kernel_offsets *o, const dt_kdbg *k)

@@ -99,14 +99,18 @@ typedef struct {
      * build; docs/kernel_offsets.md "I/O objects"): DT_OFF_UNKNOWN on
      * 32-bit or when no layout is known. */
     dt_kernel_io_offsets io;
-    /* ALPC structures (identical in every x64 layout from 14393 to 22631
-     * for the members read): DT_OFF_UNKNOWN where the ETHREAD's ALPC
-     * members are not known. */
+    /* ALPC structures (per table row; identical in every x64 layout from
+     * 14393 to 26100 for the members read): DT_OFF_UNKNOWN where the
+     * ETHREAD's ALPC members or the row's ALPC layout are not known. */
     dt_kernel_alpc_offsets alpc;
     /* where the identity fields came from: "pdb", "table:NAME",
      * "validated:NAME" or "unknown" (static string) */
     const char *source;
     const char *table_name;
+    /* the independent public listings the table row was checked against,
+     * comma-separated codes ("VG,ND", "ND"; docs/kernel_offsets.md
+     * "Sources per row"); NULL when no row was used (static string) */
+    const char *table_sources;
 } dt_kernel_offsets;
 
 /* PDB type-info provider: the offset of `field` ("Cid", "Tcb.State") in
@@ -129,8 +133,17 @@ bool dt_kernel_offsets_candidate(dt_cpu_arch arch, size_t i, dt_kernel_offsets *
  * DEVICE_OBJECT, DRIVER_OBJECT). */
 void dt_kernel_io_offsets_64(dt_kernel_io_offsets *io);
 
-/* The 64-bit ALPC and object-header layouts. */
-void dt_kernel_alpc_offsets_64(dt_kernel_alpc_offsets *a);
+/* One row of the built-in table: what it covers and the independent public
+ * listings its values were checked against (kernel_offsets.c). */
+typedef struct {
+    const char *name;      /* "win11-26100-x64" */
+    dt_cpu_arch arch;
+    uint32_t build_min, build_max;
+    const char *sources;   /* "VG,ND"; docs/kernel_offsets.md "Sources per row" */
+} dt_kernel_layout_info;
+
+/* The i-th row of the table (i from 0); false past the last. */
+bool dt_kernel_offsets_layout_info(size_t i, dt_kernel_layout_info *info);
 
 /* Overrides what KDDEBUGGER_DATA64 states (non-zero fields only). */
 void dt_kernel_offsets_apply_kdbg(dt_kernel_offsets *o, const dt_kdbg *k);

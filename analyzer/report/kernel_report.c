@@ -431,6 +431,22 @@ cJSON *dt_kernel_report(const dt_kernel_dump *kd, dt_symbolizer *sym)
     cJSON *off = cJSON_AddObjectToObject(root, "offsets");
     cJSON_AddStringToObject(off, "source", kd->offsets.source ? kd->offsets.source : "unknown");
     add_str_or_null(off, "layout", kd->offsets.table_name);
+    /* the independent public listings the layout was checked against
+     * (docs/kernel_offsets.md "Sources per row"): ["VG", "GC"]; one entry
+     * means a single-sourced layout */
+    if (kd->offsets.table_sources) {
+        cJSON *src = cJSON_AddArrayToObject(off, "layout_sources");
+        const char *p = kd->offsets.table_sources;
+        while (*p) {
+            size_t n = strcspn(p, ",");
+            char code[16];
+            snprintf(code, sizeof code, "%.*s", (int)(n < sizeof code - 1 ? n : sizeof code - 1), p);
+            cJSON_AddItemToArray(src, cJSON_CreateString(code));
+            p += n + (p[n] == ',');
+        }
+    } else {
+        cJSON_AddNullToObject(off, "layout_sources");
+    }
 
     cJSON *drv = cJSON_AddArrayToObject(root, "drivers");
     for (size_t i = 0; i < kd->drivers.count; i++) {

@@ -36,13 +36,30 @@
 /* 19041 x64 layout (docs/kernel_offsets.md). */
 enum {
     SIZE_EPROCESS = 0xa40, SIZE_ETHREAD = 0x898, SIZE_PRCB = 0xaf00, PRCB_CONTEXT = 0x85c0,
-    EP_PID = 0x440, EP_LINKS = 0x448, EP_IMAGE = 0x5a8, EP_THREADS = 0x5e0, EP_CREATE = 0x468,
-    ET_CID = 0x478, ET_LINK = 0x4e8, ET_START = 0x4d0, ET_CREATE = 0x430,
     KT_STATE = 0x184, KT_WREASON = 0x283, KT_WMODE = 0x187, KT_MISC = 0x74, KT_WTIME = 0x1b4,
     KT_KTIME = 0x28c, KT_UTIME = 0x2dc, KT_PROCESS = 0xb8, KT_INIT = 0x28, KT_LIMIT = 0x30, KT_BASE = 0x38,
     KT_KSTACK = 0x58, KT_WBLOCK = 0xd0, KT_WBLOCK_COUNT = 0x24b, KT_WAITBLOCK0 = 0x140,
-    ET_IRP_LIST = 0x4b0, ET_ALPC_ID = 0x528, ET_ALPC_MSG = 0x530, ET_ALPC_WAIT = 0x538,
 };
+static const dt_kw_structs structs_19041 = {
+    .ep_pid = 0x440, .ep_links = 0x448, .ep_image = 0x5a8, .ep_threads = 0x5e0, .ep_create = 0x468, .ep_peb = 0x550,
+    .et_cid = 0x478, .et_link = 0x4e8, .et_start = 0x4d0, .et_create = 0x430, .et_irp_list = 0x4b0,
+    .et_alpc_id = 0x528, .et_alpc_msg = 0x530, .et_alpc_wait = 0x538,
+};
+/* The EPROCESS/ETHREAD offsets in use (dt_kw_system.structs), through the
+ * vmem every writer function gets. */
+#define EP_PID (m->st->ep_pid)
+#define EP_LINKS (m->st->ep_links)
+#define EP_IMAGE (m->st->ep_image)
+#define EP_THREADS (m->st->ep_threads)
+#define EP_CREATE (m->st->ep_create)
+#define ET_CID (m->st->et_cid)
+#define ET_LINK (m->st->et_link)
+#define ET_START (m->st->et_start)
+#define ET_CREATE (m->st->et_create)
+#define ET_IRP_LIST (m->st->et_irp_list)
+#define ET_ALPC_ID (m->st->et_alpc_id)
+#define ET_ALPC_MSG (m->st->et_alpc_msg)
+#define ET_ALPC_WAIT (m->st->et_alpc_wait)
 
 /* ALPC objects inside one ALPC_PAGE (docs/kernel_offsets.md "ALPC"): object
  * bodies, each with its header 0x30 and name info 0x50 before it. */
@@ -72,6 +89,7 @@ typedef struct {
     uint64_t (*ranges)[2]; /* triage data blocks: va, len */
     size_t nr, rcap;
     bool oom;
+    const dt_kw_structs *st;
 } vmem;
 
 static uint8_t *vpage_get(vmem *m, uint64_t va)
@@ -241,12 +259,13 @@ static void write_kdbg(vmem *m, unsigned ncpu)
     v64(m, k + 0x218, KIPB_VA);
     static const struct { uint16_t off, val; } f16[] = {
         { 0x298, 0x218 }, { 0x29a, 0xf0 }, { 0x29c, KT_KSTACK }, { 0x29e, KT_INIT }, { 0x2a0, KT_PROCESS },
-        { 0x2a2, KT_STATE }, { 0x2a8, SIZE_EPROCESS }, { 0x2aa, 0x550 }, { 0x2ac, 0x540 }, { 0x2ae, 0x28 },
+        { 0x2a2, KT_STATE }, { 0x2a8, SIZE_EPROCESS }, { 0x2ac, 0x540 }, { 0x2ae, 0x28 },
         { 0x2b0, SIZE_PRCB }, { 0x2b4, 0x8 }, { 0x2bc, 0x1f0 }, { 0x2be, 0x24 }, { 0x2c0, SIZE_ETHREAD },
         { 0x338, PRCB_CONTEXT }, { 0x350, 0x18 }, { 0x35c, KT_WREASON },
     };
     for (size_t i = 0; i < sizeof f16 / sizeof f16[0]; i++)
         v16(m, k + f16[i].off, f16[i].val);
+    v16(m, k + 0x2aa, (uint16_t)m->st->ep_peb); /* EPROCESS.Peb */
     v32(m, k + 0x340, KT_LIMIT);
     v32(m, k + 0x344, KT_BASE);
     v64(m, k + 0x360, UINT64_C(0xfffffd8000000000));
@@ -539,6 +558,7 @@ static void write_thread(vmem *m, const dt_kw_system *s, size_t p, size_t t)
 
 static void build_model(vmem *m, const dt_kw_system *s)
 {
+    m->st = s->structs ? s->structs : &structs_19041;
     unsigned ncpu = s->processors ? s->processors : 1;
     if (ncpu > 16)
         ncpu = 16;

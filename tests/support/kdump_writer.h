@@ -12,9 +12,10 @@
  * behind real x64 page tables (4 KiB, optional 2 MiB and 1 GiB pages, and an
  * optional transition PTE), with process, thread and loaded-module lists.
  *
- * Structures use the Windows 10 19041 x64 layouts (docs/kernel_offsets.md);
- * the header's build number is free, so a test can also present the same
- * layout as an unknown build.  Every address the writer chooses is exposed
+ * Structures use the Windows 10 19041 x64 layouts (docs/kernel_offsets.md),
+ * or the EPROCESS/ETHREAD offsets a test gives (dt_kw_system.structs); the
+ * header's build number is free, so a test can also present a layout as an
+ * unknown build.  Every address the writer chooses is exposed
  * through dt_kw_thread_va / DT_KW_* so tests can assert exact values.
  */
 #ifndef DT_TEST_KDUMP_WRITER_H
@@ -169,8 +170,19 @@ typedef struct {
     size_t thread_count;     /* at most 8 are written */
 } dt_kw_process;
 
+/* Where the EPROCESS/ETHREAD members the writer fills live, for a test
+ * that presents another build's layout (the KTHREAD members, object sizes
+ * and ALPC objects stay as in 19041 x64).  The test states the offsets
+ * from its own public source, not from the analyzer's table, so a wrong
+ * table value fails it. */
+typedef struct {
+    uint32_t ep_pid, ep_links, ep_image, ep_threads, ep_create, ep_peb;
+    uint32_t et_cid, et_link, et_start, et_create, et_irp_list, et_alpc_id, et_alpc_msg, et_alpc_wait;
+} dt_kw_structs;
+
 typedef struct {
     uint32_t build;          /* header MinorVersion, e.g. 19041 */
+    const dt_kw_structs *structs; /* optional; NULL: the 19041 x64 offsets */
     uint32_t processors;     /* 1..16 */
     uint32_t bugcheck_code;
     uint64_t bugcheck_params[4];

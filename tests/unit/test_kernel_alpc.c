@@ -10,7 +10,8 @@
  * unnamed communication port of dtsvc.exe (named through its connection port
  * `\RPC Control\dtsvc`), one of them taken by a server thread that waits on
  * a mutex held by another; a server thread in WrLpcReceive linked into its
- * port's WaitQueue.  Bad input: a message not in the dump (label stays, no
+ * port's WaitQueue.  The same in the 26100 (Windows 11 24H2) x64 EPROCESS/
+ * ETHREAD layout, stated here from ntdiff's dumps.  Bad input: a message not in the dump (label stays, no
  * warning), a message naming another waiter, a port owner that is not a
  * process, a broken wait list (warnings).  No real dump with an ALPC wait
  * and its pool memory is public.
@@ -69,10 +70,22 @@ static const dt_kw_alpc alpc[] = {
     { 2, 3, true, 2, -1, "dtsvc", 0, DT_KW_ALPC_LIST_BROKEN },
 };
 
-static dt_kw_system system_desc(void)
+/* Windows 11 24H2 / Server 2025 x64 (26100): EPROCESS and ETHREAD moved
+ * (KTHREAD as 19041), copied from ntdiff/headers@ebe89c140e89
+ * Win11_2409_24H2/x64/System32/ntoskrnl.exe/Standalone/_ETHREAD.h and
+ * _EPROCESS.h, not from the analyzer's table; _KALPC_MESSAGE there has the
+ * 19041 offsets the writer uses. */
+static const dt_kw_structs structs_26100 = {
+    .ep_pid = 0x1d0, .ep_links = 0x1d8, .ep_image = 0x338, .ep_threads = 0x370, .ep_create = 0x1f8, .ep_peb = 0x2e0,
+    .et_cid = 0x508, .et_link = 0x578, .et_start = 0x560, .et_create = 0x4c0, .et_irp_list = 0x540,
+    .et_alpc_id = 0x5b8, .et_alpc_msg = 0x5c0, .et_alpc_wait = 0x5c8,
+};
+
+static dt_kw_system system_desc(uint32_t build)
 {
     dt_kw_system s = { 0 };
-    s.build = 19041;
+    s.build = build;
+    s.structs = build == 26100 ? &structs_26100 : NULL;
     s.processors = 2;
     s.bugcheck_code = 0x161; /* LIVE_SYSTEM_DUMP */
     s.attributes = 0x10;
@@ -85,9 +98,9 @@ static dt_kw_system system_desc(void)
     return s;
 }
 
-static cJSON *analyze_kernel(bool full)
+static cJSON *analyze_kernel(bool full, uint32_t build)
 {
-    dt_kw_system s = system_desc();
+    dt_kw_system s = system_desc(build);
     return dt_kw_analyze(&s, full, "kernel_alpc_triage.dmp");
 }
 
@@ -147,9 +160,11 @@ static const char *const REPLY_SOURCE =
     "kernel: ETHREAD.AlpcMessage → KALPC_MESSAGE.PortQueue → ALPC_PORT.OwnerProcess (KALPC_MESSAGE.WaitingThread "
     "is this thread); WrLpcReply: waiting for the server's reply";
 
-static void check(bool full)
+static void check(bool full, uint32_t build, const char *layout)
 {
-    cJSON *rep = analyze_kernel(full);
+    cJSON *rep = analyze_kernel(full, build);
+    const cJSON *offsets = get(get(rep, "kernel"), "offsets");
+    ck_assert_str_eq(str(offsets, "layout"), layout);
     const cJSON *kthreads = get(get(rep, "kernel"), "threads");
     const cJSON *tri = get(rep, "triage");
     char b1[40], b2[40], b3[40], want[1024];
@@ -293,10 +308,25 @@ static void check(bool full)
     cJSON_Delete(rep);
 }
 
-START_TEST(triage_dump_alpc_waits) { check(false); }
+START_TEST(triage_dump_alpc_waits) { check(false, 19041, "win10-19041-x64"); }
 END_TEST
 
-START_TEST(full_dump_alpc_waits) { check(true); }
+START_TEST(full_dump_alpc_waits) { check(true, 19041, "win10-19041-x64"); }
+END_TEST
+
+/* Windows 11 24H2 (26100 x64): the same waits in that build's EPROCESS/
+ * ETHREAD layout, read through the win11-26100-x64 row, whose only source
+ * is ntdiff's 24H2 dumps. */
+START_TEST(build_26100_alpc_waits)
+{
+    check(false, 26100, "win11-26100-x64");
+    check(true, 26100, "win11-26100-x64");
+    cJSON *rep = analyze_kernel(false, 26100);
+    const cJSON *src = get(get(get(rep, "kernel"), "offsets"), "layout_sources");
+    ck_assert_int_eq(cJSON_GetArraySize(src), 1);
+    ck_assert_str_eq(cJSON_GetArrayItem(src, 0)->valuestring, "ND");
+    cJSON_Delete(rep);
+}
 END_TEST
 
 int main(void)
@@ -306,6 +336,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, triage_dump_alpc_waits);
     tcase_add_test(tc, full_dump_alpc_waits);
+    tcase_add_test(tc, build_26100_alpc_waits);
     suite_add_tcase(s, tc);
     return dt_test_run(s);
 }

@@ -13,7 +13,11 @@
  *    DirectoryTableBase that the first oracle lacks;
  *  - tests/data/kernel_offsets_ntdiff.tsv, ntdiff/headers' pdbex dumps of
  *    the 22621 (Windows 11 22H2) PDB types: a second reading of the build
- *    whose table row was written from the Vergilius headers alone.
+ *    whose table row was written from the Vergilius headers alone; and of
+ *    the 26100 (24H2) x64 and ARM64 types, the only public listing of that
+ *    build (its rows are single-sourced).
+ * Each row's machine-readable source list (dt_kernel_layout_info.sources)
+ * is tied to these files: a row naming a source must match it.
  * Every field the waiting-thread walk reads (State, WaitReason, WaitMode,
  * WaitBlockList, WaitBlockCount, WaitTime, MiscFlags and its Alertable bit,
  * the stack bounds, KernelStack, Teb, ApcState.Process, Cid,
@@ -87,9 +91,20 @@ static const uint32_t *field(const dt_kernel_offsets *o, const char *st, const c
     return NULL;
 }
 
-/* Compares every row of one oracle file with the table; returns the number
- * of values compared and the number of distinct builds seen. */
-static unsigned check_oracle(const char *file, unsigned *nbuilds)
+/* Which rows of an oracle file to compare: all of them, or those of one
+ * architecture and build range (one table row). */
+typedef struct {
+    bool all;
+    dt_cpu_arch arch;
+    uint32_t build_min, build_max;
+} oracle_filter;
+
+static const oracle_filter ALL = { .all = true };
+
+/* Compares every (filtered) value of one oracle file with the table;
+ * returns the number of values compared and the number of distinct builds
+ * seen.  A build column "10.0.26100-arm64" is an ARM64 value. */
+static unsigned check_oracle_filtered(const char *file, oracle_filter flt, unsigned *nbuilds)
 {
     FILE *f = fopen(dt_test_data(file), "r");
     ck_assert_msg(f != NULL, "cannot open %s", file);
@@ -103,13 +118,17 @@ static unsigned check_oracle(const char *file, unsigned *nbuilds)
         unsigned off;
         ck_assert_int_eq(sscanf(line, "%31s %63s %63s %x", ver, st, mem, &off), 4);
         uint32_t build = (uint32_t)strtoul(ver + 5, NULL, 10); /* "10.0.19041.264" */
+        dt_cpu_arch arch = strstr(ver, "-arm64") ? DT_ARCH_ARM64 : DT_ARCH_AMD64;
+        if (!flt.all && (arch != flt.arch || build < flt.build_min || build > flt.build_max))
+            continue;
         if (strcmp(ver, last_ver) != 0) {
             builds++;
             snprintf(last_ver, sizeof last_ver, "%s", ver);
         }
         dt_kernel_offsets o;
         dt_kernel_offsets_init(&o);
-        ck_assert_msg(dt_kernel_offsets_from_table(build, DT_ARCH_AMD64, &o), "no table row covers x64 build %u", build);
+        ck_assert_msg(dt_kernel_offsets_from_table(build, arch, &o), "no table row covers %s build %u",
+                      arch == DT_ARCH_ARM64 ? "ARM64" : "x64", build);
         if (strcmp(st, "_KTHREAD") == 0 && strcmp(mem, "ApcState") == 0) {
             apc_state = off;
             continue;
@@ -141,6 +160,8 @@ static unsigned check_oracle(const char *file, unsigned *nbuilds)
     return checked;
 }
 
+static unsigned check_oracle(const char *file, unsigned *nbuilds) { return check_oracle_filtered(file, ALL, nbuilds); }
+
 START_TEST(table_matches_the_vergilius_headers)
 {
     unsigned builds;
@@ -164,14 +185,76 @@ START_TEST(table_matches_geoff_chappell)
 }
 END_TEST
 
-/* The second source for the 22H2 row (win11-22621-x64, written from the
- * Vergilius headers): the same 28 values, from ntdiff's dumps. */
-START_TEST(table_matches_ntdiff_22621)
+/* ntdiff's dumps: the second source for the 22H2 row (win11-22621-x64,
+ * written from the Vergilius headers), 28 values; and the only public
+ * listing of 26100 (Windows 11 24H2 / Server 2025): every value the
+ * win11-26100-x64 row has (31 waiting-thread values and the ETHREAD's and
+ * _KALPC_MESSAGE's three ALPC members each) and every value of
+ * win11-26100-arm64 (31). */
+START_TEST(table_matches_ntdiff)
 {
     unsigned builds;
     unsigned checked = check_oracle("kernel_offsets_ntdiff.tsv", &builds);
-    ck_assert_uint_eq(builds, 1);
-    ck_assert_uint_eq(checked, 28);
+    ck_assert_uint_eq(builds, 3);
+    ck_assert_uint_eq(checked, 28 + 34 + 31);
+    oracle_filter x64 = { .arch = DT_ARCH_AMD64, .build_min = 26100, .build_max = 26100 };
+    ck_assert_uint_eq(check_oracle_filtered("kernel_offsets_ntdiff.tsv", x64, &builds), 34);
+    oracle_filter arm64 = { .arch = DT_ARCH_ARM64, .build_min = 26100, .build_max = 26100 };
+    ck_assert_uint_eq(check_oracle_filtered("kernel_offsets_ntdiff.tsv", arm64, &builds), 31);
+}
+END_TEST
+
+/* Each row's claimed sources (#22), tied to the oracle files: a row naming
+ * VG must match every Vergilius value for its architecture and build range,
+ * ND every ntdiff value, GC every Chappell value, and each named file must
+ * hold values for it.  RZ (rizin's profiles) has no oracle file.  A row
+ * with fewer than two file-backed sources is single-sourced; the list is
+ * exact, so a row cannot lose its second source (or a new single-sourced
+ * row appear) without this test and docs/kernel_offsets.md changing. */
+START_TEST(row_sources_match_the_oracles)
+{
+    static const struct {
+        const char *code, *file;
+    } files[] = {
+        { "VG", "kernel_offsets_vergilius.tsv" },
+        { "ND", "kernel_offsets_ntdiff.tsv" },
+        { "GC", "kernel_offsets_chappell.tsv" },
+    };
+    static const char *const single_sourced[] = {
+        "win11-22000-arm64", /* RZ: no second listing of 22000 ARM64 */
+        "win11-26100-x64",   /* ND: no Vergilius/Chappell listing of 26100 */
+        "win11-22000-x64",   /* VG: ntdiff and Chappell have no 22000 */
+        "win11-26100-arm64", /* ND */
+    };
+    char single[512] = "", want[512] = "";
+    for (size_t k = 0; k < sizeof single_sourced / sizeof single_sourced[0]; k++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s ", single_sourced[k]);
+    dt_kernel_layout_info row;
+    size_t rows = 0;
+    for (size_t i = 0; dt_kernel_offsets_layout_info(i, &row); i++, rows++) {
+        ck_assert_ptr_nonnull(row.sources);
+        unsigned backed = 0;
+        char codes[32];
+        snprintf(codes, sizeof codes, "%s", row.sources);
+        for (char *save = NULL, *c = strtok_r(codes, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+            size_t f = 0;
+            while (f < sizeof files / sizeof files[0] && strcmp(files[f].code, c) != 0)
+                f++;
+            if (f == sizeof files / sizeof files[0]) {
+                ck_assert_msg(strcmp(c, "RZ") == 0, "%s: unknown source code %s", row.name, c);
+                continue;
+            }
+            oracle_filter flt = { .arch = row.arch, .build_min = row.build_min, .build_max = row.build_max };
+            unsigned builds;
+            unsigned n = check_oracle_filtered(files[f].file, flt, &builds);
+            ck_assert_msg(n > 0, "%s names %s but %s has no value for it", row.name, c, files[f].file);
+            backed++;
+        }
+        if (backed < 2)
+            snprintf(single + strlen(single), sizeof single - strlen(single), "%s ", row.name);
+    }
+    ck_assert_uint_eq(rows, 10);
+    ck_assert_str_eq(single, want);
 }
 END_TEST
 
@@ -181,7 +264,8 @@ static Suite *oracle_suite(void)
     TCase *tc = tcase_create("vergilius");
     tcase_add_test(tc, table_matches_the_vergilius_headers);
     tcase_add_test(tc, table_matches_geoff_chappell);
-    tcase_add_test(tc, table_matches_ntdiff_22621);
+    tcase_add_test(tc, table_matches_ntdiff);
+    tcase_add_test(tc, row_sources_match_the_oracles);
     suite_add_tcase(s, tc);
     return s;
 }
