@@ -107,10 +107,10 @@ typedef struct {
      * "validated:NAME" or "unknown" (static string) */
     const char *source;
     const char *table_name;
-    /* the independent public listings the table row was checked against,
-     * comma-separated codes ("VG,ND", "ND"; docs/kernel_offsets.md
-     * "Sources per row"); NULL when no row was used (static string) */
-    const char *table_sources;
+    /* the independent public listings the table row was checked against:
+     * codes ("VG", "ND"; docs/kernel_offsets.md "Sources per row"),
+     * NULL-terminated; NULL when no row was used (static) */
+    const char *const *table_sources;
 } dt_kernel_offsets;
 
 /* PDB type-info provider: the offset of `field` ("Cid", "Tcb.State") in
@@ -139,7 +139,7 @@ typedef struct {
     const char *name;      /* "win11-26100-x64" */
     dt_cpu_arch arch;
     uint32_t build_min, build_max;
-    const char *sources;   /* "VG,ND"; docs/kernel_offsets.md "Sources per row" */
+    const char *const *sources; /* {"VG", "ND", NULL}; docs/kernel_offsets.md "Sources per row" */
 } dt_kernel_layout_info;
 
 /* The i-th row of the table (i from 0); false past the last. */

@@ -436,14 +436,8 @@ cJSON *dt_kernel_report(const dt_kernel_dump *kd, dt_symbolizer *sym)
      * means a single-sourced layout */
     if (kd->offsets.table_sources) {
         cJSON *src = cJSON_AddArrayToObject(off, "layout_sources");
-        const char *p = kd->offsets.table_sources;
-        while (*p) {
-            size_t n = strcspn(p, ",");
-            char code[16];
-            snprintf(code, sizeof code, "%.*s", (int)(n < sizeof code - 1 ? n : sizeof code - 1), p);
-            cJSON_AddItemToArray(src, cJSON_CreateString(code));
-            p += n + (p[n] == ',');
-        }
+        for (const char *const *c = kd->offsets.table_sources; *c; c++)
+            cJSON_AddItemToArray(src, cJSON_CreateString(*c));
     } else {
         cJSON_AddNullToObject(off, "layout_sources");
     }

@@ -234,9 +234,8 @@ START_TEST(row_sources_match_the_oracles)
     for (size_t i = 0; dt_kernel_offsets_layout_info(i, &row); i++, rows++) {
         ck_assert_ptr_nonnull(row.sources);
         unsigned backed = 0;
-        char codes[32];
-        snprintf(codes, sizeof codes, "%s", row.sources);
-        for (char *save = NULL, *c = strtok_r(codes, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+        for (const char *const *code = row.sources; *code; code++) {
+            const char *c = *code;
             size_t f = 0;
             while (f < sizeof files / sizeof files[0] && strcmp(files[f].code, c) != 0)
                 f++;
