@@ -95,9 +95,11 @@ static void count_files(const cJSON *upload, int *users, int *kernels, bool *arc
  * blob lock is held). */
 static void drop_blobs(dt_request *r, dt_store *st, const dt_upload_new *nu)
 {
-    for (int i = 0; i < nu->nfiles; i++)
+    dt_blob_store *bs = dt_blob_store_fs(r->srv->cfg.data_dir);
+    for (int i = 0; bs && i < nu->nfiles; i++)
         if (!dt_store_blob_referenced(st, nu->files[i].sha256))
-            dt_blob_remove(r->srv->cfg.data_dir, nu->files[i].sha256);
+            bs->ops->remove(bs, nu->files[i].sha256, NULL);
+    dt_blob_store_free(bs);
 }
 
 enum MHD_Result dt_api_snapshots(dt_request *r, const dt_upload_ref *u)

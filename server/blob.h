@@ -107,8 +107,10 @@ dt_status dt_dump_check(dt_file_kind kind, const uint8_t *head, size_t head_len,
 /* ---- the blob store interface ---- */
 
 typedef struct dt_blob_store dt_blob_store;
-/* Called for each stored blob by list; nonzero stops the listing. */
-typedef int (*dt_blob_visit)(const char *sha256, void *arg);
+/* Called for each stored blob by list with the time (Unix seconds) its
+ * bytes were last written, so a sweep can leave young blobs alone; nonzero
+ * stops the listing. */
+typedef int (*dt_blob_visit)(const char *sha256, int64_t written, void *arg);
 
 typedef struct {
     const char *name; /* "fs" */
@@ -117,6 +119,10 @@ typedef struct {
      * when this returns.  The file is consumed (moved, or removed when the
      * content is already stored). */
     dt_status (*put_file)(dt_blob_store *bs, const char *path, const char *sha256, uint64_t size, dt_error *err);
+    /* As put_file, but the file stays where it is (a resumable upload keeps
+     * its file until the row naming the blob commits); the filesystem store
+     * hard-links it, an object store would upload a copy. */
+    dt_status (*put_copy)(dt_blob_store *bs, const char *path, const char *sha256, uint64_t size, dt_error *err);
     /* Reads fd to its end into a new blob (hashing on the way), with the same
      * guarantees; sha256 and size get what was stored. */
     dt_status (*put_stream)(dt_blob_store *bs, int fd, char sha256[65], uint64_t *size, dt_error *err);

@@ -55,6 +55,25 @@ static dt_status fs_put_file(dt_blob_store *bs, const char *path, const char *sh
     return DT_OK;
 }
 
+static dt_status fs_put_copy(dt_blob_store *bs, const char *path, const char *sha256, uint64_t size, dt_error *err)
+{
+    char dst[1200], dir[1300], blobs[1200];
+    if (dt_blob_path(root(bs), sha256, dst, sizeof dst) != 0)
+        return dt_error_set(err, DT_ERR_ARG, "not a SHA-256: %.80s", sha256 ? sha256 : "(null)");
+    if (dt_blob_exists(root(bs), sha256, size))
+        return DT_OK;
+    snprintf(blobs, sizeof blobs, "%s/blobs", root(bs));
+    snprintf(dir, sizeof dir, "%.1200s/%.2s", blobs, sha256);
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+        return dt_error_set(err, DT_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    unlink(dst); /* a leftover of another size */
+    if (link(path, dst) != 0)
+        return dt_error_set(err, DT_ERR_IO, "cannot store blob: %s", strerror(errno));
+    fsync_path(dir);
+    fsync_path(blobs);
+    return DT_OK;
+}
+
 static dt_status fs_put_stream(dt_blob_store *bs, int fd, char sha256[65], uint64_t *size, dt_error *err)
 {
     dt_spool sp;
@@ -149,9 +168,13 @@ static dt_status fs_list(dt_blob_store *bs, dt_blob_visit visit, void *arg, dt_e
         while (!stop && (f = readdir(s))) {
             if (!is_hex(f->d_name, 62))
                 continue;
-            char sha[65];
+            char sha[65], p[1400];
             snprintf(sha, sizeof sha, "%.2s%.62s", e->d_name, f->d_name);
-            stop = visit(sha, arg);
+            snprintf(p, sizeof p, "%.1300s/%.62s", sub, f->d_name);
+            struct stat sb;
+            if (stat(p, &sb) != 0)
+                continue; /* removed meanwhile */
+            stop = visit(sha, (int64_t)sb.st_mtime, arg);
         }
         closedir(s);
     }
@@ -207,6 +230,7 @@ static void fs_free(dt_blob_store *bs)
 static const dt_blob_ops fs_ops = {
     .name = "fs",
     .put_file = fs_put_file,
+    .put_copy = fs_put_copy,
     .put_stream = fs_put_stream,
     .open_read = fs_open_read,
     .local_path = fs_local_path,

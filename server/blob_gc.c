@@ -12,17 +12,21 @@ size_t dt_blob_gc(const char *data_dir, dt_store *st, char *const *shas, size_t 
 {
     if (n == 0 || !st)
         return 0;
-    int lk = dt_blob_lock(data_dir);
-    if (lk < 0)
+    dt_blob_store *bs = dt_blob_store_fs(data_dir);
+    int lk = bs ? dt_blob_lock(data_dir) : -1;
+    if (lk < 0) {
+        dt_blob_store_free(bs);
         return 0;
+    }
     size_t removed = 0;
     for (size_t i = 0; i < n; i++) {
         if (!shas[i] || dt_store_blob_referenced(st, shas[i]))
             continue;
-        dt_blob_remove(data_dir, shas[i]);
-        removed++;
+        if (bs->ops->remove(bs, shas[i], NULL) == DT_OK)
+            removed++;
     }
     dt_blob_unlock(lk);
+    dt_blob_store_free(bs);
     return removed;
 }
 

@@ -3,8 +3,9 @@
  *
  * Every path that unlinks a blob because its last reference went away
  * (staff delete, retention, the start-up orphan sweep) goes through here,
- * so the reference check and the unlink happen under the blob lock (blob.h)
- * and cannot interleave with an upload that is placing the same content.
+ * so the reference check and the removal (the blob store's remove) happen
+ * under the blob lock (blob.h) and cannot interleave with an upload that is
+ * placing the same content.
  */
 #ifndef DT_SERVER_BLOB_GC_H
 #define DT_SERVER_BLOB_GC_H

@@ -1,9 +1,10 @@
 /*
  * instance.c — see instance.h.  The start-up order matters for crash
  * safety: lock, migrate, (alone: remove half-received temp files,
- * requeue every lease, drop blobs no row refers to — renamed just before a
- * crash, never acknowledged — and tidy resumable uploads), then share the
- * lock and let the caller accept connections or lease jobs.
+ * requeue every lease and tidy resumable uploads), drop blobs no row refers
+ * to — renamed just before a crash, never acknowledged; beside live
+ * processes only those older than any of them may leave one unreferenced —
+ * then share the lock and let the caller accept connections or lease jobs.
  */
 #include "instance.h"
 
@@ -65,10 +66,14 @@ static int default_analyzer(const char *cmd, char *out, size_t outsz)
 }
 
 /* Removes blobs that no file row names (through the blob store's list), in
- * batches so the blob lock is taken once per batch, not once per file. */
+ * batches so the blob lock is taken once per batch, not once per file.
+ * Blobs written less than the idle bound ago are left alone: a live
+ * process places a blob before the row that names it exists (under the
+ * blob lock, or for unpacked archive entries before taking it). */
 typedef struct {
     dt_server *srv;
     dt_store *st;
+    int64_t cutoff;
     char names[256][65];
     char *batch[256];
     size_t n;
@@ -81,9 +86,11 @@ static void orphan_flush(orphan_ctx *c)
     c->n = 0;
 }
 
-static int orphan_visit(const char *sha256, void *arg)
+static int orphan_visit(const char *sha256, int64_t written, void *arg)
 {
     orphan_ctx *c = arg;
+    if (written >= c->cutoff)
+        return 0;
     snprintf(c->names[c->n], sizeof c->names[c->n], "%s", sha256);
     c->batch[c->n] = c->names[c->n];
     if (++c->n == sizeof c->names / sizeof c->names[0])
@@ -91,13 +98,14 @@ static int orphan_visit(const char *sha256, void *arg)
     return 0;
 }
 
-static int collect_orphan_blobs(dt_server *srv, dt_store *st)
+static int collect_orphan_blobs(dt_server *srv, dt_store *st, int64_t min_age)
 {
     orphan_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return 0;
     c->srv = srv;
     c->st = st;
+    c->cutoff = (int64_t)time(NULL) - min_age;
     dt_error err = { 0 };
     dt_blob_store *bs = dt_blob_store_fs(srv->cfg.data_dir);
     if (bs && bs->ops->list(bs, orphan_visit, c, &err) != DT_OK)
@@ -220,11 +228,12 @@ int dt_instance_start(dt_server *srv, const char *cmd, int serves_http, dt_insta
     else
         inst->tmp_removed = clean_stale_tmp(&srv->cfg);
     inst->requeued = dt_store_requeue_expired(st, recover_all);
-    /* Safe beside live processes too (the blob lock, which must hold across
-     * hosts, docs/operations.md), but a whole listing is done once, by the
-     * process that starts alone. */
-    if (inst->alone)
-        inst->orphans = collect_orphan_blobs(srv, st);
+    /* Alone, every unreferenced blob is an orphan of a dead process.
+     * Beside live ones (on any host), only those older than a live process
+     * may take between placing a blob and committing its row; the blob lock
+     * (which must hold across hosts, docs/operations.md) closes the race
+     * with an upload of the same content either way. */
+    inst->orphans = collect_orphan_blobs(srv, st, inst->alone ? 0 : dt_instance_tmp_max_idle(&srv->cfg));
     if (inst->requeued > 0 || inst->orphans > 0 || inst->tmp_removed > 0)
         fprintf(stderr, "dumptriage %s: recovered: %d analyses requeued, %d unreferenced blobs removed, %d stale temp files removed\n",
                 cmd, inst->requeued > 0 ? inst->requeued : 0, inst->orphans, inst->tmp_removed);

@@ -10,9 +10,10 @@
  * the full start-up recovery (temp files removed, every leased job
  * requeued, unreferenced blobs and unfinished resumable uploads tidied)
  * before sharing the lock.  A process that starts beside live ones must not
- * touch their temp files or leases; it removes only temp files untouched
- * for longer than any upload or analysis may idle, and leaves dead
- * processes' leases to expire (workers requeue expired leases).  On a
+ * touch their temp files or leases; it removes only temp files and
+ * unreferenced blobs untouched for longer than any upload or analysis may
+ * idle, and leaves dead processes' leases to expire (workers requeue
+ * expired leases).  On a
  * shared store (PostgreSQL, workers on other hosts) a process never
  * assumes it is alone: only the second kind of recovery runs.
  */

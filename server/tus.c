@@ -6,11 +6,11 @@
  * Durability: a PATCH writes at the row's offset, fdatasync()s, and only
  * then records the new offset (synchronous=FULL) and answers 204.  Bytes
  * past the recorded offset (written but never acknowledged) are cut off
- * when the next PATCH starts and at start-up.  Completion links the file
- * into blobs/ (the tus file stays until the upload row is committed, so a
- * crash in between leaves an unreferenced blob the start-up sweep removes
- * and a tus file that completes again) and records the upload and the
- * finished rows in one transaction.
+ * when the next PATCH starts and at start-up.  Completion copies the file
+ * into the blob store (a hard link on the filesystem store; the tus file
+ * stays until the upload row is committed, so a crash in between leaves an
+ * unreferenced blob the orphan sweep removes and a tus file that completes
+ * again) and records the upload and the finished rows in one transaction.
  *
  * Gzip-member chunks (Content-Encoding: gzip on a PATCH): the body is one or
  * more gzip members, inflated as they arrive; offsets count inflated bytes,
@@ -665,26 +665,18 @@ static dt_status sha_hex(EVP_MD_CTX *md, char out[65])
     return DT_OK;
 }
 
-/* Links a complete file into blobs/ (unless that content is there already). */
+/* Places a complete file in the blob store, keeping it here until the
+ * upload row commits (unless that content is there already). */
 static dt_status place_blob(dt_server *srv, const dt_tus_row *row, dt_error *err)
 {
-    char src[1200], dst[1200], dir[1200];
+    char src[1200];
     tus_path(srv, row->id, src, sizeof src);
-    if (dt_blob_path(srv->cfg.data_dir, row->sha256, dst, sizeof dst) != 0)
-        return dt_error_set(err, DT_ERR_ARG, "bad hash");
-    if (dt_blob_exists(srv->cfg.data_dir, row->sha256, (uint64_t)row->length))
-        return DT_OK;
-    snprintf(dir, sizeof dir, "%s/blobs/%.2s", srv->cfg.data_dir, row->sha256);
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-        return dt_error_set(err, DT_ERR_IO, "cannot create %s", dir);
-    unlink(dst); /* a partial leftover of another size */
-    if (link(src, dst) != 0)
-        return dt_error_set(err, DT_ERR_IO, "cannot store blob: %s", strerror(errno));
-    fsync_dir(dir);
-    char blobs[1200];
-    snprintf(blobs, sizeof blobs, "%s/blobs", srv->cfg.data_dir);
-    fsync_dir(blobs);
-    return DT_OK;
+    dt_blob_store *bs = dt_blob_store_fs(srv->cfg.data_dir);
+    if (!bs)
+        return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
+    dt_status st = bs->ops->put_copy(bs, src, row->sha256, (uint64_t)row->length, err);
+    dt_blob_store_free(bs);
+    return st;
 }
 
 /* When every file of row's case upload is complete: blobs, the upload and

@@ -146,10 +146,13 @@ static void replace_all(char *buf, size_t len, const char *from, const char *to)
 
 void dt_worker_public_message(const char *data_dir, const dt_file_rec *files, int nfiles, char *msg, size_t len)
 {
+    /* The analyzer was given the blob store's local path (blob.h). */
     char path[1200];
-    for (int i = 0; i < nfiles; i++)
-        if (dt_blob_path(data_dir, files[i].sha256, path, sizeof path) == 0)
+    dt_blob_store *bs = dt_blob_store_fs(data_dir);
+    for (int i = 0; bs && i < nfiles; i++)
+        if (bs->ops->local_path(bs, files[i].sha256, path, sizeof path, NULL) == 0)
             replace_all(msg, len, path, dt_file_shown_name(&files[i]));
+    dt_blob_store_free(bs);
     if (data_dir[0])
         replace_all(msg, len, data_dir, "<data>");
 }
@@ -314,7 +317,13 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
         if (!enter_phase(st, slot, job, "unpack", oc))
             return;
         char path[1200];
-        dt_blob_path(data, archive->sha256, path, sizeof path);
+        dt_blob_store *bs = dt_blob_store_fs(data);
+        dt_error perr = { 0 };
+        if (!bs || bs->ops->local_path(bs, archive->sha256, path, sizeof path, &perr) != 0) {
+            dt_blob_store_free(bs);
+            fail_job(srv, st, job, "archive", bs ? perr.message : "out of memory", false, oc);
+            return;
+        }
         dt_unpack_limits lim;
         dt_unpack_limits_from_config(&lim, &srv->cfg);
         lim.cancelled = should_kill; /* a drain past its grace stops unpacking too */
@@ -323,6 +332,7 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
         bool cancelled = false;
         dt_error err = { 0 };
         if (dt_archive_unpack_ex(data, path, &lim, unpacked, &n, &cancelled, &err) != DT_OK) {
+            dt_blob_store_free(bs);
             if (cancelled) {
                 give_back(st, slot, job, oc);
             } else {
@@ -337,9 +347,10 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
         int lock = dt_blob_lock(data);
         int present = lock >= 0;
         for (int i = 0; present && i < n; i++)
-            present = dt_blob_exists(data, unpacked[i].sha256, unpacked[i].size);
+            present = bs->ops->exists(bs, unpacked[i].sha256, unpacked[i].size);
         dt_status added = present ? dt_store_job_add_files(st, job, unpacked, n, &err) : DT_ERR_IO;
         dt_blob_unlock(lock);
+        dt_blob_store_free(bs);
         if (added != DT_OK) {
             fail_job(srv, st, job, "spawn", present ? err.message : "an unpacked file was removed meanwhile", true, oc);
             return;

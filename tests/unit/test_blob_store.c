@@ -2,8 +2,10 @@
  * test_blob_store.c — the blob store interface (blob.h's dt_blob_ops) over
  * the filesystem, on a real directory: a stream is stored under its SHA-256
  * (the known digest of the bytes), identical content is stored once, a
- * placed file is consumed, open/local path read the bytes back, list finds
- * exactly the stored blobs, remove is idempotent, and the readiness probe
+ * placed file is consumed, a copied one (put_copy, tus completion) stays
+ * and the blob survives its removal, open/local path read the bytes back,
+ * list finds exactly the stored blobs with the time their bytes were
+ * written, remove is idempotent, and the readiness probe
  * passes on a working directory and fails when blobs/ is gone or tmp/ is
  * not writable — leaving no probe file behind either way.
  */
@@ -14,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blob.h"
@@ -67,17 +71,34 @@ static void put_bytes(dt_blob_store *bs, const char *bytes, char sha[65], uint64
     unlink(src);
 }
 
-static int visit_count(const char *sha, void *arg)
+static int visit_count(const char *sha, int64_t written, void *arg)
 {
     (void)sha;
+    /* Just written: within a minute of now. */
+    ck_assert_int_le(llabs((long long)(written - (int64_t)time(NULL))), 60);
     (*(int *)arg)++;
     return 0;
 }
 
-static int visit_stop(const char *sha, void *arg)
+static int visit_stop(const char *sha, int64_t written, void *arg)
 {
+    (void)written;
     snprintf(arg, 65, "%s", sha);
     return 1;
+}
+
+/* Records the written time of the one blob named in w->sha. */
+typedef struct {
+    const char *sha;
+    int64_t written;
+} when_ctx;
+
+static int visit_when(const char *sha, int64_t written, void *arg)
+{
+    when_ctx *w = arg;
+    if (strcmp(sha, w->sha) == 0)
+        w->written = written;
+    return 0;
 }
 
 START_TEST(stream_read_list_remove)
@@ -174,6 +195,42 @@ START_TEST(put_file_consumes_and_dedups)
 }
 END_TEST
 
+START_TEST(put_copy_keeps_the_file)
+{
+    fresh();
+    dt_blob_store *bs = dt_blob_store_fs(dir);
+    char src[400];
+    snprintf(src, sizeof src, "%s/tus-file", dir);
+    FILE *f = fopen(src, "wb");
+    fputs("x", f);
+    fclose(f);
+    /* Written three days ago: list reports that time, not the copy's. */
+    struct timeval old[2] = { { time(NULL) - 3 * 86400, 0 }, { time(NULL) - 3 * 86400, 0 } };
+    ck_assert_int_eq(utimes(src, old), 0);
+    const char *name = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"; /* sha256("x") */
+    dt_error err = { 0 };
+    ck_assert_msg(bs->ops->put_copy(bs, src, name, 1, &err) == DT_OK, "put_copy: %s", err.message);
+    ck_assert_int_eq(access(src, F_OK), 0);
+    ck_assert_int_eq(bs->ops->exists(bs, name, 1), 1);
+    when_ctx w = { name, 0 };
+    ck_assert_int_eq(bs->ops->list(bs, visit_when, &w, &err), DT_OK);
+    ck_assert_int_eq(w.written, (int64_t)old[1].tv_sec);
+    /* Again (a completion that runs twice): fine, still one blob. */
+    ck_assert_int_eq(bs->ops->put_copy(bs, src, name, 1, &err), DT_OK);
+    /* The source goes (the upload row committed): the blob stays. */
+    ck_assert_int_eq(unlink(src), 0);
+    ck_assert_int_eq(bs->ops->exists(bs, name, 1), 1);
+    int fd = bs->ops->open_read(bs, name, &err);
+    char c = 0;
+    ck_assert_int_eq(read(fd, &c, 1), 1);
+    close(fd);
+    ck_assert_int_eq(c, 'x');
+    ck_assert_int_eq(bs->ops->put_copy(bs, src, "zz", 1, &err), DT_ERR_ARG);
+    dt_blob_store_free(bs);
+    cleanup();
+}
+END_TEST
+
 START_TEST(readiness_probe)
 {
     fresh();
@@ -214,6 +271,7 @@ static Suite *blob_store_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, stream_read_list_remove);
     tcase_add_test(tc, put_file_consumes_and_dedups);
+    tcase_add_test(tc, put_copy_keeps_the_file);
     tcase_add_test(tc, readiness_probe);
     suite_add_tcase(s, tc);
     return s;

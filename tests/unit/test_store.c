@@ -5,7 +5,9 @@
  * several worker processes leasing at once (never the same job), a killed
  * worker's lease expiring, heartbeats keeping a lease; a worker whose lease
  * ran out changing nothing of the job another worker claimed since; a
- * deadlock between two transactions resolved by running the victim again.
+ * deadlock between two transactions resolved by running the victim again,
+ * and (PostgreSQL) a statement outside a transaction that met a
+ * serialization failure, run again by itself.
  *
  * On SQLite by default.  With DT_TEST_PG_SOCK set (the socket directory of
  * a PostgreSQL started by tests/integration/test_store_pg.sh) every case
@@ -729,6 +731,87 @@ START_TEST(deadlock_is_retried)
 }
 END_TEST
 
+/* A single statement outside a transaction that PostgreSQL aborts with a
+ * serialization failure (db_pg.c runs it again by itself).  This side's
+ * session runs its statements at REPEATABLE READ; another connection (a
+ * child process) has updated row 2 in an open transaction, this side's
+ * `UPDATE counters SET n = n + 1` takes its snapshot and waits for row 2,
+ * the other side then commits, and the statement fails with SQLSTATE
+ * 40001 (the row changed after its snapshot).  Run again with a fresh
+ * snapshot, it passes: exactly one retry, both rows incremented once more.
+ * PostgreSQL only: SQLite has no row locks. */
+START_TEST(single_statement_conflict_is_retried)
+{
+    dt_store *s = open_fresh();
+    if (!dt_store_is_shared(s)) {
+        remove_fresh(s);
+        return;
+    }
+    dt_error err = { 0 };
+    dt_db *d = dt_db_open(db, &err);
+    ck_assert_msg(d != NULL, "%s", err.message);
+    ck_assert_int_eq(dt_db_exec(d, "CREATE TABLE counters(id INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+                                   " INSERT INTO counters VALUES (1, 0), (2, 0)", &err), DT_OK);
+    ck_assert_int_eq(dt_db_exec(d, "SET default_transaction_isolation = 'repeatable read'", &err), DT_OK);
+    int held[2], res[2];
+    ck_assert_int_eq(pipe(held), 0);
+    ck_assert_int_eq(pipe(res), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dt_db *c = dt_db_open(db, NULL);
+        int ok = c && dt_db_begin(c, NULL) == DT_OK && bump(c, 2, NULL) == DT_OK;
+        char b = (char)ok;
+        if (write(held[1], &b, 1) != 1)
+            _exit(1);
+        /* Until the statement waits for row 2 (10 s at most). */
+        int waiting = 0;
+        for (int i = 0; ok && !waiting && i < 200; i++) {
+            dt_stmt *st = dt_db_prepare(c, "SELECT COUNT(*) FROM pg_locks WHERE NOT granted", NULL);
+            waiting = st && dt_stmt_step(st) == DT_DB_ROW && dt_stmt_int64(st, 0) > 0;
+            dt_stmt_finalize(st);
+            if (!waiting)
+                usleep(50000);
+        }
+        ok = ok && waiting && dt_db_commit(c, NULL) == DT_OK;
+        b = (char)ok;
+        if (write(res[1], &b, 1) != 1)
+            _exit(1);
+        _exit(0);
+    }
+    char b = 0;
+    ck_assert_int_eq(read(held[0], &b, 1), 1);
+    ck_assert_msg(b == 1, "the other side could not lock row 2");
+    int64_t before = dt_db_retries(d);
+    dt_stmt *st = dt_db_prepare(d, "UPDATE counters SET n = n + 1", &err);
+    ck_assert_ptr_nonnull(st);
+    int rc = dt_stmt_step(st);
+    ck_assert_msg(rc == DT_DB_DONE, "the statement failed: %s", dt_db_errmsg(d));
+    ck_assert_int_eq(dt_db_changes(d), 2);
+    dt_stmt_finalize(st);
+    ck_assert_int_eq(read(res[0], &b, 1), 1);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(b == 1, "the other side's transaction failed");
+    int64_t retries = dt_db_retries(d) - before;
+    fprintf(stderr, "store (PostgreSQL): a statement that met a serialization failure: %lld retried\n",
+            (long long)retries);
+    ck_assert_int_eq(retries, 1);
+    st = dt_db_prepare(d, "SELECT n FROM counters ORDER BY id", NULL);
+    ck_assert_int_eq(dt_stmt_step(st), DT_DB_ROW);
+    ck_assert_int_eq(dt_stmt_int64(st, 0), 1);
+    ck_assert_int_eq(dt_stmt_step(st), DT_DB_ROW);
+    ck_assert_int_eq(dt_stmt_int64(st, 0), 2);
+    dt_stmt_finalize(st);
+    dt_db_close(d);
+    for (int i = 0; i < 2; i++) {
+        close(held[i]);
+        close(res[i]);
+    }
+    remove_fresh(s);
+}
+END_TEST
+
 /* Servers and workers starting together on one new store: every process
  * opens it and the migrations are applied once (PostgreSQL: under the
  * advisory lock; SQLite: checked again inside BEGIN IMMEDIATE). */
@@ -865,6 +948,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, stale_worker_changes_nothing);
     tcase_add_test(tc, drain_requeue_by_holder);
     tcase_add_test(tc, deadlock_is_retried);
+    tcase_add_test(tc, single_statement_conflict_is_retried);
     tcase_add_test(tc, concurrent_starts_migrate_once);
     tcase_add_test(tc, pool_reuses_connections);
     tcase_add_test(tc, queued_job_wakes_waiting_worker);
