@@ -43,7 +43,9 @@ typedef struct {
  * x64 _KALPC_MESSAGE.h the same for 26100 (docs/kernel_offsets.md "ALPC");
  * _OBJECT_HEADER: Body +0x30, InfoMask +0x1a, and the name info found
  * InfoMask-wise before it [GC object_header, infomask,
- * object_header_name_info]. */
+ * object_header_name_info]; [JP] (ntkrnlmp.pdb ISF of every 14393, 17763,
+ * 18362, 19041, 20348 and 22000 x64 revision listed) has every member
+ * below at these offsets too. */
 static const dt_kernel_alpc_offsets alpc_x64 = {
     .msg_port_queue = 0x10,          /* _KALPC_MESSAGE.PortQueue */
     .msg_waiting_thread = 0x20,      /* _KALPC_MESSAGE.WaitingThread */
@@ -65,16 +67,18 @@ static const dt_kernel_alpc_offsets alpc_x64 = {
  * _KTHREAD/_ETHREAD/_EPROCESS dumps (PDB type dumps, one folder per build);
  * [VG] novafacing/vergilius-rs headers/bindings-10.0.BUILD-x64.h (Vergilius
  * Project layouts with offsets); [EO] I3r1h0n/eprocess_offsets README;
+ * [GC] Geoff Chappell's structure studies; [JP] JPCERTCC/Windows-Symbol-
+ * Tables, Volatility 3 ISF generated from each revision's ntkrnlmp.pdb;
  * [V] verified on tests/data/kernel triage dumps (docs/formats.md C.4);
  * [I] inferred (docs/kernel_offsets.md says from what).
  * Per-value confidence is in docs/kernel_offsets.md.  The 19041 row stays
  * first: validation of unknown builds tries rows in this order. */
 static const layout layouts[] = {
-    /* Windows 10 2004/20H2/21H1/21H2/22H2, Server 2022 is 20348 (not here). */
+    /* Windows 10 2004/20H2/21H1/21H2/22H2 (Server 2022, 20348, has its own row). */
     { "win10-19041-x64", DT_ARCH_AMD64, 19041, 19045,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
       { 0x478, 0x4d0, 0x4e8, 0x430, 0x4b0, 0x528, 0x530, 0x538 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC") },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC", "JP") },
     /* Windows 11 21H2 ARM64 (build 22000) [RZ WIN11_22000, V: TA]. */
     { "win11-22000-arm64", DT_ARCH_ARM64, 22000, 22000,
       { 0x3f8, 0x400, 0x560, 0x598, U, 0x508 },
@@ -90,11 +94,12 @@ static const layout layouts[] = {
       { 0x508, 0x560, 0x578, 0x4c0, 0x540, 0x5b8, 0x5c0, 0x5c8 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("ND") },
     /* Windows 11 21H2 x64 (build 22000) [VG 22000.1 and 22000.194; EO for
-     * UniqueProcessId/ActiveProcessLinks]: EPROCESS as 19041, ETHREAD not. */
+     * UniqueProcessId/ActiveProcessLinks; JP 22000.318 to .2538 agree on
+     * every value]: EPROCESS as 19041, ETHREAD not. */
     { "win11-22000-x64", DT_ARCH_AMD64, 22000, 22000,
       { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
       { 0x4c8, 0x520, 0x538, 0x480, 0x500, 0x578, 0x580, 0x588 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG") },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "JP") },
     /* Windows 11 22H2/23H2 x64 (22621, 22631 = 22621 + enablement package)
      * [VG 22621.382 and 22631.2428; EO for 22621 UniqueProcessId/
      * ActiveProcessLinks]. */
@@ -111,17 +116,18 @@ static const layout layouts[] = {
       { 0x4e8, 0x540, 0x558, 0x4a0, 0x520, 0x598, 0x5a0, 0x5a8 },
       { 0x17c, 0x2a3, 0x17f, 0x6c, 4, 0x1ac, 0xc8, 0x2ac, 0x2fc, 0xe8, 0xb0, 0x26b }, NULL, SOURCES("ND") },
     /* Windows 10 1809 / Server 2019 x64 (build 17763) [ND Win10_1809_RS5
-     * x64 and VG 17763.107 agree on every value]. */
+     * x64 and VG 17763.107 agree on every value; GC, JP too]. */
     { "win10-17763-x64", DT_ARCH_AMD64, 17763, 17763,
       { 0x2e0, 0x2e8, 0x450, 0x488, 0x308, 0x3f8 },
       { 0x638, 0x690, 0x6a8, 0x5f0, 0x670, 0x6e0, 0x6e8, 0x6f0 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC") },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC", "JP") },
     /* Windows 10 1903/1909 x64 [RZ WIN10_19H1 and VG 18362.30/.418 for the
-     * identity fields; VG alone for CreateTime and KTHREAD]. */
+     * identity fields; VG alone for CreateTime and KTHREAD; GC and JP
+     * 18362.30 to .836 agree on every value]. */
     { "win10-18362-x64", DT_ARCH_AMD64, 18362, 18363,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x310, 0x3f8 },
       { 0x648, 0x6a0, 0x6b8, 0x600, 0x680, 0x6f0, 0x6f8, 0x700 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC") },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC", "JP") },
     /* Windows 10 1803 x64 [RZ WIN10_RS4 and VG 17134.1; VG alone for
      * CreateTime and KTHREAD]. */
     { "win10-17134-x64", DT_ARCH_AMD64, 17134, 17134,
@@ -129,11 +135,20 @@ static const layout layouts[] = {
       { 0x638, 0x690, 0x6a8, 0x5f0, 0x670, 0x6e0, 0x6e8, 0x6f0 },
       { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC") },
     /* Windows 10 1607 / Server 2016 x64 [RZ WIN10_RS1 and VG 14393.0; VG
-     * alone for CreateTime and KTHREAD]. */
+     * alone for CreateTime and KTHREAD; GC and JP 14393.4583 to .6343
+     * agree on every value]. */
     { "win10-14393-x64", DT_ARCH_AMD64, 14393, 14393,
       { 0x2e8, 0x2f0, 0x450, 0x488, 0x308, 0x3f8 },
       { 0x630, 0x688, 0x698, 0x5e0, 0x668, 0x6d0, 0x6d8, 0x6e0 },
-      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC") },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("VG", "GC", "JP") },
+    /* Windows Server 2022 x64 (build 20348) [JP 20348.288 to .2529, every
+     * value; the only per-member listing of 20348 found]: the same offsets
+     * as the 22000 x64 row (EPROCESS as 19041, ETHREAD as 22000).  Last, so
+     * the validation order of the other rows is unchanged. */
+    { "win-server-2022-20348-x64", DT_ARCH_AMD64, 20348, 20348,
+      { 0x440, 0x448, 0x5a8, 0x5e0, 0x468, 0x550 },
+      { 0x4c8, 0x520, 0x538, 0x480, 0x500, 0x578, 0x580, 0x588 },
+      { 0x184, 0x283, 0x187, 0x74, 4, 0x1b4, 0xd0, 0x28c, 0x2dc, 0xf0, 0xb8, 0x24b }, &alpc_x64, SOURCES("JP") },
 };
 
 void dt_kernel_offsets_init(dt_kernel_offsets *o)

@@ -15,7 +15,14 @@
  *    the 22621 (Windows 11 22H2) PDB types: a second reading of the build
  *    whose table row was written from the Vergilius headers alone; and of
  *    the 26100 (24H2) x64 and ARM64 types, the only public listing of that
- *    build (its rows are single-sourced).
+ *    build (its rows are single-sourced);
+ *  - tests/data/kernel_offsets_jpcert.tsv, JPCERTCC/Windows-Symbol-Tables'
+ *    Volatility 3 symbol tables (ISF JSON that volatility3 generated from
+ *    Microsoft's own ntkrnlmp.pdb of each ntoskrnl revision): every field
+ *    above plus the ALPC path, for the x64 builds 14393, 17763, 18362,
+ *    19041, 20348 (Server 2022) and 22000, two revisions each — a source the
+ *    table was NOT written from (except the 20348 row, whose only listing
+ *    it is).
  * Each row's machine-readable source list (dt_kernel_layout_info.sources)
  * is tied to these files: a row naming a source must match it.
  * Every field the waiting-thread walk reads (State, WaitReason, WaitMode,
@@ -204,12 +211,40 @@ START_TEST(table_matches_ntdiff)
 }
 END_TEST
 
+/* JPCERT's ISF files (the PDB's own type records, converted by
+ * volatility3): 43 values per revision (waiting-thread fields incl. the
+ * Alertable bit, IrpList, DirectoryTableBase, the ETHREAD's, _KALPC_MESSAGE's,
+ * _ALPC_PORT's, _ALPC_COMMUNICATION_INFO's and the object header's ALPC
+ * members), two revisions of each of 14393, 17763, 18362, 19041, 20348 and
+ * 22000.  A mismatch names the file, revision, member, both values and row. */
+START_TEST(table_matches_jpcert_isf)
+{
+    unsigned builds;
+    unsigned checked = check_oracle("kernel_offsets_jpcert.tsv", &builds);
+    ck_assert_uint_eq(builds, 12);
+    ck_assert_uint_eq(checked, 12 * 43);
+    /* the rows without a second listing before: 22000 x64 (VG only) and
+     * Server 2022 (no row), each every value at both revisions */
+    oracle_filter w11 = { .arch = DT_ARCH_AMD64, .build_min = 22000, .build_max = 22000 };
+    ck_assert_uint_eq(check_oracle_filtered("kernel_offsets_jpcert.tsv", w11, &builds), 2 * 43);
+    ck_assert_uint_eq(builds, 2);
+    oracle_filter srv = { .arch = DT_ARCH_AMD64, .build_min = 20348, .build_max = 20348 };
+    ck_assert_uint_eq(check_oracle_filtered("kernel_offsets_jpcert.tsv", srv, &builds), 2 * 43);
+    dt_kernel_offsets o;
+    dt_kernel_offsets_init(&o);
+    ck_assert(dt_kernel_offsets_from_table(20348, DT_ARCH_AMD64, &o));
+    ck_assert_str_eq(o.table_name, "win-server-2022-20348-x64");
+}
+END_TEST
+
 /* Each row's claimed sources (#22), tied to the oracle files: a row naming
  * VG must match every Vergilius value for its architecture and build range,
- * ND every ntdiff value, GC every Chappell value, and each named file must
- * hold values for it.  RZ (rizin's profiles) has no oracle file.  A row
- * with fewer than two file-backed sources is single-sourced; the list is
- * exact, so a row cannot lose its second source (or a new single-sourced
+ * ND every ntdiff value, GC every Chappell value, JP every JPCERT ISF value,
+ * and each named file must hold values for it; conversely a row for which
+ * a file holds values must name that file's code (a confirming listing is
+ * never left out of the claim).  RZ (rizin's profiles) has no oracle file.
+ * A row with fewer than two file-backed sources is single-sourced; the list
+ * is exact, so a row cannot lose its second source (or a new single-sourced
  * row appear) without this test and docs/kernel_offsets.md changing. */
 START_TEST(row_sources_match_the_oracles)
 {
@@ -219,12 +254,13 @@ START_TEST(row_sources_match_the_oracles)
         { "VG", "kernel_offsets_vergilius.tsv" },
         { "ND", "kernel_offsets_ntdiff.tsv" },
         { "GC", "kernel_offsets_chappell.tsv" },
+        { "JP", "kernel_offsets_jpcert.tsv" },
     };
     static const char *const single_sourced[] = {
         "win11-22000-arm64", /* RZ: no second listing of 22000 ARM64 */
-        "win11-26100-x64",   /* ND: no Vergilius/Chappell listing of 26100 */
-        "win11-22000-x64",   /* VG: ntdiff and Chappell have no 22000 */
+        "win11-26100-x64",   /* ND: no Vergilius/Chappell/JPCERT listing of 26100 */
         "win11-26100-arm64", /* ND */
+        "win-server-2022-20348-x64", /* JP: no Vergilius/ntdiff/Chappell listing of 20348 */
     };
     char single[512] = "", want[512] = "";
     for (size_t k = 0; k < sizeof single_sourced / sizeof single_sourced[0]; k++)
@@ -234,6 +270,17 @@ START_TEST(row_sources_match_the_oracles)
     for (size_t i = 0; dt_kernel_offsets_layout_info(i, &row); i++, rows++) {
         ck_assert_ptr_nonnull(row.sources);
         unsigned backed = 0;
+        oracle_filter flt = { .arch = row.arch, .build_min = row.build_min, .build_max = row.build_max };
+        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+            bool named = false;
+            for (const char *const *code = row.sources; *code; code++)
+                named |= strcmp(*code, files[f].code) == 0;
+            unsigned builds;
+            /* compares too: a row the file covers must match it even unnamed */
+            unsigned n = check_oracle_filtered(files[f].file, flt, &builds);
+            ck_assert_msg(named || n == 0, "%s: %s holds %u matching values for it but the row does not name %s",
+                          row.name, files[f].file, n, files[f].code);
+        }
         for (const char *const *code = row.sources; *code; code++) {
             const char *c = *code;
             size_t f = 0;
@@ -243,7 +290,6 @@ START_TEST(row_sources_match_the_oracles)
                 ck_assert_msg(strcmp(c, "RZ") == 0, "%s: unknown source code %s", row.name, c);
                 continue;
             }
-            oracle_filter flt = { .arch = row.arch, .build_min = row.build_min, .build_max = row.build_max };
             unsigned builds;
             unsigned n = check_oracle_filtered(files[f].file, flt, &builds);
             ck_assert_msg(n > 0, "%s names %s but %s has no value for it", row.name, c, files[f].file);
@@ -252,7 +298,7 @@ START_TEST(row_sources_match_the_oracles)
         if (backed < 2)
             snprintf(single + strlen(single), sizeof single - strlen(single), "%s ", row.name);
     }
-    ck_assert_uint_eq(rows, 10);
+    ck_assert_uint_eq(rows, 11);
     ck_assert_str_eq(single, want);
 }
 END_TEST
@@ -264,6 +310,7 @@ static Suite *oracle_suite(void)
     tcase_add_test(tc, table_matches_the_vergilius_headers);
     tcase_add_test(tc, table_matches_geoff_chappell);
     tcase_add_test(tc, table_matches_ntdiff);
+    tcase_add_test(tc, table_matches_jpcert_isf);
     tcase_add_test(tc, row_sources_match_the_oracles);
     suite_add_tcase(s, tc);
     return s;

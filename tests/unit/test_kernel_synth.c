@@ -6,7 +6,9 @@
  *     frames, one running on a processor;
  *   - full (type 1) and bitmap (types 5/6) dumps whose structures are reached
  *     through x64 page tables, incl. 2 MiB and 1 GiB pages and a transition PTE;
- *   - the same layout announced as an unknown build (offsets validated on the dump).
+ *   - the same layout announced as an unknown build (offsets validated on the dump);
+ *   - a Windows Server 2022 (20348) dump in that build's own ETHREAD layout,
+ *     read through its table row.
  * The analyzer must recover every thread's Cid, state, wait facts and stack.
  */
 #include <stdint.h>
@@ -184,9 +186,44 @@ static void check_validated_as_19041(uint32_t build)
 START_TEST(unknown_build_validates_layout) { check_validated_as_19041(28000); }
 END_TEST
 
-/* Windows Server 2022 (build 20348) has no table row: no public per-member
- * listing of its types was found (docs/kernel_offsets.md, "Known gaps"). */
-START_TEST(server_2022_takes_the_validation_path) { check_validated_as_19041(20348); }
+/* The build after Server 2022's has no row either: a row covers its own
+ * build only, so a neighbour is validated, not read through 20348's row. */
+START_TEST(build_next_to_server_2022_takes_the_validation_path) { check_validated_as_19041(20349); }
+END_TEST
+
+/* Windows Server 2022 x64 (20348): EPROCESS as 19041, ETHREAD moved (KTHREAD
+ * as 19041), copied from JPCERTCC/Windows-Symbol-Tables@11ad856cd9fb
+ * symbols/windows/ntkrnlmp.pdb/C2EADB24A615E9472CE47C8ADD31F130-1.json.xz
+ * (ntkrnlmp.pdb of 10.0.20348.288), not from the analyzer's table. */
+static const dt_kw_structs structs_20348 = {
+    .ep_pid = 0x440, .ep_links = 0x448, .ep_image = 0x5a8, .ep_threads = 0x5e0, .ep_create = 0x468, .ep_peb = 0x550,
+    .et_cid = 0x4c8, .et_link = 0x538, .et_start = 0x520, .et_create = 0x480, .et_irp_list = 0x500,
+    .et_alpc_id = 0x578, .et_alpc_msg = 0x580, .et_alpc_wait = 0x588,
+};
+
+/* Server 2022 has its own row (docs/kernel_offsets.md, win-server-2022-
+ * 20348-x64): a dump in its layout is read through the table, every thread
+ * found with its Cid, image, wait facts and stack, and no validation
+ * warning. */
+START_TEST(server_2022_uses_its_row)
+{
+    dt_kw_system s = system_desc(20348);
+    s.structs = &structs_20348;
+    size_t size;
+    uint8_t *dump = dt_kw_build_triage(&s, &size);
+    ck_assert_ptr_nonnull(dump);
+    dt_kernel_dump kd;
+    ck_assert_int_eq(dt_kernel_dump_open(dt_view_make(dump, size), NULL, &kd, NULL), DT_OK);
+    dt_kernel_walk_stacks(&kd, NULL);
+    ck_assert_str_eq(kd.offsets.source, "table");
+    ck_assert_str_eq(kd.offsets.table_name, "win-server-2022-20348-x64");
+    for (size_t i = 0; i < kd.warnings.count; i++)
+        ck_assert_msg(strstr(kd.warnings.items[i], "20348") == NULL, "warning: %s", kd.warnings.items[i]);
+    check_app_threads(&kd);
+    ck_assert_ptr_nonnull(dt_kernel_dump_find_thread(&kd, 4, 0x108));
+    dt_kernel_dump_close(&kd);
+    free(dump);
+}
 END_TEST
 
 static bool pdb_says_cid_elsewhere(void *ctx, const char *type, const char *field, uint32_t *off)
@@ -290,7 +327,8 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, procdump_mk_triage);
     tcase_add_test(tc, unknown_build_validates_layout);
-    tcase_add_test(tc, server_2022_takes_the_validation_path);
+    tcase_add_test(tc, build_next_to_server_2022_takes_the_validation_path);
+    tcase_add_test(tc, server_2022_uses_its_row);
     tcase_add_test(tc, pdb_provider_is_used);
     tcase_add_test(tc, full_dump_4k_pages);
     tcase_add_test(tc, full_dump_large_pages_transition);
