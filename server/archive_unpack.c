@@ -104,7 +104,8 @@ static void remove_work_dir(const char *dir)
 /* ---- finding the dumps (runs in the child) ---- */
 
 typedef struct {
-    const char *data_dir, *work_dir;
+    const char *work_dir;
+    dt_blob_store *blobs;     /* where kept dumps are placed */
     const dt_unpack_limits *lim;
     dt_spool sp;
     bool open, kept_kind_known;
@@ -174,7 +175,7 @@ static dt_status find_end(void *c, bool complete, dt_error *err)
     snprintf(r->kind, sizeof r->kind, "%s", dt_file_kind_name(k));
     snprintf(r->name, sizeof r->name, "%s", f->name);
     r->size = f->sp.size;
-    if (dt_spool_commit(&f->sp, f->data_dir, r->sha256, err) != DT_OK)
+    if (dt_spool_place(&f->sp, f->blobs, r->sha256, err) != DT_OK)
         return DT_ERR_IO;
     f->nout++;
     if (k == DT_KIND_MINIDUMP)
@@ -196,9 +197,12 @@ dt_status dt_unpack_job_archive(const char *data_dir, const char *work_dir, cons
                                 const dt_unpack_limits *lim, dt_unpack_found *res, dt_error *err)
 {
     find_ctx *f = calloc(1, sizeof *f);
-    if (!f)
+    if (f)
+        f->blobs = dt_blob_store_fs(data_dir);
+    if (!f || !f->blobs) {
+        free(f);
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
-    f->data_dir = data_dir;
+    }
     f->work_dir = work_dir;
     f->lim = lim;
     dt_spool_init(&f->sp);
@@ -217,6 +221,7 @@ dt_status dt_unpack_job_archive(const char *data_dir, const char *work_dir, cons
         memcpy(res->files, f->out, sizeof res->files);
         res->n = f->nout;
     }
+    dt_blob_store_free(f->blobs);
     free(f);
     return rc;
 }

@@ -84,13 +84,6 @@ int dt_blob_path(const char *data_dir, const char *sha256, char *out, size_t len
     return 0;
 }
 
-void dt_blob_remove(const char *data_dir, const char *sha256)
-{
-    char p[1200];
-    if (dt_blob_path(data_dir, sha256, p, sizeof p) == 0)
-        unlink(p);
-}
-
 int dt_blob_exists(const char *data_dir, const char *sha256, uint64_t size)
 {
     char p[1200];
@@ -224,15 +217,6 @@ dt_file_kind dt_spool_gzip_inner_kind(const dt_spool *sp)
     return dt_file_kind_is_dump(k) ? k : DT_KIND_UNKNOWN;
 }
 
-static void fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 dt_status dt_spool_seal(dt_spool *sp, char sha256[65], dt_error *err)
 {
     if (sp->sealed) {
@@ -257,36 +241,16 @@ dt_status dt_spool_seal(dt_spool *sp, char sha256[65], dt_error *err)
     return DT_OK;
 }
 
-dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err)
+dt_status dt_spool_place(dt_spool *sp, dt_blob_store *bs, char sha256[65], dt_error *err)
 {
     if (dt_spool_seal(sp, sha256, err) != DT_OK)
         return DT_ERR_IO;
-    char dir[1200], path[1200];
-    snprintf(dir, sizeof dir, "%s/blobs/%.2s", data_dir, sha256);
-    if (make_dir(dir) != 0) {
+    if (bs->ops->put_file(bs, sp->tmp_path, sha256, sp->size, err) != DT_OK) {
         dt_spool_abort(sp);
-        return dt_error_set(err, DT_ERR_IO, "cannot create %s", dir);
+        return err && err->code ? err->code : DT_ERR_IO;
     }
-    dt_blob_path(data_dir, sha256, path, sizeof path);
-    struct stat st;
-    if (stat(path, &st) == 0 && (uint64_t)st.st_size == sp->size) {
-        dt_spool_abort(sp); /* identical content is already stored */
-        return DT_OK;
-    }
-    if (rename(sp->tmp_path, path) != 0) {
-        int e = errno;
-        dt_spool_abort(sp);
-        return dt_error_set(err, DT_ERR_IO, "cannot store blob: %s", strerror(e));
-    }
-    sp->tmp_path[0] = 0;
-    fsync_dir(dir);
-    char blobs[1200];
-    snprintf(blobs, sizeof blobs, "%s/blobs", data_dir);
-    fsync_dir(blobs);
-    close(sp->fd);
-    sp->fd = -1;
-    EVP_MD_CTX_free(sp->md);
-    sp->md = NULL;
+    sp->tmp_path[0] = 0; /* consumed by the store */
+    dt_spool_abort(sp);
     return DT_OK;
 }
 

@@ -5,9 +5,9 @@
  *   data/blobs/ab/cd…  complete files, named by their SHA-256
  *
  * A spool is one file being received: bytes are written to data/tmp while
- * they are hashed and their first bytes kept for sniffing; commit fsyncs it
- * and renames it to its blob name, so a blob path always names a complete,
- * durable file.  Identical content is stored once.
+ * they are hashed and their first bytes kept for sniffing; placing it seals
+ * (fsyncs) it and hands it to the blob store, which moves it under its blob
+ * name, so a blob path always names a complete, durable file.  Identical content is stored once.
  *
  * Because identical content is shared, "nobody references this blob any
  * more, unlink it" races with "this content is already stored, reference
@@ -59,8 +59,6 @@ int dt_blob_clean_tmp(const char *data_dir);
 void dt_blob_remove_dir(const char *dir);
 /* data_dir/blobs/ab/cdef…; 0 ok, -1 if sha is not 64 hex digits. */
 int dt_blob_path(const char *data_dir, const char *sha256, char *out, size_t len);
-/* Unlinks a blob (ignores a missing one). */
-void dt_blob_remove(const char *data_dir, const char *sha256);
 /* 1 if the blob is present with this size. */
 int dt_blob_exists(const char *data_dir, const char *sha256, uint64_t size);
 /* Takes the blob lock (blocking); returns the descriptor to pass to
@@ -87,10 +85,13 @@ dt_file_kind dt_spool_gzip_inner_kind(const dt_spool *sp);
  * digest.  Done before taking the blob lock, so the lock never waits on a
  * large fsync.  On failure sp is aborted. */
 dt_status dt_spool_seal(dt_spool *sp, char sha256[65], dt_error *err);
-/* Seals if not yet sealed, then renames into blobs/ (or drops the data if
- * identical content is already there).  Closes sp.  Callers that will
- * reference the blob hold the blob lock across this and their row insert. */
-dt_status dt_spool_commit(dt_spool *sp, const char *data_dir, char sha256[65], dt_error *err);
+/* Seals if not yet sealed, then hands the file to the blob store's put_file
+ * (bs: the store it belongs in; declared below), which moves it under its
+ * hash or drops it when identical content is already there.  Closes sp.
+ * Callers that will reference the blob hold the blob lock across this and
+ * their row insert. */
+struct dt_blob_store;
+dt_status dt_spool_place(dt_spool *sp, struct dt_blob_store *bs, char sha256[65], dt_error *err);
 /* Closes and unlinks; safe on a closed or zeroed-and-never-opened spool
  * only when fd is -1 (dt_spool_init). */
 void dt_spool_abort(dt_spool *sp);

@@ -97,7 +97,7 @@ static dt_status fs_put_stream(dt_blob_store *bs, int fd, char sha256[65], uint6
         }
     }
     uint64_t total = sp.size;
-    if (dt_spool_commit(&sp, root(bs), sha256, err) != DT_OK)
+    if (dt_spool_place(&sp, bs, sha256, err) != DT_OK)
         return DT_ERR_IO;
     if (size)
         *size = total;

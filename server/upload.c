@@ -209,22 +209,29 @@ dt_status dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock)
             return dt_sink_fail(u->sink, 507, "insufficient_storage", err.code, "%s", err.message);
         j++;
     }
+    dt_blob_store *bs = dt_blob_store_fs(u->limits.data_dir);
+    if (!bs)
+        return fail(u, 500, "internal", DT_ERR_NOMEM, "out of memory");
     int lock = dt_blob_lock(u->limits.data_dir);
-    if (lock < 0)
+    if (lock < 0) {
+        dt_blob_store_free(bs);
         return fail(u, 500, "internal", DT_ERR_IO, "cannot take the blob lock");
+    }
     j = 0;
     for (int i = 0; i < nparts; i++) {
         dt_sink_part *p = &parts[i];
         if (p->spool.fd < 0)
             continue;
         dt_error err = { 0 };
-        if (dt_spool_commit(&p->spool, u->limits.data_dir, out->files[j].sha256, &err) != DT_OK) {
+        if (dt_spool_place(&p->spool, bs, out->files[j].sha256, &err) != DT_OK) {
             dt_blob_unlock(lock);
+            dt_blob_store_free(bs);
             return dt_sink_fail(u->sink, 507, "insufficient_storage", err.code, "%s", err.message);
         }
         p->taken = true;
         j++;
     }
+    dt_blob_store_free(bs);
     *blob_lock = lock;
     /* Stored text is valid UTF-8, whatever the client sent. */
     dt_utf8_sanitize_inplace(u->note, sizeof u->note);

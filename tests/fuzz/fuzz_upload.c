@@ -67,6 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dt_upload_new out;
     memset(&out, 0, sizeof out);
     int lock = -1;
+    dt_blob_store *bs = dt_blob_store_fs(dir);
+    if (!bs)
+        abort();
     if (dt_upload_finish(u, &out, &lock) == DT_OK) {
         dt_blob_unlock(lock);
         for (int i = 0; i < out.nfiles; i++) {
@@ -80,11 +83,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 dt_error err = { 0 };
                 if (dt_archive_unpack_here(dir, path, &ul, found, &nfound, &err) == DT_OK)
                     for (int k = 0; k < nfound; k++)
-                        dt_blob_remove(dir, found[k].sha256);
+                        bs->ops->remove(bs, found[k].sha256, NULL);
             }
-            dt_blob_remove(dir, out.files[i].sha256);
+            bs->ops->remove(bs, out.files[i].sha256, NULL);
         }
     }
+    dt_blob_store_free(bs);
     dt_upload_free(u);
     return 0;
 }
