@@ -1,8 +1,8 @@
 /*
  * blob.c — see blob.h.  The durability order matters: data is fsync'ed before
- * the rename, and the directory after it, so a crash leaves either no blob or
- * a complete one; the database row that points at a blob is written only
- * after this returns.
+ * it is handed to the blob store (whose put_file renames it and syncs the
+ * directory, blob_fs.c), so a crash leaves either no blob or a complete one;
+ * the database row that points at a blob is written only after that.
  */
 #include "blob.h"
 
@@ -18,6 +18,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "hash_behind.h"
 
 static int make_dir(const char *path)
 {
@@ -170,7 +172,14 @@ dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *e
                                     (unsigned long long)sp->min_free);
         }
     }
-    EVP_DigestUpdate(sp->md, data, len);
+    if (!sp->hb && sp->size + len > DT_SPOOL_HASH_INLINE) {
+        /* Cannot start the thread: the hash simply stays inline. */
+        sp->hb = dt_hash_behind_start(sp->fd, sp->md, sp->size, NULL);
+        if (sp->hb)
+            sp->md = NULL;
+    }
+    if (!sp->hb)
+        EVP_DigestUpdate(sp->md, data, len);
     const char *p = data;
     while (len > 0) {
         ssize_t w = write(sp->fd, p, len);
@@ -184,6 +193,8 @@ dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *e
         len -= (size_t)w;
         sp->size += (uint64_t)w;
     }
+    if (sp->hb)
+        dt_hash_behind_written(sp->hb, sp->size);
     return DT_OK;
 }
 
@@ -223,19 +234,33 @@ dt_status dt_spool_seal(dt_spool *sp, char sha256[65], dt_error *err)
         memcpy(sha256, sp->sha256, 65);
         return DT_OK;
     }
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    if (sp->fd < 0 || EVP_DigestFinal_ex(sp->md, md, &mdlen) != 1 || mdlen != 32) {
+    if (sp->fd < 0) {
         dt_spool_abort(sp);
         return dt_error_set(err, DT_ERR_IO, "cannot finish hashing");
     }
-    for (int i = 0; i < 32; i++)
-        snprintf(sp->sha256 + 2 * i, 3, "%02x", md[i]);
+    /* The sync first: the hash behind catches up while the disk writes. */
     if (fsync(sp->fd) != 0) {
         int e = errno;
         dt_spool_abort(sp);
         return dt_error_set(err, DT_ERR_IO, "cannot fsync upload: %s", strerror(e));
     }
+    if (sp->hb) {
+        dt_hash_behind *hb = sp->hb;
+        sp->hb = NULL;
+        sp->md = dt_hash_behind_finish(hb, err);
+        if (!sp->md) {
+            dt_spool_abort(sp);
+            return DT_ERR_IO;
+        }
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (EVP_DigestFinal_ex(sp->md, md, &mdlen) != 1 || mdlen != 32) {
+        dt_spool_abort(sp);
+        return dt_error_set(err, DT_ERR_IO, "cannot finish hashing");
+    }
+    for (int i = 0; i < 32; i++)
+        snprintf(sp->sha256 + 2 * i, 3, "%02x", md[i]);
     sp->sealed = 1;
     memcpy(sha256, sp->sha256, 65);
     return DT_OK;
@@ -256,6 +281,8 @@ dt_status dt_spool_place(dt_spool *sp, dt_blob_store *bs, char sha256[65], dt_er
 
 void dt_spool_abort(dt_spool *sp)
 {
+    dt_hash_behind_cancel(sp->hb); /* it reads fd: stopped before the close */
+    sp->hb = NULL;
     if (sp->fd >= 0)
         close(sp->fd);
     sp->fd = -1;

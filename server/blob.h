@@ -39,7 +39,9 @@
 typedef struct {
     int fd;                 /* -1 when closed */
     char tmp_path[1200];
-    void *md;               /* EVP_MD_CTX */
+    void *md;               /* EVP_MD_CTX; NULL while hb holds it */
+    struct dt_hash_behind *hb; /* the hash, once the file is large enough
+                               to hash on a thread of its own (hash_behind.h) */
     uint64_t size;
     uint8_t head[DT_SPOOL_HEAD];
     size_t head_len;
@@ -75,6 +77,9 @@ uint64_t dt_blob_free_space(const char *data_dir);
 dt_status dt_spool_open(dt_spool *sp, const char *data_dir, dt_error *err);
 dt_status dt_spool_open_in(dt_spool *sp, const char *tmp_dir, uint64_t min_free, dt_error *err);
 #define DT_SPOOL_FREE_CHECK (16u << 20)
+/* Files up to this size are hashed as they are written; past it the hash
+ * moves behind the writer, to a thread of its own (hash_behind.h). */
+#define DT_SPOOL_HASH_INLINE (4u << 20)
 dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *err);
 /* The kind sniffed from the first bytes (dumps, archives, tar by "ustar"). */
 dt_file_kind dt_spool_kind(const dt_spool *sp);

@@ -41,6 +41,7 @@
 #include "archive_walk.h"
 #include "base/utf8.h"
 #include "blob.h"
+#include "hash_behind.h"
 #include "log.h"
 #include "secrets.h"
 #include "store_tus.h"
@@ -334,6 +335,8 @@ typedef struct dt_tus_req {
     z_stream z;
     bool z_inited, in_member;
     uint64_t member_end;     /* written, at the end of the last whole gzip member */
+    dt_hash_behind *hb;      /* the upload's SHA-256, continued behind the writer
+                                while the body arrives (holds the slot's md) */
     EVP_MD_CTX *ck;          /* Upload-Checksum over the body as sent */
     unsigned char ck_want[EVP_MAX_MD_SIZE];
     int ck_len;
@@ -364,6 +367,7 @@ static void req_free(dt_request *r)
     tus_req *t = r->tus;
     if (!t)
         return;
+    dt_hash_behind_cancel(t->hb); /* reads fd: stopped before the close */
     if (t->fd >= 0)
         close(t->fd);
     if (t->z_inited)
@@ -522,7 +526,8 @@ static void write_out(tus_req *t, dt_server *srv, const uint8_t *p, size_t len)
             return;
         }
     }
-    EVP_DigestUpdate(t->slot->md, p, len);
+    if (!t->hb)
+        EVP_DigestUpdate(t->slot->md, p, len);
     while (len > 0) {
         ssize_t w = write(t->fd, p, len);
         if (w < 0) {
@@ -538,6 +543,8 @@ static void write_out(tus_req *t, dt_server *srv, const uint8_t *p, size_t len)
         len -= (size_t)w;
         t->written += (uint64_t)w;
     }
+    if (t->hb)
+        dt_hash_behind_written(t->hb, t->start + t->written);
 }
 
 static void feed_gzip(tus_req *t, dt_server *srv, const uint8_t *data, size_t len)
@@ -639,6 +646,14 @@ static enum MHD_Result prepare_body(dt_request *r, tus_req *t)
     if (ftruncate(t->fd, (off_t)t->start) != 0 || lseek(t->fd, (off_t)t->start, SEEK_SET) < 0
         || slot_catch_up(t->slot, t->fd, t->start, &err) != DT_OK)
         return tus_error(r, 500, "internal", "cannot resume the upload: %s", err.message[0] ? err.message : strerror(errno));
+    /* The hash goes on behind the writer (hash_behind.h); until the body is
+     * committed the slot holds no usable hash.  Without the thread it stays
+     * inline. */
+    t->hb = dt_hash_behind_start(t->fd, t->slot->md, t->start, NULL);
+    if (t->hb) {
+        t->slot->md = NULL;
+        t->slot->hashed = UINT64_MAX;
+    }
     t->has_body = true;
     return MHD_YES;
 }
@@ -840,14 +855,26 @@ static void complete_upload(dt_server *srv, dt_store *st, const dt_request *r, d
 static dt_status commit_bytes(dt_request *r, tus_req *t, uint64_t commit, dt_error *err)
 {
     if (commit < t->written) {
+        dt_hash_behind_cancel(t->hb); /* it ran ahead; and it reads what is cut */
+        t->hb = NULL;
         if (ftruncate(t->fd, (off_t)(t->start + commit)) != 0)
             return dt_error_set(err, DT_ERR_IO, "cannot cut the chunk: %s", strerror(errno));
         t->slot->hashed = UINT64_MAX; /* the hash ran ahead: recomputed next time */
     }
-    if (commit == 0 && t->new_length < 0)
-        return DT_OK;
-    if (fdatasync(t->fd) != 0)
+    bool sync = commit > 0 || t->new_length >= 0;
+    /* The sync first: the hash behind catches up while the disk writes. */
+    if (sync && fdatasync(t->fd) != 0)
         return dt_error_set(err, DT_ERR_IO, "cannot fsync the upload: %s", strerror(errno));
+    if (t->hb) {
+        dt_hash_behind *hb = t->hb;
+        t->hb = NULL;
+        t->slot->md = dt_hash_behind_finish(hb, err);
+        if (!t->slot->md)
+            return DT_ERR_IO; /* hashed stays UINT64_MAX: rebuilt from the file next time */
+        t->slot->hashed = t->start + t->written;
+    }
+    if (!sync)
+        return DT_OK;
     dt_store *st = dt_http_store(r);
     if (!st)
         return dt_error_set(err, DT_ERR_IO, "the store is not available");
