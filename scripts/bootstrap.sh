@@ -15,7 +15,9 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 # strace shows the server's fsync order (test_server_durability.sh);
 # haproxy fronts two API servers in test_ops_scale_proxy.sh; python3-yaml
 # reads docker/compose.scale.yaml in test_ops_scale_compose.sh; postgresql
-# (initdb, pg_ctl, psql, pg_trgm) is the store the *_pg tests start for themselves.
+# (initdb, pg_ctl, psql, pg_trgm) is the store the *_pg tests start for themselves;
+# ceph-mon, ceph-osd and radosgw make the one-host, in-memory Ceph cluster
+# whose S3 gateway the object-store tests start for themselves (s3_lib.sh).
 # --runtime: only what the built server needs to run (the image's last stage).
 if [[ "${1:-}" == "--runtime" ]]; then
   pkgs=(libmicrohttpd12 libsqlite3-0 libcjson1 libarchive13 zlib1g libssl3
@@ -23,7 +25,8 @@ if [[ "${1:-}" == "--runtime" ]]; then
 fi
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip gcab
-         chromium time procps wrk jq strace haproxy python3-yaml postgresql)
+         chromium time procps wrk jq strace haproxy python3-yaml postgresql
+         ceph-mon ceph-osd radosgw ceph-common)
 fi
 
 missing=()
