@@ -52,6 +52,29 @@ store_sql() {
   fi
 }
 
+# store_integrity DATA_DIR — prints "ok" when that data directory's store is
+# internally consistent, else what is wrong: SQLite's PRAGMA integrity_check;
+# on PostgreSQL, amcheck's bt_index_check (heapallindexed: every heap row is
+# in every index, and each index is ordered) over every B-tree index of the
+# store's tables, the closest thing PostgreSQL has to that pragma.  amcheck
+# is installed in a schema of its own, so the store's schema is left as the
+# server made it.
+store_integrity() {
+  if [[ -n ${DT_TEST_PG_SOCK:-} ]]; then
+    store_sql "$1" "CREATE SCHEMA IF NOT EXISTS dt_test_amcheck; CREATE EXTENSION IF NOT EXISTS amcheck SCHEMA dt_test_amcheck" >/dev/null
+    local out n
+    # One row per index checked; a corrupt index raises an error instead.
+    out=$(store_sql "$1" "SELECT c.relname, dt_test_amcheck.bt_index_check(c.oid, true) FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE a.amname = 'btree' AND n.nspname = 'public'" 2>&1) || { echo "$out"; return 0; }
+    n=$(grep -c . <<<"$out" || true)
+    if (( n > 0 )); then echo ok; else echo "no index checked"; fi
+  else
+    sqlite3 "$1/dumptriage.sqlite" 'PRAGMA integrity_check'
+  fi
+}
+
 # start_server DATA_DIR [extra serve args…] — sets SERVER_PID, PORT, URL.
 start_server() {
   local data=$1; shift

@@ -30,7 +30,7 @@ echo "accepted ${#acked[@]} uploads of 6 MiB before refusal (tmpfs 40 MiB, --min
 check "disk full: 507" 507 "$code"
 check "disk full: error code" insufficient_storage "$(jq -r .error.code "$WORK/out.json")"
 (( ${#acked[@]} >= 3 )) && ok || bad "too few uploads accepted before 507: ${#acked[@]}"
-rows=$(sqlite3 "$DATA/dumptriage.sqlite" 'SELECT COUNT(*) FROM uploads')
+rows=$(store_sql "$DATA" 'SELECT COUNT(*) FROM uploads')
 check "refused upload left no row" "${#acked[@]}" "$rows"
 # (job-*.out/.err of analyses still running are not upload leftovers)
 check "refused upload left no temp file" 0 "$(find "$DATA/tmp" -type f -name 'part-*' | wc -l)"
@@ -40,7 +40,7 @@ check "refused upload left no temp file" 0 "$(find "$DATA/tmp" -type f -name 'pa
 code=$( (cat "$WORK/f0.dmp"; head -c $((40 * 1048576)) /dev/urandom) | curl -s -o "$WORK/out.json" -w '%{http_code}' -T - -X POST "$URL/api/dumps")
 check "streamed past the free space: 507" 507 "$code"
 check "streamed: no temp file" 0 "$(find "$DATA/tmp" -type f -name 'part-*' | wc -l)"
-check "streamed: no row" "$rows" "$(sqlite3 "$DATA/dumptriage.sqlite" 'SELECT COUNT(*) FROM uploads')"
+check "streamed: no row" "$rows" "$(store_sql "$DATA" 'SELECT COUNT(*) FROM uploads')"
 check "server healthy while full" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")"
 
 # Nothing lost: every accepted upload is there with its blob intact.
@@ -51,9 +51,9 @@ done
 lost=0
 while read -r sha; do
   [[ $(sha256sum "$DATA/blobs/${sha:0:2}/${sha:2}" 2>/dev/null | cut -d' ' -f1) == "$sha" ]] || lost=$((lost + 1))
-done < <(sqlite3 "$DATA/dumptriage.sqlite" 'SELECT DISTINCT sha256 FROM files')
+done < <(store_sql "$DATA" 'SELECT DISTINCT sha256 FROM files')
 check "blobs intact" 0 "$lost"
-check "integrity_check" ok "$(sqlite3 "$DATA/dumptriage.sqlite" 'PRAGMA integrity_check')"
+check "integrity_check" ok "$(store_integrity "$DATA")"
 
 # Free space (staff delete) and upload again.
 for id in "${acked[@]:0:3}"; do curl -s -o /dev/null -X DELETE "${AUTH[@]}" "$URL/api/dumps/$id"; done

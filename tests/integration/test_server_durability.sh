@@ -5,8 +5,11 @@
 #   1. the spool file fsync'ed (the fd still names data/tmp/…),
 #   2. then renamed to data/blobs/XX/<sha256 of what the client sent>,
 #   3. then data/blobs/XX and data/blobs fsync'ed (the new name is durable),
-#   4. then the database's WAL fsync'ed/fdatasync'ed (the commit of the row,
-#      synchronous=FULL),
+#   4. then the commit of the row durable: on SQLite the database's WAL
+#      fsync'ed/fdatasync'ed (synchronous=FULL); on PostgreSQL (under
+#      DT_TEST_PG_SOCK, test_server_pg_ops.sh) the COMMIT answered by the
+#      server (CommandComplete read back on the request's own thread; the
+#      WAL flush is then PostgreSQL's, synchronous_commit=on),
 # each call having returned 0 before the reply's first byte is written.  A
 # `kill -9` after the 202 cannot lose the upload (bench/fault_kill.sh checks
 # the same from the outside, byte for byte).
@@ -26,8 +29,14 @@ stop_traced() {
 }
 trap 'stop_traced; cleanup' EXIT
 
-strace -f -y -qq -s 64 -e trace=fsync,fdatasync,rename,renameat,renameat2,sendto,sendmsg,write,writev \
-  -o "$TRACE" "$DT_BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --admin-token "$ADMIN" --workers 1 >"$LOG" 2>&1 &
+# serve is started by hand (under strace), so the store's arguments come from
+# server_lib.sh's pg_store_for: none on SQLite, --database postgresql://…
+# under DT_TEST_PG_SOCK.
+pg_store_for "$DATA"
+ENGINE=sqlite; [[ ${#DB_ARGS[@]} -gt 0 ]] && ENGINE=postgresql
+strace -f -y -qq -s 64 -e trace=fsync,fdatasync,rename,renameat,renameat2,sendto,sendmsg,write,writev,recvfrom,recvmsg \
+  -o "$TRACE" "$DT_BIN" serve --listen 127.0.0.1:0 --data-dir "$DATA" --admin-token "$ADMIN" --workers 1 \
+  ${DB_ARGS[@]+"${DB_ARGS[@]}"} >"$LOG" 2>&1 &
 STRACE_PID=$!
 for _ in $(seq 1 200); do
   grep -q 'listening on' "$LOG" && break
@@ -52,10 +61,10 @@ stop_traced
 # Orders the log: each call's completion line (a blocking call is split into
 # `<unfinished ...>` and `<... NAME resumed>`; it counts where it returned),
 # and the line where the 202 reply's write starts.
-result=$(python3 - "$TRACE" "$DATA" "$sent" <<'PY'
+result=$(python3 - "$TRACE" "$DATA" "$sent" "$ENGINE" <<'PY'
 import re, sys
-trace, data, sha = sys.argv[1], sys.argv[2].rstrip('/'), sys.argv[3]
-calls = []          # (name, args_text, start_line, end_line, ok)
+trace, data, sha, engine = sys.argv[1], sys.argv[2].rstrip('/'), sys.argv[3], sys.argv[4]
+calls = []          # (name, args_text, start_line, end_line, ok, pid)
 pending = {}        # pid -> (name, args, start)
 for n, line in enumerate(open(trace, errors='replace'), 1):
     m = re.match(r'(\d+)\s+(.*)', line.rstrip('\n'))
@@ -66,7 +75,7 @@ for n, line in enumerate(open(trace, errors='replace'), 1):
         r = re.match(r'<\.\.\. (\w+) resumed>(.*)', rest)
         if r and pid in pending:
             name, args, start = pending.pop(pid)
-            calls.append((name, args + r.group(2), start, n, re.search(r'= 0\s*$', r.group(2)) is not None))
+            calls.append((name, args + r.group(2), start, n, re.search(r'= 0\s*$', r.group(2)) is not None, pid))
         continue
     c = re.match(r'(\w+)\((.*)', rest)
     if not c:
@@ -75,7 +84,7 @@ for n, line in enumerate(open(trace, errors='replace'), 1):
     if args.endswith('<unfinished ...>'):
         pending[pid] = (name, args[:-len('<unfinished ...>')], n)
     else:
-        calls.append((name, args, n, n, re.search(r'= 0\s*$', args) is not None))
+        calls.append((name, args, n, n, re.search(r'= 0\s*$', args) is not None, pid))
 
 def first(pred):
     found = [c for c in calls if pred(c)]
@@ -95,11 +104,19 @@ def synced(path_pred, after):
 out['blob_fsync'] = synced(lambda p: tmp is not None and p == tmp, -1) if tmp else -1
 out['dir_fsync'] = synced(lambda p: p == '%s/blobs/%s' % (data, sha[:2]), out['rename'])
 out['blobs_fsync'] = synced(lambda p: p == '%s/blobs' % data, out['rename'])
-out['wal_fsync'] = synced(lambda p: p.endswith('dumptriage.sqlite-wal'), out['rename'])
+if engine == 'postgresql':
+    # libpq's COMMIT (a simple Query) answered with CommandComplete "COMMIT",
+    # read on the thread that then writes the 202.
+    rpid = reply[5] if reply else None
+    c = first(lambda c: c[0] in ('recvfrom', 'recvmsg') and c[5] == rpid and c[3] > out['rename']
+              and re.search(r'C\\0\\0\\0\\vCOMMIT\\0', c[1]) and re.search(r'= [1-9][0-9]*\s*$', c[1]))
+    out['wal_fsync'] = c[3] if c else -1
+else:
+    out['wal_fsync'] = synced(lambda p: p.endswith('dumptriage.sqlite-wal'), out['rename'])
 print(' '.join('%s=%d' % kv for kv in out.items()))
 PY
 )
-echo "durability: strace line numbers: $result"
+echo "durability ($ENGINE): strace line numbers: $result"
 declare -A at
 for kv in $result; do at[${kv%%=*}]=${kv#*=}; done
 order() { # description earlier later
@@ -110,10 +127,14 @@ order "spool file fsync'ed before its rename to the blob name" "${at[blob_fsync]
 order "blob renamed before the 202" "${at[rename]}" "${at[reply]}"
 order "blob's directory fsync'ed (after the rename) before the 202" "${at[dir_fsync]}" "${at[reply]}"
 order "data/blobs fsync'ed (after the rename) before the 202" "${at[blobs_fsync]}" "${at[reply]}"
-order "database WAL synced (after the rename) before the 202" "${at[wal_fsync]}" "${at[reply]}"
+if [[ $ENGINE == postgresql ]]; then
+  order "PostgreSQL answered the COMMIT (after the rename) before the 202" "${at[wal_fsync]}" "${at[reply]}"
+else
+  order "database WAL synced (after the rename) before the 202" "${at[wal_fsync]}" "${at[reply]}"
+fi
 order "spool fsync'ed before the 202" "${at[blob_fsync]}" "${at[reply]}"
 if (( FAILS > 0 )); then
   echo "durability: the trace (line: call):" >&2
-  grep -n -E 'fsync|fdatasync|rename|HTTP/1\.1 [0-9]' "$TRACE" | head -60 >&2
+  grep -n -E 'fsync|fdatasync|rename|HTTP/1\.1 [0-9]|COMMIT' "$TRACE" | head -60 >&2
 fi
 finish

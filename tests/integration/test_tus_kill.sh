@@ -56,11 +56,11 @@ for i in $(seq 1 $N); do
   check "upload $i: stored SHA-256" "$want" "$got"
   check "upload $i: blob content" "$want" "$(sha256sum "$DATA/blobs/${want:0:2}/${want:2}" 2>/dev/null | cut -c1-64)"
 done
-check "20 uploads, one each" $N "$(sqlite3 "$DATA/dumptriage.sqlite" "SELECT COUNT(*) FROM uploads")"
+check "20 uploads, one each" $N "$(store_sql "$DATA" "SELECT COUNT(*) FROM uploads")"
 # A creation whose 201 was lost in a kill leaves an empty resource the client
 # never learnt of (it created another); it expires.  Nothing with bytes stays.
 check "no tus file with bytes left" 0 "$(find "$DATA/tus" -type f -size +0 | wc -l)"
-check "every tus row with bytes finished" 0 "$(sqlite3 "$DATA/dumptriage.sqlite" "SELECT COUNT(*) FROM tus_uploads WHERE state != 'finished' AND offset > 0")"
+check "every tus row with bytes finished" 0 "$(store_sql "$DATA" "SELECT COUNT(*) FROM tus_uploads WHERE state != 'finished' AND \"offset\" > 0")"
 echo "kills while uploading: $mid_kills of $KILLS"
 stop_server
 finish
