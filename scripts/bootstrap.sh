@@ -7,7 +7,7 @@ set -euo pipefail
 # Build and run: compiler, CMake, and the libraries the design card names.
 pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
       libcjson-dev check libarchive-dev zlib1g-dev libssl-dev
-      libcurl4-openssl-dev curl ca-certificates libpq-dev)
+      libcurl4-openssl-dev curl ca-certificates libpq-dev libxml2-dev)
 # Tests add: clang + libFuzzer runtime (fuzz targets, sanitizers), llvm
 # (llvm-pdbutil / llvm-readobj as oracles), the sqlite3 shell, python3 (a
 # loopback symbol server), Chromium + Node for the browser tests, and wrk
@@ -21,7 +21,7 @@ pkgs=(build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 # --runtime: only what the built server needs to run (the image's last stage).
 if [[ "${1:-}" == "--runtime" ]]; then
   pkgs=(libmicrohttpd12 libsqlite3-0 libcjson1 libarchive13 zlib1g libssl3
-        libcurl4 curl ca-certificates sqlite3 libpq5)
+        libcurl4 curl ca-certificates sqlite3 libpq5 libxml2)
 fi
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(clang libclang-rt-dev llvm sqlite3 python3 gzip zip gcab

@@ -157,4 +157,23 @@ dt_blob_store *dt_blob_store_fs(const char *data_dir);
 /* Safe on NULL. */
 void dt_blob_store_free(dt_blob_store *bs);
 
+/* An S3-compatible object store (blob_s3.c): blobs are the objects
+ * "blobs/ab/<sha256>" of one bucket; cache_dir (on this host, normally
+ * under the data directory) holds the copies local_path/open_read hand out
+ * and the files put_stream receives.  Objects larger than part_size (0:
+ * 64 MiB; at least 5 MiB) go up as a multipart upload. */
+typedef struct {
+    const char *endpoint;   /* http(s)://host:port, path-style */
+    const char *region;     /* NULL: us-east-1 */
+    const char *bucket;
+    const char *access_key;
+    const char *secret_key;
+    const char *cache_dir;
+    uint64_t part_size;
+    unsigned list_page;     /* keys per ListObjectsV2 answer; 0: the server's (1000) */
+} dt_blob_s3_config;
+/* NULL with err set on a bad configuration (nothing is contacted here:
+ * check() is the readiness probe). */
+dt_blob_store *dt_blob_store_s3(const dt_blob_s3_config *cfg, dt_error *err);
+
 #endif
