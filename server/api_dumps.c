@@ -165,7 +165,7 @@ static enum MHD_Result send_file(dt_request *r, const dt_upload_ref *u, const ch
         return dt_http_error(r, 410, "gone", "the %s file was deleted by the retention policy; the report is kept", role);
     /* Through the blob store's interface (blob.h), not a path: an object
      * store would hand back a descriptor on a fetched copy the same way. */
-    dt_blob_store *bs = dt_blob_store_fs(r->srv->cfg.data_dir);
+    dt_blob_store *bs = dt_blob_store_open(&r->srv->cfg, NULL);
     if (!bs)
         return dt_http_error(r, 500, "internal", "out of memory");
     dt_error berr = { 0 };

@@ -95,7 +95,7 @@ static void count_files(const cJSON *upload, int *users, int *kernels, bool *arc
  * blob lock is held). */
 static void drop_blobs(dt_request *r, dt_store *st, const dt_upload_new *nu)
 {
-    dt_blob_store *bs = dt_blob_store_fs(r->srv->cfg.data_dir);
+    dt_blob_store *bs = dt_blob_store_open(&r->srv->cfg, NULL);
     for (int i = 0; bs && i < nu->nfiles; i++)
         if (!dt_store_blob_referenced(st, nu->files[i].sha256))
             bs->ops->remove(bs, nu->files[i].sha256, NULL);

@@ -198,7 +198,7 @@ dt_status dt_unpack_job_archive(const char *data_dir, const char *work_dir, cons
 {
     find_ctx *f = calloc(1, sizeof *f);
     if (f)
-        f->blobs = dt_blob_store_fs(data_dir);
+        f->blobs = dt_blob_store_at(data_dir, NULL);
     if (!f || !f->blobs) {
         free(f);
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
@@ -382,7 +382,7 @@ dt_status dt_unpack_input(const char *data_dir, const dt_file_rec *f, const dt_u
     /* A path the analyzer (or the inflating helper) can map: the blob store
      * says where (blob.h), so a remote store would fetch a local copy. */
     char blob[1200];
-    dt_blob_store *bs = dt_blob_store_fs(data_dir);
+    dt_blob_store *bs = dt_blob_store_at(data_dir, NULL);
     if (!bs)
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
     int lp = bs->ops->local_path(bs, f->sha256, blob, sizeof blob, err);

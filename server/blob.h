@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "formats/sniff.h"
 #include "base/error.h"
 
@@ -175,5 +176,20 @@ typedef struct {
 /* NULL with err set on a bad configuration (nothing is contacted here:
  * check() is the readiness probe). */
 dt_blob_store *dt_blob_store_s3(const dt_blob_s3_config *cfg, dt_error *err);
+
+/* The store a data directory's blobs live in (blob_open.c).  Every process
+ * on a data directory — API server, workers, the unpacking child, which
+ * only gets the directory — opens it from the directory itself:
+ * dt_blob_store_record writes DATA/blob-store.conf (which store, endpoint,
+ * bucket, region; never a key) at start, dt_blob_store_at reads it (absent:
+ * the filesystem store), taking the S3 keys from AWS_ACCESS_KEY_ID and
+ * AWS_SECRET_ACCESS_KEY in the environment.  S3's cache is DATA/cache. */
+dt_status dt_blob_store_record(const char *data_dir, const char *kind, const char *endpoint, const char *bucket,
+                               const char *region, dt_error *err);
+dt_blob_store *dt_blob_store_at(const char *data_dir, dt_error *err);
+/* The store cfg names (--blob-store); what the sites that hold the
+ * configuration call.  The same as dt_blob_store_at(cfg->data_dir) once
+ * the instance has recorded cfg's choice (instance.c, at start). */
+dt_blob_store *dt_blob_store_open(const dt_server_config *cfg, dt_error *err);
 
 #endif

@@ -12,7 +12,7 @@ size_t dt_blob_gc(const char *data_dir, dt_store *st, char *const *shas, size_t 
 {
     if (n == 0 || !st)
         return 0;
-    dt_blob_store *bs = dt_blob_store_fs(data_dir);
+    dt_blob_store *bs = dt_blob_store_at(data_dir, NULL);
     int lk = bs ? dt_blob_lock(data_dir) : -1;
     if (lk < 0) {
         dt_blob_store_free(bs);

@@ -31,6 +31,10 @@ static const opt_def options[] = {
     { "data-dir", OPT_STR, O(data_dir), "directory for the SQLite file, blobs and temp files (default ./data)" },
     { "database", OPT_STR, O(database), "the store: a SQLite file (default DATA_DIR/dumptriage.sqlite) or a postgresql:// URL" },
     { "blob-dir", OPT_STR, O(blob_dir), "blobs and temp files, shared by every server and worker of one store (default: --data-dir)" },
+    { "blob-store", OPT_STR, O(blob_store), "where blobs live: fs (under --blob-dir) or s3 (--s3-endpoint, --s3-bucket; keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, never flags) (default fs)" },
+    { "s3-endpoint", OPT_STR, O(s3_endpoint), "with --blob-store s3: the S3-compatible server, http(s)://HOST:PORT (path-style requests)" },
+    { "s3-bucket", OPT_STR, O(s3_bucket), "with --blob-store s3: the bucket (it must exist)" },
+    { "s3-region", OPT_STR, O(s3_region), "with --blob-store s3: the SigV4 region (default us-east-1)" },
     { "metrics-listen", OPT_STR, O(metrics_listen), "worker only: HOST:PORT serving /healthz, /readyz and /metrics (staff token); default none" },
     { "web-dir", OPT_STR, O(web_dir), "static web pages (default: the source tree's web/, else /usr/share/dumptriage/web)" },
     { "migrations-dir", OPT_STR, O(migrations_dir), "SQL migrations (default: the source tree's migrations/, else /usr/share/dumptriage/migrations)" },
@@ -267,6 +271,9 @@ const char *dt_config_help(void)
             const char *arg = o->type == OPT_FLAG ? "" : o->type == OPT_SIZE ? " SIZE"
                             : o->type == OPT_UINT ? " N" : o->type == OPT_LISTEN ? " HOST:PORT"
                             : o->type == OPT_AUTH ? " open|token"
+                            : strcmp(o->name, "blob-store") == 0 ? " fs|s3"
+                            : strcmp(o->name, "s3-endpoint") == 0 ? " URL"
+                            : strncmp(o->name, "s3-", 3) == 0 ? " NAME"
                             : strstr(o->name, "dir") || o->type == OPT_SYMBOLS ? " DIR"
                             : strstr(o->name, "token") ? " TOKEN" : " PATH";
             char flag[64];
@@ -364,6 +371,14 @@ int dt_config_parse(dt_server_config *cfg, int argc, char **argv, char *err, siz
     }
     if (cfg->job_lease < 3) {
         snprintf(err, errlen, "--lease must be at least 3 (seconds)");
+        return -1;
+    }
+    if (cfg->blob_store[0] && strcmp(cfg->blob_store, "fs") != 0 && strcmp(cfg->blob_store, "s3") != 0) {
+        snprintf(err, errlen, "--blob-store: expected fs or s3, got %s", cfg->blob_store);
+        return -1;
+    }
+    if (strcmp(cfg->blob_store, "s3") == 0 && (!cfg->s3_endpoint[0] || !cfg->s3_bucket[0])) {
+        snprintf(err, errlen, "--blob-store s3 needs --s3-endpoint and --s3-bucket");
         return -1;
     }
     if (cfg->trust_proxy_net[0] && dt_config_in_net(cfg->trust_proxy_net, 0) < 0) {

@@ -16,6 +16,10 @@ typedef struct {
     char data_dir[1024];         /* --data-dir (default ./data); after parsing, the root of the
                                     files every process shares (blobs, tmp, tus, locks): --blob-dir if given */
     char blob_dir[1024];         /* --blob-dir (default: --data-dir), the shared file root */
+    char blob_store[8];          /* --blob-store fs|s3 (default fs); s3 keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY */
+    char s3_endpoint[512];       /* --s3-endpoint http(s)://HOST:PORT (path-style) */
+    char s3_bucket[64];          /* --s3-bucket */
+    char s3_region[64];          /* --s3-region (default us-east-1) */
     char metrics_listen[280];    /* --metrics-listen HOST:PORT (worker): /healthz, /readyz, /metrics */
     char database[1024];         /* --database: a SQLite file path (default DATA_DIR/dumptriage.sqlite)
                                     or a postgresql:// URL */

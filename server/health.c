@@ -37,7 +37,7 @@ cJSON *dt_health_ready(dt_server *srv, int show_errors, int *ready)
 
     t0 = dt_log_mono_ms();
     dt_error berr = { 0 };
-    dt_blob_store *bs = dt_blob_store_fs(srv->cfg.data_dir);
+    dt_blob_store *bs = dt_blob_store_open(&srv->cfg, &berr);
     int blob_ok = bs && bs->ops->check(bs, &berr) == DT_OK;
     add_check(checks, "blob_store", blob_ok, dt_log_mono_ms() - t0, bs ? bs->ops->name : NULL, berr.message,
               show_errors);

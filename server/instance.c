@@ -107,7 +107,7 @@ static int collect_orphan_blobs(dt_server *srv, dt_store *st, int64_t min_age)
     c->st = st;
     c->cutoff = (int64_t)time(NULL) - min_age;
     dt_error err = { 0 };
-    dt_blob_store *bs = dt_blob_store_fs(srv->cfg.data_dir);
+    dt_blob_store *bs = dt_blob_store_open(&srv->cfg, NULL);
     if (bs && bs->ops->list(bs, orphan_visit, c, &err) != DT_OK)
         fprintf(stderr, "dumptriage: listing blobs: %s\n", err.message);
     orphan_flush(c);
@@ -192,6 +192,19 @@ int dt_instance_start(dt_server *srv, const char *cmd, int serves_http, dt_insta
         fprintf(stderr, "dumptriage %s: %s\n", cmd, derr.message);
         return -1;
     }
+    /* Every process on this data directory (and the unpacking child, which
+     * gets only the directory) opens the store recorded here (blob.h). */
+    if (dt_blob_store_record(srv->cfg.data_dir, srv->cfg.blob_store, srv->cfg.s3_endpoint, srv->cfg.s3_bucket,
+                             srv->cfg.s3_region, &derr) != DT_OK) {
+        fprintf(stderr, "dumptriage %s: %s\n", cmd, derr.message);
+        return -1;
+    }
+    dt_blob_store *probe = dt_blob_store_open(&srv->cfg, &derr);
+    if (!probe) {
+        fprintf(stderr, "dumptriage %s: blob store: %s\n", cmd, derr.message);
+        return -1;
+    }
+    dt_blob_store_free(probe);
     char lock_path[1200];
     snprintf(lock_path, sizeof lock_path, "%.1100s/server.lock", srv->cfg.data_dir);
     inst->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);

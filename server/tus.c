@@ -686,7 +686,7 @@ static dt_status place_blob(dt_server *srv, const dt_tus_row *row, dt_error *err
 {
     char src[1200];
     tus_path(srv, row->id, src, sizeof src);
-    dt_blob_store *bs = dt_blob_store_fs(srv->cfg.data_dir);
+    dt_blob_store *bs = dt_blob_store_open(&srv->cfg, NULL);
     if (!bs)
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
     dt_status st = bs->ops->put_copy(bs, src, row->sha256, (uint64_t)row->length, err);

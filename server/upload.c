@@ -209,7 +209,7 @@ dt_status dt_upload_finish(dt_upload *u, dt_upload_new *out, int *blob_lock)
             return dt_sink_fail(u->sink, 507, "insufficient_storage", err.code, "%s", err.message);
         j++;
     }
-    dt_blob_store *bs = dt_blob_store_fs(u->limits.data_dir);
+    dt_blob_store *bs = dt_blob_store_at(u->limits.data_dir, NULL);
     if (!bs)
         return fail(u, 500, "internal", DT_ERR_NOMEM, "out of memory");
     int lock = dt_blob_lock(u->limits.data_dir);

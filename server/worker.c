@@ -148,7 +148,7 @@ void dt_worker_public_message(const char *data_dir, const dt_file_rec *files, in
 {
     /* The analyzer was given the blob store's local path (blob.h). */
     char path[1200];
-    dt_blob_store *bs = dt_blob_store_fs(data_dir);
+    dt_blob_store *bs = dt_blob_store_at(data_dir, NULL);
     for (int i = 0; bs && i < nfiles; i++)
         if (bs->ops->local_path(bs, files[i].sha256, path, sizeof path, NULL) == 0)
             replace_all(msg, len, path, dt_file_shown_name(&files[i]));
@@ -317,11 +317,11 @@ static void run_job(dt_server *srv, worker_slot *slot, dt_store *st, dt_job *job
         if (!enter_phase(st, slot, job, "unpack", oc))
             return;
         char path[1200];
-        dt_blob_store *bs = dt_blob_store_fs(data);
         dt_error perr = { 0 };
+        dt_blob_store *bs = dt_blob_store_at(data, &perr);
         if (!bs || bs->ops->local_path(bs, archive->sha256, path, sizeof path, &perr) != 0) {
             dt_blob_store_free(bs);
-            fail_job(srv, st, job, "archive", bs ? perr.message : "out of memory", false, oc);
+            fail_job(srv, st, job, "archive", perr.message[0] ? perr.message : "out of memory", false, oc);
             return;
         }
         dt_unpack_limits lim;
