@@ -19,9 +19,9 @@
  *
  * dt_blob_store (at the end) is the blob store as an interface: what a
  * backend must offer for a blob's life (place, read, test, delete, list)
- * and for readiness.  blob_fs.c implements it over the functions below;
- * an object store (S3) would implement the same table, with spools staying
- * local files (the hash and the sniffing need the bytes as they arrive).
+ * and for readiness.  blob_fs.c implements it over the functions below,
+ * blob_s3.c over an S3-compatible bucket, with spools staying local files
+ * (the hash and the sniffing need the bytes as they arrive).
  * docs/operations.md ("Scaling") says what a shared filesystem must
  * guarantee for the filesystem store.
  */
