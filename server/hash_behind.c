@@ -34,6 +34,7 @@ struct dt_hash_behind {
 static void *run(void *arg)
 {
     dt_hash_behind *h = arg;
+    pthread_setname_np(pthread_self(), "dt-hash-behind"); /* apart from MHD's in top/perf */
     pthread_mutex_lock(&h->mu);
     for (;;) {
         while (!h->stop && h->hashed >= h->written)

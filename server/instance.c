@@ -67,7 +67,8 @@ static int default_analyzer(const char *cmd, char *out, size_t outsz)
 
 /* Removes blobs that no file row names (through the blob store's list), in
  * batches so the blob lock is taken once per batch, not once per file.
- * Blobs written less than the idle bound ago are left alone: a live
+ * With min_age < 0 every one goes; otherwise blobs written less than
+ * min_age seconds ago are left alone: a live
  * process places a blob before the row that names it exists (under the
  * blob lock, or for unpacked archive entries before taking it). */
 typedef struct {
@@ -105,7 +106,10 @@ static int collect_orphan_blobs(dt_server *srv, dt_store *st, int64_t min_age)
         return 0;
     c->srv = srv;
     c->st = st;
-    c->cutoff = (int64_t)time(NULL) - min_age;
+    /* Alone, even a blob placed this very second by the killed process
+     * before us is an orphan: no cutoff at all, or one placed in the
+     * second of the restart would survive it. */
+    c->cutoff = min_age < 0 ? INT64_MAX : (int64_t)time(NULL) - min_age;
     dt_error err = { 0 };
     dt_blob_store *bs = dt_blob_store_open(&srv->cfg, NULL);
     if (bs && bs->ops->list(bs, orphan_visit, c, &err) != DT_OK)
@@ -241,12 +245,12 @@ int dt_instance_start(dt_server *srv, const char *cmd, int serves_http, dt_insta
     else
         inst->tmp_removed = clean_stale_tmp(&srv->cfg);
     inst->requeued = dt_store_requeue_expired(st, recover_all);
-    /* Alone, every unreferenced blob is an orphan of a dead process.
-     * Beside live ones (on any host), only those older than a live process
+    /* Alone (on a store nobody else can reach), every unreferenced blob is
+     * an orphan of a dead process.  Beside live ones (on any host), only those older than a live process
      * may take between placing a blob and committing its row; the blob lock
      * (which must hold across hosts, docs/operations.md) closes the race
      * with an upload of the same content either way. */
-    inst->orphans = collect_orphan_blobs(srv, st, inst->alone ? 0 : dt_instance_tmp_max_idle(&srv->cfg));
+    inst->orphans = collect_orphan_blobs(srv, st, recover_all ? -1 : dt_instance_tmp_max_idle(&srv->cfg));
     if (inst->requeued > 0 || inst->orphans > 0 || inst->tmp_removed > 0)
         fprintf(stderr, "dumptriage %s: recovered: %d analyses requeued, %d unreferenced blobs removed, %d stale temp files removed\n",
                 cmd, inst->requeued > 0 ? inst->requeued : 0, inst->orphans, inst->tmp_removed);
