@@ -1170,13 +1170,47 @@ static enum MHD_Result options(dt_request *r)
     return reply(r, 204, resp);
 }
 
+/* A kill between the durable offset of the last byte and the completion
+ * leaves a whole file unfinished.  A server alone on its store finishes it
+ * at start (dt_tus_recover); on a shared store nothing is tidied at start
+ * (another server may hold it), so the next HEAD or GET that finds it whole
+ * finishes it here, unless a request of this process holds the upload.
+ * Servers that race to do it elsewhere are harmless: the state moves only
+ * from 'receiving', the blob is content-addressed, and finishing the case
+ * upload records it once (finish_group).  Returns 0 when the upload is gone
+ * (its content was refused). */
+static int catch_up(dt_request *r, dt_tus_row *row, enum MHD_Result *res)
+{
+    bool whole = strcmp(row->state, "receiving") == 0 && row->length >= 0 && row->offset == (uint64_t)row->length;
+    if (!whole && strcmp(row->state, "complete") != 0)
+        return 1;
+    bool busy;
+    tus_slot *s = slot_acquire(r->srv->tus, row->id, &busy);
+    if (!s)
+        return 1; /* a PATCH here is finishing it: the state read is the truth for now */
+    dt_store *st = dt_http_store(r);
+    tus_outcome oc = { 0 };
+    if (whole)
+        complete_upload(r->srv, st, r, row, NULL, &oc);
+    else
+        finish_group(r->srv, st, r, row, &oc);
+    slot_release(r->srv->tus, s, true);
+    int f = dt_store_tus_get(st, row->id, row);
+    if (f == 1)
+        return 1;
+    *res = f == 0 && oc.http ? tus_error(r, oc.http, oc.code, "%s", oc.msg)
+                             : tus_error(r, f == 0 ? 404 : 500, f == 0 ? "not_found" : "internal",
+                                         f == 0 ? "no such upload" : "store error");
+    return 0;
+}
+
 static enum MHD_Result head(dt_request *r, const char *rest)
 {
     if (!version_ok(r))
         return version_refused(r);
     dt_tus_row row;
     enum MHD_Result res;
-    if (!lookup(r, rest, &row, &res))
+    if (!lookup(r, rest, &row, &res) || !catch_up(r, &row, &res))
         return res;
     struct MHD_Response *resp = empty();
     upload_headers(r, resp, &row);
@@ -1197,7 +1231,7 @@ static enum MHD_Result get_json(dt_request *r, const char *rest)
 {
     dt_tus_row row;
     enum MHD_Result res;
-    if (!lookup(r, rest, &row, &res))
+    if (!lookup(r, rest, &row, &res) || !catch_up(r, &row, &res))
         return res;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", row.id);

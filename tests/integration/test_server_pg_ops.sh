@@ -3,7 +3,8 @@
 # outcome depends on the store run unchanged against `serve --database
 # postgresql://…` on a real PostgreSQL started here in a temp directory
 # (pg_lib.sh): snapshots added to an upload, tus expiry on its timer, the
-# durability order before a 202 (strace),
+# durability order before a 202 (strace), kill -9 during resumable uploads
+# and the completion a kill interrupted finished by the next HEAD/GET,
 # kill -9 during uploads and analyses (bench/fault_kill.sh), and the full
 # disk (tmpfs data directory; the database is then PostgreSQL's, off that
 # disk), and the README's curl examples (what an operator setting up a
@@ -25,10 +26,8 @@ SCRIPTS=(
   test_server_snapshots.sh
   test_tus_expiry.sh
   test_server_durability.sh
-  # test_tus_kill.sh is engine-neutral but left out for now: on PostgreSQL
-  # about 1 run in 3 ends with one of the 20 resumable uploads never
-  # completed (its tus row unfinished with bytes, no upload row); cause not
-  # yet found (run it with DT_PG_OPS_ONLY=test_tus_kill.sh).
+  test_tus_kill.sh
+  test_tus_catch_up.sh
   test_ops_kill.sh
   test_ops_diskfull.sh
   test_server_readme.sh
