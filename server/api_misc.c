@@ -62,7 +62,10 @@ enum MHD_Result dt_api_metrics(dt_request *r)
     char limits_text[2048];
     dt_ratelimit_metrics(srv->limits, limits_text, sizeof limits_text);
     char process_text[8192];
-    dt_metrics_text(&srv->metrics, srv->role ? srv->role : "serve", srv->instance, process_text, sizeof process_text);
+    dt_process_labels who = { srv->role ? srv->role : "serve", srv->instance,
+                              dt_store_target_is_shared(srv->db_path) ? "postgresql" : "sqlite",
+                              srv->cfg.blob_store[0] ? srv->cfg.blob_store : "fs" };
+    dt_metrics_text(&srv->metrics, &who, process_text, sizeof process_text);
     size_t cap = (store_text ? strlen(store_text) : 0) + 2048 + sizeof limits_text + sizeof process_text + 1024;
     char *text = malloc(cap);
     if (!text) {

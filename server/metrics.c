@@ -40,16 +40,17 @@ static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
         *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
 }
 
-size_t dt_metrics_text(const dt_metrics *m, const char *role, const char *instance, char *buf, size_t cap)
+size_t dt_metrics_text(const dt_metrics *m, const dt_process_labels *who, char *buf, size_t cap)
 {
     size_t len = 0;
     if (!cap)
         return 0;
     buf[0] = 0;
     put(buf, cap, &len,
-        "# HELP dt_process_info This process: its role (serve or worker) and lease owner name.\n"
-        "# TYPE dt_process_info gauge\ndt_process_info{role=\"%s\",instance=\"%s\",version=\"%s\"} 1\n",
-        role, instance, DT_VERSION);
+        "# HELP dt_process_info This process: its role (serve or worker), lease owner name, store and blob store.\n"
+        "# TYPE dt_process_info gauge\n"
+        "dt_process_info{role=\"%s\",instance=\"%s\",version=\"%s\",store=\"%s\",blob_store=\"%s\"} 1\n",
+        who->role, who->instance, DT_VERSION, who->store, who->blob_store);
     put(buf, cap, &len, "# HELP dt_http_requests_total HTTP replies of this process by status code.\n"
                         "# TYPE dt_http_requests_total counter\n");
     for (unsigned s = 100; s < DT_METRICS_MAX_STATUS; s++) {

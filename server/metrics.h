@@ -36,9 +36,17 @@ void dt_metrics_http_status(dt_metrics *m, unsigned status);
 /* One analysis this process ran to a result (done or failed), wall clock. */
 void dt_metrics_analysis(dt_metrics *m, int64_t duration_ms);
 
-/* Appends the Prometheus text of m to buf (NUL-terminated, capacity cap);
- * role is "serve" or "worker", instance the lease owner name.  Returns the
- * length written (truncated at cap). */
-size_t dt_metrics_text(const dt_metrics *m, const char *role, const char *instance, char *buf, size_t cap);
+/* What dt_process_info names, so that a scrape of many processes tells
+ * them apart and shows which store and blob store each one runs on. */
+typedef struct {
+    const char *role;       /* "serve" or "worker" */
+    const char *instance;   /* the lease owner name */
+    const char *store;      /* "sqlite" or "postgresql" */
+    const char *blob_store; /* "fs" or "s3" */
+} dt_process_labels;
+
+/* Appends the Prometheus text of m to buf (NUL-terminated, capacity cap).
+ * Returns the length written (truncated at cap). */
+size_t dt_metrics_text(const dt_metrics *m, const dt_process_labels *who, char *buf, size_t cap);
 
 #endif

@@ -238,6 +238,11 @@ bool dt_store_is_shared(dt_store *s)
     return DT_STORE_PG(s);
 }
 
+bool dt_store_target_is_shared(const char *target)
+{
+    return dt_db_target_is_pg(target);
+}
+
 void dt_store_close(dt_store *s)
 {
     if (!s)

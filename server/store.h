@@ -33,6 +33,8 @@ const char *dt_role_name(dt_role role);
 dt_store *dt_store_open(const char *target, const char *migrations_dir, dt_error *err);
 /* True if the store is PostgreSQL (several processes may share it). */
 bool dt_store_is_shared(dt_store *s);
+/* The same, from the target dt_store_open would be given (no connection). */
+bool dt_store_target_is_shared(const char *target);
 void dt_store_close(dt_store *s);
 /* Number of migrations recorded as applied (tests). */
 int dt_store_migration_count(dt_store *s);

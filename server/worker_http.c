@@ -77,13 +77,16 @@ static enum MHD_Result metrics(dt_server *srv, struct MHD_Connection *c, unsigne
     *status = 200;
     dt_store *st = dt_server_store(srv);
     char *store_text = st ? dt_store_metrics(st) : NULL;
+    dt_process_labels who = { srv->role ? srv->role : "worker", srv->instance,
+                              dt_store_target_is_shared(srv->db_path) ? "postgresql" : "sqlite",
+                              srv->cfg.blob_store[0] ? srv->cfg.blob_store : "fs" };
     dt_store_close(st);
     pthread_mutex_lock(&srv->mu);
     unsigned long long done = srv->analyses_done, failed = srv->analyses_failed;
     int running = srv->running;
     pthread_mutex_unlock(&srv->mu);
     char process_text[8192];
-    dt_metrics_text(&srv->metrics, srv->role ? srv->role : "worker", srv->instance, process_text, sizeof process_text);
+    dt_metrics_text(&srv->metrics, &who, process_text, sizeof process_text);
     size_t cap = (store_text ? strlen(store_text) : 0) + sizeof process_text + 1024;
     char *text = malloc(cap);
     if (text)

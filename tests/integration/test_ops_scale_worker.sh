@@ -73,7 +73,12 @@ wm=$(curl -s "${AUTH[@]}" "http://127.0.0.1:$MPORT/metrics")
 check "worker metrics: jobs claimed" 1 "$(awk '$1 == "dt_jobs_claimed_total" {print $2}' <<<"$wm")"
 check "worker metrics: histogram count" 1 "$(awk '$1 == "dt_worker_analysis_seconds_count" {print $2}' <<<"$wm")"
 check "worker metrics: role" 1 "$(grep -c '^dt_process_info{role="worker"' <<<"$wm")"
+engine=sqlite; [[ -n ${DT_TEST_PG_SOCK:-} ]] && engine=postgresql
+check "worker metrics: its store and blob store" "store=\"$engine\",blob_store=\"fs\"" \
+  "$(grep -o 'store="[a-z]*",blob_store="[a-z0-9]*"' <<<"$wm")"
 sm=$(curl -s "${AUTH[@]}" "$URL/metrics")
+check "serve metrics: its store and blob store" "store=\"$engine\",blob_store=\"fs\"" \
+  "$(grep '^dt_process_info' <<<"$sm" | grep -o 'store="[a-z]*",blob_store="[a-z0-9]*"')"
 check "serve metrics: claimed nothing" 0 "$(awk '$1 == "dt_jobs_claimed_total" {print $2}' <<<"$sm")"
 (( $(awk '$1 == "dt_http_requests_total{code=\"202\"}" {print $2}' <<<"$sm") >= 1 )) && ok \
   || bad "serve metrics: no 202 counted: $(grep dt_http_requests_total <<<"$sm")"

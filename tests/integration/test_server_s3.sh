@@ -44,6 +44,8 @@ grep -q "$S3_SECRET_KEY" "/proc/$SERVER_PID/cmdline" && bad "the secret is on th
 code=$(curl -s -o "$WORK/ready.json" -w '%{http_code}' "${AUTH[@]}" "$URL/readyz")
 check "/readyz with s3" 200 "$code"
 grep -q '"s3"' "$WORK/ready.json" && ok || bad "/readyz does not name the s3 store: $(cat "$WORK/ready.json")"
+check "/metrics names the s3 blob store" 1 \
+  "$(curl -s "${AUTH[@]}" "$URL/metrics" | grep -c '^dt_process_info{.*store="sqlite",blob_store="s3"}')"
 
 analyse_pair
 echo "s3 store: pair upload to done $(cat "$WORK/secs") s"
