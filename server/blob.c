@@ -153,6 +153,27 @@ dt_status dt_spool_open_in(dt_spool *sp, const char *tmp_dir, uint64_t min_free,
     return DT_OK;
 }
 
+dt_status dt_spool_write_from(dt_spool *sp, int fd, dt_error *err)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            dt_spool_abort(sp);
+            return dt_error_set(err, DT_ERR_IO, "cannot read: %s", strerror(e));
+        }
+        if (n == 0)
+            return DT_OK;
+        if (dt_spool_write(sp, buf, (size_t)n, err) != DT_OK) {
+            dt_spool_abort(sp);
+            return DT_ERR_IO;
+        }
+    }
+}
+
 dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *err)
 {
     if (sp->fd < 0)

@@ -82,6 +82,9 @@ dt_status dt_spool_open_in(dt_spool *sp, const char *tmp_dir, uint64_t min_free,
  * moves behind the writer, to a thread of its own (hash_behind.h). */
 #define DT_SPOOL_HASH_INLINE (4u << 20)
 dt_status dt_spool_write(dt_spool *sp, const void *data, size_t len, dt_error *err);
+/* Writes everything read from fd until its end (the stores' put_stream).
+ * On failure sp is aborted. */
+dt_status dt_spool_write_from(dt_spool *sp, int fd, dt_error *err);
 /* The kind sniffed from the first bytes (dumps, archives, tar by "ustar"). */
 dt_file_kind dt_spool_kind(const dt_spool *sp);
 /* For a gzip spool holding one dump: that dump's kind (read from the first

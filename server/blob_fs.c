@@ -79,23 +79,8 @@ static dt_status fs_put_stream(dt_blob_store *bs, int fd, char sha256[65], uint6
     dt_spool sp;
     if (dt_spool_open(&sp, root(bs), err) != DT_OK)
         return DT_ERR_IO;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            dt_spool_abort(&sp);
-            return dt_error_set(err, DT_ERR_IO, "cannot read: %s", strerror(e));
-        }
-        if (n == 0)
-            break;
-        if (dt_spool_write(&sp, buf, (size_t)n, err) != DT_OK) {
-            dt_spool_abort(&sp);
-            return DT_ERR_IO;
-        }
-    }
+    if (dt_spool_write_from(&sp, fd, err) != DT_OK)
+        return DT_ERR_IO;
     uint64_t total = sp.size;
     if (dt_spool_place(&sp, bs, sha256, err) != DT_OK)
         return DT_ERR_IO;

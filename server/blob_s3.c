@@ -605,23 +605,8 @@ static dt_status s3_put_stream(dt_blob_store *bs, int fd, char sha256[65], uint6
     dt_spool sp;
     if (dt_spool_open_in(&sp, s->cache_dir, 0, err) != DT_OK)
         return DT_ERR_IO;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            dt_spool_abort(&sp);
-            return dt_error_set(err, DT_ERR_IO, "cannot read: %s", strerror(e));
-        }
-        if (n == 0)
-            break;
-        if (dt_spool_write(&sp, buf, (size_t)n, err) != DT_OK) {
-            dt_spool_abort(&sp);
-            return DT_ERR_IO;
-        }
-    }
+    if (dt_spool_write_from(&sp, fd, err) != DT_OK)
+        return DT_ERR_IO;
     uint64_t total = sp.size;
     if (dt_spool_place(&sp, bs, sha256, err) != DT_OK)
         return err && err->code ? err->code : DT_ERR_IO;
