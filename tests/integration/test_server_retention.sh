@@ -130,7 +130,7 @@ check "a file download line counts its bytes" "$sc" \
 # Jobs: A, B, C, X, B', C' analyzed (D reused: no job).
 check "one job line per analysis" 6 "$(grep -c '"event":"job"' "$ALL")"
 check "job lines complete" 0 \
-  "$(grep '"event":"job"' "$ALL" | jq -c 'select(.result!="done" or (.job_id|type)!="number" or (.upload_id|length)!=24 or (.duration_ms|type)!="number" or .analyzer_exit!=0)' | wc -l)"
+  "$(grep '"event":"job"' "$ALL" | jq -c 'select(.result!="done" or (.job_id|type)!="number" or (.upload_id|length)!=24 or (.duration_ms|type)!="number" or (.claim_ms|type)!="number" or .analyzer_exit!=0)' | wc -l)"
 check "job line names its upload" 1 "$(grep '"event":"job"' "$ALL" | jq -r .upload_id | grep -c "^$A\$")"
 check "deletion lines" 6 "$(grep -c '"event":"deletion"' "$ALL")"
 check "short link logged without its key" 1 "$(grep '"event":"request"' "$ALL" | jq -r .path | grep -c '^/v/-$')"
