@@ -16,7 +16,10 @@
 # 50 ms.  From the job log events: claim_ms (the dt_store_job_lease call that
 # got the job) p50/p99, duration_ms and analyzer_cpu_ms means.  On
 # PostgreSQL, pg_stat_database deltas over the drain (the poller's own
-# transactions taken out) give commits and rows per job.  Then the same
+# transactions taken out) give commits and rows per job, WAL bytes per job,
+# and CPU per job of the worker processes (own, and their analyzer
+# children's) and of PostgreSQL (its backends and background processes,
+# /proc, up to the drain's end; the poller's short-lived backends excluded).  Then the same
 # files analysed alone by `dumptriage analyze` (wall and CPU per job: the
 # ceiling of this machine is cores / CPU per job), pgbench's TPC-B-like rate
 # on the same PostgreSQL, and pg_test_fsync on the same disk (what commits
@@ -38,6 +41,18 @@ for ((i = 0; i < n; i++)); do
   { cat "${files[$((i % ${#files[@]}))]}"; head -c 16 /dev/urandom; } >"$WORK/in/$i.dmp"
 done
 bytes=$(cat "$WORK"/in/*.dmp | wc -c)
+
+# cpu_ms FIELD PID… — CPU of those processes in ms: FIELD 14 their own
+# (utime+stime), 16 their waited-for children's (cutime+cstime).
+cpu_ms() {
+  local f=$1 p t=0; shift
+  for p in "$@"; do
+    [[ -r /proc/$p/stat ]] || continue
+    t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk -v f="$f" '{ print $(f - 2) + $(f - 1) }')))
+  done
+  echo $((t * 1000 / $(getconf CLK_TCK)))
+}
+pg_procs() { pgrep -P "$(head -1 "$PG_DIR/data/postmaster.pid")" | tr '\n' ' '; }
 
 post_all() { # posts the N files to $URL, 4 at a time; fails unless all accepted
   seq 0 $((n - 1)) | xargs -P 4 -I{} curl -s -o /dev/null -w '%{http_code}\n' \
@@ -90,6 +105,7 @@ for k in 1 2 3; do
   sleep 1.1 # the API server's stats reach pg_stat_database (at most 1 s late)
   s0=$(psq "$sql_stats")
   w0=$(psq "SELECT pg_current_wal_lsn()"); b0=$(du -sb "$data" | cut -f1)
+  pgc0=$(cpu_ms 14 $(pg_procs))
   WPIDS=(); logs=()
   t0=$(date +%s.%N)
   for ((w = 1; w <= k; w++)); do
@@ -99,6 +115,7 @@ for k in 1 2 3; do
   polls=0
   while (( $(psq "SELECT COUNT(*) FROM uploads WHERE status IN ('queued', 'analyzing')") > 0 )); do polls=$((polls + 1)); sleep 0.05; done
   t1=$(date +%s.%N)
+  pgc1=$(cpu_ms 14 $(pg_procs)); wown=$(cpu_ms 14 "${WPIDS[@]}"); wchild=$(cpu_ms 16 "${WPIDS[@]}")
   for p in "${WPIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   WPIDS=()
   sleep 1.1
@@ -109,9 +126,9 @@ for k in 1 2 3; do
   read -r p50 p99 dur cpu jobs < <(stats "${logs[@]}")
   ROWS+=("PostgreSQL|$k|1|$drain|$p50|$p99|$dur|$cpu|$jobs")
   # Each poll and the two stats reads are one transaction each (autocommit).
-  DBROWS+=("$(awk -F'|' -v a="$s0" -v b="$s1" -v n="$n" -v polls="$polls" -v k="$k" -v drain="$drain" -v wal="$wal" -v db="$((b1 - b0))" 'BEGIN {
+  DBROWS+=("$(awk -F'|' -v a="$s0" -v b="$s1" -v n="$n" -v polls="$polls" -v k="$k" -v drain="$drain" -v wal="$wal" -v db="$((b1 - b0))" -v pgc="$((pgc1 - pgc0))" -v wown="$wown" -v wchild="$wchild" 'BEGIN {
     split(a, x, "|"); split(b, y, "|"); xa = y[1] - x[1] - polls - 2
-    printf "%d|%.1f|%.1f|%.1f|%.1f|%.0f|%.0f|%.0f", k, xa / n, (y[2] - x[2]) / n, (y[3] - x[3]) / n, (y[4] - x[4]) / n, xa / drain, wal / n, db / n }')")
+    printf "%d|%.1f|%.1f|%.1f|%.1f|%.0f|%.0f|%.0f|%.1f|%.1f|%.1f", k, xa / n, (y[2] - x[2]) / n, (y[3] - x[3]) / n, (y[4] - x[4]) / n, xa / drain, wal / n, db / n, wown / n, wchild / n, pgc / n }')")
 done
 
 # The analysis alone, same files, one after the other.
@@ -138,7 +155,7 @@ awk -v n="$n" -v bytes="$bytes" -v aw="$a_wall" -v au="$a_usr" -v as="$a_sys" -v
   }
   printf "\nAlone: `dumptriage analyze` on the same %d files one after another: %.1f ms wall, %.1f ms CPU (user+sys) per job; ceiling on 2 cores = %.1f jobs/s.  Mean dump size %.0f bytes.\n\n", n, aw * 1000 / n, (au + as) * 1000 / n, 2 / ((au + as) / n), bytes / n
   cnt = split(dbrows, d, ";")
-  printf "| PostgreSQL, worker processes | commits per job | rows inserted per job | rows updated per job | rows deleted per job | commits/s during the drain | WAL bytes per job | data directory growth per job (bytes) |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-  for (i = 1; i <= cnt; i++) { split(d[i], f, "|"); printf "| %d | %s | %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8] }
-  printf "\npgbench (TPC-B-like, scale 10, 4 clients, 10 s, fsync=off): %s tps.  pg_test_fsync fdatasync on this disk: %s ops/s.\n", tps, fs
+  printf "| PostgreSQL, worker processes | commits per job | rows inserted per job | rows updated per job | rows deleted per job | commits/s during the drain | WAL bytes per job | data directory growth per job (bytes) | worker process CPU per job (ms) | its analyzer children CPU per job (ms) | PostgreSQL CPU per job (ms) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+  for (i = 1; i <= cnt; i++) { split(d[i], f, "|"); printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11] }
+  printf "\npgbench (TPC-B-like, scale 10, 4 clients, 10 s, fsync=off): %.0f tps.  pg_test_fsync fdatasync on this disk: %s ops/s.\n", tps, fs
 }'
