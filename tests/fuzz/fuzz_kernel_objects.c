@@ -112,12 +112,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
     }
-    for (size_t i = 0; i < kd.thread_count; i++) {
-        free(kd.threads[i].frames);
-        free(kd.threads[i].irps);
-    }
-    free(kd.threads);
-    free(kd.processes);
-    dt_warnings_free(&kd.warnings);
+    dt_kernel_dump_close(&kd); /* frees what the collectors made; the rest is zero */
     return 0;
 }
