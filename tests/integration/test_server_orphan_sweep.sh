@@ -30,6 +30,9 @@ plant() { # CONTENT AGE → prints the sha of a blob file without a row
 blob_there() { [[ -f $DATA/blobs/${1:0:2}/${1:2} ]] && echo yes || echo no; }
 old=$(plant "orphan of a killed server $RANDOM" "3 days ago")
 young=$(plant "upload in flight $RANDOM" "2 minutes ago")
+# Written "now" as the restart sees it, or a little after (a blob placed in
+# the second of the restart, a shared filesystem's clock ahead of ours).
+fresh=$(plant "placed in the second of the restart $RANDOM" "1 minute")
 touch -d "3 days ago" "$DATA/blobs/${kept:0:2}/${kept:2}"
 
 # A second server beside the live one: not alone, so only old orphans go.
@@ -63,6 +66,7 @@ if [[ -n ${DT_TEST_PG_SOCK:-} ]]; then
   check "shared store: removed once older than the bound" no "$(blob_there "$young")"
 else
   check "alone: the young orphan is removed too" no "$(blob_there "$young")"
+  check "alone: one written in the second of the start (or later) too" no "$(blob_there "$fresh")"
 fi
 check "alone: the referenced blob is kept" yes "$(blob_there "$kept")"
 stop_server
