@@ -111,6 +111,17 @@ char *dt_md_read_string(dt_minidump *md, uint64_t rva, const char *what)
     }
     if (n > DT_MD_MAX_STRING_BYTES)
         n = DT_MD_MAX_STRING_BYTES;
+    if (n > md->string_budget) {
+        if (!md->string_budget_spent)
+            dt_warn(&md->warnings, "%s at 0x%llx: the strings read so far add up to more than twice the file's "
+                    "size (records sharing or overlapping one string); this and later strings are cut",
+                    what, (unsigned long long)rva);
+        md->string_budget_spent = true;
+        n = md->string_budget;
+    }
+    md->string_budget -= n;
+    if (n == 0 && len != 0)
+        return NULL;
     return dt_md_utf16_to_utf8(md->file.data + rva + 4, (size_t)n);
 }
 
@@ -610,6 +621,7 @@ dt_status dt_minidump_parse(dt_view file, dt_minidump **out, dt_error *err)
     if (!md)
         return dt_error_set(err, DT_ERR_NOMEM, "out of memory");
     md->file = file;
+    md->string_budget = 2 * (uint64_t)file.size + DT_MD_MAX_STRING_BYTES;
     dt_status st = read_directory(md, err);
     if (st != DT_OK) {
         dt_minidump_free(md);

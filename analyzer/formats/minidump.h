@@ -288,6 +288,13 @@ typedef struct {
     dt_user_memory memory;           /* memory lists + thread stacks */
 
     dt_warnings warnings;            /* everything that was wrong but survivable */
+
+    /* internal: UTF-16 bytes dt_md_read_string may still decode.  Writers
+     * store each string once, so honest dumps never reach it; only RVAs
+     * that many records share or that overlap do (a few KiB claiming
+     * gigabytes of names). */
+    uint64_t string_budget;
+    bool string_budget_spent;
 } dt_minidump;
 
 /*

@@ -2,7 +2,8 @@
  * test_minidump_synth.c — minidumps written by the test itself, for what the
  * real corpus lacks: an ARM64 process (CONTEXT_ARM64 with ContextFlags
  * respected), an NB10 CodeView record, a Memory64List whose ranges abut, a
- * ThreadExList, duplicate streams and absurd counts.  The tiny writer below
+ * ThreadExList, duplicate streams, absurd counts and one string named by
+ * thousands of records.  The tiny writer below
  * (a minidump-synth in miniature) lays out header, directory and streams
  * exactly as docs/formats.md part A describes.
  */
@@ -293,6 +294,61 @@ START_TEST(huge_directory_is_bounded)
 }
 END_TEST
 
+/* 20 000 HandleData descriptors all naming one 60 KiB string: each name is
+ * decoded on its own, so without a bound this half-megabyte file asks for
+ * 600 MB of names (and a report as large).  The parser stops decoding at
+ * twice the file's size, says so once, and the report stays small. */
+START_TEST(shared_string_rvas_are_bounded)
+{
+    enum { NHANDLES = 20000, NAME_CHARS = 30720 };
+    synth s;
+    synth_begin(&s, 2);
+    put_system_info(&s, 9);
+    size_t name_rva = put32(&s, NAME_CHARS * 2);
+    for (int i = 0; i < NAME_CHARS; i++)
+        put(&s, (const uint8_t[]){ (uint8_t)('a' + i % 26), 0 }, 2);
+    size_t d = stream_begin(&s, DT_MD_HANDLE_DATA);
+    put32(&s, 16);
+    put32(&s, 24);
+    put32(&s, NHANDLES);
+    put32(&s, 0);
+    for (uint32_t i = 0; i < NHANDLES; i++) {
+        put64(&s, 4 + 4 * (uint64_t)i);
+        put32(&s, (uint32_t)name_rva); /* TypeNameRva */
+        put32(&s, (uint32_t)name_rva); /* ObjectNameRva */
+        put64(&s, 0);
+    }
+    stream_end(&s, d);
+
+    dt_minidump *md;
+    ck_assert(dt_minidump_parse(dt_view_make(s.b, s.len), &md, NULL) == DT_OK);
+    ck_assert_uint_eq(md->nhandles, NHANDLES);
+    ck_assert_uint_eq(strlen(md->handles[0].type_name), NAME_CHARS); /* the first ones whole */
+    ck_assert_uint_eq(strlen(md->handles[0].object_name), NAME_CHARS);
+    uint64_t decoded = 0;
+    for (size_t i = 0; i < md->nhandles; i++)
+        decoded += (md->handles[i].type_name ? strlen(md->handles[i].type_name) : 0) +
+                   (md->handles[i].object_name ? strlen(md->handles[i].object_name) : 0);
+    /* ASCII: one UTF-8 byte per two UTF-16 bytes of budget. */
+    ck_assert_msg(decoded <= s.len + 32768, "decoded %llu bytes of names from a %zu-byte file",
+                  (unsigned long long)decoded, s.len);
+    ck_assert_ptr_null(md->handles[NHANDLES - 1].type_name);
+    size_t said = 0;
+    for (size_t i = 0; i < md->warnings.count; i++)
+        said += strstr(md->warnings.items[i], "more than twice the file's size") != NULL;
+    ck_assert_uint_eq(said, 1);
+
+    cJSON *u = dt_user_report(md);
+    char *js = cJSON_PrintUnformatted(u);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_msg(strlen(js) < 8 * s.len, "report of %zu bytes from a %zu-byte file", strlen(js), s.len);
+    free(js);
+    cJSON_Delete(u);
+    dt_minidump_free(md);
+    free(s.b);
+}
+END_TEST
+
 /* The fuzz seeds written by tests/fuzz/fuzz_minidump.seedgen.py hold every
  * stream kind at once; each must decode cleanly. */
 START_TEST(all_stream_seeds_decode)
@@ -341,6 +397,7 @@ static Suite *synth_suite(void)
     tcase_add_test(tc, arm64_process);
     tcase_add_test(tc, memory64_threadex_duplicates_and_absurd_counts);
     tcase_add_test(tc, huge_directory_is_bounded);
+    tcase_add_test(tc, shared_string_rvas_are_bounded);
     tcase_add_loop_test(tc, all_stream_seeds_decode, 0, 2);
     suite_add_tcase(s, tc);
     return s;
