@@ -69,6 +69,7 @@ static const dt_kernel_alpc_offsets alpc_x64 = {
  * Project layouts with offsets); [EO] I3r1h0n/eprocess_offsets README;
  * [GC] Geoff Chappell's structure studies; [JP] JPCERTCC/Windows-Symbol-
  * Tables, Volatility 3 ISF generated from each revision's ntkrnlmp.pdb;
+ * [SI] System Informer's kphlib/kphdyn.xml (a few members per kernel file);
  * [V] verified on tests/data/kernel triage dumps (docs/formats.md C.4);
  * [I] inferred (docs/kernel_offsets.md says from what).
  * Per-value confidence is in docs/kernel_offsets.md.  The 19041 row stays
@@ -88,7 +89,9 @@ static const layout layouts[] = {
      * x64 ntoskrnl.exe]: KTHREAD head unchanged from 19041, EPROCESS and
      * ETHREAD shrank (KPROCESS 0x1c8, KTHREAD 0x4c0).  _KALPC_MESSAGE as
      * alpc_x64 [ND]; _ALPC_PORT and the object header are not in that
-     * folder: alpc_x64's values, unchanged from 14393 to 22631 [I]. */
+     * folder: alpc_x64's values, unchanged from 14393 to 22631 [I];
+     * [SI] lists CommunicationInfo, OwnerProcess and ConnectionPort at
+     * these offsets for every 26100 kernel it supports. */
     { "win11-26100-x64", DT_ARCH_AMD64, 26100, 26100,
       { 0x1d0, 0x1d8, 0x338, 0x370, 0x1f8, 0x2e0 },
       { 0x508, 0x560, 0x578, 0x4c0, 0x540, 0x5b8, 0x5c0, 0x5c8 },

@@ -22,7 +22,13 @@
  *    above plus the ALPC path, for the x64 builds 14393, 17763, 18362,
  *    19041, 20348 (Server 2022) and 22000, two revisions each — a source the
  *    table was NOT written from (except the 20348 row, whose only listing
- *    it is).
+ *    it is);
+ *  - tests/data/kernel_offsets_systeminformer.tsv, System Informer's
+ *    kernel-driver dynamic data (kphdyn.xml: the offsets its driver reads,
+ *    per ntoskrnl.exe file): a partial listing — the KTHREAD stack members
+ *    of every row and the ALPC port members of every x64 row — but the only
+ *    second one for 26100 besides ntdiff.  Being partial it is compared
+ *    value by value and not counted as a row's source below.
  * Each row's machine-readable source list (dt_kernel_layout_info.sources)
  * is tied to these files: a row naming a source must match it.
  * Every field the waiting-thread walk reads (State, WaitReason, WaitMode,
@@ -237,6 +243,25 @@ START_TEST(table_matches_jpcert_isf)
 }
 END_TEST
 
+/* System Informer's dynamic data: the first and last ntoskrnl.exe version
+ * of each build a row covers — 7 values per x64 version (KTHREAD
+ * InitialStack, StackLimit, StackBase, KernelStack; _ALPC_PORT
+ * CommunicationInfo, OwnerProcess; _ALPC_COMMUNICATION_INFO.ConnectionPort),
+ * 4 per ARM64 one.  For 26100 these are the values that no longer rest on
+ * ntdiff alone (x64: the three ALPC port members were inferred before). */
+START_TEST(table_matches_system_informer)
+{
+    unsigned builds;
+    unsigned checked = check_oracle("kernel_offsets_systeminformer.tsv", &builds);
+    ck_assert_uint_eq(builds, 9 * 2 + 2 * 2);
+    ck_assert_uint_eq(checked, 9 * 2 * 7 + 2 * 2 * 4);
+    oracle_filter x64 = { .arch = DT_ARCH_AMD64, .build_min = 26100, .build_max = 26100 };
+    ck_assert_uint_eq(check_oracle_filtered("kernel_offsets_systeminformer.tsv", x64, &builds), 2 * 7);
+    oracle_filter arm64 = { .arch = DT_ARCH_ARM64, .build_min = 26100, .build_max = 26100 };
+    ck_assert_uint_eq(check_oracle_filtered("kernel_offsets_systeminformer.tsv", arm64, &builds), 2 * 4);
+}
+END_TEST
+
 /* Each row's claimed sources (#22), tied to the oracle files: a row naming
  * VG must match every Vergilius value for its architecture and build range,
  * ND every ntdiff value, GC every Chappell value, JP every JPCERT ISF value,
@@ -311,6 +336,7 @@ static Suite *oracle_suite(void)
     tcase_add_test(tc, table_matches_geoff_chappell);
     tcase_add_test(tc, table_matches_ntdiff);
     tcase_add_test(tc, table_matches_jpcert_isf);
+    tcase_add_test(tc, table_matches_system_informer);
     tcase_add_test(tc, row_sources_match_the_oracles);
     suite_add_tcase(s, tc);
     return s;
