@@ -17,6 +17,15 @@ for kernel in "$paired/hello_block.Kernel.dmp" "$WORK/k.dmp.gz"; do
   check "paired pid" "32" "$(jq -r .summary.pid <<<"$s")"
   check "verdict" "blocked 3 min in a synchronous read" "$(jq -r .summary.verdict <<<"$s" | cut -c1-35)"
 done
+# A .dmp.gz past the spool's inline limit (4 MiB, hashed behind the writer
+# from there on): its kind is still sniffed from the file, it is stored as
+# sent under the SHA-256 of what was sent, and analysed.
+{ gzip -dc "$paired/hello_block.dmp.gz"; head -c $((6 << 20)) /dev/urandom; } | gzip -1 -c >"$WORK/big.dmp.gz"
+out=$(curl -s "${AUTH[@]}" -F "user=@$WORK/big.dmp.gz" -F "kernel=@$paired/hello_block.Kernel.dmp" "$URL/api/dumps")
+check "large gzip part kind" "minidump+gzip" "$(jq -r '.files[] | select(.role=="user") | .kind' <<<"$out")"
+check "large gzip part stored as sent" "$(sha256sum "$WORK/big.dmp.gz" | cut -d' ' -f1)" \
+  "$(jq -r '.files[] | select(.role=="user") | .sha256' <<<"$out")"
+check "large gzip part analysed" "done" "$(wait_done "$(jq -r .id <<<"$out")" 120)"
 # a gzip of something that is not a dump is still an archive, refused beside a dump
 head -c 4096 /dev/urandom | gzip -c >"$WORK/junk.gz"
 code=$(curl -s -o /dev/null -w '%{http_code}' "${AUTH[@]}" -F "user=@$paired/hello_block.dmp.gz" -F "kernel=@$WORK/junk.gz" "$URL/api/dumps")
