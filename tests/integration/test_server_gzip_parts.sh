@@ -17,9 +17,10 @@ for kernel in "$paired/hello_block.Kernel.dmp" "$WORK/k.dmp.gz"; do
   check "paired pid" "32" "$(jq -r .summary.pid <<<"$s")"
   check "verdict" "blocked 3 min in a synchronous read" "$(jq -r .summary.verdict <<<"$s" | cut -c1-35)"
 done
-# A .dmp.gz past the spool's inline limit (4 MiB, hashed behind the writer
-# from there on): its kind is still sniffed from the file, it is stored as
-# sent under the SHA-256 of what was sent, and analysed.
+# The stored id of a gzip part is the SHA-256 of the bytes as sent (not of
+# the inflated dump).  Like hello_block.dmp.gz (6.7 MB) this part is past
+# the spool's 4 MiB inline limit, so the hash is the one computed behind the
+# writer (hash_behind.h); its random tail makes it a blob no other test has.
 { gzip -dc "$paired/hello_block.dmp.gz"; head -c $((6 << 20)) /dev/urandom; } | gzip -1 -c >"$WORK/big.dmp.gz"
 out=$(curl -s "${AUTH[@]}" -F "user=@$WORK/big.dmp.gz" -F "kernel=@$paired/hello_block.Kernel.dmp" "$URL/api/dumps")
 check "large gzip part kind" "minidump+gzip" "$(jq -r '.files[] | select(.role=="user") | .kind' <<<"$out")"
